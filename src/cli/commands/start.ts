@@ -1,0 +1,162 @@
+import type { Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
+import { type ConfigFlags, homeIsInitialized, initHome, loadConfig } from '../../config/load.js'
+import { MeshNode } from '../../node/mesh-node.js'
+import { acquireRepoLock } from '../../node/repo-lock.js'
+import { errorMessage } from '../../util/errors.js'
+import { notice } from '../../util/logger.js'
+import { openApiSocket } from '../api-client.js'
+import { NodeNotRunningError } from '../errors.js'
+
+export interface StartOptions {
+  home: string
+  configFile?: string
+  flags: ConfigFlags
+  /** `daemon`: no stdio MCP, never stops because stdin closed. */
+  daemon: boolean
+}
+
+const ATTACH_WAIT_MS = 20_000
+
+/**
+ * `start` and `daemon`. One node per home: when another process already owns
+ * the home, `start` attaches this process's stdio to that node's API socket
+ * instead of starting a second node on the same datastore and PeerId.
+ */
+export async function runStart(options: StartOptions): Promise<number> {
+  const { home } = options
+  if (!(await homeIsInitialized(home, options.configFile))) {
+    const init = await initHome(home, { configFile: options.configFile })
+    notice(`initialised ${home} (peer ${init.identity.peerId})`)
+  }
+  const loaded = await loadConfig(home, { configFile: options.configFile, flags: options.flags })
+  const lock = await acquireRepoLock(home)
+  if (!lock.acquired) {
+    if (options.daemon || process.stdin.isTTY) {
+      notice(`a node is already running on ${home} (pid ${lock.holderPid}); use \`mcp-mesh status --home ${home}\``)
+      return 1
+    }
+    return attach(home, lock.holderPid)
+  }
+
+  const interactive = process.stdin.isTTY === true
+  const serveStdio = !options.daemon && !interactive
+  let stdioOpen = serveStdio
+  let shuttingDown: Promise<number> | undefined
+  let node: MeshNode | undefined
+
+  const shutdown = async (reason: string): Promise<number> => {
+    shuttingDown ??= (async () => {
+      notice(`stopping (${reason})`)
+      try {
+        await node?.stop()
+        return 0
+      } catch (err) {
+        notice(`stop failed: ${errorMessage(err)}`)
+        return 1
+      } finally {
+        await lock.release()
+      }
+    })()
+    return shuttingDown
+  }
+  // When the MCP client has gone and no other client is attached, stop.
+  const maybeStopUnattended = (): void => {
+    if (!serveStdio || stdioOpen || node == null) return
+    if (node.apiSessionCount === 0) void shutdown('stdin closed and no client attached').then(exit)
+  }
+
+  const { promise: exited, resolve: exit } = Promise.withResolvers<number>()
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      void shutdown(signal).then(exit)
+    })
+  }
+
+  node = new MeshNode({ loaded, onApiSessionsChanged: () => maybeStopUnattended() })
+  try {
+    await node.start()
+  } catch (err) {
+    await lock.release()
+    await node.stop().catch(() => {})
+    throw err
+  }
+
+  if (serveStdio) {
+    const transport = new StdioServerTransport()
+    await node.front.connect(transport, node.localView, { kind: 'local' }, () => {
+      stdioOpen = false
+      maybeStopUnattended()
+    })
+  } else if (interactive) {
+    printBanner(node)
+  } else {
+    notice(`daemon running: peer ${node.peerId.toString()}, api ${node.apiPath}`)
+  }
+  return exited
+}
+
+/** Pipes this process's stdio to the running node's API socket, byte for byte. */
+async function attach(home: string, holderPid: number): Promise<number> {
+  const deadline = Date.now() + ATTACH_WAIT_MS
+  let socket: Socket | undefined
+  let delay = 25
+  // The owner may still be starting: its socket appears once it is ready.
+  while (socket == null) {
+    try {
+      socket = await openApiSocket(home)
+    } catch (err) {
+      if (!(err instanceof NodeNotRunningError) || Date.now() > deadline) {
+        notice(`node pid ${holderPid} holds ${home} but its API socket did not answer: ${errorMessage(err)}`)
+        return 1
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      delay = Math.min(delay * 2, 500)
+    }
+  }
+  notice(`attached to the running node (pid ${holderPid}) on ${home}`)
+  const connected = socket
+  return new Promise<number>((resolve) => {
+    process.stdin.pipe(connected)
+    connected.pipe(process.stdout)
+    process.stdin.on('end', () => connected.end())
+    connected.on('close', () => {
+      process.stdin.unpipe(connected)
+      process.stdin.pause()
+      resolve(0)
+    })
+    connected.on('error', () => resolve(1))
+  })
+}
+
+function printBanner(node: MeshNode): void {
+  const addresses = node.libp2p.getMultiaddrs().map((ma) => ma.toString())
+  const tcp = addresses.filter((a) => a.includes('/tcp/') && !a.includes('/ws'))
+  const bootstrapAddress =
+    tcp.find((a) => !a.startsWith('/ip4/127.') && !a.startsWith('/ip6/::1')) ?? tcp[0] ?? addresses[0] ?? '(none)'
+  const bin = fileURLToPath(new URL('../../../../bin/mcp-mesh.js', import.meta.url))
+  const snippet = {
+    mcpServers: { 'mcp-mesh': { command: bin, args: ['start', '--home', node.home] } }
+  }
+  const lines = [
+    '',
+    `  mcp-mesh node running (mesh "${node.config.mesh.name}")`,
+    `  peer id    ${node.peerId.toString()}`,
+    '  addresses',
+    ...addresses.map((a) => `    ${a}`),
+    `  bootstrap  ${bootstrapAddress}`,
+    '             (other nodes join with: mcp-mesh start --bootstrap <this address>)',
+    `  api        ${node.apiPath}`,
+    ...(node.httpUrl != null ? [`  http       ${node.httpUrl}`] : []),
+    '',
+    '  claude_desktop_config.json:',
+    ...JSON.stringify(snippet, null, 2)
+      .split('\n')
+      .map((line) => `    ${line}`),
+    '',
+    '  Ctrl-C to stop.',
+    ''
+  ]
+  process.stderr.write(`${lines.join('\n')}\n`)
+}

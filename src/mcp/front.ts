@@ -1,0 +1,137 @@
+import {
+  type CallToolResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type Transport
+} from '@modelcontextprotocol/server'
+import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
+import { isRuntime } from '../router/router.js'
+import { errorResult } from '../tools/define.js'
+import { InvalidToolArgumentsError, UnknownToolError } from '../tools/errors.js'
+import type { JsonObject, ToolCaller } from '../tools/types.js'
+import { errorMessage } from '../util/errors.js'
+import { meshLogger } from '../util/logger.js'
+import type { ToolView } from './view.js'
+
+const log = meshLogger('mcp')
+
+export interface McpFrontInit {
+  name: string
+  version: string
+  instructions?: string
+}
+
+export interface McpSession {
+  readonly server: Server
+  close(): Promise<void>
+}
+
+/**
+ * The node's MCP face. Every connection (stdio, Streamable HTTP, the local API
+ * socket, a peer stream) gets its own low-level `Server` bound to a ToolView,
+ * so one node serves different tool sets to its user and to its peers.
+ */
+export class McpFront {
+  readonly #init: McpFrontInit
+  readonly #sessions = new Set<McpSession>()
+  #listChangedTimer?: NodeJS.Timeout
+
+  constructor(init: McpFrontInit) {
+    this.#init = init
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size
+  }
+
+  createServer(view: ToolView, caller: ToolCaller): Server {
+    const server = new Server(
+      { name: this.#init.name, version: this.#init.version },
+      {
+        capabilities: { tools: { listChanged: true }, logging: {} },
+        instructions: this.#init.instructions
+      }
+    )
+    server.setRequestHandler('tools/list', async () => ({ tools: view.list() }))
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      const { name, arguments: args } = request.params
+      const meta = request.params._meta as Record<string, unknown> | undefined
+      const progressToken = meta?.progressToken
+      const overrideValue = meta?.[RUNTIME_OVERRIDE_META_KEY]
+      if (overrideValue != null && !isRuntime(overrideValue)) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `_meta["${RUNTIME_OVERRIDE_META_KEY}"] must be one of local, mesh, auto`
+        )
+      }
+      let result: CallToolResult
+      try {
+        result = await view.call(name, (args ?? {}) as JsonObject, {
+          signal: ctx.mcpReq.signal,
+          caller,
+          override: overrideValue ?? undefined,
+          reportProgress: (progress) => {
+            if (progressToken == null || ctx.mcpReq.signal.aborted) return
+            ctx.mcpReq
+              .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
+              .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
+          }
+        })
+      } catch (err) {
+        if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
+        if (err instanceof InvalidToolArgumentsError) {
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { issues: err.issues })
+        }
+        if (err instanceof ProtocolError) throw err
+        log.error('tool %s failed: %s', name, errorMessage(err))
+        result = errorResult(errorMessage(err))
+      }
+      const listed = result.isError === true ? undefined : view.describe(name)
+      return server.projectCallToolResult(result, listed?.outputSchema as JsonObject | undefined)
+    })
+    return server
+  }
+
+  /** Connects a transport to a fresh server for `view`; the session ends when the transport closes. */
+  async connect(transport: Transport, view: ToolView, caller: ToolCaller, onClose?: () => void): Promise<McpSession> {
+    const server = this.createServer(view, caller)
+    const session: McpSession = {
+      server,
+      close: async () => {
+        await server.close().catch(() => {})
+      }
+    }
+    this.#sessions.add(session)
+    const previous = transport.onclose
+    server.onclose = () => {
+      this.#sessions.delete(session)
+      previous?.()
+      onClose?.()
+    }
+    server.onerror = (err) => log('session error: %s', errorMessage(err))
+    await server.connect(transport)
+    return session
+  }
+
+  /**
+   * Tells every session its tool list changed. Coalesced over a short window
+   * so a burst (a peer joining with 50 tools) is one notification.
+   */
+  notifyToolListChanged(): void {
+    if (this.#listChangedTimer != null) return
+    this.#listChangedTimer = setTimeout(() => {
+      this.#listChangedTimer = undefined
+      for (const session of this.#sessions) {
+        session.server.sendToolListChanged().catch(() => {})
+      }
+    }, 25)
+    this.#listChangedTimer.unref()
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#listChangedTimer)
+    await Promise.all([...this.#sessions].map(async (session) => session.close()))
+    this.#sessions.clear()
+  }
+}

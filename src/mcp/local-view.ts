@@ -1,0 +1,73 @@
+import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
+import type { RuntimeRouter } from '../router/router.js'
+import type { ToolRegistry } from '../tools/registry.js'
+import type { JsonObject, Tool } from '../tools/types.js'
+import { TOOL_META_KEY, type ToolView, type ViewCallContext } from './view.js'
+
+export function toMcpTool(tool: Tool): McpTool {
+  const listed: McpTool = {
+    name: tool.name,
+    description: tool.description,
+    inputSchema: tool.inputSchema as McpTool['inputSchema'],
+    _meta: { [TOOL_META_KEY]: tool.meta }
+  }
+  if (tool.title != null) listed.title = tool.title
+  if (tool.outputSchema != null) listed.outputSchema = tool.outputSchema as McpTool['outputSchema']
+  if (tool.annotations != null) listed.annotations = tool.annotations
+  return listed
+}
+
+/**
+ * Tools offered by peers, merged into what the local client sees. The mesh
+ * layer provides it; without one the local view is just the registry.
+ */
+export interface MeshToolSource {
+  list(localNames: ReadonlySet<string>): McpTool[]
+  describe(name: string): McpTool | undefined
+}
+
+/** The local user's view: every tool of this node, plus the mesh's. */
+export class LocalToolView implements ToolView {
+  readonly #registry: ToolRegistry
+  readonly #router: RuntimeRouter
+  #mesh?: MeshToolSource
+  #cache?: Map<string, McpTool>
+
+  constructor(registry: ToolRegistry, router: RuntimeRouter, mesh?: MeshToolSource) {
+    this.#registry = registry
+    this.#router = router
+    this.#mesh = mesh
+    registry.addEventListener('change', () => this.invalidate())
+  }
+
+  setMeshSource(mesh: MeshToolSource | undefined): void {
+    this.#mesh = mesh
+    this.invalidate()
+  }
+
+  invalidate(): void {
+    this.#cache = undefined
+  }
+
+  list(): McpTool[] {
+    return [...this.#localTools().values(), ...(this.#mesh?.list(new Set(this.#localTools().keys())) ?? [])]
+  }
+
+  describe(name: string): McpTool | undefined {
+    return this.#localTools().get(name) ?? this.#mesh?.describe(name)
+  }
+
+  async call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+    return this.#router.call(
+      name,
+      args,
+      { signal: ctx.signal, reportProgress: ctx.reportProgress, caller: ctx.caller },
+      { override: ctx.override }
+    )
+  }
+
+  #localTools(): Map<string, McpTool> {
+    this.#cache ??= new Map(this.#registry.list().map((tool) => [tool.name, toMcpTool(tool)]))
+    return this.#cache
+  }
+}

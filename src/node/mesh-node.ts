@@ -1,0 +1,269 @@
+import { join } from 'node:path'
+import type { PeerId } from '@libp2p/interface'
+import { LevelDatastore } from 'datastore-level'
+import { Key } from 'interface-datastore'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { API_SOCKET, DATASTORE_DIR } from '../config/defaults.js'
+import type { LoadedConfig } from '../config/load.js'
+import { loadPrivateKey } from '../identity/identity.js'
+import { McpFront } from '../mcp/front.js'
+import { HttpEndpoint } from '../mcp/http.js'
+import { LocalToolView } from '../mcp/local-view.js'
+import { RuntimeRouter } from '../router/router.js'
+import { demoTools, nodeTools } from '../tools/builtin/index.js'
+import type { MeshHealth, MeshStatus, NodeInfo } from '../tools/builtin/node-info.js'
+import { loadToolModule } from '../tools/modules.js'
+import { ToolRegistry } from '../tools/registry.js'
+import { ServerProxy } from '../tools/server-proxy.js'
+import { errorMessage } from '../util/errors.js'
+import { meshLogger } from '../util/logger.js'
+import { ApiServer } from './api-server.js'
+import { AGENT_NAME } from './constants.js'
+import { libp2pDefaults, type MeshServices } from './libp2p-defaults.js'
+import type { NodeSubsystem } from './subsystem.js'
+import { VERSION } from './version.js'
+
+const log = meshLogger('node')
+
+export interface MeshNodeInit {
+  loaded: LoadedConfig
+  /** Serve the local API socket (off only in unit-level tests). */
+  api?: boolean
+  /** Called whenever the number of local API sessions changes. */
+  onApiSessionsChanged?: (count: number) => void
+}
+
+/** Factories for subsystems that need the running host (the mesh layers register here). */
+export type SubsystemFactory = (node: MeshNode) => NodeSubsystem | Promise<NodeSubsystem>
+
+const subsystemFactories: SubsystemFactory[] = []
+
+/** Lets a layer add itself to every node; called at module load by that layer. */
+export function registerSubsystem(factory: SubsystemFactory): void {
+  subsystemFactories.push(factory)
+}
+
+/**
+ * One mcp-mesh peer: the datastore, the libp2p host, the tool registry and
+ * router, the MCP front with its endpoints, proxied MCP servers, and the
+ * subsystems later layers add. `start` and `stop` are safe to call twice.
+ */
+export class MeshNode implements NodeInfo {
+  readonly config: LoadedConfig['config']
+  readonly home: string
+  readonly registry = new ToolRegistry()
+  readonly router: RuntimeRouter
+  readonly front: McpFront
+  readonly localView: LocalToolView
+  readonly #init: MeshNodeInit
+  readonly #servers: ServerProxy[] = []
+  readonly #subsystems: NodeSubsystem[] = []
+  #datastore?: LevelDatastore
+  #libp2p?: Libp2p<MeshServices>
+  #api?: ApiServer
+  #http?: HttpEndpoint
+  #startedAt = 0
+  #state: 'stopped' | 'starting' | 'running' | 'stopping' = 'stopped'
+  #stopping?: Promise<void>
+
+  constructor(init: MeshNodeInit) {
+    this.#init = init
+    this.config = init.loaded.config
+    this.home = init.loaded.home
+    this.router = new RuntimeRouter(this.registry)
+    this.localView = new LocalToolView(this.registry, this.router)
+    this.front = new McpFront({
+      name: AGENT_NAME,
+      version: VERSION,
+      instructions:
+        'mcp-mesh node: tools of this node and of its libp2p mesh peers. Tool descriptions say where a tool runs.'
+    })
+    this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
+  }
+
+  get libp2p(): Libp2p<MeshServices> {
+    if (this.#libp2p == null) throw new Error('node is not started')
+    return this.#libp2p
+  }
+
+  get datastore(): LevelDatastore {
+    if (this.#datastore == null) throw new Error('node is not started')
+    return this.#datastore
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId
+  }
+
+  get apiPath(): string {
+    return join(this.home, API_SOCKET)
+  }
+
+  get httpUrl(): string | undefined {
+    return this.#http?.url
+  }
+
+  get apiSessionCount(): number {
+    return this.#api?.sessionCount ?? 0
+  }
+
+  get running(): boolean {
+    return this.#state === 'running'
+  }
+
+  subsystem<T extends NodeSubsystem>(name: string): T | undefined {
+    return this.#subsystems.find((s) => s.name === name) as T | undefined
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'stopped') return
+    this.#state = 'starting'
+    this.#startedAt = Date.now()
+    try {
+      const privateKey = loadPrivateKey(this.config.identity!)
+      this.#datastore = new LevelDatastore(join(this.home, DATASTORE_DIR))
+      await this.#datastore.open()
+      this.#libp2p = await createLibp2p(
+        libp2pDefaults({ config: this.config, privateKey, datastore: this.#datastore, version: VERSION })
+      )
+      this.registry.registerAll([...demoTools(), ...nodeTools(this)])
+      for (const path of this.config.tools) this.registry.registerAll(await loadToolModule(path))
+      for (const factory of subsystemFactories) this.#subsystems.push(await factory(this))
+      for (const subsystem of this.#subsystems) await subsystem.start()
+      for (const [name, spec] of Object.entries(this.config.servers)) {
+        const proxy = new ServerProxy(name, spec, this.registry)
+        this.#servers.push(proxy)
+      }
+      await Promise.all(this.#servers.map(async (proxy) => proxy.start()))
+      if (this.#init.api !== false) {
+        this.#api = new ApiServer(this.apiPath, this.front, this.localView, (count) =>
+          this.#init.onApiSessionsChanged?.(count)
+        )
+        await this.#api.start()
+      }
+      if (this.config.mcp.httpPort != null) {
+        this.#http = new HttpEndpoint(this.front, this.localView, this.config.mcp.httpPort)
+        await this.#http.start()
+      }
+      this.#state = 'running'
+      log('node %s running', this.#libp2p.peerId.toString())
+    } catch (err) {
+      this.#state = 'running'
+      await this.stop().catch(() => {})
+      throw err
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    if (this.#stopping != null) return this.#stopping
+    this.#state = 'stopping'
+    this.#stopping = (async () => {
+      const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
+        try {
+          await fn()
+        } catch (err) {
+          log.error('stopping %s failed: %s', what, errorMessage(err))
+        }
+      }
+      await step('http', async () => this.#http?.stop())
+      await step('api', async () => this.#api?.stop())
+      await step('mcp', async () => this.front.close())
+      for (const subsystem of [...this.#subsystems].reverse()) await step(subsystem.name, async () => subsystem.stop())
+      await step('servers', async () => {
+        await Promise.all(this.#servers.map(async (proxy) => proxy.stop()))
+      })
+      await step('libp2p', async () => this.#libp2p?.stop())
+      // Closing LevelDB flushes its write-ahead log to disk.
+      await step('datastore', async () => this.#datastore?.close())
+      this.#subsystems.length = 0
+      this.#servers.length = 0
+      this.#state = 'stopped'
+    })()
+    try {
+      await this.#stopping
+    } finally {
+      this.#stopping = undefined
+    }
+  }
+
+  status(): MeshStatus {
+    const libp2p = this.libp2p
+    const connectedPeers = new Map<string, string[]>()
+    for (const connection of libp2p.getConnections()) {
+      const id = connection.remotePeer.toString()
+      const list = connectedPeers.get(id) ?? []
+      list.push(connection.remoteAddr.toString())
+      connectedPeers.set(id, list)
+    }
+    const subsystems: Record<string, unknown> = {}
+    for (const subsystem of this.#subsystems) {
+      if (subsystem.status != null) subsystems[subsystem.name] = subsystem.status()
+    }
+    return {
+      peerId: libp2p.peerId.toString(),
+      agentVersion: `${AGENT_NAME}/${VERSION}`,
+      version: VERSION,
+      meshName: this.config.mesh.name,
+      uptimeMs: Date.now() - this.#startedAt,
+      addresses: libp2p.getMultiaddrs().map((ma) => ma.toString()),
+      connectedPeers: [...connectedPeers].map(([peerId, addresses]) => ({ peerId, addresses })),
+      tools: this.registry.stats(),
+      router: this.router.metrics(),
+      servers: this.#servers.map((proxy) => proxy.status()),
+      sessions: this.front.sessionCount,
+      subsystems
+    }
+  }
+
+  async health(signal: AbortSignal): Promise<MeshHealth> {
+    const checks: MeshHealth['checks'] = []
+    const libp2p = this.libp2p
+    checks.push({
+      subsystem: 'libp2p',
+      ok: libp2p.status === 'started',
+      detail: `${libp2p.status}, ${libp2p.getMultiaddrs().length} addresses, ${libp2p.getConnections().length} connections`
+    })
+    try {
+      const probe = `/mcp-mesh/health/${Date.now()}`
+      await this.datastore.put(new Key(probe), new Uint8Array([1]), { signal })
+      await this.datastore.delete(new Key(probe), { signal })
+      checks.push({ subsystem: 'datastore', ok: true, detail: 'read/write ok' })
+    } catch (err) {
+      checks.push({ subsystem: 'datastore', ok: false, detail: errorMessage(err) })
+    }
+    const dhtMode = libp2p.services.dht.getMode()
+    checks.push({ subsystem: 'dht', ok: true, detail: `mode ${dhtMode}` })
+    checks.push({
+      subsystem: 'pubsub',
+      ok: true,
+      detail: `${libp2p.services.pubsub.getTopics().length} topics subscribed`
+    })
+    checks.push({
+      subsystem: 'mcp',
+      ok: true,
+      detail: `${this.front.sessionCount} sessions${this.httpUrl != null ? `, http ${this.httpUrl}` : ''}`
+    })
+    for (const proxy of this.#servers) {
+      const status = proxy.status()
+      checks.push({
+        subsystem: `server:${status.name}`,
+        ok: status.state === 'running',
+        detail: `${status.state}, ${status.tools} tools${status.lastError != null ? `, last error: ${status.lastError}` : ''}`
+      })
+    }
+    for (const subsystem of this.#subsystems) {
+      if (subsystem.health == null) continue
+      const result = await subsystem.health(signal).catch((err: unknown) => ({ ok: false, detail: errorMessage(err) }))
+      checks.push({ subsystem: subsystem.name, ...result })
+    }
+    return { healthy: checks.every((check) => check.ok), checks }
+  }
+
+  /** Whether peers may see and call `tool`: its own `meta.export`, or config `export.tools`. */
+  isExported(name: string): boolean {
+    const tool = this.registry.get(name)
+    if (tool == null) return false
+    return tool.meta.export || this.config.export.tools.includes(name)
+  }
+}

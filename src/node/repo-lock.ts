@@ -1,0 +1,47 @@
+import { open, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { LOCK_FILE } from '../config/defaults.js'
+
+export type LockResult = { acquired: true; release: () => Promise<void> } | { acquired: false; holderPid: number }
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM means the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * One node per home: the lock file holds the owner's pid and is created with
+ * O_EXCL, so two `start`s racing on one home cannot both win. A lock left by
+ * a dead process is taken over.
+ */
+export async function acquireRepoLock(home: string): Promise<LockResult> {
+  const path = join(home, LOCK_FILE)
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(path, 'wx', 0o600)
+      await handle.writeFile(`${process.pid}\n`)
+      await handle.close()
+      let released = false
+      return {
+        acquired: true,
+        release: async () => {
+          if (released) return
+          released = true
+          await rm(path, { force: true })
+        }
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+      return { acquired: false, holderPid: pid }
+    await rm(path, { force: true })
+  }
+  throw new Error(`cannot acquire ${path}`)
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod'
+
+const routerMetricsSchema = z.object({
+  detections: z.number(),
+  byRuntime: z.object({ local: z.number(), mesh: z.number(), auto: z.number() }),
+  cacheHits: z.number(),
+  cacheMisses: z.number(),
+  calls: z.object({ local: z.number(), mesh: z.number(), failed: z.number() })
+})
+
+export const serverStatusSchema = z.object({
+  name: z.string(),
+  state: z.enum(['starting', 'running', 'restarting', 'stopped']),
+  tools: z.number().int(),
+  restarts: z.number().int(),
+  lastError: z.string().optional(),
+  nextRestartInMs: z.number().optional()
+})
+
+export const meshStatusSchema = z.object({
+  peerId: z.string(),
+  agentVersion: z.string(),
+  version: z.string(),
+  meshName: z.string(),
+  uptimeMs: z.number(),
+  addresses: z.array(z.string()),
+  connectedPeers: z.array(z.object({ peerId: z.string(), addresses: z.array(z.string()) })),
+  tools: z.object({
+    total: z.number(),
+    byRuntime: z.object({ local: z.number(), mesh: z.number(), auto: z.number() }),
+    byCategory: z.record(z.string(), z.number()),
+    exported: z.number(),
+    notExported: z.number()
+  }),
+  router: routerMetricsSchema,
+  servers: z.array(serverStatusSchema),
+  sessions: z.number().int(),
+  /** Subsystems added by later layers (mesh protocol limits, catalog, queue) report here. */
+  subsystems: z.record(z.string(), z.unknown())
+})
+
+export type MeshStatus = z.infer<typeof meshStatusSchema>
+
+export const healthCheckSchema = z.object({
+  subsystem: z.string(),
+  ok: z.boolean(),
+  detail: z.string()
+})
+
+export const meshHealthSchema = z.object({ healthy: z.boolean(), checks: z.array(healthCheckSchema) })
+export type MeshHealth = z.infer<typeof meshHealthSchema>
+
+/** What the node exposes to its status tools. */
+export interface NodeInfo {
+  status(): MeshStatus
+  health(signal: AbortSignal): Promise<MeshHealth>
+}

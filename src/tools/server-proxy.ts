@@ -1,0 +1,211 @@
+import { Client } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
+import type { ServerSpec } from '../config/schema.js'
+import { errorMessage } from '../util/errors.js'
+import { meshLogger } from '../util/logger.js'
+import { second } from '../util/time.js'
+import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
+import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
+import type { ToolRegistry } from './registry.js'
+import type { JsonObject, Tool, ToolContext } from './types.js'
+
+const log = meshLogger('server-proxy')
+
+export const RESTART_BASE_DELAY_MS = 500
+export const RESTART_MAX_DELAY_MS = 30 * second
+/** A child that stayed up this long is considered healthy again: the backoff resets. */
+export const RESTART_RESET_AFTER_MS = 60 * second
+
+export type ServerState = 'starting' | 'running' | 'restarting' | 'stopped'
+
+export interface ServerProxyStatus {
+  name: string
+  state: ServerState
+  tools: number
+  restarts: number
+  lastError?: string
+  nextRestartInMs?: number
+}
+
+/**
+ * Runs one MCP server as a stdio child, imports its tools into the registry
+ * under a prefix, and forwards calls. A dead child's tools stay listed (so
+ * clients do not churn) and fail clearly until it is back; it is restarted
+ * with exponential backoff.
+ */
+export class ServerProxy {
+  readonly name: string
+  readonly #spec: ServerSpec
+  readonly #registry: ToolRegistry
+  readonly #prefix: string
+  #client?: Client
+  #state: ServerState = 'stopped'
+  #restarts = 0
+  #lastError?: string
+  #restartTimer?: NodeJS.Timeout
+  #restartAt?: number
+  #startedAt = 0
+  #stopping = false
+  #toolNames = new Set<string>()
+
+  constructor(name: string, spec: ServerSpec, registry: ToolRegistry) {
+    this.name = name
+    this.#spec = spec
+    this.#registry = registry
+    this.#prefix = spec.prefix ?? `${name}.`
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'stopped') return
+    this.#stopping = false
+    await this.#launch()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true
+    clearTimeout(this.#restartTimer)
+    this.#restartTimer = undefined
+    const client = this.#client
+    this.#client = undefined
+    this.#state = 'stopped'
+    await client?.close().catch(() => {})
+    for (const name of this.#toolNames) this.#registry.unregister(name)
+    this.#toolNames.clear()
+  }
+
+  status(): ServerProxyStatus {
+    const status: ServerProxyStatus = {
+      name: this.name,
+      state: this.#state,
+      tools: this.#toolNames.size,
+      restarts: this.#restarts
+    }
+    if (this.#lastError != null) status.lastError = this.#lastError
+    if (this.#restartAt != null) status.nextRestartInMs = Math.max(0, this.#restartAt - Date.now())
+    return status
+  }
+
+  async #launch(): Promise<void> {
+    this.#state = this.#restarts === 0 ? 'starting' : 'restarting'
+    const transport = new StdioClientTransport({
+      command: this.#spec.command,
+      args: this.#spec.args,
+      env: { ...(process.env as Record<string, string>), ...this.#spec.env },
+      cwd: this.#spec.cwd,
+      stderr: 'inherit'
+    })
+    const client = new Client({ name: `mcp-mesh-proxy/${this.name}`, version: '1' })
+    client.onclose = () => this.#onExit(client)
+    try {
+      await client.connect(transport)
+      const tools = await listAllTools(client)
+      this.#client = client
+      this.#startedAt = Date.now()
+      this.#state = 'running'
+      this.#lastError = undefined
+      this.#sync(tools)
+      log('server %s running with %d tools', this.name, tools.length)
+    } catch (err) {
+      this.#lastError = errorMessage(err)
+      log.error('server %s failed to start: %s', this.name, this.#lastError)
+      client.onclose = undefined
+      await client.close().catch(() => {})
+      this.#scheduleRestart()
+    }
+  }
+
+  #onExit(client: Client): void {
+    if (this.#client !== client) return
+    this.#client = undefined
+    if (this.#stopping) return
+    this.#lastError = 'process exited'
+    log.error('server %s exited; restarting with backoff', this.name)
+    if (Date.now() - this.#startedAt > RESTART_RESET_AFTER_MS) this.#restarts = 0
+    this.#scheduleRestart()
+  }
+
+  #scheduleRestart(): void {
+    if (this.#stopping) return
+    this.#state = 'restarting'
+    const delay = Math.min(RESTART_MAX_DELAY_MS, RESTART_BASE_DELAY_MS * 2 ** this.#restarts)
+    this.#restarts++
+    this.#restartAt = Date.now() + delay
+    this.#restartTimer = setTimeout(() => {
+      this.#restartAt = undefined
+      void this.#launch()
+    }, delay)
+    this.#restartTimer.unref()
+  }
+
+  /** Brings the registry in line with the child's current tools. */
+  #sync(remoteTools: McpTool[]): void {
+    const next = new Map<string, Tool>()
+    for (const remote of remoteTools) {
+      const tool = this.#toTool(remote)
+      if (tool != null) next.set(tool.name, tool)
+    }
+    for (const name of this.#toolNames) {
+      if (!next.has(name)) this.#registry.unregister(name)
+    }
+    for (const [name, tool] of next) {
+      if (this.#toolNames.has(name)) this.#registry.unregister(name)
+      this.#registry.register(tool)
+    }
+    this.#toolNames = new Set(next.keys())
+  }
+
+  #toTool(remote: McpTool): Tool | undefined {
+    const name = `${this.#prefix}${remote.name}`
+    if (!TOOL_NAME_PATTERN.test(name)) {
+      log.error('server %s: skipping tool %s, name is not a valid MCP tool name', this.name, name)
+      return undefined
+    }
+    const metaInput: ToolMetaInput = { category: `server:${this.name}`, ...this.#spec.meta, export: this.#spec.export }
+    const meta = parseToolMeta(name, metaInput)
+    const proxy = this
+    return {
+      name,
+      title: remote.title,
+      description: `${remote.description ?? remote.name} (via MCP server "${this.name}")`,
+      inputSchema: remote.inputSchema as JsonObject,
+      outputSchema: remote.outputSchema as JsonObject | undefined,
+      annotations: remote.annotations,
+      meta,
+      declaredMeta: declaredMetaFields(metaInput),
+      source: { kind: 'server', server: this.name, remoteName: remote.name },
+      async invoke(args: JsonObject, ctx: ToolContext): Promise<CallToolResult> {
+        return proxy.#call(remote.name, args, ctx)
+      }
+    }
+  }
+
+  async #call(remoteName: string, args: JsonObject, ctx: ToolContext): Promise<CallToolResult> {
+    const client = this.#client
+    if (client == null || this.#state !== 'running') {
+      const retry = this.#restartAt != null ? `; restarting in ${Math.max(0, this.#restartAt - Date.now())} ms` : ''
+      return errorResult(`MCP server "${this.name}" is not running (${this.#lastError ?? this.#state})${retry}`)
+    }
+    const result = await client.callTool(
+      { name: remoteName, arguments: args },
+      {
+        signal: ctx.signal,
+        // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
+        timeout: 24 * 3_600_000,
+        onprogress: (progress) => ctx.reportProgress(progress)
+      }
+    )
+    return result as CallToolResult
+  }
+}
+
+async function listAllTools(client: Client): Promise<McpTool[]> {
+  const tools: McpTool[] = []
+  let cursor: string | undefined
+  do {
+    const page = await client.listTools(cursor != null ? { cursor } : undefined)
+    tools.push(...page.tools)
+    cursor = page.nextCursor
+  } while (cursor != null)
+  return tools
+}
