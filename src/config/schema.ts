@@ -107,6 +107,27 @@ export const configSchema = z
         maxIncomingPendingConnections: 100,
         dialTimeoutMs: 10_000
       }),
+    /** `/mcp+p2p/1.0.0` limits; defaults in src/mesh/constants.ts. */
+    protocol: z
+      .object({
+        maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+        requestTimeoutMs: z.number().int().positive().optional(),
+        idleTimeoutMs: z.number().int().positive().optional(),
+        maxInboundConcurrencyPerPeer: z.number().int().min(1).optional(),
+        maxRequestsPerSecondPerPeer: z.number().int().min(1).optional()
+      })
+      .strict()
+      .default({}),
+    /** Tool catalog (gossipsub adverts + DHT provider records); defaults in src/mesh/constants.ts. */
+    catalog: z
+      .object({
+        advertIntervalMs: z.number().int().min(100).optional(),
+        /** A peer silent for this long is dropped from the catalog. */
+        peerTtlMs: z.number().int().min(500).optional(),
+        dhtProvide: z.boolean().default(true)
+      })
+      .strict()
+      .default({ dhtProvide: true }),
     mcp: z
       .object({
         /** Streamable HTTP on 127.0.0.1:<port>/mcp; off when absent. */

@@ -21,6 +21,7 @@ import { ApiServer } from './api-server.js'
 import { AGENT_NAME } from './constants.js'
 import { libp2pDefaults, type MeshServices } from './libp2p-defaults.js'
 import type { NodeSubsystem } from './subsystem.js'
+import { createSubsystems } from './subsystems.js'
 import { VERSION } from './version.js'
 
 const log = meshLogger('node')
@@ -31,16 +32,6 @@ export interface MeshNodeInit {
   api?: boolean
   /** Called whenever the number of local API sessions changes. */
   onApiSessionsChanged?: (count: number) => void
-}
-
-/** Factories for subsystems that need the running host (the mesh layers register here). */
-export type SubsystemFactory = (node: MeshNode) => NodeSubsystem | Promise<NodeSubsystem>
-
-const subsystemFactories: SubsystemFactory[] = []
-
-/** Lets a layer add itself to every node; called at module load by that layer. */
-export function registerSubsystem(factory: SubsystemFactory): void {
-  subsystemFactories.push(factory)
 }
 
 /**
@@ -128,7 +119,7 @@ export class MeshNode implements NodeInfo {
       )
       this.registry.registerAll([...demoTools(), ...nodeTools(this)])
       for (const path of this.config.tools) this.registry.registerAll(await loadToolModule(path))
-      for (const factory of subsystemFactories) this.#subsystems.push(await factory(this))
+      this.#subsystems.push(...(await createSubsystems(this)))
       for (const subsystem of this.#subsystems) await subsystem.start()
       for (const [name, spec] of Object.entries(this.config.servers)) {
         const proxy = new ServerProxy(name, spec, this.registry)
