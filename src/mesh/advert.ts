@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto'
+import { z } from 'zod'
+import { TOOL_NAME_PATTERN } from '../tools/meta.js'
+
+export const ADVERT_VERSION = 1
+
+export const advertToolSchema = z
+  .object({
+    name: z.string().regex(TOOL_NAME_PATTERN),
+    /** sha256 (hex) of the canonical JSON of the tool's input and output schemas. */
+    schemaHash: z.string().regex(/^[0-9a-f]{64}$/),
+    tags: z.array(z.string().min(1).max(64)).max(32),
+    category: z.string().min(1).max(64),
+    priority: z.number().int().min(0).max(10),
+    timeoutMs: z.number().int().positive()
+  })
+  .strict()
+
+export const advertSchema = z
+  .object({
+    v: z.literal(ADVERT_VERSION),
+    mesh: z.string().min(1).max(64),
+    peerId: z.string().min(1).max(128),
+    /** Strictly increasing per sender; older or repeated adverts are ignored. */
+    seq: z.number().int().nonnegative(),
+    ts: z.number().int().nonnegative(),
+    capacity: z.object({ maxConcurrency: z.number().int().min(1) }).strict(),
+    load: z.object({ inFlight: z.number().int().min(0), queued: z.number().int().min(0) }).strict(),
+    tools: z.array(advertToolSchema).max(1024)
+  })
+  .strict()
+
+export type CatalogAdvert = z.infer<typeof advertSchema>
+export type AdvertTool = z.infer<typeof advertToolSchema>
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as Record<string, unknown>)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])])
+    )
+  }
+  return value
+}
+
+/** Hash of a tool's schemas, so peers can tell two tools of one name apart. */
+export function schemaHash(inputSchema: unknown, outputSchema: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(canonical({ inputSchema, outputSchema: outputSchema ?? null })))
+    .digest('hex')
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** Parses an advert from gossip bytes; throws with the reason on anything malformed. */
+export function decodeAdvert(data: Uint8Array): CatalogAdvert {
+  return advertSchema.parse(JSON.parse(decoder.decode(data)))
+}
+
+export function encodeAdvert(advert: CatalogAdvert): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(advert))
+}

@@ -1,0 +1,413 @@
+import type { Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Tool as McpTool } from '@modelcontextprotocol/server'
+import { TypedEventEmitter } from 'main-event'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import type { Libp2p } from 'libp2p'
+import type { MeshServices } from '../node/libp2p-defaults.js'
+import type { ToolRegistry } from '../tools/registry.js'
+import { errorMessage } from '../util/errors.js'
+import { meshLogger } from '../util/logger.js'
+import { type AdvertTool, type CatalogAdvert, decodeAdvert, encodeAdvert, schemaHash } from './advert.js'
+import { ADVERT_VERSION } from './advert.js'
+import { MAX_ADVERT_BYTES } from './constants.js'
+import type { PeerPool } from './peer-pool.js'
+import { catalogTopic } from './topics.js'
+
+const log = meshLogger('catalog')
+
+export interface CatalogTool {
+  advert: AdvertTool
+  /** The full MCP descriptor, fetched from the peer's tools/list. */
+  descriptor?: McpTool
+}
+
+export interface CatalogPeer {
+  peerId: string
+  seq: number
+  lastSeen: number
+  source: 'gossip' | 'dht'
+  capacity: CatalogAdvert['capacity']
+  load: CatalogAdvert['load']
+  tools: Map<string, CatalogTool>
+  /** Smoothed round trip time in ms (ping and call round trips), when measured. */
+  latencyMs?: number
+}
+
+export interface CatalogEvents {
+  change: CustomEvent<{ peer: string; reason: 'advert' | 'descriptors' | 'expired' | 'disconnected' | 'dht' }>
+}
+
+export interface CatalogInit {
+  meshName: string
+  advertIntervalMs: number
+  peerTtlMs: number
+  dhtProvide: boolean
+  /** Our own advert's capacity and live load. */
+  capacity: () => CatalogAdvert['capacity']
+  load: () => CatalogAdvert['load']
+  isExported: (name: string) => boolean
+}
+
+export interface CatalogStats {
+  peers: number
+  tools: number
+  advertsReceived: number
+  advertsRejected: number
+  advertsIgnored: number
+  advertsSent: number
+  dhtProvided: number
+  dhtLookups: number
+}
+
+/** CID under which providers of `tool` in `mesh` are announced in the DHT. */
+export async function toolProviderCid(mesh: string, tool: string): Promise<CID> {
+  const digest = await sha256.digest(new TextEncoder().encode(`mcp-mesh/${mesh}/tool/${tool}`))
+  return CID.createV1(raw.code, digest)
+}
+
+/**
+ * Who offers what. Each node publishes a signed advert of its exported tools
+ * (names, schema hashes, tags, capacity, load, sequence number) on the mesh's
+ * catalog topic, periodically and on change; gossipsub's StrictSign envelope
+ * is the advert's signature, and the advert must name its signer. Adverts
+ * carry hashes, not schemas: full descriptors are fetched once per schema
+ * over `/mcp+p2p` (tools/list). Each exported tool also gets a DHT provider
+ * record, used on a catalog miss to find providers beyond gossip.
+ */
+export class Catalog extends TypedEventEmitter<CatalogEvents> {
+  readonly #libp2p: Libp2p<MeshServices>
+  readonly #registry: ToolRegistry
+  readonly #pool: PeerPool
+  readonly #init: CatalogInit
+  readonly #topic: string
+  readonly #peers = new Map<string, CatalogPeer>()
+  readonly #fetching = new Map<string, Promise<void>>()
+  readonly #stats: CatalogStats = {
+    peers: 0,
+    tools: 0,
+    advertsReceived: 0,
+    advertsRejected: 0,
+    advertsIgnored: 0,
+    advertsSent: 0,
+    dhtProvided: 0,
+    dhtLookups: 0
+  }
+  #seq = Date.now()
+  #timers: NodeJS.Timeout[] = []
+  #publishSoon?: NodeJS.Timeout
+  #started = false
+  #provideAbort?: AbortController
+  readonly #onMessage = (event: CustomEvent<Message>): void => this.#handleMessage(event.detail)
+  readonly #onSubscriptionChange = (): void => this.schedulePublish(20)
+  readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
+    const peer = event.detail.toString()
+    if (this.#peers.delete(peer)) this.#changed(peer, 'disconnected')
+  }
+  readonly #onRegistryChange = (): void => {
+    this.schedulePublish(50)
+    this.#provideAll()
+  }
+
+  constructor(libp2p: Libp2p<MeshServices>, registry: ToolRegistry, pool: PeerPool, init: CatalogInit) {
+    super()
+    this.#libp2p = libp2p
+    this.#registry = registry
+    this.#pool = pool
+    this.#init = init
+    this.#topic = catalogTopic(init.meshName)
+  }
+
+  get topic(): string {
+    return this.#topic
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    const pubsub = this.#libp2p.services.pubsub
+    pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message))
+    pubsub.addEventListener('message', this.#onMessage)
+    pubsub.addEventListener('subscription-change', this.#onSubscriptionChange)
+    pubsub.subscribe(this.#topic)
+    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+    this.#registry.addEventListener('change', this.#onRegistryChange)
+    this.#timers.push(setInterval(() => this.publish(), this.#init.advertIntervalMs))
+    this.#timers.push(setInterval(() => this.#expire(), Math.max(250, Math.floor(this.#init.peerTtlMs / 3))))
+    for (const timer of this.#timers) timer.unref()
+    this.schedulePublish(0)
+    this.#provideAll()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    this.#provideAbort?.abort()
+    for (const timer of this.#timers) clearInterval(timer)
+    this.#timers = []
+    clearTimeout(this.#publishSoon)
+    const pubsub = this.#libp2p.services.pubsub
+    pubsub.removeEventListener('message', this.#onMessage)
+    pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
+    pubsub.topicValidators.delete(this.#topic)
+    try {
+      pubsub.unsubscribe(this.#topic)
+    } catch {}
+    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+    this.#registry.removeEventListener('change', this.#onRegistryChange)
+    this.#peers.clear()
+  }
+
+  peers(): CatalogPeer[] {
+    return [...this.#peers.values()]
+  }
+
+  peer(peerId: string): CatalogPeer | undefined {
+    return this.#peers.get(peerId)
+  }
+
+  stats(): CatalogStats {
+    let tools = 0
+    for (const peer of this.#peers.values()) tools += peer.tools.size
+    return { ...this.#stats, peers: this.#peers.size, tools }
+  }
+
+  /** Folds a measured round trip into the peer's smoothed latency. */
+  recordLatency(peerId: string, ms: number): void {
+    const peer = this.#peers.get(peerId)
+    if (peer == null) return
+    peer.latencyMs = peer.latencyMs == null ? ms : peer.latencyMs * 0.8 + ms * 0.2
+  }
+
+  /** Publishes our advert after `delayMs`, coalescing bursts of triggers. */
+  schedulePublish(delayMs: number): void {
+    if (!this.#started || this.#publishSoon != null) return
+    this.#publishSoon = setTimeout(() => {
+      this.#publishSoon = undefined
+      this.publish()
+    }, delayMs)
+    this.#publishSoon.unref()
+  }
+
+  publish(): void {
+    if (!this.#started) return
+    const advert = this.ownAdvert()
+    this.#libp2p.services.pubsub.publish(this.#topic, encodeAdvert(advert)).then(
+      () => {
+        this.#stats.advertsSent++
+      },
+      (err: unknown) => log('advert publish failed: %s', errorMessage(err))
+    )
+  }
+
+  ownAdvert(): CatalogAdvert {
+    const tools: AdvertTool[] = this.#registry
+      .list()
+      .filter((tool) => this.#init.isExported(tool.name))
+      .map((tool) => ({
+        name: tool.name,
+        schemaHash: schemaHash(tool.inputSchema, tool.outputSchema),
+        tags: tool.meta.tags,
+        category: tool.meta.category,
+        priority: tool.meta.priority,
+        timeoutMs: tool.meta.timeoutMs
+      }))
+    return {
+      v: ADVERT_VERSION,
+      mesh: this.#init.meshName,
+      peerId: this.#libp2p.peerId.toString(),
+      seq: ++this.#seq,
+      ts: Date.now(),
+      capacity: this.#init.capacity(),
+      load: this.#init.load(),
+      tools
+    }
+  }
+
+  /**
+   * Adds a peer found outside gossip (a DHT provider) by fetching its tool
+   * list over `/mcp+p2p`. It expires like any silent peer unless its adverts
+   * start arriving.
+   */
+  async addFromDirectListing(peerId: string, signal?: AbortSignal): Promise<CatalogPeer | undefined> {
+    const client = await this.#pool.get(peerIdFromString(peerId), { signal })
+    const listed = await client.listTools(undefined, { signal })
+    const existing = this.#peers.get(peerId)
+    const peer: CatalogPeer = existing ?? {
+      peerId,
+      seq: 0,
+      lastSeen: Date.now(),
+      source: 'dht',
+      capacity: { maxConcurrency: 1 },
+      load: { inFlight: 0, queued: 0 },
+      tools: new Map()
+    }
+    peer.lastSeen = Date.now()
+    for (const descriptor of listed.tools) {
+      const meta = (descriptor._meta?.['mcp-mesh/meta'] ?? {}) as Partial<AdvertTool>
+      peer.tools.set(descriptor.name, {
+        advert: {
+          name: descriptor.name,
+          schemaHash: schemaHash(descriptor.inputSchema, descriptor.outputSchema),
+          tags: Array.isArray(meta.tags) ? meta.tags : [],
+          category: typeof meta.category === 'string' ? meta.category : 'general',
+          priority: typeof meta.priority === 'number' ? meta.priority : 5,
+          timeoutMs: typeof meta.timeoutMs === 'number' ? meta.timeoutMs : 30_000
+        },
+        descriptor
+      })
+    }
+    this.#peers.set(peerId, peer)
+    this.#changed(peerId, 'dht')
+    return peer
+  }
+
+  /** Finds providers of `tool` in the DHT and adds them; resolves with the first that offers it. */
+  async lookup(tool: string, signal: AbortSignal): Promise<CatalogPeer | undefined> {
+    this.#stats.dhtLookups++
+    const cid = await toolProviderCid(this.#init.meshName, tool)
+    const self = this.#libp2p.peerId.toString()
+    for await (const provider of this.#libp2p.contentRouting.findProviders(cid, { signal })) {
+      const id = provider.id.toString()
+      if (id === self) continue
+      try {
+        if (provider.multiaddrs.length > 0) await this.#libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
+        const peer = await this.addFromDirectListing(id, signal)
+        if (peer?.tools.has(tool) === true) return peer
+      } catch (err) {
+        log('dht provider %s for %s failed: %s', id, tool, errorMessage(err))
+      }
+    }
+    return undefined
+  }
+
+  #validate(peer: PeerId, message: Message): TopicValidatorResult {
+    if (message.type !== 'signed') return this.#reject(peer, 'unsigned advert')
+    if (message.data.byteLength > MAX_ADVERT_BYTES) return this.#reject(peer, 'advert too large')
+    let advert: CatalogAdvert
+    try {
+      advert = decodeAdvert(message.data)
+    } catch (err) {
+      return this.#reject(peer, `malformed advert: ${errorMessage(err)}`)
+    }
+    if (advert.peerId !== message.from.toString()) return this.#reject(peer, 'advert names a peer other than its signer')
+    if (advert.mesh !== this.#init.meshName) return this.#reject(peer, `advert of mesh "${advert.mesh}"`)
+    const known = this.#peers.get(advert.peerId)
+    if (known != null && known.source === 'gossip' && advert.seq <= known.seq) {
+      this.#stats.advertsIgnored++
+      return TopicValidatorResult.Ignore
+    }
+    return TopicValidatorResult.Accept
+  }
+
+  #reject(peer: PeerId, reason: string): TopicValidatorResult {
+    this.#stats.advertsRejected++
+    log('rejected catalog advert relayed by %p: %s', peer, reason)
+    return TopicValidatorResult.Reject
+  }
+
+  #handleMessage(message: Message): void {
+    if (message.topic !== this.#topic) return
+    let advert: CatalogAdvert
+    try {
+      advert = decodeAdvert(message.data)
+    } catch {
+      return
+    }
+    if (advert.peerId === this.#libp2p.peerId.toString()) return
+    this.#stats.advertsReceived++
+    const previous = this.#peers.get(advert.peerId)
+    if (previous != null && previous.source === 'gossip' && advert.seq <= previous.seq) return
+    const tools = new Map<string, CatalogTool>()
+    let missing = false
+    for (const tool of advert.tools) {
+      const old = previous?.tools.get(tool.name)
+      const descriptor = old?.advert.schemaHash === tool.schemaHash ? old.descriptor : undefined
+      if (descriptor == null) missing = true
+      tools.set(tool.name, { advert: tool, descriptor })
+    }
+    const changed =
+      previous == null ||
+      previous.tools.size !== tools.size ||
+      [...tools].some(([name, tool]) => previous.tools.get(name)?.advert.schemaHash !== tool.advert.schemaHash)
+    this.#peers.set(advert.peerId, {
+      peerId: advert.peerId,
+      seq: advert.seq,
+      lastSeen: Date.now(),
+      source: 'gossip',
+      capacity: advert.capacity,
+      load: advert.load,
+      tools,
+      latencyMs: previous?.latencyMs
+    })
+    if (missing) this.#fetchDescriptors(advert.peerId)
+    else if (changed) this.#changed(advert.peerId, 'advert')
+  }
+
+  /** Fetches full descriptors once per peer at a time; the catalog lists a tool only once it has one. */
+  #fetchDescriptors(peerId: string): void {
+    if (this.#fetching.has(peerId)) return
+    const job = (async () => {
+      try {
+        const client = await this.#pool.get(peerIdFromString(peerId))
+        const listed = await client.listTools()
+        const peer = this.#peers.get(peerId)
+        if (peer == null) return
+        for (const descriptor of listed.tools) {
+          const entry = peer.tools.get(descriptor.name)
+          if (entry != null) entry.descriptor = descriptor
+        }
+        this.#changed(peerId, 'descriptors')
+      } catch (err) {
+        log('fetching tools/list from %s failed: %s', peerId, errorMessage(err))
+      } finally {
+        this.#fetching.delete(peerId)
+      }
+    })()
+    this.#fetching.set(peerId, job)
+  }
+
+  #expire(): void {
+    const cutoff = Date.now() - this.#init.peerTtlMs
+    for (const [peerId, peer] of this.#peers) {
+      if (peer.lastSeen < cutoff) {
+        this.#peers.delete(peerId)
+        log('dropped silent peer %s from the catalog', peerId)
+        this.#changed(peerId, 'expired')
+      }
+    }
+  }
+
+  #changed(peer: string, reason: CatalogEvents['change']['detail']['reason']): void {
+    this.safeDispatchEvent('change', { detail: { peer, reason } })
+  }
+
+  /** (Re-)announces a DHT provider record per exported tool, in the background. */
+  #provideAll(): void {
+    if (!this.#init.dhtProvide || !this.#started) return
+    this.#provideAbort?.abort()
+    const controller = new AbortController()
+    this.#provideAbort = controller
+    const names = this.#registry
+      .list()
+      .filter((tool) => this.#init.isExported(tool.name))
+      .map((tool) => tool.name)
+    void (async () => {
+      for (const name of names) {
+        if (controller.signal.aborted) return
+        try {
+          await this.#libp2p.contentRouting.provide(await toolProviderCid(this.#init.meshName, name), {
+            signal: controller.signal
+          })
+          this.#stats.dhtProvided++
+        } catch (err) {
+          log('providing %s in the DHT failed: %s', name, errorMessage(err))
+        }
+      }
+    })()
+  }
+}

@@ -1,0 +1,43 @@
+import { minute, second } from '../util/time.js'
+
+/** The MCP++ libp2p binding. */
+export const MCP_P2P_PROTOCOL = '/mcp+p2p/1.0.0'
+
+/** Largest frame accepted or sent (MCP++ default). Larger frames close the stream. */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+/** Bytes of the u32 big-endian length prefix. */
+export const FRAME_HEADER_BYTES = 4
+
+/** Inbound requests from one peer running at once; more wait in a bounded queue. */
+export const DEFAULT_MAX_INBOUND_CONCURRENCY_PER_PEER = 64
+/** Waiting inbound requests per peer beyond which requests are refused as busy. */
+export const DEFAULT_MAX_INBOUND_QUEUE_PER_PEER = 1024
+/** Sustained inbound requests per second per peer. */
+export const DEFAULT_MAX_REQUESTS_PER_SECOND_PER_PEER = 20_000
+/** Upper bound for one inbound request, whatever the tool's own timeout says. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10 * minute
+/** A pooled stream with no traffic for this long is closed (and re-opened on demand). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * minute
+/** Time allowed to open a stream and finish the MCP initialize handshake. */
+export const CONNECT_TIMEOUT_MS = 10 * second
+
+/** Streams per connection: one pooled stream per direction is the norm; a few spare for reconnects. */
+export const MAX_INBOUND_STREAMS = 8
+export const MAX_OUTBOUND_STREAMS = 8
+
+/** JSON-RPC error codes of the mesh (server-defined range). */
+export const ERROR_CODE_DENIED = -32001
+export const ERROR_CODE_BUSY = -32002
+export const ERROR_CODE_RATE_LIMITED = -32003
+
+export const DEFAULT_ADVERT_INTERVAL_MS = 5 * second
+/** A peer whose adverts stop is dropped after this long (three missed adverts). */
+export const DEFAULT_PEER_TTL_MS = 15 * second
+/** Largest catalog advert accepted from gossip. */
+export const MAX_ADVERT_BYTES = 256 * 1024
+/** How long a DHT lookup on a catalog miss may take before the call fails. */
+export const DHT_LOOKUP_TIMEOUT_MS = 5 * second
+/** Re-announce DHT provider records this often. */
+export const DHT_REPROVIDE_INTERVAL_MS = 10 * minute
+/** Latency probes (libp2p ping) of catalog peers. */
+export const LATENCY_PROBE_INTERVAL_MS = 10 * second

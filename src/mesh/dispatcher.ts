@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type CallToolResult, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
+import type { MeshCall, MeshDispatcher } from '../router/router.js'
+import { errorResult } from '../tools/define.js'
+import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryPolicySchema } from '../tools/meta.js'
+import type { JsonObject, ToolContext } from '../tools/types.js'
+import { errorMessage } from '../util/errors.js'
+import { meshLogger } from '../util/logger.js'
+import { TOOL_META_KEY } from '../mcp/view.js'
+import type { Catalog } from './catalog.js'
+import { DHT_LOOKUP_TIMEOUT_MS, ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
+import { MeshCallTimeoutError, NoProviderError, PeerDeniedError, PeerUnreachableError, RemoteToolError } from './errors.js'
+import type { PeerPool } from './peer-pool.js'
+import { type Candidate, rankCandidates } from './selector.js'
+import type { MeshSurface, SurfaceEntry } from './surface.js'
+
+const log = meshLogger('dispatch')
+
+/** `_meta` keys on a mesh call's result: where it ran and how many attempts it took. */
+export const RESULT_PEER_META_KEY = 'mcp-mesh/peer'
+export const RESULT_ATTEMPTS_META_KEY = 'mcp-mesh/attempts'
+
+export interface DispatchCounters {
+  calls: number
+  failovers: number
+  retries: number
+  noProvider: number
+  timeouts: number
+}
+
+type Outcome =
+  | { kind: 'result'; result: CallToolResult }
+  /** The peer certainly did not run the call: try another provider. */
+  | { kind: 'not-executed'; error: Error }
+  /** The call may have run (the stream died after the request was sent). */
+  | { kind: 'maybe-executed'; error: Error }
+
+/**
+ * Sends mesh-routed calls to the best peer. Failures where the peer cannot
+ * have run the call (dial failure, denial, busy) fail over to the next
+ * provider at once. A failure after the request was sent is retried only if
+ * the tool's retry policy allows it, and the result says how many attempts
+ * it took: a call is never executed twice silently. Tool errors are returned
+ * as they are, unless the policy has `retryOnToolError`.
+ */
+export class PeerDispatcher implements MeshDispatcher {
+  readonly #catalog: Catalog
+  readonly #surface: MeshSurface
+  readonly #pool: PeerPool
+  readonly #outstanding = new Map<string, number>()
+  readonly counters: DispatchCounters = { calls: 0, failovers: 0, retries: 0, noProvider: 0, timeouts: 0 }
+
+  constructor(catalog: Catalog, surface: MeshSurface, pool: PeerPool) {
+    this.#catalog = catalog
+    this.#surface = surface
+    this.#pool = pool
+  }
+
+  offers(name: string): boolean {
+    return this.#surface.resolve(name) != null
+  }
+
+  /** Calls `tool` on one specific peer (mesh_call); no failover. */
+  async callPeer(peer: string, tool: string, args: JsonObject, ctx: ToolContext, timeoutMs: number): Promise<CallToolResult> {
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = AbortSignal.any([ctx.signal, deadline])
+    const outcome = await this.#attempt(peer, tool, args, ctx, signal, timeoutMs)
+    if (outcome.kind === 'result') return outcome.result
+    if (deadline.aborted) return errorResult(new MeshCallTimeoutError(tool, timeoutMs, peer).message)
+    throw outcome.error
+  }
+
+  async dispatch(call: MeshCall, ctx: ToolContext): Promise<CallToolResult> {
+    this.counters.calls++
+    let entry = this.#surface.resolve(call.name)
+    if (entry == null) {
+      // Not in our gossip neighbourhood: ask the DHT for providers.
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS)])
+      await this.#catalog.lookup(call.name, signal).catch((err: unknown) => {
+        log('dht lookup for %s failed: %s', call.name, errorMessage(err))
+      })
+      entry = this.#surface.resolve(call.name)
+    }
+    if (entry == null) {
+      this.counters.noProvider++
+      return errorResult(new NoProviderError(call.name).message)
+    }
+    const remoteMeta = (entry.descriptor._meta?.[TOOL_META_KEY] ?? {}) as { timeoutMs?: number; retry?: unknown; tags?: string[] }
+    const timeoutMs = call.meta?.timeoutMs ?? remoteMeta.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const retry: RetryPolicy = call.meta?.retry ?? retryPolicySchema.catch(retryPolicySchema.parse({})).parse(remoteMeta.retry ?? {})
+    const requiredTags = call.meta?.tags ?? []
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = AbortSignal.any([ctx.signal, deadline])
+    const key = randomUUID()
+    const tried = new Set<string>()
+    // Attempts that reached a peer and may have run the tool.
+    let executions = 0
+    let mayRepeat = false
+    let lastError: Error | undefined
+
+    for (let round = 0; round <= entry.providers.length + retry.maxAttempts; round++) {
+      const ranked = rankCandidates(this.#candidates(entry), { key, requiredTags, tried })
+      // Prefer a peer not tried yet; re-use one only for an allowed retry.
+      const candidate = ranked.find((c) => !tried.has(c.peerId)) ?? (mayRepeat ? ranked[0] : undefined)
+      if (candidate == null) break
+      const peer = candidate.peerId
+      tried.add(peer)
+      mayRepeat = false
+      const outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, signal, timeoutMs)
+      if (ctx.signal.aborted) return errorResult(`${call.name} was cancelled`)
+      if (deadline.aborted) {
+        this.counters.timeouts++
+        return errorResult(new MeshCallTimeoutError(call.name, timeoutMs, peer).message)
+      }
+      if (outcome.kind === 'not-executed') {
+        lastError = outcome.error
+        this.counters.failovers++
+        log('failing over %s from %s: %s', call.name, peer, outcome.error.message)
+        continue
+      }
+      executions++
+      if (outcome.kind === 'result') {
+        const { result } = outcome
+        if (result.isError !== true || !retry.retryOnToolError || executions >= retry.maxAttempts) {
+          return annotate(result, peer, executions, call.name)
+        }
+        lastError = new RemoteToolError(peer, call.name, 'tool returned an error')
+      } else {
+        lastError = outcome.error
+        // It may have run: only the tool's retry policy may run it again.
+        if (retry.policy === 'none' || executions >= retry.maxAttempts) break
+        log('retrying %s after a transport failure on %s (it may have run there): %s', call.name, peer, outcome.error.message)
+      }
+      this.counters.retries++
+      mayRepeat = true
+      await backoff(retry, executions, signal)
+    }
+    if (lastError instanceof ProtocolError && lastError.code === ProtocolErrorCode.InvalidParams) throw lastError
+    return errorResult(lastError?.message ?? new NoProviderError(call.name).message)
+  }
+
+  #candidates(entry: SurfaceEntry): Candidate[] {
+    return entry.providers.map((peerId) => {
+      const peer = this.#catalog.peer(peerId)
+      const tool = peer?.tools.get(entry.remoteName)
+      return {
+        peerId,
+        inFlight: (peer?.load.inFlight ?? 0) + (this.#outstanding.get(peerId) ?? 0),
+        queued: peer?.load.queued ?? 0,
+        maxConcurrency: peer?.capacity.maxConcurrency ?? 1,
+        latencyMs: peer?.latencyMs,
+        tags: tool?.advert.tags ?? []
+      }
+    })
+  }
+
+  async #attempt(
+    peer: string,
+    tool: string,
+    args: JsonObject,
+    ctx: ToolContext,
+    signal: AbortSignal,
+    timeoutMs: number
+  ): Promise<Outcome> {
+    let client: Awaited<ReturnType<PeerPool['get']>>
+    try {
+      client = await this.#pool.get(peerIdFromString(peer), { signal })
+    } catch (err) {
+      return { kind: 'not-executed', error: err instanceof PeerUnreachableError ? err : new PeerUnreachableError(peer, errorMessage(err)) }
+    }
+    this.#outstanding.set(peer, (this.#outstanding.get(peer) ?? 0) + 1)
+    try {
+      const result = (await client.callTool(
+        { name: tool, arguments: args },
+        { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
+      )) as CallToolResult
+      return { kind: 'result', result }
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        if (err.code === ERROR_CODE_DENIED) return { kind: 'not-executed', error: new PeerDeniedError(peer, err.message) }
+        if (err.code === ERROR_CODE_BUSY || err.code === ERROR_CODE_RATE_LIMITED) {
+          return { kind: 'not-executed', error: new PeerUnreachableError(peer, err.message) }
+        }
+        if (err.code === ProtocolErrorCode.InvalidParams) {
+          return { kind: 'maybe-executed', error: new ProtocolError(ProtocolErrorCode.InvalidParams, `peer ${peer}: ${err.message}`) }
+        }
+        return { kind: 'maybe-executed', error: new RemoteToolError(peer, tool, err.message) }
+      }
+      if (err instanceof SdkError && (err.code === SdkErrorCode.ConnectionClosed || err.code === SdkErrorCode.SendFailed)) {
+        await this.#pool.drop(peer)
+        return { kind: 'maybe-executed', error: new PeerUnreachableError(peer, err.message) }
+      }
+      if (err instanceof SdkError && err.code === SdkErrorCode.NotConnected) {
+        await this.#pool.drop(peer)
+        return { kind: 'not-executed', error: new PeerUnreachableError(peer, err.message) }
+      }
+      return { kind: 'maybe-executed', error: err instanceof Error ? err : new Error(String(err)) }
+    } finally {
+      const left = (this.#outstanding.get(peer) ?? 1) - 1
+      if (left <= 0) this.#outstanding.delete(peer)
+      else this.#outstanding.set(peer, left)
+    }
+  }
+}
+
+function annotate(result: CallToolResult, peer: string, attempts: number, tool: string): CallToolResult {
+  const annotated: CallToolResult = {
+    ...result,
+    _meta: { ...result._meta, [RESULT_PEER_META_KEY]: peer, [RESULT_ATTEMPTS_META_KEY]: attempts }
+  }
+  if (result.isError === true) {
+    const text = result.content
+      .filter((block) => block.type === 'text')
+      .map((block) => (block as { text: string }).text)
+      .join('\n')
+    annotated.content = [{ type: 'text', text: new RemoteToolError(peer, tool, text).message }]
+  }
+  return annotated
+}
+
+async function backoff(policy: RetryPolicy, attempt: number, signal: AbortSignal): Promise<void> {
+  const base = policy.policy === 'exponential' ? policy.baseDelayMs * 2 ** (attempt - 1) : policy.baseDelayMs * attempt
+  const jittered = base * (0.8 + Math.random() * 0.4)
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, jittered)
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      { once: true }
+    )
+  })
+}

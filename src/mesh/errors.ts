@@ -1,0 +1,79 @@
+import { MeshError } from '../util/errors.js'
+
+export class FrameTooLargeError extends MeshError {
+  static override readonly code = 'ERR_FRAME_TOO_LARGE'
+  constructor(
+    readonly length: number,
+    readonly limit: number
+  ) {
+    super(`frame of ${length} bytes exceeds the ${limit}-byte limit`)
+  }
+}
+
+export class MalformedFrameError extends MeshError {
+  static override readonly code = 'ERR_MALFORMED_FRAME'
+}
+
+export class NoProviderError extends MeshError {
+  static override readonly code = 'ERR_NO_PROVIDER'
+  constructor(readonly tool: string) {
+    super(`no peer offers tool "${tool}"`)
+  }
+}
+
+export class PeerUnreachableError extends MeshError {
+  static override readonly code = 'ERR_PEER_UNREACHABLE'
+  constructor(
+    readonly peer: string,
+    reason: string,
+    options?: ErrorOptions
+  ) {
+    super(`peer ${peer} is unreachable: ${reason}`, options)
+  }
+}
+
+export class PeerDeniedError extends MeshError {
+  static override readonly code = 'ERR_PEER_DENIED'
+  constructor(
+    readonly peer: string,
+    reason: string
+  ) {
+    super(`denied by peer ${peer}: ${reason}`)
+  }
+}
+
+export class RemoteToolError extends MeshError {
+  static override readonly code = 'ERR_REMOTE_TOOL'
+  constructor(
+    readonly peer: string,
+    readonly tool: string,
+    reason: string
+  ) {
+    super(`tool "${tool}" failed on peer ${peer}: ${reason}`)
+  }
+}
+
+export class MeshCallTimeoutError extends MeshError {
+  static override readonly code = 'ERR_MESH_CALL_TIMEOUT'
+  constructor(
+    readonly tool: string,
+    readonly timeoutMs: number,
+    readonly peer?: string
+  ) {
+    super(`tool "${tool}" timed out after ${timeoutMs} ms${peer != null ? ` (on peer ${peer})` : ''}`)
+  }
+}
+
+export class InvalidAdvertError extends MeshError {
+  static override readonly code = 'ERR_INVALID_ADVERT'
+}
+
+export class InvalidPeerIdError extends MeshError {
+  static override readonly code = 'ERR_INVALID_PEER_ID'
+  constructor(
+    readonly peer: string,
+    reason: string
+  ) {
+    super(`"${peer}" is not a valid peer ID: ${reason}`)
+  }
+}

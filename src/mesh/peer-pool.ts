@@ -1,0 +1,114 @@
+import type { PeerId } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import { Client } from '@modelcontextprotocol/client'
+import { VERSION } from '../node/version.js'
+import { errorMessage } from '../util/errors.js'
+import { meshLogger } from '../util/logger.js'
+import { CONNECT_TIMEOUT_MS, MCP_P2P_PROTOCOL } from './constants.js'
+import { PeerUnreachableError } from './errors.js'
+import { P2PStreamTransport, type ProtocolViolation } from './p2p-transport.js'
+
+const log = meshLogger('mcp+p2p:pool')
+
+export interface PeerPoolInit {
+  maxFrameBytes: number
+  idleTimeoutMs: number
+  onViolation?: (kind: ProtocolViolation, detail: string) => void
+}
+
+interface PooledClient {
+  client: Client
+  transport: P2PStreamTransport
+}
+
+/**
+ * One long-lived, multiplexed `/mcp+p2p` stream (with an initialized MCP
+ * client) per remote peer. Concurrent callers share the pending dial; a
+ * closed or failed stream is dropped and the next call re-opens it.
+ */
+export class PeerPool {
+  readonly #libp2p: Libp2p
+  readonly #init: PeerPoolInit
+  readonly #entries = new Map<string, Promise<PooledClient>>()
+  #opened = 0
+  #closed = false
+
+  constructor(libp2p: Libp2p, init: PeerPoolInit) {
+    this.#libp2p = libp2p
+    this.#init = init
+  }
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /** Streams opened since start (a reused stream is counted once). */
+  get opened(): number {
+    return this.#opened
+  }
+
+  has(peer: string): boolean {
+    return this.#entries.has(peer)
+  }
+
+  async get(peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<Client> {
+    if (this.#closed) throw new PeerUnreachableError(peer.toString(), 'the node is stopping')
+    const key = peer.toString()
+    let entry = this.#entries.get(key)
+    if (entry == null) {
+      entry = this.#open(peer, options.signal)
+      this.#entries.set(key, entry)
+      entry.catch(() => {
+        if (this.#entries.get(key) === entry) this.#entries.delete(key)
+      })
+    }
+    return (await entry).client
+  }
+
+  /** Drops a peer's stream (after a transport failure) so the next call re-opens it. */
+  async drop(peer: string): Promise<void> {
+    const entry = this.#entries.get(peer)
+    this.#entries.delete(peer)
+    const pooled = await entry?.catch(() => undefined)
+    await pooled?.client.close().catch(() => {})
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const entries = [...this.#entries.keys()]
+    await Promise.all(entries.map(async (peer) => this.drop(peer)))
+  }
+
+  async #open(peer: PeerId, signal?: AbortSignal): Promise<PooledClient> {
+    const key = peer.toString()
+    const timeout = AbortSignal.timeout(CONNECT_TIMEOUT_MS)
+    const dialSignal = signal != null ? AbortSignal.any([signal, timeout]) : timeout
+    let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>
+    try {
+      stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, { signal: dialSignal })
+    } catch (err) {
+      throw new PeerUnreachableError(key, errorMessage(err), { cause: err })
+    }
+    stream.inactivityTimeout = this.#init.idleTimeoutMs
+    const transport = new P2PStreamTransport(stream, {
+      maxFrameBytes: this.#init.maxFrameBytes,
+      onViolation: this.#init.onViolation
+    })
+    const client = new Client({ name: 'mcp-mesh', version: VERSION })
+    const pooled: PooledClient = { client, transport }
+    client.onclose = () => {
+      log('stream to %s closed', key)
+      void this.#entries.get(key)?.then((current) => {
+        if (current === pooled) this.#entries.delete(key)
+      })
+    }
+    try {
+      await client.connect(transport, { signal: dialSignal, timeout: CONNECT_TIMEOUT_MS })
+    } catch (err) {
+      stream.abort(err as Error)
+      throw new PeerUnreachableError(key, `MCP initialize failed: ${errorMessage(err)}`, { cause: err })
+    }
+    this.#opened++
+    return pooled
+  }
+}
