@@ -5,6 +5,7 @@ import {
   Server,
   type Transport
 } from '@modelcontextprotocol/server'
+import type { z } from 'zod'
 import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
@@ -22,6 +23,21 @@ export interface McpFrontInit {
   instructions?: string
 }
 
+/** Context of a peer-only JSON-RPC method (task hand-over, claims, heartbeats). */
+export interface PeerMethodContext {
+  peerId: string
+  signal: AbortSignal
+  /** Sends a notification related to this request (e.g. progress as a lease heartbeat). */
+  notify: (method: string, params: Record<string, unknown>) => Promise<void>
+  progressToken?: string | number
+}
+
+export interface PeerMethod {
+  method: string
+  params: z.ZodType
+  handler: (params: unknown, ctx: PeerMethodContext) => Promise<Record<string, unknown>>
+}
+
 export interface McpSession {
   readonly server: Server
   close(): Promise<void>
@@ -35,6 +51,7 @@ export interface McpSession {
 export class McpFront {
   readonly #init: McpFrontInit
   readonly #sessions = new Set<McpSession>()
+  readonly #peerMethods = new Map<string, PeerMethod>()
   #listChangedTimer?: NodeJS.Timeout
 
   constructor(init: McpFrontInit) {
@@ -43,6 +60,19 @@ export class McpFront {
 
   get sessionCount(): number {
     return this.#sessions.size
+  }
+
+  /**
+   * Adds a JSON-RPC method that only peers' sessions (over /mcp+p2p) answer;
+   * `params` is validated with zod before the handler runs. Applies to
+   * sessions opened after the call.
+   */
+  addPeerMethod(method: PeerMethod): void {
+    this.#peerMethods.set(method.method, method)
+  }
+
+  removePeerMethod(name: string): void {
+    this.#peerMethods.delete(name)
   }
 
   createServer(view: ToolView, caller: ToolCaller): Server {
@@ -90,6 +120,19 @@ export class McpFront {
       const listed = result.isError === true ? undefined : view.describe(name)
       return server.projectCallToolResult(result, listed?.outputSchema as JsonObject | undefined)
     })
+    if (caller.kind === 'peer') {
+      for (const peerMethod of this.#peerMethods.values()) {
+        server.setRequestHandler(peerMethod.method, { params: peerMethod.params }, async (params, ctx) => {
+          const meta = (params as { _meta?: { progressToken?: string | number } })._meta
+          return peerMethod.handler(params, {
+            peerId: caller.peerId,
+            signal: ctx.mcpReq.signal,
+            progressToken: meta?.progressToken,
+            notify: async (method, notificationParams) => ctx.mcpReq.notify({ method, params: notificationParams })
+          })
+        })
+      }
+    }
     return server
   }
 

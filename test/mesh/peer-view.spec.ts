@@ -1,0 +1,109 @@
+import { ProtocolError } from '@modelcontextprotocol/server'
+import { describe, expect, it } from 'vitest'
+import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from '../../src/mesh/constants.js'
+import { InboundLimiter, PeerToolView } from '../../src/mesh/peer-view.js'
+import { RuntimeRouter } from '../../src/router/router.js'
+import { ToolRegistry } from '../../src/tools/registry.js'
+import { rejectionOf, testContext, testTool } from '../helpers/index.js'
+
+function setup(trust: { allowPeers?: string[]; tools: Record<string, string[]> } = { tools: {} }, limits = {}) {
+  const registry = new ToolRegistry()
+  registry.register(testTool('shared', { meta: { export: true } }))
+  registry.register(testTool('private'))
+  registry.register(testTool('vip', { meta: { export: true } }))
+  const router = new RuntimeRouter(registry)
+  const limiter = new InboundLimiter({
+    maxConcurrencyPerPeer: 4,
+    maxQueuePerPeer: 4,
+    maxRequestsPerSecondPerPeer: 1000,
+    requestTimeoutMs: 10_000,
+    ...limits
+  })
+  const host = {
+    registry,
+    router,
+    config: { trust },
+    isExported: (name: string) => registry.get(name)?.meta.export === true
+  }
+  return { registry, limiter, view: (peer: string) => new PeerToolView(peer, host, limiter) }
+}
+
+const ctx = () => ({ ...testContext(), override: undefined })
+
+describe('PeerToolView (authorization view)', () => {
+  it('lists and runs only exported tools', async () => {
+    const { view } = setup()
+    expect(
+      view('p1')
+        .list()
+        .map((t) => t.name)
+        .sort()
+    ).toEqual(['shared', 'vip'])
+    const result = await view('p1').call('shared', {}, ctx())
+    expect(result.structuredContent).toEqual({ ran: 'shared' })
+    const err = await rejectionOf<ProtocolError>(view('p1').call('private', {}, ctx()))
+    expect(err).toBeInstanceOf(ProtocolError)
+    expect(err.code).toBe(ERROR_CODE_DENIED)
+    expect(err.message).toContain('not exported')
+  })
+
+  it('applies the global and per-tool allowlists', async () => {
+    const { view, limiter } = setup({ allowPeers: ['p1', 'p2'], tools: { vip: ['p1'] } })
+    expect(view('p3').list()).toEqual([])
+    expect(
+      view('p2')
+        .list()
+        .map((t) => t.name)
+    ).toEqual(['shared'])
+    expect(
+      view('p1')
+        .list()
+        .map((t) => t.name)
+        .sort()
+    ).toEqual(['shared', 'vip'])
+    expect((await rejectionOf<ProtocolError>(view('p2').call('vip', {}, ctx()))).code).toBe(ERROR_CODE_DENIED)
+    expect((await rejectionOf<ProtocolError>(view('p3').call('shared', {}, ctx()))).message).toContain(
+      'trust.allowPeers'
+    )
+    expect(limiter.counters.denied).toBe(2)
+  })
+
+  it('rate-limits per peer without affecting other peers', async () => {
+    const { view, limiter } = setup({ tools: {} }, { maxRequestsPerSecondPerPeer: 2 })
+    await view('p1').call('shared', {}, ctx())
+    await view('p1').call('shared', {}, ctx())
+    expect((await rejectionOf<ProtocolError>(view('p1').call('shared', {}, ctx()))).code).toBe(ERROR_CODE_RATE_LIMITED)
+    await expect(view('p2').call('shared', {}, ctx())).resolves.toBeDefined()
+    expect(limiter.counters.rateLimited).toBe(1)
+  })
+
+  it('caps concurrency per peer and refuses beyond the queue bound', async () => {
+    const { registry, view, limiter } = setup({ tools: {} }, { maxConcurrencyPerPeer: 1, maxQueuePerPeer: 1 })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let running = 0
+    let peak = 0
+    registry.register(
+      testTool('gated', {
+        meta: { export: true },
+        handler: async () => {
+          running++
+          peak = Math.max(peak, running)
+          await gate
+          running--
+          return { ok: true }
+        }
+      })
+    )
+    const first = view('p1').call('gated', {}, ctx())
+    const second = view('p1').call('gated', {}, ctx())
+    const third = await rejectionOf<ProtocolError>(view('p1').call('gated', {}, ctx()))
+    expect(third.code).toBe(ERROR_CODE_BUSY)
+    release()
+    await Promise.all([first, second])
+    expect(peak).toBe(1)
+    expect(limiter.counters.busy).toBe(1)
+  })
+})
