@@ -70,26 +70,62 @@ export const configSchema = z
         dht: z
           .object({
             enabled: z.boolean().default(true),
-            /** `server` answers DHT queries; `client` only asks. */
-            mode: z.enum(['server', 'client']).default('server')
+            /**
+             * `server` answers DHT queries; `client` only asks. `auto` (the
+             * default) serves when peers can dial us: a public address
+             * confirmed by AutoNAT, or a LAN/loopback mesh (see docs/discovery.md).
+             */
+            mode: z.enum(['auto', 'server', 'client']).default('auto')
           })
           .strict()
-          .default({ enabled: true, mode: 'server' })
+          .prefault({}),
+        /** Re-dial of bootstrap peers that are down: exponential backoff with jitter. */
+        bootstrap: z
+          .object({
+            backoffInitialMs: z.number().int().min(100).default(1_000),
+            backoffMaxMs: z.number().int().min(100).default(60_000)
+          })
+          .strict()
+          .prefault({}),
+        /** Last good peers, kept in the peer store and re-dialled on start. */
+        knownPeers: z
+          .object({
+            enabled: z.boolean().default(true),
+            redial: z.number().int().min(0).default(16),
+            forgetAfterMs: z
+              .number()
+              .int()
+              .positive()
+              .default(30 * 24 * 3_600_000)
+          })
+          .strict()
+          .prefault({}),
+        /** Join by name: provide and look up the mesh name's DHT record. */
+        meshName: z
+          .object({
+            enabled: z.boolean().default(true),
+            lookupIntervalMs: z.number().int().min(1_000).default(60_000)
+          })
+          .strict()
+          .prefault({})
       })
       .strict()
-      .default({
-        mdns: { enabled: true, serviceTag: DEFAULT_MDNS_SERVICE_TAG, intervalMs: 10_000 },
-        dht: { enabled: true, mode: 'server' }
-      }),
+      .prefault({}),
     mesh: z
       .object({
         name: z
           .string()
           .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
-          .default(DEFAULT_MESH_NAME)
+          .default(DEFAULT_MESH_NAME),
+        /**
+         * Disconnect peers that identify as members of another mesh. Off by
+         * default: they still help route the shared DHT, but never join our
+         * catalog or tasks (topics are namespaced by mesh name).
+         */
+        isolate: z.boolean().default(false)
       })
       .strict()
-      .default({ name: DEFAULT_MESH_NAME }),
+      .prefault({}),
     connections: z
       .object({
         maxConnections: z.number().int().min(1).default(300),
@@ -97,20 +133,55 @@ export const configSchema = z
         /** Inbound dials per second per IP; libp2p's default of 5 breaks many peers on one host. */
         inboundConnectionThreshold: z.number().int().min(1).default(100),
         maxIncomingPendingConnections: z.number().int().min(1).default(100),
-        dialTimeoutMs: z.number().int().positive().default(10_000)
+        dialTimeoutMs: z.number().int().positive().default(10_000),
+        /** Below this many connected peers, known peers are re-dialled (every 10 s). */
+        minConnections: z.number().int().min(0).default(8),
+        maxDialQueueLength: z.number().int().min(1).default(500),
+        maxPeerAddrsToDial: z.number().int().min(1).default(25),
+        /** Open inbound connections per remote IP (loopback exempt). */
+        maxConnectionsPerIp: z.number().int().min(1).default(32)
       })
       .strict()
-      .default({
-        maxConnections: 300,
-        maxParallelDials: 100,
-        inboundConnectionThreshold: 100,
-        maxIncomingPendingConnections: 100,
-        dialTimeoutMs: 10_000
-      }),
+      .prefault({}),
+    /** Circuit relay v2. */
+    relay: z
+      .object({
+        /** Act as a relay for other peers (`--relay`). */
+        server: z.boolean().default(false),
+        /**
+         * Reserve slots on relays and advertise `/p2p-circuit` addresses:
+         * `auto` when the node has no direct listen address or is not
+         * reachable from the WAN, `always`, or `off`.
+         */
+        client: z.enum(['auto', 'always', 'off']).default('auto'),
+        maxReservations: z.number().int().min(1).default(128),
+        /** Per relayed connection; absent means unlimited (the relay serves its own mesh). */
+        limitDurationMs: z.number().int().positive().optional(),
+        limitDataBytes: z.number().int().positive().optional()
+      })
+      .strict()
+      .prefault({}),
+    /** NAT traversal services. */
+    nat: z
+      .object({
+        /** Ask peers to dial our observed addresses (AutoNAT v1) and answer their requests. */
+        autonat: z.boolean().default(true),
+        /** Upgrade relayed connections to direct ones (hole punching). */
+        dcutr: z.boolean().default(true),
+        /** Map ports on the gateway with UPnP / NAT-PMP. */
+        upnp: z.boolean().default(false)
+      })
+      .strict()
+      .prefault({}),
     /** `/mcp+p2p/1.0.0` limits; defaults in src/mesh/constants.ts. */
     protocol: z
       .object({
-        maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+        maxFrameBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .optional(),
         requestTimeoutMs: z.number().int().positive().optional(),
         idleTimeoutMs: z.number().int().positive().optional(),
         maxInboundConcurrencyPerPeer: z.number().int().min(1).optional(),
@@ -128,6 +199,20 @@ export const configSchema = z
       })
       .strict()
       .default({ dhtProvide: true }),
+    /** Task queue; defaults in src/queue/constants.ts. */
+    queue: z
+      .object({
+        /** auto: push to a known free worker, else announce for pull; push or pull force one mode. */
+        dispatch: z.enum(['auto', 'push', 'pull']).default('auto'),
+        leaseMs: z.number().int().min(200).max(600_000).default(10_000),
+        resultTtlMs: z.number().int().min(1000).default(24 * 3_600_000),
+        worker: z
+          .object({ maxConcurrency: z.number().int().min(1).max(4096).default(32) })
+          .strict()
+          .default({ maxConcurrency: 32 })
+      })
+      .strict()
+      .default({ dispatch: 'auto', leaseMs: 10_000, resultTtlMs: 24 * 3_600_000, worker: { maxConcurrency: 32 } }),
     mcp: z
       .object({
         /** Streamable HTTP on 127.0.0.1:<port>/mcp; off when absent. */

@@ -101,6 +101,7 @@ export class McpFront {
           signal: ctx.mcpReq.signal,
           caller,
           override: overrideValue ?? undefined,
+          meta,
           reportProgress: (progress) => {
             if (progressToken == null || ctx.mcpReq.signal.aborted) return
             ctx.mcpReq

@@ -10,6 +10,8 @@ export interface ViewCallContext {
   reportProgress: (progress: ToolProgress) => void
   caller: ToolCaller
   override?: Runtime
+  /** The call's `_meta` as sent (progressToken and runtime override already applied). */
+  meta?: Record<string, unknown>
 }
 
 /**

@@ -26,6 +26,16 @@ export const advertSchema = z
     ts: z.number().int().nonnegative(),
     capacity: z.object({ maxConcurrency: z.number().int().min(1) }).strict(),
     load: z.object({ inFlight: z.number().int().min(0), queued: z.number().int().min(0) }).strict(),
+    /** This peer as a task-queue worker: whether it takes tasks, and how many at once. */
+    worker: z
+      .object({
+        accepting: z.boolean(),
+        maxConcurrency: z.number().int().min(0),
+        running: z.number().int().min(0),
+        tags: z.array(z.string().min(1).max(64)).max(32)
+      })
+      .strict()
+      .optional(),
     tools: z.array(advertToolSchema).max(1024)
   })
   .strict()

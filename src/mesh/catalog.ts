@@ -33,6 +33,7 @@ export interface CatalogPeer {
   source: 'gossip' | 'dht'
   capacity: CatalogAdvert['capacity']
   load: CatalogAdvert['load']
+  worker?: CatalogAdvert['worker']
   tools: Map<string, CatalogTool>
   /** Smoothed round trip time in ms (ping and call round trips), when measured. */
   latencyMs?: number
@@ -50,6 +51,7 @@ export interface CatalogInit {
   /** Our own advert's capacity and live load. */
   capacity: () => CatalogAdvert['capacity']
   load: () => CatalogAdvert['load']
+  worker?: () => CatalogAdvert['worker']
   isExported: (name: string) => boolean
 }
 
@@ -224,6 +226,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       ts: Date.now(),
       capacity: this.#init.capacity(),
       load: this.#init.load(),
+      worker: this.#init.worker?.(),
       tools
     }
   }
@@ -275,7 +278,8 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       const id = provider.id.toString()
       if (id === self) continue
       try {
-        if (provider.multiaddrs.length > 0) await this.#libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
+        if (provider.multiaddrs.length > 0)
+          await this.#libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
         const peer = await this.addFromDirectListing(id, signal)
         if (peer?.tools.has(tool) === true) return peer
       } catch (err) {
@@ -294,7 +298,8 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     } catch (err) {
       return this.#reject(peer, `malformed advert: ${errorMessage(err)}`)
     }
-    if (advert.peerId !== message.from.toString()) return this.#reject(peer, 'advert names a peer other than its signer')
+    if (advert.peerId !== message.from.toString())
+      return this.#reject(peer, 'advert names a peer other than its signer')
     if (advert.mesh !== this.#init.meshName) return this.#reject(peer, `advert of mesh "${advert.mesh}"`)
     const known = this.#peers.get(advert.peerId)
     if (known != null && known.source === 'gossip' && advert.seq <= known.seq) {
@@ -341,6 +346,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       source: 'gossip',
       capacity: advert.capacity,
       load: advert.load,
+      worker: advert.worker,
       tools,
       latencyMs: previous?.latencyMs
     })

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type CallToolResult, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
+import {
+  type CallToolResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode
+} from '@modelcontextprotocol/server'
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryPolicySchema } from '../tools/meta.js'
@@ -10,7 +16,13 @@ import { meshLogger } from '../util/logger.js'
 import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog } from './catalog.js'
 import { DHT_LOOKUP_TIMEOUT_MS, ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
-import { MeshCallTimeoutError, NoProviderError, PeerDeniedError, PeerUnreachableError, RemoteToolError } from './errors.js'
+import {
+  MeshCallTimeoutError,
+  NoProviderError,
+  PeerDeniedError,
+  PeerUnreachableError,
+  RemoteToolError
+} from './errors.js'
 import type { PeerPool } from './peer-pool.js'
 import { type Candidate, rankCandidates } from './selector.js'
 import type { MeshSurface, SurfaceEntry } from './surface.js'
@@ -62,7 +74,13 @@ export class PeerDispatcher implements MeshDispatcher {
   }
 
   /** Calls `tool` on one specific peer (mesh_call); no failover. */
-  async callPeer(peer: string, tool: string, args: JsonObject, ctx: ToolContext, timeoutMs: number): Promise<CallToolResult> {
+  async callPeer(
+    peer: string,
+    tool: string,
+    args: JsonObject,
+    ctx: ToolContext,
+    timeoutMs: number
+  ): Promise<CallToolResult> {
     const deadline = AbortSignal.timeout(timeoutMs)
     const signal = AbortSignal.any([ctx.signal, deadline])
     const outcome = await this.#attempt(peer, tool, args, ctx, signal, timeoutMs)
@@ -86,9 +104,14 @@ export class PeerDispatcher implements MeshDispatcher {
       this.counters.noProvider++
       return errorResult(new NoProviderError(call.name).message)
     }
-    const remoteMeta = (entry.descriptor._meta?.[TOOL_META_KEY] ?? {}) as { timeoutMs?: number; retry?: unknown; tags?: string[] }
+    const remoteMeta = (entry.descriptor._meta?.[TOOL_META_KEY] ?? {}) as {
+      timeoutMs?: number
+      retry?: unknown
+      tags?: string[]
+    }
     const timeoutMs = call.meta?.timeoutMs ?? remoteMeta.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    const retry: RetryPolicy = call.meta?.retry ?? retryPolicySchema.catch(retryPolicySchema.parse({})).parse(remoteMeta.retry ?? {})
+    const retry: RetryPolicy =
+      call.meta?.retry ?? retryPolicySchema.catch(retryPolicySchema.parse({})).parse(remoteMeta.retry ?? {})
     const requiredTags = call.meta?.tags ?? []
     const deadline = AbortSignal.timeout(timeoutMs)
     const signal = AbortSignal.any([ctx.signal, deadline])
@@ -130,7 +153,12 @@ export class PeerDispatcher implements MeshDispatcher {
         lastError = outcome.error
         // It may have run: only the tool's retry policy may run it again.
         if (retry.policy === 'none' || executions >= retry.maxAttempts) break
-        log('retrying %s after a transport failure on %s (it may have run there): %s', call.name, peer, outcome.error.message)
+        log(
+          'retrying %s after a transport failure on %s (it may have run there): %s',
+          call.name,
+          peer,
+          outcome.error.message
+        )
       }
       this.counters.retries++
       mayRepeat = true
@@ -167,7 +195,10 @@ export class PeerDispatcher implements MeshDispatcher {
     try {
       client = await this.#pool.get(peerIdFromString(peer), { signal })
     } catch (err) {
-      return { kind: 'not-executed', error: err instanceof PeerUnreachableError ? err : new PeerUnreachableError(peer, errorMessage(err)) }
+      return {
+        kind: 'not-executed',
+        error: err instanceof PeerUnreachableError ? err : new PeerUnreachableError(peer, errorMessage(err))
+      }
     }
     this.#outstanding.set(peer, (this.#outstanding.get(peer) ?? 0) + 1)
     try {
@@ -178,16 +209,23 @@ export class PeerDispatcher implements MeshDispatcher {
       return { kind: 'result', result }
     } catch (err) {
       if (err instanceof ProtocolError) {
-        if (err.code === ERROR_CODE_DENIED) return { kind: 'not-executed', error: new PeerDeniedError(peer, err.message) }
+        if (err.code === ERROR_CODE_DENIED)
+          return { kind: 'not-executed', error: new PeerDeniedError(peer, err.message) }
         if (err.code === ERROR_CODE_BUSY || err.code === ERROR_CODE_RATE_LIMITED) {
           return { kind: 'not-executed', error: new PeerUnreachableError(peer, err.message) }
         }
         if (err.code === ProtocolErrorCode.InvalidParams) {
-          return { kind: 'maybe-executed', error: new ProtocolError(ProtocolErrorCode.InvalidParams, `peer ${peer}: ${err.message}`) }
+          return {
+            kind: 'maybe-executed',
+            error: new ProtocolError(ProtocolErrorCode.InvalidParams, `peer ${peer}: ${err.message}`)
+          }
         }
         return { kind: 'maybe-executed', error: new RemoteToolError(peer, tool, err.message) }
       }
-      if (err instanceof SdkError && (err.code === SdkErrorCode.ConnectionClosed || err.code === SdkErrorCode.SendFailed)) {
+      if (
+        err instanceof SdkError &&
+        (err.code === SdkErrorCode.ConnectionClosed || err.code === SdkErrorCode.SendFailed)
+      ) {
         await this.#pool.drop(peer)
         return { kind: 'maybe-executed', error: new PeerUnreachableError(peer, err.message) }
       }

@@ -115,7 +115,10 @@ export class P2PStreamTransport implements Transport {
       this.#finish()
       return
     }
-    const frame = encodeFrame(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }), this.#init.maxFrameBytes)
+    const frame = encodeFrame(
+      JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }),
+      this.#init.maxFrameBytes
+    )
     try {
       this.stream.send(frame)
     } catch (err) {

@@ -1,4 +1,10 @@
-import { type CallToolResult, type Tool as McpTool, ProtocolError } from '@modelcontextprotocol/server'
+import {
+  type CallToolResult,
+  type Tool as McpTool,
+  ProtocolError,
+  ProtocolErrorCode
+} from '@modelcontextprotocol/server'
+import { z } from 'zod'
 import { Queue, RateLimiter } from '@libp2p/utils'
 import type { MeshConfig } from '../config/schema.js'
 import { toMcpTool } from '../mcp/local-view.js'
@@ -7,7 +13,7 @@ import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject } from '../tools/types.js'
 import { meshLogger } from '../util/logger.js'
-import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
+import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED, TASK_META_KEY } from './constants.js'
 
 const log = meshLogger('mcp+p2p:auth')
 
@@ -26,6 +32,29 @@ export interface InboundCounters {
   inFlight: number
   queued: number
 }
+
+export interface InboundTask {
+  id: string
+  token: string
+  timeoutMs: number
+  leaseMs: number
+}
+
+const inboundTaskSchema = z.object({
+  id: z.string().min(1).max(128),
+  token: z.string().min(1).max(128),
+  timeoutMs: z.number().int().positive(),
+  leaseMs: z.number().int().positive()
+})
+
+/** Runs a pushed task on this node as a worker (the queue layer provides it). */
+export type InboundTaskExecutor = (
+  peer: string,
+  tool: string,
+  args: JsonObject,
+  task: InboundTask,
+  ctx: ViewCallContext
+) => Promise<CallToolResult>
 
 /** What the authorization view needs from the node. */
 export interface PeerViewHost {
@@ -98,11 +127,18 @@ export class PeerToolView implements ToolView {
   readonly #peer: string
   readonly #host: PeerViewHost
   readonly #limiter: InboundLimiter
+  readonly #tasks?: () => InboundTaskExecutor | undefined
 
-  constructor(peer: string, host: PeerViewHost, limiter: InboundLimiter) {
+  constructor(
+    peer: string,
+    host: PeerViewHost,
+    limiter: InboundLimiter,
+    tasks?: () => InboundTaskExecutor | undefined
+  ) {
     this.#peer = peer
     this.#host = host
     this.#limiter = limiter
+    this.#tasks = tasks
   }
 
   list(): McpTool[] {
@@ -126,6 +162,14 @@ export class PeerToolView implements ToolView {
       throw new ProtocolError(ERROR_CODE_DENIED, `denied: ${denial}`)
     }
     this.#limiter.counters.calls++
+    const taskMeta = ctx.meta?.[TASK_META_KEY]
+    const executor = this.#tasks?.()
+    if (taskMeta != null && executor != null) {
+      const task = inboundTaskSchema.safeParse(taskMeta)
+      if (!task.success) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `invalid _meta["${TASK_META_KEY}"]`)
+      // Tasks are bounded by the worker's maxConcurrency, not the per-peer call queue.
+      return executor(this.#peer, name, args, task.data, ctx)
+    }
     return this.#limiter.run(this.#peer, async () => {
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.#limiter.limits.requestTimeoutMs)])
       return this.#host.router.call(

@@ -40,15 +40,16 @@ export function rankCandidates(candidates: readonly Candidate[], options: Select
   const scored = eligible.map((candidate) => ({
     candidate,
     tried: options.tried?.has(candidate.peerId) === true ? 1 : 0,
-    load: Math.floor(
-      ((candidate.inFlight + candidate.queued) / Math.max(1, candidate.maxConcurrency)) * LOAD_BUCKETS
-    ),
+    load: Math.floor(((candidate.inFlight + candidate.queued) / Math.max(1, candidate.maxConcurrency)) * LOAD_BUCKETS),
     latency: candidate.latencyMs == null ? 1 : Math.floor(candidate.latencyMs / LATENCY_BUCKET_MS),
     weight: rendezvousWeight(options.key, candidate.peerId)
   }))
   scored.sort(
     (a, b) =>
-      a.tried - b.tried || a.load - b.load || a.latency - b.latency || (a.weight > b.weight ? -1 : a.weight < b.weight ? 1 : 0)
+      a.tried - b.tried ||
+      a.load - b.load ||
+      a.latency - b.latency ||
+      (a.weight > b.weight ? -1 : a.weight < b.weight ? 1 : 0)
   )
   return scored.map((entry) => entry.candidate)
 }

@@ -6,7 +6,7 @@ import type { NodeSubsystem } from '../node/subsystem.js'
 import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
-import { schemaHash } from './advert.js'
+import { type CatalogAdvert, schemaHash } from './advert.js'
 import { Catalog } from './catalog.js'
 import {
   DEFAULT_ADVERT_INTERVAL_MS,
@@ -26,7 +26,7 @@ import { PeerDispatcher } from './dispatcher.js'
 import { InvalidPeerIdError } from './errors.js'
 import { P2PStreamTransport, type ProtocolViolation } from './p2p-transport.js'
 import { PeerPool } from './peer-pool.js'
-import { InboundLimiter, PeerToolView } from './peer-view.js'
+import { InboundLimiter, type InboundTaskExecutor, PeerToolView } from './peer-view.js'
 import { MeshSurface, peerAlias } from './surface.js'
 import { createMeshCallTool } from './tools/mesh-call.js'
 import { createPeerListTool } from './tools/peer-list.js'
@@ -86,6 +86,10 @@ export class MeshService implements NodeSubsystem {
   #inboundStreams = 0
   #started = false
   describeConnections?: ConnectionDescriber
+  /** This node's worker state for catalog adverts; set by the queue layer. */
+  workerInfo?: () => CatalogAdvert['worker']
+  /** Runs pushed tasks as a worker; set by the queue layer. */
+  taskExecutor?: InboundTaskExecutor
 
   constructor(node: MeshNode) {
     this.#node = node
@@ -113,6 +117,11 @@ export class MeshService implements NodeSubsystem {
     return this.#catalog
   }
 
+  get pool(): PeerPool {
+    if (this.#pool == null) throw new Error('mesh is not started')
+    return this.#pool
+  }
+
   get dispatcher(): PeerDispatcher {
     if (this.#dispatcher == null) throw new Error('mesh is not started')
     return this.#dispatcher
@@ -138,7 +147,8 @@ export class MeshService implements NodeSubsystem {
       dhtProvide: node.config.catalog.dhtProvide && node.config.discovery.dht.enabled,
       isExported: (name) => node.isExported(name),
       capacity: () => ({ maxConcurrency: this.limits.maxInboundConcurrencyPerPeer }),
-      load: () => ({ inFlight: this.limiter.counters.inFlight, queued: this.limiter.counters.queued })
+      load: () => ({ inFlight: this.limiter.counters.inFlight, queued: this.limiter.counters.queued }),
+      worker: () => this.workerInfo?.()
     })
     this.#surface = new MeshSurface(this.#catalog, (name) => {
       const tool = node.registry.get(name)
@@ -239,7 +249,13 @@ export class MeshService implements NodeSubsystem {
     return listed.tools
   }
 
-  async callPeer(peer: string, tool: string, args: JsonObject, ctx: ToolContext, timeoutMs: number): Promise<CallToolResult> {
+  async callPeer(
+    peer: string,
+    tool: string,
+    args: JsonObject,
+    ctx: ToolContext,
+    timeoutMs: number
+  ): Promise<CallToolResult> {
     parsePeerId(peer)
     return this.dispatcher.callPeer(peer, tool, args, ctx, timeoutMs)
   }
@@ -255,7 +271,7 @@ export class MeshService implements NodeSubsystem {
       }
     })
     this.#inboundStreams++
-    const view = new PeerToolView(peer, this.#node, this.limiter)
+    const view = new PeerToolView(peer, this.#node, this.limiter, () => this.taskExecutor)
     this.#node.front
       .connect(transport, view, { kind: 'peer', peerId: peer }, () => {
         this.#inboundStreams--

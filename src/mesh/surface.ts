@@ -96,7 +96,12 @@ export class MeshSurface implements MeshToolSource {
         const same = offers.filter((offer) => offer.hash === localHash)
         if (same.length > 0) {
           const providers = same.map((offer) => offer.peer.peerId)
-          shadowed.set(name, { name, remoteName: name, providers, descriptor: decorate(same[0]!.descriptor, name, providers) })
+          shadowed.set(name, {
+            name,
+            remoteName: name,
+            providers,
+            descriptor: decorate(same[0]!.descriptor, name, providers)
+          })
         }
         offers = offers.filter((offer) => offer.hash !== localHash)
         if (offers.length === 0) continue
@@ -104,14 +109,24 @@ export class MeshSurface implements MeshToolSource {
       const hashes = new Set(offers.map((offer) => offer.hash))
       if (hashes.size === 1 && !this.#localNames.has(name)) {
         const providers = offers.map((offer) => offer.peer.peerId)
-        entries.set(name, { name, remoteName: name, providers, descriptor: decorate(offers[0]!.descriptor, name, providers) })
+        entries.set(name, {
+          name,
+          remoteName: name,
+          providers,
+          descriptor: decorate(offers[0]!.descriptor, name, providers)
+        })
         continue
       }
       for (const offer of offers) {
         const aliased = `${peerAlias(offer.peer.peerId)}.${name}`
         if (aliased.length > 128) continue
         const providers = [offer.peer.peerId]
-        entries.set(aliased, { name: aliased, remoteName: name, providers, descriptor: decorate(offer.descriptor, aliased, providers) })
+        entries.set(aliased, {
+          name: aliased,
+          remoteName: name,
+          providers,
+          descriptor: decorate(offer.descriptor, aliased, providers)
+        })
       }
     }
     this.#shadowed = shadowed

@@ -1,4 +1,6 @@
+import { createDiscovery } from '../discovery/index.js'
 import { MeshService } from '../mesh/service.js'
+import { TaskQueueService } from '../queue/service.js'
 import type { MeshNode } from './mesh-node.js'
 import type { NodeSubsystem } from './subsystem.js'
 
@@ -7,5 +9,6 @@ import type { NodeSubsystem } from './subsystem.js'
  * one line here; subsystems register their own MCP tools on start.
  */
 export async function createSubsystems(node: MeshNode): Promise<NodeSubsystem[]> {
-  return [new MeshService(node)]
+  // Discovery last: it dials peers once every protocol is registered.
+  return [new MeshService(node), new TaskQueueService(node), createDiscovery(node)]
 }

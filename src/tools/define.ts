@@ -1,4 +1,4 @@
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server'
+import { type CallToolResult, ProtocolError, type ToolAnnotations } from '@modelcontextprotocol/server'
 import type { z } from 'zod'
 import { errorMessage } from '../util/errors.js'
 import { InvalidToolArgumentsError, ToolDefinitionError } from './errors.js'
@@ -80,51 +80,75 @@ export function defineTool<In extends AnyObjectSchema, Out extends AnyObjectSche
   if (typeof spec.handler !== 'function') {
     throw new ToolDefinitionError(spec.name, 'handler', 'must be a function')
   }
-  const meta = parseToolMeta(spec.name, spec.meta)
-  const { inputSchema, outputSchema, handler, name } = spec
-  // JSON schemas are built on first use: defining 1,000 tools stays cheap.
-  let inputJson: JsonObject | undefined
-  let outputJson: JsonObject | undefined
+  return new DefinedTool(spec as unknown as ToolSpec<AnyObjectSchema, AnyObjectSchema | undefined>, source)
+}
 
-  return {
-    name,
-    title: spec.title,
-    description: spec.description,
-    annotations: spec.annotations,
-    meta,
-    declaredMeta: declaredMetaFields(spec.meta),
-    source,
-    get inputSchema(): JsonObject {
-      inputJson ??= toJsonSchema(inputSchema, 'input')
-      return inputJson
-    },
-    get outputSchema(): JsonObject | undefined {
-      if (outputSchema == null) return undefined
-      outputJson ??= toJsonSchema(outputSchema, 'output')
-      return outputJson
-    },
-    async invoke(args: JsonObject, ctx: ToolContext): Promise<CallToolResult> {
-      const parsed = inputSchema.safeParse(args ?? {})
-      if (!parsed.success) throw new InvalidToolArgumentsError(name, describeIssues(parsed.error))
-      let output: unknown
-      try {
-        output = await handler(parsed.data, ctx)
-      } catch (err) {
-        if (ctx.signal.aborted) return errorResult(`${name} was cancelled: ${errorMessage(ctx.signal.reason)}`)
-        return errorResult(errorMessage(err))
-      }
-      if (isCallToolResult(output)) return output
-      if (typeof output === 'string') return { content: [{ type: 'text', text: output }] }
-      if (outputSchema != null) {
-        const checked = outputSchema.safeParse(output)
-        if (!checked.success) {
-          return errorResult(
-            `${name} produced output that does not match its outputSchema: ${describeIssues(checked.error).join('; ')}`
-          )
-        }
-        return structuredResult(checked.data as JsonObject)
-      }
-      return structuredResult((output ?? {}) as JsonObject)
+type AnySpec = ToolSpec<AnyObjectSchema, AnyObjectSchema | undefined>
+
+/**
+ * A tool made by `defineTool`. A class rather than an object literal with
+ * getters: V8 keeps such literals in dictionary mode, which cost about 1 KB
+ * more per tool (bench/RESULTS.md, heap of a 1,000-tool registry). Do not
+ * spread it (`{ ...tool }` drops the prototype's getters and `invoke`).
+ */
+class DefinedTool implements Tool {
+  readonly name: string
+  readonly title?: string
+  readonly description: string
+  readonly annotations?: ToolAnnotations
+  readonly meta: ToolMeta
+  readonly declaredMeta: ReadonlySet<keyof ToolMeta>
+  readonly source: ToolSource
+  readonly #spec: AnySpec
+  // JSON schemas are built on first use: defining 1,000 tools stays cheap.
+  #inputJson?: JsonObject
+  #outputJson?: JsonObject
+
+  constructor(spec: AnySpec, source: ToolSource) {
+    this.name = spec.name
+    this.title = spec.title
+    this.description = spec.description
+    this.annotations = spec.annotations
+    this.meta = parseToolMeta(spec.name, spec.meta)
+    this.declaredMeta = declaredMetaFields(spec.meta)
+    this.source = source
+    this.#spec = spec
+  }
+
+  get inputSchema(): JsonObject {
+    this.#inputJson ??= toJsonSchema(this.#spec.inputSchema, 'input')
+    return this.#inputJson
+  }
+
+  get outputSchema(): JsonObject | undefined {
+    const schema = this.#spec.outputSchema
+    if (schema == null) return undefined
+    this.#outputJson ??= toJsonSchema(schema, 'output')
+    return this.#outputJson
+  }
+
+  async invoke(args: JsonObject, ctx: ToolContext): Promise<CallToolResult> {
+    const { name, inputSchema, outputSchema, handler } = this.#spec
+    const parsed = inputSchema.safeParse(args ?? {})
+    if (!parsed.success) throw new InvalidToolArgumentsError(name, describeIssues(parsed.error))
+    let output: unknown
+    try {
+      output = await handler(parsed.data, ctx)
+    } catch (err) {
+      if (ctx.signal.aborted) return errorResult(`${name} was cancelled: ${errorMessage(ctx.signal.reason)}`)
+      return errorResult(errorMessage(err))
     }
+    if (isCallToolResult(output)) return output
+    if (typeof output === 'string') return { content: [{ type: 'text', text: output }] }
+    if (outputSchema != null) {
+      const checked = outputSchema.safeParse(output)
+      if (!checked.success) {
+        return errorResult(
+          `${name} produced output that does not match its outputSchema: ${describeIssues(checked.error).join('; ')}`
+        )
+      }
+      return structuredResult(checked.data as JsonObject)
+    }
+    return structuredResult((output ?? {}) as JsonObject)
   }
 }

@@ -13,7 +13,12 @@ export function createPeerToolsTool(mesh: MeshService): Tool {
     outputSchema: z.object({
       peer: z.string(),
       tools: z.array(
-        z.object({ name: z.string(), title: z.string().optional(), description: z.string().optional(), meta: z.unknown() })
+        z.object({
+          name: z.string(),
+          title: z.string().optional(),
+          description: z.string().optional(),
+          meta: z.unknown()
+        })
       )
     }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },

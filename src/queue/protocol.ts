@@ -1,0 +1,72 @@
+import { z } from 'zod'
+
+/** Task announcement on the mesh's task topic (pull dispatch). */
+export const announcementSchema = z
+  .object({
+    v: z.literal(1),
+    mesh: z.string().min(1).max(64),
+    owner: z.string().min(1).max(128),
+    ts: z.number().int(),
+    tasks: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(128),
+            tool: z.string().min(1).max(128),
+            priority: z.number().int().min(0).max(10),
+            tags: z.array(z.string().max(64)).max(32).default([]),
+            /** Set when the task may only run on this peer. */
+            peer: z.string().max(128).optional()
+          })
+          .strict()
+      )
+      .max(256)
+  })
+  .strict()
+
+export type Announcement = z.infer<typeof announcementSchema>
+
+const meta = z
+  .object({ progressToken: z.union([z.string(), z.number()]).optional() })
+  .passthrough()
+  .optional()
+
+export const claimParams = z.object({ taskId: z.string().min(1).max(128), _meta: meta }).strict()
+export const claimResult = z.union([
+  z.object({
+    granted: z.literal(true),
+    task: z.object({
+      id: z.string(),
+      token: z.string(),
+      tool: z.string(),
+      args: z.record(z.string(), z.unknown()),
+      timeoutMs: z.number().int().positive(),
+      leaseMs: z.number().int().positive()
+    })
+  }),
+  z.object({ granted: z.literal(false), reason: z.string() })
+])
+
+export const heartbeatParams = z
+  .object({ taskId: z.string().min(1).max(128), token: z.string().min(1).max(128), _meta: meta })
+  .strict()
+export const heartbeatResult = z.object({ ok: z.boolean(), cancel: z.boolean() })
+
+export const completeParams = z
+  .object({
+    taskId: z.string().min(1).max(128),
+    token: z.string().min(1).max(128),
+    result: z.object({ content: z.array(z.unknown()), isError: z.boolean().optional() }).passthrough(),
+    _meta: meta
+  })
+  .strict()
+export const completeResult = z.object({ accepted: z.boolean() })
+
+export const abortParams = heartbeatParams
+export const abortResult = z.object({ aborted: z.boolean() })
+
+export const attachParams = heartbeatParams
+export const attachResult = z.union([
+  z.object({ state: z.literal('finished'), result: z.object({ content: z.array(z.unknown()) }).passthrough() }),
+  z.object({ state: z.literal('unknown') })
+])

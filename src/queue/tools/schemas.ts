@@ -1,0 +1,105 @@
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
+import { z } from 'zod'
+import type { ToolMetaInput } from '../../tools/meta.js'
+import { MeshError } from '../../util/errors.js'
+import { TASK_STATES, type Task } from '../types.js'
+
+export const taskStateSchema = z.enum(TASK_STATES)
+export const taskIdSchema = z.string().min(1).max(128).describe('Task ID (from task_submit)')
+export const prioritySchema = z.number().int().min(0).max(10).describe('0-10, 10 runs first')
+
+export const placementSchema = z
+  .object({
+    local: z.boolean().optional().describe('Run on this node only'),
+    peer: z.string().min(1).max(128).optional().describe('Run on this peer only'),
+    tags: z.array(z.string().min(1).max(64)).max(32).optional().describe("Worker's tool must carry these tags"),
+    spread: z.string().min(1).max(128).optional().describe('Tasks with the same key prefer different workers')
+  })
+  .strict()
+
+export const retryOverrideSchema = z
+  .object({
+    policy: z.enum(['none', 'linear', 'exponential']).optional(),
+    maxAttempts: z.number().int().min(1).max(100).optional(),
+    baseDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+    jitter: z.boolean().optional(),
+    retryOnToolError: z.boolean().optional()
+  })
+  .strict()
+
+const attemptSchema = z.object({
+  attempt: z.number().int(),
+  worker: z.string(),
+  dispatch: z.enum(['local', 'push', 'pull']),
+  startedAt: z.number(),
+  finishedAt: z.number().optional(),
+  outcome: z.string().optional(),
+  error: z.string().optional()
+})
+
+export const taskSchema = z.object({
+  id: z.string(),
+  tool: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  state: taskStateSchema,
+  priority: z.number().int(),
+  seq: z.number().int(),
+  tags: z.array(z.string()),
+  idempotencyKey: z.string().optional(),
+  retry: z.object({
+    policy: z.string(),
+    maxAttempts: z.number(),
+    baseDelayMs: z.number(),
+    jitter: z.boolean(),
+    retryOnToolError: z.boolean()
+  }),
+  timeoutMs: z.number(),
+  runAt: z.number(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  attempts: z.number().int(),
+  history: z.array(attemptSchema),
+  worker: z.string().optional(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+  reason: z.string().optional(),
+  placement: placementSchema.optional(),
+  failIfNoWorker: z.boolean(),
+  labels: z.record(z.string(), z.string()),
+  expiresAt: z.number().optional()
+})
+
+/** The task as tools return it; JSON-clean (no undefined values). */
+export function taskOutput(task: Task): z.infer<typeof taskSchema> {
+  return JSON.parse(JSON.stringify(task)) as z.infer<typeof taskSchema>
+}
+
+/** Queue errors (unknown id, finished task, missing confirm...) are bad parameters: InvalidParams, state unchanged. */
+export function asInvalidParams(err: unknown): never {
+  if (err instanceof MeshError)
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { name: err.name })
+  throw err
+}
+
+export async function guard<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    return asInvalidParams(err)
+  }
+}
+
+/** Metadata shared by the queue's tools: they run on this node and are never exported by default. */
+export function queueToolMeta(extra: Partial<ToolMetaInput> = {}): ToolMetaInput {
+  return {
+    runtime: 'local',
+    category: 'queue',
+    priority: 7,
+    timeoutMs: 10_000,
+    retry: { policy: 'none', maxAttempts: 1, baseDelayMs: 0, retryOnToolError: false },
+    tags: ['queue'],
+    ...extra
+  }
+}

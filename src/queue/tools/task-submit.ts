@@ -1,0 +1,47 @@
+import { z } from 'zod'
+import { defineTool } from '../../tools/define.js'
+import type { Tool } from '../../tools/types.js'
+import type { TaskQueueService } from '../service.js'
+import {
+  guard,
+  placementSchema,
+  prioritySchema,
+  queueToolMeta,
+  retryOverrideSchema,
+  taskOutput,
+  taskSchema
+} from './schemas.js'
+
+export function createTaskSubmitTool(queue: TaskQueueService): Tool {
+  return defineTool({
+    name: 'task_submit',
+    title: 'Submit a task',
+    description: `Queues a tool call as a durable task, run on whichever peer (or this node) offers the tool. The task is journaled before this returns.
+Examples:
+  {"tool": "sha256", "args": {"data": "hello"}}
+  {"tool": "render", "args": {"page": 3}, "priority": 9, "idempotencyKey": "render-3", "retry": {"policy": "exponential", "maxAttempts": 5, "baseDelayMs": 500}}
+  {"tool": "report", "delayMs": 60000, "placement": {"tags": ["gpu"]}, "failIfNoWorker": true}`,
+    inputSchema: z.object({
+      tool: z.string().min(1).max(128).describe('Tool to run'),
+      args: z.record(z.string(), z.unknown()).default({}).describe('Tool arguments'),
+      priority: prioritySchema.optional(),
+      tags: z.array(z.string().min(1).max(64)).max(32).optional().describe('Labels for task_list filtering'),
+      idempotencyKey: z.string().min(1).max(256).optional().describe('Same key + same args returns the existing task'),
+      retry: retryOverrideSchema.optional().describe("Overrides the tool's retry policy"),
+      timeoutMs: z.number().int().positive().max(86_400_000).optional().describe("Overrides the tool's timeout"),
+      runAt: z.number().int().nonnegative().optional().describe('Epoch ms before which the task does not run'),
+      delayMs: z.number().int().nonnegative().max(31_536_000_000).optional().describe('Run after this delay'),
+      placement: placementSchema.optional(),
+      failIfNoWorker: z.boolean().default(false).describe('Fail now instead of waiting when no worker offers the tool'),
+      labels: z.record(z.string(), z.string()).optional()
+    }),
+    outputSchema: z.object({ task: taskSchema, created: z.boolean() }),
+    annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: true },
+    meta: queueToolMeta({ priority: 8 }),
+    handler: async (input) =>
+      guard(async () => {
+        const { task, created } = await queue.submit(input)
+        return { task: taskOutput(task), created }
+      })
+  })
+}
