@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { TOOL_NAME_PATTERN } from '../tools/meta.js'
+import { retryPolicySchema, TOOL_NAME_PATTERN } from '../tools/meta.js'
 
 export const ADVERT_VERSION = 1
 
@@ -12,7 +12,9 @@ export const advertToolSchema = z
     tags: z.array(z.string().min(1).max(64)).max(32),
     category: z.string().min(1).max(64),
     priority: z.number().int().min(0).max(10),
-    timeoutMs: z.number().int().positive()
+    timeoutMs: z.number().int().positive(),
+    /** The tool's retry policy, so task owners can apply it before fetching descriptors. */
+    retry: retryPolicySchema.optional()
   })
   .strict()
 

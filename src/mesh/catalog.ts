@@ -216,7 +216,8 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
         tags: tool.meta.tags,
         category: tool.meta.category,
         priority: tool.meta.priority,
-        timeoutMs: tool.meta.timeoutMs
+        timeoutMs: tool.meta.timeoutMs,
+        retry: tool.meta.retry
       }))
     return {
       v: ADVERT_VERSION,

@@ -1246,13 +1246,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     for (const peer of this.#mesh?.catalog.peers() ?? []) {
       const entry = peer.tools.get(tool)
       if (entry == null) continue
-      const meta = (entry.descriptor?._meta?.['mcp-mesh/meta'] ?? {}) as { retry?: unknown }
-      const retry = retryPolicySchema.safeParse(meta.retry ?? {})
-      return {
-        retry: retry.success ? { ...retry.data, jitter: true } : undefined,
-        priority: entry.advert.priority,
-        timeoutMs: entry.advert.timeoutMs
-      }
+      const { retry, priority, timeoutMs } = entry.advert
+      return { retry: retry != null ? { ...retry, jitter: true } : undefined, priority, timeoutMs }
     }
     return undefined
   }

@@ -135,6 +135,8 @@ class DefinedTool implements Tool {
     try {
       output = await handler(parsed.data, ctx)
     } catch (err) {
+      // A protocol error (e.g. InvalidParams for an unknown id) is the tool's answer, not a tool failure.
+      if (err instanceof ProtocolError) throw err
       if (ctx.signal.aborted) return errorResult(`${name} was cancelled: ${errorMessage(ctx.signal.reason)}`)
       return errorResult(errorMessage(err))
     }
