@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createHome, parseJson, runCli, startDaemon } from '../helpers/index.js'
+import { cleanup, createHome, parseJson, runCli, startDaemon, waitFor } from '../helpers/index.js'
 
 afterEach(cleanup)
 
@@ -20,7 +20,9 @@ describe('mcp-mesh task / queue CLI', () => {
     const submitted = await runCli(['task', 'submit', 'echo', '--args', '{"message":"later"}', '--priority', '9', ...h])
     const { task } = parseJson<{ task: { id: string; state: string; priority: number } }>(submitted)
     expect(task).toMatchObject({ state: 'queued', priority: 9 })
-    const listed = parseJson<{ tasks: Array<{ id: string }> }>(await runCli(['task', 'list', '--state', 'queued', ...h]))
+    const listed = parseJson<{ tasks: Array<{ id: string }> }>(
+      await runCli(['task', 'list', '--state', 'queued', ...h])
+    )
     expect(listed.tasks.map((t) => t.id)).toEqual([task.id])
     expect((await runCli(['task', 'priority', task.id, '3', ...h])).code).toBe(0)
     expect((await runCli(['queue', 'resume', ...h])).code).toBe(0)
@@ -40,6 +42,26 @@ describe('mcp-mesh task / queue CLI', () => {
     expect(clear.code).toBe(1)
     expect(clear.stderr).toContain('confirm')
     expect(parseJson<{ removed: number }>(await runCli(['queue', 'clear', 'succeeded', '--yes', ...h])).removed).toBe(2)
+  })
+
+  it('runs delayed tasks no earlier than runAt and forgets results after their TTL', async () => {
+    const home = await createHome({ config: { queue: { resultTtlMs: 1_000 } } })
+    await startDaemon({ home: home.dir })
+    const h = ['--home', home.dir]
+    const { task } = parseJson<{ task: { id: string; runAt: number; createdAt: number } }>(
+      await runCli(['task', 'submit', 'echo', '--args', '{"message":"later"}', '--delay', '300', ...h])
+    )
+    expect(task.runAt).toBeGreaterThanOrEqual(task.createdAt + 300)
+    const done = parseJson<{ state: string }>(await runCli(['task', 'result', task.id, '--wait', ...h]))
+    expect(done.state).toBe('succeeded')
+    const status = parseJson<{ task: { startedAt: number; expiresAt: number } }>(await runCli(['task', 'status', task.id, ...h]))
+    expect(status.task.startedAt).toBeGreaterThanOrEqual(task.runAt)
+    expect(status.task.expiresAt).toBeGreaterThan(status.task.startedAt)
+    await waitFor(async () => (await runCli(['task', 'status', task.id, ...h])).code === 1, {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+      message: 'result expired'
+    })
   })
 
   it('reports 100% metadata compliance for every built-in tool in mesh_health', async () => {

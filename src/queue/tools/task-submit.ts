@@ -20,7 +20,8 @@ export function createTaskSubmitTool(queue: TaskQueueService): Tool {
 Examples:
   {"tool": "sha256", "args": {"data": "hello"}}
   {"tool": "render", "args": {"page": 3}, "priority": 9, "idempotencyKey": "render-3", "retry": {"policy": "exponential", "maxAttempts": 5, "baseDelayMs": 500}}
-  {"tool": "report", "delayMs": 60000, "placement": {"tags": ["gpu"]}, "failIfNoWorker": true}`,
+  {"tool": "report", "delayMs": 60000, "placement": {"tags": ["gpu"]}, "failIfNoWorker": true}
+  {"tool": "sha256", "args": {"data": "x"}, "wait": true}   (replies with the finished task)`,
     inputSchema: z.object({
       tool: z.string().min(1).max(128).describe('Tool to run'),
       args: z.record(z.string(), z.unknown()).default({}).describe('Tool arguments'),
@@ -33,15 +34,24 @@ Examples:
       delayMs: z.number().int().nonnegative().max(31_536_000_000).optional().describe('Run after this delay'),
       placement: placementSchema.optional(),
       failIfNoWorker: z.boolean().default(false).describe('Fail now instead of waiting when no worker offers the tool'),
-      labels: z.record(z.string(), z.string()).optional()
+      labels: z.record(z.string(), z.string()).optional(),
+      wait: z.boolean().default(false).describe('Reply only when the task has finished (or waitMs passed)'),
+      waitMs: z.number().int().min(1).max(3_600_000).default(60_000)
     }),
     outputSchema: z.object({ task: taskSchema, created: z.boolean() }),
     annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: true },
-    meta: queueToolMeta({ priority: 8 }),
-    handler: async (input) =>
+    meta: queueToolMeta({ priority: 8, timeoutMs: 3_700_000 }),
+    handler: async ({ wait, waitMs, ...input }, { signal }) =>
       guard(async () => {
-        const { task, created } = await queue.submit(input)
-        return { task: taskOutput(task), created }
+        const submitted = await queue.submit(input)
+        let { task } = submitted
+        if (wait) {
+          task = await queue.waitFor(task.id, { signal, timeoutMs: waitMs }).catch((err: unknown) => {
+            if ((err as Error).name === 'WaitTimeoutError') return queue.require(task.id)
+            throw err
+          })
+        }
+        return { task: taskOutput(task), created: submitted.created }
       })
   })
 }
