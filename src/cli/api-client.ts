@@ -1,9 +1,8 @@
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { Client } from '@modelcontextprotocol/client'
+import type { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { API_SOCKET } from '../config/defaults.js'
-import { StreamClientTransport } from '../mcp/stream-transport.js'
 import { VERSION } from '../node/version.js'
 import { NodeNotRunningError, ToolCallFailedError } from './errors.js'
 
@@ -29,6 +28,11 @@ export async function openApiSocket(home: string): Promise<Socket> {
 /** An MCP client connected to the running node through its local API. */
 export async function connectApi(home: string): Promise<Client> {
   const socket = await openApiSocket(home)
+  // Loaded on use: the SDK client costs ~100 ms of start-up that `start` must not pay.
+  const [{ Client }, { StreamClientTransport }] = await Promise.all([
+    import('@modelcontextprotocol/client'),
+    import('../mcp/stream-transport.js')
+  ])
   const client = new Client({ name: 'mcp-mesh-cli', version: VERSION })
   await client.connect(new StreamClientTransport(socket, socket))
   return client

@@ -4,7 +4,11 @@ import { initHome, loadConfig, resolveHome } from '../config/load.js'
 import { VERSION } from '../node/version.js'
 import { MeshError } from '../util/errors.js'
 import { callTool, withApi } from './api-client.js'
+import { registerDiscoveryCommands } from './commands/discovery.js'
 import { runStart } from './commands/start.js'
+import { registerTaskCommands } from './commands/task.js'
+import { registerWorkflowCommands } from './commands/workflow.js'
+import { generateSwarmKeyFile, SWARM_KEY_NOTICE } from './commands/swarm-key.js'
 import { NodeNotRunningError, UsageError } from './errors.js'
 import { printJson } from './output.js'
 
@@ -35,6 +39,7 @@ interface NodeFlags {
   mdns?: boolean
   http?: number
   mesh?: string
+  relay?: boolean
 }
 
 function addNodeOptions(command: Command): Command {
@@ -46,6 +51,7 @@ function addNodeOptions(command: Command): Command {
     .option('--no-mdns', 'disable mDNS discovery on the LAN')
     .option('--http <port>', 'also serve MCP Streamable HTTP on 127.0.0.1:<port>/mcp', parsePort)
     .option('--mesh <name>', 'mesh name (namespaces catalog topics and DHT records)')
+    .option('--relay', 'act as a circuit-relay-v2 server for peers that are not reachable')
 }
 
 async function startFromFlags(flags: NodeFlags, daemon: boolean): Promise<number> {
@@ -58,7 +64,8 @@ async function startFromFlags(flags: NodeFlags, daemon: boolean): Promise<number
       bootstrap: flags.bootstrap,
       mdns: flags.mdns,
       httpPort: flags.http,
-      meshName: flags.mesh
+      meshName: flags.mesh,
+      relay: flags.relay
     }
   })
 }
@@ -77,9 +84,24 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(homeOption())
     .addOption(configOption())
     .option('--force', 'replace an existing identity (keeps the rest of the config)')
-    .action(async (opts: { home?: string; config?: string; force?: boolean }) => {
+    .option('--swarm-key', 'also write a private-mesh key to <home>/swarm.key (kept if one exists)')
+    .action(async (opts: { home?: string; config?: string; force?: boolean; swarmKey?: boolean }) => {
       const result = await initHome(resolveHome(opts.home), { force: opts.force, configFile: opts.config })
-      printJson({ home: result.home, config: result.configPath, peerId: result.identity.peerId })
+      const output: Record<string, unknown> = {
+        home: result.home,
+        config: result.configPath,
+        peerId: result.identity.peerId
+      }
+      if (opts.swarmKey === true) {
+        const key = await generateSwarmKeyFile(result.home, false).catch(async (err: unknown) => {
+          if ((err as { name?: string }).name !== 'SwarmKeyExistsError') throw err
+          process.stderr.write('mcp-mesh: keeping the existing swarm.key\n')
+          return undefined
+        })
+        if (key != null) process.stderr.write(`mcp-mesh: ${SWARM_KEY_NOTICE}\n`)
+        output.swarmKey = key?.path ?? `${result.home}/swarm.key`
+      }
+      printJson(output)
     })
 
   addNodeOptions(
@@ -157,6 +179,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
       )
       printJson(result)
     })
+
+  registerDiscoveryCommands(program, setExit)
+
+  registerTaskCommands(program)
+
+  registerWorkflowCommands(program, setExit)
 
   return program
 }

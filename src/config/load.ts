@@ -3,7 +3,7 @@ import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { z } from 'zod'
-import { createIdentity, type StoredIdentity } from '../identity/identity.js'
+import type { StoredIdentity } from '../identity/identity.js'
 import { CONFIG_FILE } from './defaults.js'
 import { ConfigError, HomeExistsError, HomeNotInitializedError } from './errors.js'
 import { bootstrapAddress, configSchema, type MeshConfig, multiaddrString } from './schema.js'
@@ -15,6 +15,8 @@ export interface ConfigFlags {
   mdns?: boolean
   httpPort?: number
   meshName?: string
+  /** `--relay`: act as a circuit-relay-v2 server. */
+  relay?: boolean
 }
 
 export interface LoadedConfig {
@@ -129,6 +131,7 @@ export async function loadConfig(
   }
   if (flags.mdns === false) config.discovery.mdns.enabled = false
   if (flags.httpPort != null) config.mcp.httpPort = flags.httpPort
+  if (flags.relay === true) config.relay.server = true
   if (flags.meshName != null) {
     config.mesh.name = parseConfig({ mesh: { name: flags.meshName } }, '--mesh').mesh.name
   }
@@ -173,6 +176,8 @@ export async function initHome(
     document = await readConfigDocument(configPath)
     if (document.identity != null && options.force !== true) throw new HomeExistsError(home)
   }
+  // libp2p's crypto is only needed here; importing it lazily keeps `start` quick.
+  const { createIdentity } = await import('../identity/identity.js')
   const identity = await createIdentity()
   const defaults = parseConfig({}, 'defaults')
   const next = { ...defaults, ...document, identity }

@@ -104,7 +104,9 @@ export const configSchema = z
         meshName: z
           .object({
             enabled: z.boolean().default(true),
-            lookupIntervalMs: z.number().int().min(1_000).default(60_000)
+            lookupIntervalMs: z.number().int().min(1_000).default(60_000),
+            /** Found members are dialled while the node has fewer connected peers than this. */
+            targetPeers: z.number().int().min(0).default(32)
           })
           .strict()
           .prefault({})
@@ -213,6 +215,24 @@ export const configSchema = z
       })
       .strict()
       .default({ dispatch: 'auto', leaseMs: 10_000, resultTtlMs: 24 * 3_600_000, worker: { maxConcurrency: 32 } }),
+    /** Workflows (DAGs of tool calls on the task queue); defaults in src/workflow/constants.ts. */
+    workflow: z
+      .object({
+        /** Tasks of one workflow in flight at once, when its document sets no maxParallel. */
+        defaultMaxParallel: z.number().int().min(1).max(1024).default(16),
+        maxSteps: z.number().int().min(1).max(100_000).default(10_000),
+        maxForEachItems: z.number().int().min(1).max(100_000).default(10_000),
+        /** Finished workflows are deleted from the journal after this long. */
+        retentionMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(7 * 24 * 3_600_000),
+        /** At most this many finished workflows are kept. */
+        maxFinished: z.number().int().min(1).default(1_000)
+      })
+      .strict()
+      .prefault({}),
     mcp: z
       .object({
         /** Streamable HTTP on 127.0.0.1:<port>/mcp; off when absent. */

@@ -6,6 +6,8 @@ import {
   type Transport
 } from '@modelcontextprotocol/server'
 import type { z } from 'zod'
+import { AGENT_NAME } from '../node/constants.js'
+import { VERSION } from '../node/version.js'
 import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
@@ -52,6 +54,7 @@ export class McpFront {
   readonly #init: McpFrontInit
   readonly #sessions = new Set<McpSession>()
   readonly #peerMethods = new Map<string, PeerMethod>()
+  #ready: Promise<unknown> = Promise.resolve()
   #listChangedTimer?: NodeJS.Timeout
 
   constructor(init: McpFrontInit) {
@@ -60,6 +63,24 @@ export class McpFront {
 
   get sessionCount(): number {
     return this.#sessions.size
+  }
+
+  /**
+   * Requests wait for `ready` before touching tools, so a session can be
+   * connected (and `initialize` answered) while the node is still starting.
+   * If `ready` rejects, requests fail with an internal error naming the reason.
+   */
+  gate(ready: Promise<unknown>): void {
+    this.#ready = ready
+    ready.catch(() => {})
+  }
+
+  async #whenReady(): Promise<void> {
+    try {
+      await this.#ready
+    } catch (err) {
+      throw new ProtocolError(ProtocolErrorCode.InternalError, `the node failed to start: ${errorMessage(err)}`)
+    }
   }
 
   /**
@@ -83,8 +104,12 @@ export class McpFront {
         instructions: this.#init.instructions
       }
     )
-    server.setRequestHandler('tools/list', async () => ({ tools: view.list() }))
+    server.setRequestHandler('tools/list', async () => {
+      await this.#whenReady()
+      return { tools: view.list() }
+    })
     server.setRequestHandler('tools/call', async (request, ctx) => {
+      await this.#whenReady()
       const { name, arguments: args } = request.params
       const meta = request.params._meta as Record<string, unknown> | undefined
       const progressToken = meta?.progressToken
@@ -178,4 +203,13 @@ export class McpFront {
     await Promise.all([...this.#sessions].map(async (session) => session.close()))
     this.#sessions.clear()
   }
+}
+
+/** The node's front, with the name, version and instructions every session announces. */
+export function createFront(): McpFront {
+  return new McpFront({
+    name: AGENT_NAME,
+    version: VERSION,
+    instructions: 'mcp-mesh node: tools of this node and of its libp2p mesh peers. Tool descriptions say where a tool runs.'
+  })
 }

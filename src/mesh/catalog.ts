@@ -14,7 +14,7 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { type AdvertTool, type CatalogAdvert, decodeAdvert, encodeAdvert, schemaHash } from './advert.js'
 import { ADVERT_VERSION } from './advert.js'
-import { MAX_ADVERT_BYTES } from './constants.js'
+import { DISCONNECT_GRACE_MS, MAX_ADVERT_BYTES } from './constants.js'
 import type { PeerPool } from './peer-pool.js'
 import { catalogTopic } from './topics.js'
 
@@ -37,6 +37,8 @@ export interface CatalogPeer {
   tools: Map<string, CatalogTool>
   /** Smoothed round trip time in ms (ping and call round trips), when measured. */
   latencyMs?: number
+  /** Set while the peer has no connection; it is dropped if none returns within the grace period. */
+  disconnectedAt?: number
 }
 
 export interface CatalogEvents {
@@ -107,8 +109,15 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   readonly #onMessage = (event: CustomEvent<Message>): void => this.#handleMessage(event.detail)
   readonly #onSubscriptionChange = (): void => this.schedulePublish(20)
   readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
-    const peer = event.detail.toString()
-    if (this.#peers.delete(peer)) this.#changed(peer, 'disconnected')
+    // A connection can drop and come back (re-dials, duplicate connections
+    // being closed): keep the peer for a grace period instead of flapping the
+    // tool list; calls meanwhile re-dial it or fail over.
+    const peer = this.#peers.get(event.detail.toString())
+    if (peer != null) peer.disconnectedAt = Date.now()
+  }
+  readonly #onConnect = (event: CustomEvent<PeerId>): void => {
+    const peer = this.#peers.get(event.detail.toString())
+    if (peer != null) peer.disconnectedAt = undefined
   }
   readonly #onRegistryChange = (): void => {
     this.schedulePublish(50)
@@ -137,9 +146,10 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     pubsub.addEventListener('subscription-change', this.#onSubscriptionChange)
     pubsub.subscribe(this.#topic)
     this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+    this.#libp2p.addEventListener('peer:connect', this.#onConnect)
     this.#registry.addEventListener('change', this.#onRegistryChange)
     this.#timers.push(setInterval(() => this.publish(), this.#init.advertIntervalMs))
-    this.#timers.push(setInterval(() => this.#expire(), Math.max(250, Math.floor(this.#init.peerTtlMs / 3))))
+    this.#timers.push(setInterval(() => this.#expire(), Math.max(250, Math.floor(this.#disconnectGraceMs / 2))))
     for (const timer of this.#timers) timer.unref()
     this.schedulePublish(0)
     this.#provideAll()
@@ -160,6 +170,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       pubsub.unsubscribe(this.#topic)
     } catch {}
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+    this.#libp2p.removeEventListener('peer:connect', this.#onConnect)
     this.#registry.removeEventListener('change', this.#onRegistryChange)
     this.#peers.clear()
   }
@@ -349,7 +360,8 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       load: advert.load,
       worker: advert.worker,
       tools,
-      latencyMs: previous?.latencyMs
+      latencyMs: previous?.latencyMs,
+      disconnectedAt: previous?.disconnectedAt
     })
     if (missing) this.#fetchDescriptors(advert.peerId)
     else if (changed) this.#changed(advert.peerId, 'advert')
@@ -378,13 +390,20 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     this.#fetching.set(peerId, job)
   }
 
+  /** How long a disconnected peer stays listed (bounded by the silence TTL). */
+  get #disconnectGraceMs(): number {
+    return Math.min(DISCONNECT_GRACE_MS, this.#init.peerTtlMs)
+  }
+
   #expire(): void {
-    const cutoff = Date.now() - this.#init.peerTtlMs
+    const now = Date.now()
+    const cutoff = now - this.#init.peerTtlMs
     for (const [peerId, peer] of this.#peers) {
-      if (peer.lastSeen < cutoff) {
+      const gone = peer.disconnectedAt != null && now - peer.disconnectedAt >= this.#disconnectGraceMs
+      if (peer.lastSeen < cutoff || gone) {
         this.#peers.delete(peerId)
-        log('dropped silent peer %s from the catalog', peerId)
-        this.#changed(peerId, 'expired')
+        log('dropped %s peer %s from the catalog', gone ? 'disconnected' : 'silent', peerId)
+        this.#changed(peerId, gone ? 'disconnected' : 'expired')
       }
     }
   }

@@ -33,6 +33,8 @@ export const ERROR_CODE_RATE_LIMITED = -32003
 export const DEFAULT_ADVERT_INTERVAL_MS = 5 * second
 /** A peer whose adverts stop is dropped after this long (three missed adverts). */
 export const DEFAULT_PEER_TTL_MS = 15 * second
+/** A disconnected peer stays in the catalog this long, so a re-dialled connection does not flap the tool list. */
+export const DISCONNECT_GRACE_MS = 2 * second
 /** Largest catalog advert accepted from gossip. */
 export const MAX_ADVERT_BYTES = 256 * 1024
 /** How long a DHT lookup on a catalog miss may take before the call fails. */

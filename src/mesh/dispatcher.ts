@@ -104,6 +104,7 @@ export class PeerDispatcher implements MeshDispatcher {
       this.counters.noProvider++
       return errorResult(new NoProviderError(call.name).message)
     }
+    log('dispatch %s: providers %s', call.name, entry.providers.join(','))
     const remoteMeta = (entry.descriptor._meta?.[TOOL_META_KEY] ?? {}) as {
       timeoutMs?: number
       retry?: unknown
@@ -116,19 +117,25 @@ export class PeerDispatcher implements MeshDispatcher {
     const deadline = AbortSignal.timeout(timeoutMs)
     const signal = AbortSignal.any([ctx.signal, deadline])
     const key = randomUUID()
-    const tried = new Set<string>()
+    // Peers without a live connection are tried last (they may be gone for good).
+    const tried = new Set<string>(entry.providers.filter((peer) => this.#catalog.peer(peer)?.disconnectedAt != null))
     // Attempts that reached a peer and may have run the tool.
     let executions = 0
     let mayRepeat = false
     let lastError: Error | undefined
+    const attempted = new Set<string>()
 
     for (let round = 0; round <= entry.providers.length + retry.maxAttempts; round++) {
       const ranked = rankCandidates(this.#candidates(entry), { key, requiredTags, tried })
       // Prefer a peer not tried yet; re-use one only for an allowed retry.
-      const candidate = ranked.find((c) => !tried.has(c.peerId)) ?? (mayRepeat ? ranked[0] : undefined)
+      const candidate =
+        ranked.find((c) => !tried.has(c.peerId) && !attempted.has(c.peerId)) ??
+        ranked.find((c) => !attempted.has(c.peerId)) ??
+        (mayRepeat ? ranked[0] : undefined)
       if (candidate == null) break
       const peer = candidate.peerId
       tried.add(peer)
+      attempted.add(peer)
       mayRepeat = false
       const outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, signal, timeoutMs)
       if (ctx.signal.aborted) return errorResult(`${call.name} was cancelled`)

@@ -1,4 +1,6 @@
-import { bootstrap } from '@libp2p/bootstrap'
+import { autoNATv2 } from '@libp2p/autonat-v2'
+import { type CircuitRelayService, circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, type IdentifyPush, identify, identifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
@@ -6,13 +8,16 @@ import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
 import { type Ping, ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
+import { type UPnPNAT, uPnPNAT } from '@libp2p/upnp-nat'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
 import type { MeshConfig } from '../config/schema.js'
-import { DEFAULT_BOOTSTRAP_PEERS } from './bootstrappers.js'
+import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
+import { type NodeInternals, nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
 import { AGENT_NAME, DHT_PROTOCOL, PING_MAX_OUTBOUND_STREAMS } from './constants.js'
 
 export interface Libp2pDefaultsInit {
@@ -20,6 +25,8 @@ export interface Libp2pDefaultsInit {
   privateKey: PrivateKey
   datastore: Datastore
   version: string
+  /** Contents of `<home>/swarm.key`: when present, pnet protects every connection. */
+  swarmKey?: Uint8Array
 }
 
 /**
@@ -33,32 +40,116 @@ export interface MeshServices extends Record<string, unknown> {
   ping: Ping
   dht: KadDHT
   pubsub: GossipSub
+  /** Internal components discovery reads (address metadata, runtime listen). */
+  meshInternals: NodeInternals
+  /** mDNS, a service (not only a peer discovery) so discovery can listen to and dial what it finds. */
+  mdns?: unknown
+  autoNAT?: unknown
+  dcutr?: unknown
+  /** Present with `relay.server` (`--relay`). */
+  relay?: CircuitRelayService
+  upnp?: UPnPNAT
+}
+
+const CIRCUIT_LISTEN = '/p2p-circuit'
+
+function isCircuitAddress(address: string): boolean {
+  return address.split('/').includes('p2p-circuit')
+}
+
+/**
+ * Listen addresses: the configured ones, plus `/p2p-circuit` (reserve a slot
+ * on any relay found) when `relay.client` is `always`, or `auto` and the node
+ * has no direct listen address (dial-only, as behind NAT). Nodes that listen
+ * directly but turn out unreachable from the WAN add it later (discovery).
+ */
+export function listenAddresses(config: MeshConfig): string[] {
+  const listen = [...config.addresses.listen]
+  const direct = listen.some((address) => !isCircuitAddress(address))
+  const wantCircuit = config.relay.client === 'always' || (config.relay.client === 'auto' && !direct)
+  if (wantCircuit && !listen.includes(CIRCUIT_LISTEN)) listen.push(CIRCUIT_LISTEN)
+  return listen
+}
+
+/** The DHT mode to start in; `auto` is then kept up to date by discovery's reachability monitor. */
+export function initialDhtClientMode(config: MeshConfig): boolean {
+  const mode = config.discovery.dht.mode
+  if (mode !== 'auto') return mode === 'client'
+  return !config.addresses.listen.some((address) => !isCircuitAddress(address))
+}
+
+function relayServer(config: MeshConfig): ReturnType<typeof circuitRelayServer> {
+  const { maxReservations, limitDurationMs, limitDataBytes } = config.relay
+  const limited = limitDurationMs != null || limitDataBytes != null
+  return circuitRelayServer({
+    reservations: {
+      maxReservations,
+      // Our relay serves its own mesh (opt-in with --relay): unlimited unless configured.
+      applyDefaultLimit: limited,
+      ...(limited
+        ? {
+            defaultDurationLimit: limitDurationMs ?? 24 * 3_600_000,
+            defaultDataLimit: BigInt(limitDataBytes ?? Number.MAX_SAFE_INTEGER)
+          }
+        : {})
+    }
+  })
 }
 
 export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServices> {
   const { config } = init
-  const bootstrapList = [...new Set([...DEFAULT_BOOTSTRAP_PEERS, ...config.bootstrap])]
-  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
-  if (bootstrapList.length > 0) peerDiscovery.push(bootstrap({ list: bootstrapList }))
-  if (config.discovery.mdns.enabled) {
-    peerDiscovery.push(
-      mdns({ serviceTag: config.discovery.mdns.serviceTag, interval: config.discovery.mdns.intervalMs })
-    )
+  // Bootstrap peers are dialled by discovery's BootstrapKeeper (with backoff), not by @libp2p/bootstrap.
+  const internals = nodeInternals()
+  const services: Libp2pOptions<MeshServices>['services'] = {
+    identify: identify(),
+    identifyPush: identifyPush(),
+    ping: ping({ maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS }),
+    dht: kadDHT({
+      protocol: DHT_PROTOCOL,
+      // kad-dht's own auto mode counts only public addresses, which on a LAN
+      // or loopback leaves every routing table empty; discovery decides instead.
+      clientMode: initialDhtClientMode(config),
+      // The default mapper drops private and loopback addresses; a mesh of
+      // machines on one LAN (or one host) needs them.
+      peerInfoMapper: passthroughMapper,
+      initialQuerySelfInterval: DHT_INITIAL_QUERY_SELF_INTERVAL_MS
+    }),
+    pubsub: gossipsub({
+      // Catalog adverts are re-sent periodically; a publish with no peers yet is not an error.
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false
+    }),
+    meshInternals: internals.service
   }
+  if (config.discovery.mdns.enabled) {
+    services.mdns = mdns({ serviceTag: config.discovery.mdns.serviceTag, interval: config.discovery.mdns.intervalMs })
+  }
+  // AutoNAT v2, not v1: a v1 server dials the asker back with openConnection(),
+  // which returns the *existing* connection to that peer, then closes it in a
+  // `finally` - every probe between connected peers cut their live connection
+  // (seen as catalog flapping and failed calls). v2 dials back on a dedicated
+  // connection (`force: true`) and closes only that one.
+  if (config.nat.autonat) services.autoNAT = autoNATv2()
+  if (config.nat.dcutr) services.dcutr = dcutr()
+  if (config.nat.upnp) services.upnp = uPnPNAT()
+  if (config.relay.server) services.relay = relayServer(config)
 
   return {
     privateKey: init.privateKey,
     datastore: init.datastore,
     nodeInfo: { name: AGENT_NAME, version: init.version, userAgent: `${AGENT_NAME}/${init.version}` },
     addresses: {
-      listen: config.addresses.listen,
+      listen: listenAddresses(config),
       announce: config.addresses.announce,
       noAnnounce: config.addresses.noAnnounce
     },
-    transports: [tcp(), webSockets()],
+    transports: [tcp(), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery,
+    // A private mesh: every connection is wrapped in the pre-shared key's
+    // cipher before Noise; peers without the key fail the handshake.
+    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    connectionGater: perIpConnectionGater(config.connections.maxConnectionsPerIp, internals.connections),
     connectionManager: {
       maxConnections: config.connections.maxConnections,
       maxParallelDials: config.connections.maxParallelDials,
@@ -66,26 +157,10 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
       // when many nodes share a host (or a NAT) and dial one bootstrap node.
       inboundConnectionThreshold: config.connections.inboundConnectionThreshold,
       maxIncomingPendingConnections: config.connections.maxIncomingPendingConnections,
-      dialTimeout: config.connections.dialTimeoutMs
+      dialTimeout: config.connections.dialTimeoutMs,
+      maxDialQueueLength: config.connections.maxDialQueueLength,
+      maxPeerAddrsToDial: config.connections.maxPeerAddrsToDial
     },
-    services: {
-      identify: identify(),
-      identifyPush: identifyPush(),
-      ping: ping({ maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS }),
-      dht: kadDHT({
-        protocol: DHT_PROTOCOL,
-        // Client mode is kad-dht's default without a public address, which on
-        // a LAN or loopback leaves every routing table empty.
-        clientMode: config.discovery.dht.mode === 'client',
-        // The default mapper drops private and loopback addresses; a mesh of
-        // machines on one LAN (or one host) needs them.
-        peerInfoMapper: passthroughMapper
-      }),
-      pubsub: gossipsub({
-        // Catalog adverts are re-sent periodically; a publish with no peers yet is not an error.
-        allowPublishToZeroTopicPeers: true,
-        emitSelf: false
-      })
-    }
+    services
   }
 }

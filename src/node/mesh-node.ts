@@ -6,7 +6,8 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { API_SOCKET, DATASTORE_DIR } from '../config/defaults.js'
 import type { LoadedConfig } from '../config/load.js'
 import { loadPrivateKey } from '../identity/identity.js'
-import { McpFront } from '../mcp/front.js'
+import { readSwarmKey } from '../discovery/swarm-key.js'
+import { createFront, type McpFront } from '../mcp/front.js'
 import { HttpEndpoint } from '../mcp/http.js'
 import { LocalToolView } from '../mcp/local-view.js'
 import { RuntimeRouter } from '../router/router.js'
@@ -30,6 +31,8 @@ export interface MeshNodeInit {
   loaded: LoadedConfig
   /** Serve the local API socket (off only in unit-level tests). */
   api?: boolean
+  /** A front created before the node (so stdio can answer initialize while the node starts). */
+  front?: McpFront
   /** Called whenever the number of local API sessions changes. */
   onApiSessionsChanged?: (count: number) => void
 }
@@ -63,12 +66,7 @@ export class MeshNode implements NodeInfo {
     this.home = init.loaded.home
     this.router = new RuntimeRouter(this.registry)
     this.localView = new LocalToolView(this.registry, this.router)
-    this.front = new McpFront({
-      name: AGENT_NAME,
-      version: VERSION,
-      instructions:
-        'mcp-mesh node: tools of this node and of its libp2p mesh peers. Tool descriptions say where a tool runs.'
-    })
+    this.front = init.front ?? createFront()
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
   }
 
@@ -115,7 +113,13 @@ export class MeshNode implements NodeInfo {
       this.#datastore = new LevelDatastore(join(this.home, DATASTORE_DIR))
       await this.#datastore.open()
       this.#libp2p = await createLibp2p(
-        libp2pDefaults({ config: this.config, privateKey, datastore: this.#datastore, version: VERSION })
+        libp2pDefaults({
+          config: this.config,
+          privateKey,
+          datastore: this.#datastore,
+          version: VERSION,
+          swarmKey: await readSwarmKey(this.home)
+        })
       )
       this.registry.registerAll([...demoTools(), ...nodeTools(this)])
       for (const path of this.config.tools) this.registry.registerAll(await loadToolModule(path))
@@ -234,6 +238,16 @@ export class MeshNode implements NodeInfo {
       subsystem: 'mcp',
       ok: true,
       detail: `${this.front.sessionCount} sessions${this.httpUrl != null ? `, http ${this.httpUrl}` : ''}`
+    })
+    const compliance = this.registry.validate()
+    const offenders = compliance.tools.filter((tool) => !tool.compliant)
+    checks.push({
+      subsystem: 'tools',
+      // Proxied servers' tools carry whatever metadata their config gives them; only our own must comply.
+      ok: offenders.every((tool) => this.registry.get(tool.name)?.source.kind === 'server'),
+      detail: `${compliance.total} tools, metadata compliance ${compliance.compliance}%${
+        offenders.length > 0 ? `; not compliant: ${offenders.map((t) => `${t.name} (${t.issues.join(', ')})`).join('; ')}` : ''
+      }`
     })
     for (const proxy of this.#servers) {
       const status = proxy.status()

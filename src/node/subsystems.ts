@@ -1,6 +1,7 @@
 import { createDiscovery } from '../discovery/index.js'
 import { MeshService } from '../mesh/service.js'
 import { TaskQueueService } from '../queue/service.js'
+import { createWorkflowService } from '../workflow/service.js'
 import type { MeshNode } from './mesh-node.js'
 import type { NodeSubsystem } from './subsystem.js'
 
@@ -10,5 +11,5 @@ import type { NodeSubsystem } from './subsystem.js'
  */
 export async function createSubsystems(node: MeshNode): Promise<NodeSubsystem[]> {
   // Discovery last: it dials peers once every protocol is registered.
-  return [new MeshService(node), new TaskQueueService(node), createDiscovery(node)]
+  return [new MeshService(node), new TaskQueueService(node), createWorkflowService(node), createDiscovery(node)]
 }

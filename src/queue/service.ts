@@ -660,6 +660,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
         const tags = [...tool.advert.tags, ...(worker?.tags ?? [])]
         if (!(placement?.tags ?? []).every((tag) => tags.includes(tag))) continue
         exists = true
+        // A briefly disconnected worker gets work again once it is back (or is dropped).
+        if (peer.disconnectedAt != null) continue
         const capacity = worker?.maxConcurrency ?? peer.capacity.maxConcurrency
         const outstanding = this.#outstanding.get(peer.peerId) ?? 0
         if (outstanding >= capacity || (this.#cooldown.get(peer.peerId) ?? 0) > now) continue

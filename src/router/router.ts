@@ -174,24 +174,32 @@ export class RuntimeRouter {
 /**
  * Runs a local tool under its `timeoutMs`. The handler's signal fires on
  * timeout or caller cancellation; the call resolves even if a handler ignores
- * its signal, so a stuck tool cannot hang the caller.
+ * its signal, so a stuck tool cannot hang the caller. One controller and one
+ * timer per call, both released when the call settles (AbortSignal.any and
+ * AbortSignal.timeout cost measurably more per call under load).
  */
 async function runWithTimeout(tool: Tool, args: JsonObject, ctx: ToolContext): Promise<CallToolResult> {
-  const timeout = AbortSignal.timeout(tool.meta.timeoutMs)
-  const signal = AbortSignal.any([ctx.signal, timeout])
+  const controller = new AbortController()
   const { promise: aborted, reject } = Promise.withResolvers<never>()
-  const onAbort = (): void => {
-    reject(timeout.aborted ? new ToolTimeoutError(tool.name, tool.meta.timeoutMs) : signal.reason)
+  const abort = (reason: unknown): void => {
+    if (controller.signal.aborted) return
+    controller.abort(reason)
+    reject(reason)
   }
-  if (signal.aborted) onAbort()
-  else signal.addEventListener('abort', onAbort, { once: true })
+  const onCallerAbort = (): void => abort(ctx.signal.reason)
+  const timer = setTimeout(() => abort(new ToolTimeoutError(tool.name, tool.meta.timeoutMs)), tool.meta.timeoutMs)
+  if (ctx.signal.aborted) onCallerAbort()
+  else ctx.signal.addEventListener('abort', onCallerAbort, { once: true })
   try {
-    return await Promise.race([tool.invoke(args, { ...ctx, signal }), aborted])
+    return await Promise.race([tool.invoke(args, { ...ctx, signal: controller.signal }), aborted])
   } catch (err) {
     if (err instanceof ToolTimeoutError) return errorResult(err.message)
-    if (signal.aborted) return errorResult(`${tool.name} was cancelled: ${errorMessage(signal.reason)}`)
+    if (controller.signal.aborted) {
+      return errorResult(`${tool.name} was cancelled: ${errorMessage(controller.signal.reason)}`)
+    }
     throw err
   } finally {
-    signal.removeEventListener('abort', onAbort)
+    clearTimeout(timer)
+    ctx.signal.removeEventListener('abort', onCallerAbort)
   }
 }

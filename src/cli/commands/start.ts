@@ -2,7 +2,9 @@ import type { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { type ConfigFlags, homeIsInitialized, initHome, loadConfig } from '../../config/load.js'
-import { MeshNode } from '../../node/mesh-node.js'
+import { createFront } from '../../mcp/front.js'
+import type { ToolView } from '../../mcp/view.js'
+import type { MeshNode } from '../../node/mesh-node.js'
 import { acquireRepoLock } from '../../node/repo-lock.js'
 import { errorMessage } from '../../util/errors.js'
 import { notice } from '../../util/logger.js'
@@ -63,7 +65,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   }
   // When the MCP client has gone and no other client is attached, stop.
   const maybeStopUnattended = (): void => {
-    if (!serveStdio || stdioOpen || node == null) return
+    if (!serveStdio || stdioOpen || node == null || !node.running) return
     if (node.apiSessionCount === 0) void shutdown('stdin closed and no client attached').then(exit)
   }
 
@@ -74,24 +76,40 @@ export async function runStart(options: StartOptions): Promise<number> {
     })
   }
 
-  node = new MeshNode({ loaded, onApiSessionsChanged: () => maybeStopUnattended() })
+  // stdio is served before the libp2p stack is even loaded: initialize is
+  // answered at once and tool requests wait (front.gate) until the node runs.
+  const front = createFront()
+  const { promise: nodeReady, resolve: nodeStarted, reject: nodeFailed } = Promise.withResolvers<MeshNode>()
+  front.gate(nodeReady)
+  const view: ToolView = {
+    list: () => node!.localView.list(),
+    describe: (name) => node!.localView.describe(name),
+    call: async (name, args, ctx) => node!.localView.call(name, args, ctx)
+  }
+  if (serveStdio) {
+    await front.connect(new StdioServerTransport(), view, { kind: 'local' }, () => {
+      stdioOpen = false
+      maybeStopUnattended()
+    })
+  }
+
+  const { MeshNode: MeshNodeClass } = await import('../../node/mesh-node.js')
+  node = new MeshNodeClass({ loaded, front, onApiSessionsChanged: () => maybeStopUnattended() })
   try {
     await node.start()
+    nodeStarted(node)
   } catch (err) {
+    nodeFailed(err)
     await lock.release()
     await node.stop().catch(() => {})
     throw err
   }
+  // stdin may have closed while the node was starting.
+  maybeStopUnattended()
 
-  if (serveStdio) {
-    const transport = new StdioServerTransport()
-    await node.front.connect(transport, node.localView, { kind: 'local' }, () => {
-      stdioOpen = false
-      maybeStopUnattended()
-    })
-  } else if (interactive) {
+  if (interactive) {
     printBanner(node)
-  } else {
+  } else if (!serveStdio) {
     notice(`daemon running: peer ${node.peerId.toString()}, api ${node.apiPath}`)
   }
   return exited

@@ -12,7 +12,8 @@ function parseJsonObject(value: string, flag: string): Record<string, unknown> {
   } catch (err) {
     throw new UsageError(`${flag} is not valid JSON: ${(err as Error).message}`)
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`${flag} must be a JSON object`)
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new UsageError(`${flag} must be a JSON object`)
   return parsed as Record<string, unknown>
 }
 
@@ -120,7 +121,9 @@ export function registerTaskCommands(program: Command): void {
     .argument('<id>')
     .addOption(homeOption())
     .option('--reason <text>')
-    .action(async (id: string, opts: { home?: string; reason?: string }) => run(opts.home, 'task_cancel', { id, reason: opts.reason }))
+    .action(async (id: string, opts: { home?: string; reason?: string }) =>
+      run(opts.home, 'task_cancel', { id, reason: opts.reason })
+    )
 
   task
     .command('retry')
@@ -135,7 +138,9 @@ export function registerTaskCommands(program: Command): void {
     .argument('<id>')
     .argument('<priority>', '0-10', parseInteger(0, 10))
     .addOption(homeOption())
-    .action(async (id: string, priority: number, opts: { home?: string }) => run(opts.home, 'task_priority', { id, priority }))
+    .action(async (id: string, priority: number, opts: { home?: string }) =>
+      run(opts.home, 'task_priority', { id, priority })
+    )
 
   const queue = program.command('queue').description("the running node's task queue as a whole")
   queue

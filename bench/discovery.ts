@@ -1,0 +1,338 @@
+/**
+ * Discovery benchmarks (issue 6), on loopback:
+ *  - join: time for a NEW node given one bootstrap address to see every peer
+ *    (connected to all) and every tool (each mesh node exports its own) of an
+ *    N-node mesh, for N = 10 and 25;
+ *  - memory per connection: RSS of a mesh node with N-1 connections against
+ *    an isolated node with the same tools.
+ * Sized by BENCH_DISCOVERY_SIZES (default "10,25") and BENCH_DISCOVERY_RUNS
+ * (joins per size, default 3). Prints a JSON report on stdout and writes
+ * bench/RESULTS-discovery.md.
+ *
+ * Run: npm run build && node dist/bench/discovery.js
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, connect as netConnect } from 'node:net'
+import { loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { Client } from '@modelcontextprotocol/client'
+import { StreamClientTransport } from '../src/mcp/stream-transport.js'
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir)
+  return dir
+}
+
+const ROOT = findRoot()
+const BIN = join(ROOT, 'bin', 'mcp-mesh.js')
+const NODE = process.execPath
+const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
+const SIZES = (process.env.BENCH_DISCOVERY_SIZES ?? '10,25').split(',').map(Number)
+const RUNS = Number(process.env.BENCH_DISCOVERY_RUNS ?? 3)
+const POLL_MS = 10
+const MESH_TIMEOUT_MS = 180_000
+const JOIN_TIMEOUT_MS = 60_000
+const execFileAsync = promisify(execFile)
+
+interface Daemon {
+  index: number
+  home: string
+  peerId: string
+  port: number
+  tool: string
+  process: ChildProcess
+  client: Client
+  spawnedAt: number
+  readyAt: number
+}
+
+const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+function log(message: string): void {
+  process.stderr.write(`bench:discovery: ${message}\n`)
+}
+
+async function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address != null ? address.port : 0))
+    })
+  })
+}
+
+async function makeHome(root: string, name: string, port: number): Promise<{ home: string; peerId: string }> {
+  const home = join(root, name)
+  const { stdout } = await execFileAsync(NODE, [BIN, 'init', '--home', home])
+  const { peerId } = JSON.parse(stdout) as { peerId: string }
+  const configPath = join(home, 'config.json')
+  const config = JSON.parse(await readFile(configPath, 'utf8')) as {
+    addresses: { listen: string[] }
+    discovery: { mdns: { enabled: boolean } }
+    tools: string[]
+  }
+  config.addresses.listen = [`/ip4/127.0.0.1/tcp/${port}`]
+  config.discovery.mdns.enabled = false
+  config.tools = [TOOLS]
+  await writeFile(configPath, JSON.stringify(config, null, 2))
+  return { home, peerId }
+}
+
+async function openApi(home: string, deadline: number): Promise<Client> {
+  for (;;) {
+    try {
+      const socket = await new Promise<ReturnType<typeof netConnect>>((resolve, reject) => {
+        const s = netConnect(join(home, 'api.sock'))
+        s.once('connect', () => resolve(s))
+        s.once('error', reject)
+      })
+      const client = new Client({ name: 'bench-discovery', version: '1.0.0' })
+      await client.connect(new StreamClientTransport(socket, socket))
+      return client
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await sleep(POLL_MS)
+    }
+  }
+}
+
+async function startDaemon(
+  index: number,
+  root: string,
+  name: string,
+  port: number,
+  bootstrap: string | undefined
+): Promise<Daemon> {
+  const { home, peerId } = await makeHome(root, name, port)
+  const tool = `bench_tool_${name}`
+  const args = [BIN, 'daemon', '--home', home, '--no-mdns']
+  if (bootstrap != null) args.push('--bootstrap', bootstrap)
+  const spawnedAt = performance.now()
+  const child = spawn(NODE, args, {
+    stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
+    env: { ...process.env, BENCH_TOOL_NAME: tool }
+  })
+  const client = await openApi(home, Date.now() + 120_000)
+  return { index, home, peerId, port, tool, process: child, client, spawnedAt, readyAt: performance.now() }
+}
+
+async function stopDaemon(daemon: Daemon): Promise<void> {
+  await daemon.client.close().catch(() => {})
+  if (daemon.process.exitCode != null) return
+  const exited = new Promise<void>((resolve) => daemon.process.once('exit', () => resolve()))
+  daemon.process.kill('SIGTERM')
+  await Promise.race([exited, sleep(10_000)])
+  if (daemon.process.exitCode == null) daemon.process.kill('SIGKILL')
+}
+
+async function status(daemon: Daemon): Promise<{ connectedPeers: Array<{ peerId: string }> }> {
+  const result = await daemon.client.callTool({ name: 'mesh_status', arguments: {} })
+  return result.structuredContent as { connectedPeers: Array<{ peerId: string }> }
+}
+
+async function toolNames(daemon: Daemon): Promise<Set<string>> {
+  return new Set((await daemon.client.listTools()).tools.map((tool) => tool.name))
+}
+
+async function rssKiB(pid: number | undefined): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? 0)
+}
+
+/** Median of a few RSS samples (GC makes single samples noisy). */
+async function steadyRss(pid: number | undefined): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < 5; i++) {
+    samples.push(await rssKiB(pid))
+    await sleep(200)
+  }
+  return samples.sort((a, b) => a - b)[2]!
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
+interface JoinResult {
+  readyMs: number
+  peersMs: number
+  toolsMs: number | null
+}
+
+interface SizeResult {
+  size: number
+  meshFormedMs: number
+  joins: JoinResult[]
+  median: { readyMs: number; peersMs: number; toolsMs: number | null }
+  rss: { isolatedKiB: number; meshNodeKiB: number; connections: number; perConnectionKiB: number }
+}
+
+async function benchSize(size: number): Promise<SizeResult> {
+  const root = await mkdtemp(join(tmpdir(), `bench-discovery-${size}-`))
+  const daemons: Daemon[] = []
+  try {
+    log(`${size}-node mesh: starting`)
+    const ports = await Promise.all(Array.from({ length: size }, async () => freePort()))
+    const homes = await Promise.all(ports.map(async (port, i) => makeHome(root, `m${i}`, port)))
+    const addressOf = (i: number): string => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${homes[i]!.peerId}`
+    const started = performance.now()
+    // Nodes start one after the other, each bootstrapped to one random earlier node.
+    for (const [i, home] of homes.entries()) {
+      const args = [BIN, 'daemon', '--home', home.home, '--no-mdns']
+      if (i > 0) args.push('--bootstrap', addressOf(Math.floor(Math.random() * i)))
+      const spawnedAt = performance.now()
+      const child = spawn(NODE, args, {
+        stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
+        env: { ...process.env, BENCH_TOOL_NAME: `bench_tool_m${i}` }
+      })
+      const client = await openApi(home.home, Date.now() + 120_000)
+      daemons.push({
+        index: i,
+        home: home.home,
+        peerId: home.peerId,
+        port: ports[i]!,
+        tool: `bench_tool_m${i}`,
+        process: child,
+        client,
+        spawnedAt,
+        readyAt: performance.now()
+      })
+    }
+    const ids = daemons.map((d) => d.peerId)
+    const tools = daemons.map((d) => d.tool)
+    const deadline = Date.now() + MESH_TIMEOUT_MS
+    for (const daemon of daemons) {
+      for (;;) {
+        const connected = new Set((await status(daemon)).connectedPeers.map((p) => p.peerId))
+        if (ids.every((id) => id === daemon.peerId || connected.has(id))) break
+        if (Date.now() > deadline)
+          throw new Error(`${size}-node mesh did not form (node ${daemon.index}: ${connected.size} peers)`)
+        await sleep(100)
+      }
+    }
+    const meshFormedMs = performance.now() - started
+    log(`${size}-node mesh formed in ${Math.round(meshFormedMs)} ms`)
+
+    const joins: JoinResult[] = []
+    for (let run = 0; run < RUNS; run++) {
+      const target = daemons[run % size]!
+      const joiner = await startDaemon(size + run, root, `j${run}`, await freePort(), addressOf(target.index))
+      const expectedTools = [...tools, joiner.tool]
+      let peersMs: number | undefined
+      let toolsMs: number | undefined
+      const joinDeadline = performance.now() + JOIN_TIMEOUT_MS
+      while ((peersMs == null || toolsMs == null) && performance.now() < joinDeadline) {
+        if (peersMs == null) {
+          const connected = new Set((await status(joiner)).connectedPeers.map((p) => p.peerId))
+          if (ids.every((id) => connected.has(id))) peersMs = performance.now() - joiner.readyAt
+        }
+        if (toolsMs == null) {
+          const names = await toolNames(joiner)
+          if (expectedTools.every((name) => names.has(name))) toolsMs = performance.now() - joiner.readyAt
+        }
+        await sleep(POLL_MS)
+      }
+      const result: JoinResult = {
+        readyMs: Math.round(joiner.readyAt - joiner.spawnedAt),
+        peersMs: peersMs != null ? Math.round(peersMs) : Number.NaN,
+        toolsMs: toolsMs != null ? Math.round(toolsMs) : null
+      }
+      log(`${size}-node mesh, join ${run + 1}: ${JSON.stringify(result)}`)
+      joins.push(result)
+      await stopDaemon(joiner)
+    }
+
+    // Memory: a mesh node with size-1 connections against an isolated node.
+    const meshNodeKiB = await steadyRss(daemons[0]!.process.pid)
+    const isolated = await startDaemon(-1, root, 'isolated', await freePort(), undefined)
+    await sleep(2_000)
+    const isolatedKiB = await steadyRss(isolated.process.pid)
+    await stopDaemon(isolated)
+    const connections = size - 1
+    const toolsTimes = joins.map((j) => j.toolsMs).filter((t): t is number => t != null)
+    return {
+      size,
+      meshFormedMs: Math.round(meshFormedMs),
+      joins,
+      median: {
+        readyMs: median(joins.map((j) => j.readyMs)),
+        peersMs: median(joins.map((j) => j.peersMs)),
+        toolsMs: toolsTimes.length === joins.length ? median(toolsTimes) : null
+      },
+      rss: {
+        isolatedKiB,
+        meshNodeKiB,
+        connections,
+        perConnectionKiB: Math.round((meshNodeKiB - isolatedKiB) / connections)
+      }
+    }
+  } finally {
+    await Promise.all(daemons.map(stopDaemon))
+    await rm(root, { recursive: true, force: true }).catch(() => {})
+  }
+}
+
+function markdown(report: { date: string; node: string; loadAverage: number; results: SizeResult[] }): string {
+  const lines = [
+    '# Discovery benchmarks (issue 6)',
+    '',
+    `Run ${report.date} on Node ${report.node}, ${RUNS} joins per size, loopback only, load average ${report.loadAverage.toFixed(2)} at start.`,
+    '`node dist/bench/discovery.js` (after `npm run build`); sized by BENCH_DISCOVERY_SIZES and BENCH_DISCOVERY_RUNS.',
+    '',
+    'A new node is started with one bootstrap address (an existing mesh node). Times are from its',
+    'local API being up ("ready", itself measured from process spawn) until it is connected to every',
+    'mesh node ("all peers") and until its tools/list shows the tool each mesh node exports ("all tools").',
+    '',
+    '| mesh size | mesh formed | join: ready (spawn → API) | all peers (median) | all tools (median) | joins (peers / tools ms) |',
+    '|---|---|---|---|---|---|'
+  ]
+  for (const r of report.results) {
+    lines.push(
+      `| ${r.size} | ${r.meshFormedMs} ms | ${r.median.readyMs} ms | ${r.median.peersMs} ms | ${r.median.toolsMs ?? 'not reached'}${r.median.toolsMs != null ? ' ms' : ''} | ${r.joins.map((j) => `${j.peersMs}/${j.toolsMs ?? '–'}`).join(', ')} |`
+    )
+  }
+  lines.push(
+    '',
+    '## Memory per connection',
+    '',
+    'RSS (median of 5 samples) of the first mesh node, connected to every other node, against an isolated',
+    'node with the same tools. The difference includes per-peer state of every layer (yamux, noise,',
+    'identify, kad-dht routing table, gossipsub, the mesh catalog and its pooled /mcp+p2p streams).',
+    '',
+    '| mesh size | connections | isolated node | mesh node | per connection |',
+    '|---|---|---|---|---|'
+  )
+  for (const r of report.results) {
+    lines.push(
+      `| ${r.size} | ${r.rss.connections} | ${Math.round(r.rss.isolatedKiB / 1024)} MiB | ${Math.round(r.rss.meshNodeKiB / 1024)} MiB | ${r.rss.perConnectionKiB} KiB |`
+    )
+  }
+  lines.push('')
+  return `${lines.join('\n')}\n`
+}
+
+async function main(): Promise<void> {
+  const loadAverage = loadavg()[0] ?? 0
+  const results: SizeResult[] = []
+  for (const size of SIZES) results.push(await benchSize(size))
+  const report = { date: new Date().toISOString(), node: process.versions.node, loadAverage, results }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  await writeFile(join(ROOT, 'bench', 'RESULTS-discovery.md'), markdown(report))
+  log('wrote bench/RESULTS-discovery.md')
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:discovery failed: ${(err as Error).stack ?? String(err)}\n`)
+    process.exit(1)
+  }
+)

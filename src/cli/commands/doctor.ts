@@ -1,0 +1,374 @@
+import type { Client } from '@modelcontextprotocol/client'
+import type { CallToolResult } from '@modelcontextprotocol/server'
+import { type Command, InvalidArgumentError } from 'commander'
+import { resolveHome } from '../../config/load.js'
+import type { BootstrapPeerStatus } from '../../discovery/bootstrap-keeper.js'
+import type { DiscoveryStatus } from '../../discovery/discovery.js'
+import { errorMessage } from '../../util/errors.js'
+import { callTool, withApi } from '../api-client.js'
+import { printJson } from '../output.js'
+import { homeOption } from './options.js'
+
+/**
+ * `mcp-mesh doctor`: one readable report on a running node's place in its
+ * mesh, and an exit code (0 healthy, 1 problems). Everything comes through
+ * the local API: `mesh_status` (with `subsystems.discovery`), `peer_info`
+ * and an end-to-end `mesh_call` of `echo` on a connected mesh peer.
+ */
+
+export type CheckLevel = 'ok' | 'info' | 'warn' | 'fail'
+
+export interface DoctorCheck {
+  name: string
+  level: CheckLevel
+  summary: string
+  details: string[]
+}
+
+export interface DoctorReport {
+  healthy: boolean
+  peerId: string
+  mesh: string
+  checks: DoctorCheck[]
+}
+
+export type EndToEnd =
+  | { state: 'ok'; peer: string; latencyMs: number }
+  | { state: 'failed'; peer: string; error: string; tried: number }
+  | { state: 'unavailable' }
+  | { state: 'no-peer' }
+
+export interface DoctorInput {
+  status: {
+    peerId: string
+    meshName: string
+    addresses: string[]
+    connectedPeers: Array<{ peerId: string; addresses: string[] }>
+    subsystems: Record<string, unknown>
+  }
+  endToEnd: EndToEnd
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`
+}
+
+function ms(value: number | undefined): string {
+  if (value == null) return '?'
+  return value >= 10_000 ? `${Math.round(value / 1000)} s` : `${Math.round(value)} ms`
+}
+
+function bootstrapLine(peer: BootstrapPeerStatus): string {
+  const id = `${peer.address}`
+  switch (peer.state) {
+    case 'connected':
+      return `${id}: connected`
+    case 'dialing':
+      return `${id}: dialling (attempt ${peer.attempts})`
+    case 'backoff':
+      return `${id}: DOWN, ${peer.consecutiveFailures} failed attempts, next in ${ms(peer.nextAttemptInMs)}${peer.lastError != null ? ` (last error: ${peer.lastError})` : ''}`
+    default:
+      return `${id}: ${peer.state}`
+  }
+}
+
+/** Builds the report from what the node said; pure, so it is unit-tested on its own. */
+export function buildDoctorReport(input: DoctorInput): DoctorReport {
+  const checks: DoctorCheck[] = []
+  const add = (name: string, level: CheckLevel, summary: string, details: string[] = []): void => {
+    checks.push({ name, level, summary, details })
+  }
+  const { status } = input
+  const discovery = status.subsystems.discovery as DiscoveryStatus | undefined
+  add('node', 'ok', `peer ${status.peerId}, mesh "${status.meshName}"`)
+
+  if (discovery == null || !('reachability' in discovery)) {
+    add('discovery', 'fail', 'the node reports no running discovery subsystem')
+  } else {
+    const d = discovery
+    // Reachability (AutoNAT).
+    const reachDetails = [
+      ...d.autonat.publicAddresses.map((a) => `public (confirmed): ${a}`),
+      ...d.autonat.unverifiedAddresses.map((a) => `seen by peers, not confirmed: ${a}`)
+    ]
+    if (!d.autonat.enabled) reachDetails.push('AutoNAT is off (nat.autonat)')
+    switch (d.reachability) {
+      case 'public':
+        add('reachability', 'ok', 'publicly reachable (AutoNAT confirmed a public address)', reachDetails)
+        break
+      case 'lan':
+        add(
+          'reachability',
+          'ok',
+          'reachable on the LAN/host: every peer is on a private network; no public address confirmed',
+          reachDetails
+        )
+        break
+      case 'private':
+        add(
+          'reachability',
+          'warn',
+          `not reachable from the WAN (behind NAT or a firewall?); ${d.relay.client.relays.length > 0 ? 'reachable through relays' : 'no relay reservation yet'}`,
+          reachDetails
+        )
+        break
+      case 'relayed':
+        add('reachability', 'ok', `reachable only through relays (${d.relay.client.relays.length})`, reachDetails)
+        break
+      default:
+        add(
+          'reachability',
+          'warn',
+          'unreachable: no listen address and no relay reservation; this node can call peers but no peer can dial it',
+          reachDetails
+        )
+    }
+
+    // Addresses.
+    const addrDetails = [
+      ...d.addresses.listen.map((a) => `listen:     ${a}`),
+      ...d.addresses.announce.map((a) => `announce:   ${a}`),
+      ...d.addresses.noAnnounce.map((a) => `noAnnounce: ${a}`),
+      ...d.addresses.advertised.map((a) => `advertised: ${a}`)
+    ]
+    add(
+      'addresses',
+      d.addresses.advertised.length === 0 ? 'warn' : 'ok',
+      d.addresses.advertised.length === 0
+        ? 'no advertised address'
+        : `${d.addresses.listen.length} listen, ${d.addresses.announce.length} announce, ${d.addresses.advertised.length} advertised`,
+      addrDetails
+    )
+
+    // Relay and connections.
+    const relayDetails: string[] = []
+    if (d.relay.server.enabled)
+      relayDetails.push(`relay server: on, ${d.relay.server.reservations} reservations held by peers`)
+    else relayDetails.push('relay server: off (--relay)')
+    relayDetails.push(
+      d.relay.client.relays.length > 0
+        ? `relays in use: ${d.relay.client.relays.join(', ')}`
+        : `relays in use: none (reservations: ${d.relay.client.mode}${d.relay.client.listening ? ', searching' : ''})`
+    )
+    if (d.relay.client.lastError != null) relayDetails.push(`relay error: ${d.relay.client.lastError}`)
+    relayDetails.push(`DCUtR ${d.dcutr ? 'on' : 'off'}, UPnP ${d.upnp ? 'on' : 'off'}`)
+    add(
+      'relay',
+      'info',
+      `${d.connections.direct} direct and ${d.connections.relayed} relayed connections`,
+      relayDetails
+    )
+
+    if (d.connections.peers === 0) {
+      add('peers', 'fail', 'isolated: no connected peers')
+    } else if (d.connections.members === 0) {
+      add('peers', 'warn', `${plural(d.connections.peers, 'peer')} connected, none of them in mesh "${d.mesh}"`)
+    } else {
+      add(
+        'peers',
+        'ok',
+        `${plural(d.connections.peers, 'peer')} connected, ${d.connections.members} in mesh "${d.mesh}" (${d.connections.inbound} inbound, ${d.connections.outbound} outbound connections)`
+      )
+    }
+
+    // DHT.
+    if (!d.dht.enabled) add('dht', 'info', 'DHT disabled')
+    else {
+      const summary = `${d.dht.mode} mode (configured ${d.dht.configuredMode}), routing table ${plural(d.dht.routingTableSize, 'peer')}`
+      add(
+        'dht',
+        d.dht.routingTableSize === 0 ? 'fail' : 'ok',
+        d.dht.routingTableSize === 0 ? `${summary}: empty, lookups cannot work` : summary
+      )
+    }
+    const meshName = d.meshName
+    if (meshName.enabled) {
+      const details: string[] = []
+      if (meshName.cid != null) details.push(`record ${meshName.cid}`)
+      if (meshName.lastLookup != null) {
+        details.push(
+          `last lookup: ${meshName.lastLookup.providers.length} members found, ${meshName.lastLookup.connected.length} newly connected`
+        )
+      }
+      if (meshName.lastLookupError != null) details.push(`last lookup error: ${meshName.lastLookupError}`)
+      if (meshName.lastProvideError != null) details.push(`last provide error: ${meshName.lastProvideError}`)
+      add(
+        'join by name',
+        meshName.provided ? 'ok' : 'info',
+        meshName.provided ? `provided mesh "${meshName.mesh}" in the DHT` : `mesh "${meshName.mesh}" not provided yet`,
+        details
+      )
+    }
+
+    // Gossipsub topics.
+    for (const topic of d.topics) {
+      if (!topic.subscribed) {
+        add(`topic ${topic.topic}`, 'info', 'not subscribed on this node (nothing uses it yet)')
+      } else if (topic.subscribers === 0) {
+        add(`topic ${topic.topic}`, 'warn', 'NO PEERS: no peer is subscribed to this topic')
+      } else {
+        add(
+          `topic ${topic.topic}`,
+          'ok',
+          `${plural(topic.subscribers, 'peer')} subscribed, ${topic.meshPeers} in the gossip mesh`
+        )
+      }
+    }
+
+    // Bootstrap.
+    if (d.bootstrap.length === 0) {
+      add('bootstrap', 'info', 'no bootstrap peers configured (joins through mDNS, known peers or the mesh name)')
+    } else {
+      const up = d.bootstrap.filter((b) => b.state === 'connected').length
+      const level: CheckLevel =
+        up === d.bootstrap.length ? 'ok' : up === 0 && d.connections.peers === 0 ? 'fail' : 'warn'
+      add('bootstrap', level, `${up}/${d.bootstrap.length} bootstrap peers connected`, d.bootstrap.map(bootstrapLine))
+    }
+    add(
+      'known peers',
+      'info',
+      `${plural(d.knownPeers.stored, 'mesh peer')} remembered in the peer store${d.knownPeers.lastRedial != null ? `; last re-dial connected ${d.knownPeers.lastRedial.connected}/${d.knownPeers.lastRedial.attempted}` : ''}`
+    )
+    add(
+      'private mesh',
+      'info',
+      d.pnet.enabled ? `on (swarm key fingerprint ${d.pnet.fingerprint ?? '?'})` : 'off (no swarm.key)'
+    )
+    add('mdns', 'info', d.mdns.enabled ? `on (${d.mdns.serviceTag}), ${d.mdns.discovered} peers seen` : 'off')
+  }
+
+  // End to end.
+  const e2e = input.endToEnd
+  switch (e2e.state) {
+    case 'ok':
+      add('end-to-end', 'ok', `mesh_call echo on ${e2e.peer} answered in ${e2e.latencyMs} ms`)
+      break
+    case 'failed':
+      add('end-to-end', 'fail', `mesh_call echo failed on ${e2e.tried} peers; last: ${e2e.peer}: ${e2e.error}`)
+      break
+    case 'unavailable':
+      add('end-to-end', 'warn', 'mesh_call unavailable: this node has no mesh_call tool, no end-to-end test was made')
+      break
+    default:
+      add('end-to-end', 'warn', 'skipped: no connected mesh peer to call')
+  }
+
+  return {
+    healthy: checks.every((check) => check.level !== 'fail'),
+    peerId: status.peerId,
+    mesh: status.meshName,
+    checks
+  }
+}
+
+const MARK: Record<CheckLevel, string> = { ok: '[ ok ]', info: '[info]', warn: '[warn]', fail: '[FAIL]' }
+
+export function formatDoctorReport(report: DoctorReport): string {
+  const lines = [`mcp-mesh doctor: peer ${report.peerId}, mesh "${report.mesh}"`, '']
+  for (const check of report.checks) {
+    lines.push(`${MARK[check.level]} ${check.name}: ${check.summary}`)
+    for (const detail of check.details) lines.push(`         ${detail}`)
+  }
+  const problems = report.checks.filter((c) => c.level === 'fail').length
+  const warnings = report.checks.filter((c) => c.level === 'warn').length
+  lines.push('')
+  lines.push(
+    report.healthy
+      ? `healthy${warnings > 0 ? ` (${warnings} warnings)` : ''}`
+      : `${problems} problem${problems === 1 ? '' : 's'}${warnings > 0 ? `, ${warnings} warnings` : ''}`
+  )
+  return `${lines.join('\n')}\n`
+}
+
+interface PeerInfoLite {
+  membership?: string
+}
+
+/** Calls `echo` through `mesh_call` on up to `maxPeers` connected peers, members first. */
+export async function endToEnd(
+  client: Client,
+  connected: Array<{ peerId: string }>,
+  options: { timeoutMs: number; maxPeers?: number }
+): Promise<EndToEnd> {
+  const tools = new Set((await client.listTools()).tools.map((tool) => tool.name))
+  if (!tools.has('mesh_call')) return { state: 'unavailable' }
+  const members: string[] = []
+  for (const { peerId } of connected.slice(0, 32)) {
+    if (!tools.has('peer_info')) {
+      members.push(peerId)
+      continue
+    }
+    const info = (await callTool(client, 'peer_info', { peer: peerId, ping: false }).catch(() => undefined)) as
+      | PeerInfoLite
+      | undefined
+    if (info?.membership === 'member') members.push(peerId)
+  }
+  if (members.length === 0) return { state: 'no-peer' }
+  let last: EndToEnd = { state: 'no-peer' }
+  let tried = 0
+  for (const peer of members.slice(0, options.maxPeers ?? 3)) {
+    tried++
+    const message = `doctor ${Date.now()}`
+    try {
+      const result = (await client.callTool(
+        { name: 'mesh_call', arguments: { peer, tool: 'echo', arguments: { message }, timeoutMs: options.timeoutMs } },
+        { timeout: options.timeoutMs + 2_000 }
+      )) as CallToolResult
+      const output = result.structuredContent as
+        | { isError?: boolean; latencyMs?: number; structuredContent?: { message?: string } }
+        | undefined
+      const text = result.content
+        .filter((block) => block.type === 'text')
+        .map((block) => (block as { text: string }).text)
+        .join(' ')
+      if (result.isError === true || output?.isError === true) {
+        last = { state: 'failed', peer, error: text.slice(0, 300) || 'error result', tried }
+        continue
+      }
+      if (output?.structuredContent?.message !== message) {
+        last = { state: 'failed', peer, error: `echo answered ${JSON.stringify(output?.structuredContent)}`, tried }
+        continue
+      }
+      return { state: 'ok', peer, latencyMs: output.latencyMs ?? 0 }
+    } catch (err) {
+      last = { state: 'failed', peer, error: errorMessage(err), tried }
+    }
+  }
+  return last
+}
+
+export async function runDoctor(home: string, options: { timeoutMs: number }): Promise<DoctorReport> {
+  return withApi(home, async (client) => {
+    const status = (await callTool(client, 'mesh_status', {})) as DoctorInput['status']
+    const e2e = await endToEnd(client, status.connectedPeers, { timeoutMs: options.timeoutMs }).catch(
+      (err: unknown): EndToEnd => ({ state: 'failed', peer: '-', error: errorMessage(err), tried: 0 })
+    )
+    return buildDoctorReport({ status, endToEnd: e2e })
+  })
+}
+
+export function registerDoctorCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('doctor')
+    .description(
+      'diagnose the running node: reachability, addresses, relays, DHT, topics, bootstrap, an end-to-end call (exit 0 healthy, 1 problems)'
+    )
+    .addOption(homeOption())
+    .option('--json', 'print the report as JSON')
+    .option(
+      '--timeout <ms>',
+      'timeout of the end-to-end call',
+      (value) => {
+        const n = Number(value)
+        if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer')
+        return n
+      },
+      5_000
+    )
+    .action(async (opts: { home?: string; json?: boolean; timeout: number }) => {
+      const report = await runDoctor(resolveHome(opts.home), { timeoutMs: opts.timeout })
+      if (opts.json === true) printJson(report)
+      else process.stdout.write(formatDoctorReport(report))
+      setExit(report.healthy ? 0 : 1)
+    })
+}

@@ -1,0 +1,175 @@
+import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
+import { errorMessage } from '../util/errors.js'
+import { meshLogger } from '../util/logger.js'
+import { type BackoffInit, backoffDelay } from './backoff.js'
+import { DIAL_CONCURRENCY, META_LAST_SEEN, TAG_KNOWN, TAG_VALUE_KNOWN } from './constants.js'
+import { membershipOf } from './membership.js'
+import { decodeTime, encodeTime } from './peer-details.js'
+
+const log = meshLogger('discovery:known-peers')
+
+const LIST_CACHE_MS = 30_000
+
+export interface KnownPeersInit {
+  mesh: string
+  enabled: boolean
+  /** How many of the most recently seen members to re-dial on start. */
+  redial: number
+  forgetAfterMs: number
+  dialTimeoutMs: number
+  backoff: BackoffInit
+}
+
+export interface KnownPeer {
+  peerId: PeerId
+  lastSeen: number
+  addresses: number
+}
+
+export interface KnownPeersStatus {
+  enabled: boolean
+  /** Members recorded in the peer store (they survive restarts). */
+  stored: number
+  lastRedial?: { at: number; attempted: number; connected: number; errors: number }
+}
+
+/**
+ * The last good peers, kept in the persistent peer store (LevelDB under
+ * `<home>/datastore`): every mesh member this node was connected to gets a tag
+ * and a last-seen time. On start the node re-dials the most recently seen
+ * ones, so it rejoins its mesh even with an empty bootstrap list; peers that
+ * fail are retried with backoff by `redialDue`.
+ */
+export class KnownPeers {
+  readonly #libp2p: Libp2p
+  readonly #init: KnownPeersInit
+  readonly #failures = new Map<string, { count: number; nextAt: number }>()
+  #lastRedial?: KnownPeersStatus['lastRedial']
+  readonly #stored = new Set<string>()
+  #started = false
+  /** Peer-store scans are cached briefly: the upkeep timer may ask every 10 s. */
+  #cache?: { at: number; peers: KnownPeer[] }
+
+  constructor(libp2p: Libp2p, init: KnownPeersInit) {
+    this.#libp2p = libp2p
+    this.#init = init
+  }
+
+  start(): void {
+    if (this.#started || !this.#init.enabled) return
+    this.#started = true
+    this.#libp2p.addEventListener('peer:identify', this.#onIdentify)
+    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+  }
+
+  stop(): void {
+    if (!this.#started) return
+    this.#started = false
+    this.#libp2p.removeEventListener('peer:identify', this.#onIdentify)
+    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+  }
+
+  status(): KnownPeersStatus {
+    const status: KnownPeersStatus = { enabled: this.#init.enabled, stored: this.#stored.size }
+    if (this.#lastRedial != null) status.lastRedial = { ...this.#lastRedial }
+    return status
+  }
+
+  /** Stored members, most recently seen first; forgets those not seen for `forgetAfterMs`. */
+  async list(options: { signal?: AbortSignal } = {}): Promise<KnownPeer[]> {
+    const now = Date.now()
+    const peers = await this.#libp2p.peerStore.all({
+      filters: [(peer) => peer.tags.has(TAG_KNOWN)],
+      signal: options.signal
+    })
+    const known: KnownPeer[] = []
+    for (const peer of peers) {
+      if (peer.id.equals(this.#libp2p.peerId)) continue
+      const lastSeen = decodeTime(peer.metadata.get(META_LAST_SEEN)) ?? 0
+      if (now - lastSeen > this.#init.forgetAfterMs) {
+        await this.#libp2p.peerStore
+          .merge(peer.id, { tags: { [TAG_KNOWN]: undefined }, metadata: { [META_LAST_SEEN]: undefined } })
+          .catch(() => {})
+        continue
+      }
+      known.push({ peerId: peer.id, lastSeen, addresses: peer.addresses.length })
+    }
+    this.#stored.clear()
+    for (const peer of known) this.#stored.add(peer.peerId.toString())
+    known.sort((a, b) => b.lastSeen - a.lastSeen)
+    this.#cache = { at: Date.now(), peers: known }
+    return known
+  }
+
+  /**
+   * Dials up to `limit` known peers that are not connected and whose backoff
+   * has expired (all of them with `force`). Returns what happened.
+   */
+  async redial(
+    options: { limit?: number; force?: boolean; signal?: AbortSignal } = {}
+  ): Promise<{ attempted: string[]; connected: string[]; errors: Record<string, string> }> {
+    const now = Date.now()
+    const fresh = this.#cache != null && now - this.#cache.at < LIST_CACHE_MS && options.force !== true
+    const known = fresh ? this.#cache!.peers : await this.list(options)
+    const candidates = known
+      .filter((peer) => peer.addresses > 0 && this.#libp2p.getConnections(peer.peerId).length === 0)
+      .filter((peer) => options.force === true || (this.#failures.get(peer.peerId.toString())?.nextAt ?? 0) <= now)
+      .slice(0, options.limit ?? this.#init.redial)
+    const attempted = candidates.map((peer) => peer.peerId.toString())
+    const connected: string[] = []
+    const errors: Record<string, string> = {}
+    const queue = [...candidates]
+    const worker = async (): Promise<void> => {
+      for (let peer = queue.shift(); peer != null; peer = queue.shift()) {
+        const id = peer.peerId.toString()
+        try {
+          const signals = [AbortSignal.timeout(this.#init.dialTimeoutMs)]
+          if (options.signal != null) signals.push(options.signal)
+          await this.#libp2p.dial(peer.peerId, { signal: AbortSignal.any(signals) })
+          connected.push(id)
+          this.#failures.delete(id)
+        } catch (err) {
+          errors[id] = errorMessage(err)
+          const count = (this.#failures.get(id)?.count ?? 0) + 1
+          this.#failures.set(id, { count, nextAt: Date.now() + backoffDelay(count, this.#init.backoff) })
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(DIAL_CONCURRENCY, queue.length) }, worker))
+    if (attempted.length > 0) {
+      log('re-dialled %d known peers, %d connected', attempted.length, connected.length)
+      this.#lastRedial = {
+        at: Date.now(),
+        attempted: attempted.length,
+        connected: connected.length,
+        errors: Object.keys(errors).length
+      }
+    }
+    return { attempted, connected, errors }
+  }
+
+  async #touch(peerId: PeerId): Promise<void> {
+    this.#stored.add(peerId.toString())
+    await this.#libp2p.peerStore.merge(peerId, {
+      tags: { [TAG_KNOWN]: { value: TAG_VALUE_KNOWN } },
+      metadata: { [META_LAST_SEEN]: encodeTime(Date.now()) }
+    })
+  }
+
+  readonly #onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols } = event.detail
+    if (membershipOf(protocols, this.#init.mesh).membership !== 'member') return
+    this.#failures.delete(peerId.toString())
+    this.#touch(peerId).catch((err: unknown) => log.error('cannot record %s: %s', peerId.toString(), errorMessage(err)))
+  }
+
+  readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
+    const peerId = event.detail
+    void this.#libp2p.peerStore
+      .get(peerId)
+      .then(async (peer) => {
+        if (peer.tags.has(TAG_KNOWN)) await this.#touch(peerId)
+      })
+      .catch(() => {})
+  }
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod'
+import { peerIdString } from '../../discovery/address.js'
+import type { Discovery } from '../../discovery/discovery.js'
+import { defineTool } from '../define.js'
+import type { Tool } from '../types.js'
+import { PEER_TOOL_RETRY } from './schemas.js'
+
+export function createPeerDisconnectTool(discovery: Discovery): Tool {
+  return defineTool({
+    name: 'peer_disconnect',
+    title: 'Disconnect from a peer',
+    description:
+      'Closes every connection to a peer. Bootstrap peers and known peers are dialled again later by discovery (with backoff); this is not a ban.',
+    inputSchema: z.object({ peer: peerIdString.describe('PeerId of the peer') }),
+    outputSchema: z.object({ peer: z.string(), closed: z.number().int() }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    meta: {
+      runtime: 'local',
+      category: 'peers',
+      priority: 7,
+      timeoutMs: 10_000,
+      retry: PEER_TOOL_RETRY,
+      tags: ['admin', 'discovery']
+    },
+    handler: async ({ peer }, ctx) => discovery.disconnect(peer, { signal: ctx.signal })
+  })
+}

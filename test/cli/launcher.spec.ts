@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
+import type { CallToolResult } from '@modelcontextprotocol/server'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, createHome, REPO_ROOT, runCli, spawnNode } from '../helpers/index.js'
+
+afterEach(cleanup)
+
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version
+
+/** PATH as an MCP client launching the bin by absolute path has it: no node_modules/.bin. */
+const PLAIN_PATH = (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
+  .split(delimiter)
+  .filter((dir) => !dir.includes('node_modules'))
+  .join(delimiter)
+
+/** The machine's own `node` (v20 here), found on the plain PATH. */
+const SYSTEM_NODE = ['/usr/local/bin/node', ...PLAIN_PATH.split(delimiter).map((dir) => join(dir, 'node'))].find(
+  (path) => existsSync(path)
+)
+const systemMajor =
+  SYSTEM_NODE == null ? 0 : Number(execFileSync(SYSTEM_NODE, ['-p', 'process.versions.node']).toString().split('.')[0])
+
+const plainEnv = { PATH: PLAIN_PATH, MCP_MESH_REEXEC: undefined }
+
+describe.skipIf(SYSTEM_NODE == null)('bin/mcp-mesh.js launcher with the system node', () => {
+  it('prints the version', async () => {
+    const result = await runCli(['--version'], { node: SYSTEM_NODE, env: plainEnv })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim()).toBe(VERSION)
+  })
+
+  it('runs when started by absolute path (#!/usr/bin/env node picks the system node)', async () => {
+    const result = await runCli(['--version'], { executable: true, env: plainEnv })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim()).toBe(VERSION)
+  })
+
+  it('serves MCP over stdio through the re-exec', async () => {
+    const home = await createHome()
+    const node = await spawnNode({ home: home.dir, executable: true, env: plainEnv })
+    const result = (await node.client.callTool({
+      name: 'echo',
+      arguments: { message: 'relaunched' }
+    })) as CallToolResult
+    expect(result.structuredContent).toEqual({ message: 'relaunched' })
+    expect(await node.closeStdin()).toEqual({ code: 0, signal: null })
+  })
+
+  it.skipIf(systemMajor >= 22)('refuses to loop when the re-executed Node is still too old', async () => {
+    const result = await runCli(['--version'], { node: SYSTEM_NODE, env: { ...plainEnv, MCP_MESH_REEXEC: '1' } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('too old')
+  })
+})
