@@ -46,6 +46,8 @@ export interface StdioTarget {
   label: string
   command: string
   args: string[]
+  /** Extra environment for the process. */
+  env?: Record<string, string>
 }
 
 export function meshTarget(home: string): StdioTarget {
@@ -99,7 +101,7 @@ export async function connectStdioWithPid(target: StdioTarget): Promise<StdioCon
   const transport = new StdioClientTransport({
     command: target.command,
     args: target.args,
-    env: env(),
+    env: env(target.env),
     stderr: 'pipe'
   })
   let stderr = ''

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { API_SOCKET } from '../config/defaults.js'
+import { resultText } from '../mcp/result.js'
 import { VERSION } from '../node/version.js'
 import { NodeNotRunningError, ToolCallFailedError } from './errors.js'
 
@@ -61,10 +62,7 @@ export async function callTool(
     { name, arguments: args },
     { timeout: options.timeoutMs ?? 24 * 3_600_000, onprogress: options.onprogress }
   )) as CallToolResult
-  const text = result.content
-    .filter((block) => block.type === 'text')
-    .map((block) => (block as { text: string }).text)
-    .join('\n')
+  const text = resultText(result)
   if (result.isError === true) throw new ToolCallFailedError(`${name} failed: ${text}`)
   return result.structuredContent ?? text
 }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { retryPolicySchema, TOOL_NAME_PATTERN } from '../tools/meta.js'
+import { canonicalHash } from '../util/canonical-json.js'
 
 export const ADVERT_VERSION = 1
 
@@ -45,23 +45,9 @@ export const advertSchema = z
 export type CatalogAdvert = z.infer<typeof advertSchema>
 export type AdvertTool = z.infer<typeof advertToolSchema>
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical)
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value as Record<string, unknown>)
-        .sort()
-        .map((key) => [key, canonical((value as Record<string, unknown>)[key])])
-    )
-  }
-  return value
-}
-
 /** Hash of a tool's schemas, so peers can tell two tools of one name apart. */
 export function schemaHash(inputSchema: unknown, outputSchema: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify(canonical({ inputSchema, outputSchema: outputSchema ?? null })))
-    .digest('hex')
+  return canonicalHash({ inputSchema, outputSchema: outputSchema ?? null })
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true })

@@ -13,6 +13,7 @@ import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryPolicySchema } from '../tool
 import type { JsonObject, ToolContext } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
+import { resultText } from '../mcp/result.js'
 import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog } from './catalog.js'
 import { DHT_LOOKUP_TIMEOUT_MS, ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
@@ -255,11 +256,7 @@ function annotate(result: CallToolResult, peer: string, attempts: number, tool: 
     _meta: { ...result._meta, [RESULT_PEER_META_KEY]: peer, [RESULT_ATTEMPTS_META_KEY]: attempts }
   }
   if (result.isError === true) {
-    const text = result.content
-      .filter((block) => block.type === 'text')
-      .map((block) => (block as { text: string }).text)
-      .join('\n')
-    annotated.content = [{ type: 'text', text: new RemoteToolError(peer, tool, text).message }]
+    annotated.content = [{ type: 'text', text: new RemoteToolError(peer, tool, resultText(result)).message }]
   }
   return annotated
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -16,6 +16,8 @@ import { errorResult } from '../tools/define.js'
 import { UnknownToolError } from '../tools/errors.js'
 import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, retryPolicySchema } from '../tools/meta.js'
 import type { JsonObject, Tool } from '../tools/types.js'
+import { resultText } from '../mcp/result.js'
+import { canonicalHash } from '../util/canonical-json.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import {
@@ -110,36 +112,13 @@ export interface QueueStats {
 }
 
 function hashArgs(tool: string, args: JsonObject): string {
-  return createHash('sha256')
-    .update(tool)
-    .update('\0')
-    .update(JSON.stringify(canonical(args)))
-    .digest('hex')
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical)
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value as Record<string, unknown>)
-        .sort()
-        .map((key) => [key, canonical((value as Record<string, unknown>)[key])])
-    )
-  }
-  return value
+  return canonicalHash(tool, args)
 }
 
 function backoffMs(retry: TaskRetry, attempt: number): number {
   if (retry.policy === 'none') return 0
   const base = retry.policy === 'exponential' ? retry.baseDelayMs * 2 ** (attempt - 1) : retry.baseDelayMs * attempt
   return Math.round(retry.jitter ? base * (0.8 + Math.random() * 0.4) : base)
-}
-
-function resultText(result: CallToolResult): string {
-  return result.content
-    .filter((block) => block.type === 'text')
-    .map((block) => (block as { text: string }).text)
-    .join('\n')
 }
 
 /**

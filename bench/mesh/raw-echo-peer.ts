@@ -8,8 +8,8 @@ import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { RAW_ECHO_PROTOCOL } from './constants.js'
 
-export const RAW_ECHO_PROTOCOL = '/bench/raw-echo/1.0.0'
 
 const node = await createLibp2p({
   addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
