@@ -14,8 +14,6 @@ export const DEFAULT_WORKER_CONCURRENCY = 32
 export const WORKER_RESULT_CACHE_MS = 10 * minute
 /** Open tasks are re-announced on the task topic this often while nobody claims them. */
 export const ANNOUNCE_INTERVAL_MS = 2 * second
-/** Group commit: journal writes within this window share one LevelDB batch. */
-export const JOURNAL_FLUSH_MS = 2
 export const JOURNAL_PREFIX = '/mcp-mesh/tasks'
 export const QUEUE_STATE_KEY = '/mcp-mesh/queue/state'
 export const MAX_PAGE_SIZE = 500

@@ -2,7 +2,7 @@ import type { Datastore } from 'interface-datastore'
 import { Key } from 'interface-datastore'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
-import { JOURNAL_FLUSH_MS, JOURNAL_PREFIX, QUEUE_STATE_KEY } from './constants.js'
+import { JOURNAL_PREFIX, QUEUE_STATE_KEY } from './constants.js'
 import type { Task } from './types.js'
 
 const log = meshLogger('queue:journal')
@@ -16,8 +16,8 @@ export interface QueueState {
 
 /**
  * The owner's durable record of its tasks, in the node's datastore. Writes
- * are group-committed: every put or delete issued within a short window goes
- * into one LevelDB batch, and each caller's promise resolves once that batch
+ * are group-committed: every put or delete issued in one turn of the event
+ * loop goes into one LevelDB batch, and each caller's promise resolves once that batch
  * is on disk. A submit awaits its write, so an acknowledged task survives a
  * crash.
  */
@@ -25,7 +25,7 @@ export class TaskJournal {
   readonly #datastore: Datastore
   #pending = new Map<string, Task | null>()
   #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = []
-  #timer?: NodeJS.Timeout
+  #timer?: NodeJS.Immediate
   #flushing: Promise<void> = Promise.resolve()
   writes = 0
   batches = 0
@@ -77,7 +77,7 @@ export class TaskJournal {
   /** Waits for every write issued so far. */
   async flush(): Promise<void> {
     if (this.#pending.size > 0) {
-      clearTimeout(this.#timer)
+      clearImmediate(this.#timer)
       this.#timer = undefined
       await this.#write()
     }
@@ -88,10 +88,11 @@ export class TaskJournal {
     const { promise, resolve, reject } = Promise.withResolvers<void>()
     this.#waiters.push({ resolve, reject })
     if (this.#timer == null) {
-      this.#timer = setTimeout(() => {
+      // One batch per event-loop turn: everything issued in this turn shares it.
+      this.#timer = setImmediate(() => {
         this.#timer = undefined
         void this.#write()
-      }, JOURNAL_FLUSH_MS)
+      })
     }
     return promise
   }

@@ -738,6 +738,10 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
 
   async #runPushed(task: StoredTask, peer: string): Promise<void> {
     const lease = this.#startAttempt(task, peer, 'push')
+    // The lease is on disk before the worker hears of the task, so a crash of
+    // this node can only lead to a re-lease, never to a second run.
+    await this.#journal!.put(task).catch((err: unknown) => log.error('journaling the lease of %s failed: %s', task.id, errorMessage(err)))
+    if (this.#leases.get(task.id) !== lease) return
     const mesh = this.#mesh!
     let client: Awaited<ReturnType<MeshService['pool']['get']>>
     try {
@@ -1133,6 +1137,19 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     if (!this.worker.offers(tool, 'peer')) {
       throw new ProtocolError(ERROR_CODE_BUSY, `busy: this node does not accept tasks for "${tool}"`)
     }
+    // The owner cancels with notifications/cancelled; a dropped connection is
+    // not a cancel: the task keeps running so a restarted owner can re-lease it.
+    const controller = new AbortController()
+    const onAbort = (): void => {
+      const reason: unknown = ctx.signal.reason
+      if (reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed) {
+        log('owner %s disconnected; task %s keeps running for a re-lease', peer, task.id)
+        return
+      }
+      controller.abort(reason)
+    }
+    if (ctx.signal.aborted) onAbort()
+    else ctx.signal.addEventListener('abort', onAbort, { once: true })
     // Heartbeats ride the call as progress notifications; the owner renews the lease on each.
     let beats = 0
     const heartbeat = setInterval(
@@ -1143,10 +1160,11 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     try {
       return await this.worker.execute(
         { id: task.id, token: task.token, tool, args, timeoutMs: task.timeoutMs, owner: peer },
-        ctx
+        { signal: controller.signal, reportProgress: ctx.reportProgress }
       )
     } finally {
       clearInterval(heartbeat)
+      ctx.signal.removeEventListener('abort', onAbort)
     }
   }
 

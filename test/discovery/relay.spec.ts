@@ -1,32 +1,54 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, createHome, mergeJson, waitFor } from '../helpers/index.js'
-import { FAST_DISCOVERY, meshDaemon, meshLayerPresent } from './harness.js'
+import { FAST_DISCOVERY, type MeshDaemon, meshDaemon, meshLayerPresent } from './harness.js'
 
 afterEach(cleanup)
 
-describe('circuit relay', () => {
-  it('a dial-only node (no listen address) becomes reachable through a relay node', async () => {
-    const relay = await meshDaemon({ args: ['--relay'] })
-    const relayAddress = await relay.address()
-    // Dial-only, as behind NAT: no listen address at all, only the relay as bootstrap.
-    // Join by name is off so it does not dial the caller directly (an outbound
-    // direct connection would make the relay unnecessary for this check).
-    const hiddenHome = await createHome({
-      config: mergeJson(FAST_DISCOVERY, { addresses: { listen: [] }, discovery: { meshName: { enabled: false } } })
-    })
-    const hidden = await meshDaemon({
-      home: hiddenHome,
-      loopback: false,
-      args: ['--no-mdns', '--bootstrap', relayAddress]
-    })
+interface PeerInfo {
+  connections: Array<{ relayed: boolean; relay?: string; direction: string; remoteAddr: string }>
+}
 
-    // It reserves a slot on the relay and advertises a /p2p-circuit address.
-    const circuit = await waitFor(
-      async () => (await hidden.status()).addresses.find((a) => a.includes('/p2p-circuit/')),
-      { timeoutMs: 15_000, intervalMs: 50, message: 'a /p2p-circuit address' }
-    )
-    expect(circuit.startsWith(`${relayAddress}/p2p-circuit/p2p/${hidden.peerId}`)).toBe(true)
+/**
+ * A relay node and a dial-only node behind it: no listen address at all (as
+ * behind NAT), the relay as its only bootstrap peer. Join by name is off so
+ * the dial-only node never dials the caller on its own (that direct
+ * connection would make the relay unnecessary for the check).
+ */
+async function relayAndHidden(
+  extra: Record<string, unknown> = {}
+): Promise<{ relay: MeshDaemon; hidden: MeshDaemon; circuit: string }> {
+  const relay = await meshDaemon({ args: ['--relay'] })
+  const relayAddress = await relay.address()
+  const home = await createHome({
+    config: mergeJson(FAST_DISCOVERY, {
+      addresses: { listen: [] },
+      discovery: { meshName: { enabled: false } },
+      ...extra
+    })
+  })
+  const hidden = await meshDaemon({ home, loopback: false, args: ['--no-mdns', '--bootstrap', relayAddress] })
+  // It reserves a slot on the relay and advertises a /p2p-circuit address.
+  const circuit = await waitFor(
+    async () => (await hidden.status()).addresses.find((a) => a.includes('/p2p-circuit/')),
+    { timeoutMs: 15_000, intervalMs: 50, message: 'a /p2p-circuit address' }
+  )
+  expect(circuit.startsWith(`${relayAddress}/p2p-circuit/p2p/${hidden.peerId}`)).toBe(true)
+  return { relay, hidden, circuit }
+}
+
+async function echoThrough(caller: MeshDaemon, peer: string, message: string): Promise<void> {
+  const result = (await caller.client.callTool({
+    name: 'mesh_call',
+    arguments: { peer, tool: 'echo', arguments: { message } }
+  })) as CallToolResult
+  expect(result.isError).not.toBe(true)
+  expect((result.structuredContent as { structuredContent: unknown }).structuredContent).toEqual({ message })
+}
+
+describe('circuit relay', () => {
+  it('a dial-only node reserves a relay slot, is dialled through it, and DCUtR upgrades the connection', async () => {
+    const { relay, hidden, circuit } = await relayAndHidden()
     const discovery = await hidden.discovery()
     expect(discovery.reachability).toBe('relayed')
     expect(discovery.dht.mode).toBe('client')
@@ -36,35 +58,43 @@ describe('circuit relay', () => {
       message: 'the relay holds one reservation'
     })
 
-    // A third node reaches it through the relay.
     const caller = await meshDaemon()
-    const connected = await caller.ok<{ relayed: boolean; peer: string; latencyMs?: number }>('peer_connect', {
+    const connected = await caller.ok<{ address: string; peer: string; latencyMs?: number }>('peer_connect', {
       address: circuit
     })
     expect(connected.peer).toBe(hidden.peerId)
-    expect(connected.relayed).toBe(true)
+    expect(connected.address).toBe(circuit)
     expect(connected.latencyMs).toBeTypeOf('number')
-    const info = await caller.ok<{ connections: Array<{ relayed: boolean; relay?: string }> }>('peer_info', {
-      peer: hidden.peerId
-    })
-    expect(info.connections.some((c) => c.relayed && c.relay === relay.peerId)).toBe(true)
-
+    // DCUtR: the dial-only node can dial the caller, so it reverses the connection.
+    const direct = await waitFor(
+      async () =>
+        (await caller.ok<PeerInfo>('peer_info', { peer: hidden.peerId, ping: false })).connections.find(
+          (c) => !c.relayed
+        ),
+      { timeoutMs: 15_000, intervalMs: 100, message: 'a direct connection (DCUtR)' }
+    )
+    expect(direct.direction).toBe('inbound')
     if (meshLayerPresent) {
-      // The mesh layer's peer_list shows the connection as relayed (describeConnections).
-      const list = await caller.ok<{ peers: Array<{ peerId: string; connections?: Array<{ relayed: boolean }> }> }>(
-        'peer_list'
-      )
+      // The mesh layer's peer_list carries discovery's connection details (describeConnections).
+      const list = await caller.ok<{ peers: Array<{ peerId: string; connections?: unknown[] }> }>('peer_list')
       const entry = list.peers.find((p) => p.peerId === hidden.peerId)
-      expect(entry?.connections?.some((c) => c.relayed)).toBe(true)
-      // A tool call on the dial-only node, through the relay.
-      const result = (await caller.client.callTool({
-        name: 'mesh_call',
-        arguments: { peer: hidden.peerId, tool: 'echo', arguments: { message: 'through the relay' } }
-      })) as CallToolResult
-      expect(result.isError).not.toBe(true)
-      expect((result.structuredContent as { structuredContent: unknown }).structuredContent).toEqual({
-        message: 'through the relay'
-      })
+      expect(entry?.connections?.length, JSON.stringify(list)).toBeGreaterThanOrEqual(1)
+      await echoThrough(caller, hidden.peerId, 'after the upgrade')
     }
   }, 60_000)
+
+  it.skipIf(!meshLayerPresent)(
+    'tool calls reach a dial-only node through the relay (DCUtR off)',
+    async () => {
+      const { relay, hidden, circuit } = await relayAndHidden({ nat: { dcutr: false } })
+      const caller = await meshDaemon({ config: { nat: { dcutr: false } } })
+      const connected = await caller.ok<{ address: string; relayed: boolean }>('peer_connect', { address: circuit })
+      expect(connected).toMatchObject({ address: circuit, relayed: true })
+      await echoThrough(caller, hidden.peerId, 'through the relay')
+      const info = await caller.ok<PeerInfo>('peer_info', { peer: hidden.peerId, ping: false })
+      expect(info.connections.length).toBeGreaterThanOrEqual(1)
+      expect(info.connections.every((c) => c.relayed && c.relay === relay.peerId)).toBe(true)
+    },
+    60_000
+  )
 })

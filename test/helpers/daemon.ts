@@ -82,20 +82,27 @@ export async function startDaemon(options: StartDaemonOptions): Promise<DaemonPr
     await stop('SIGTERM', 10_000).catch(async () => stop('SIGKILL', 5_000))
   })
   const apiPath = join(options.home, 'api.sock')
-  let gone: ExitInfo | undefined
-  void exited.then((info) => {
-    gone = info
+  // Ready when the socket accepts; fail at once (not at the deadline) if the daemon exits first.
+  const polling = new AbortController()
+  const ready = waitFor(async () => socketAccepts(apiPath), {
+    timeoutMs: options.readyTimeoutMs ?? 30_000,
+    message: `${apiPath} to accept connections`,
+    signal: polling.signal
   })
-  await waitFor(
-    async () => {
-      if (gone != null)
-        throw new Error(`daemon exited (${gone.code ?? gone.signal}) before its API was up:\n${stderrText}`)
-      return socketAccepts(apiPath)
-    },
-    { timeoutMs: options.readyTimeoutMs ?? 30_000, message: `${apiPath} to accept connections` }
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}${err.cause != null ? `: ${(err.cause as Error).message}` : ''}\n${stderrText}`)
+  const died = exited.then((info): never => {
+    throw new Error(`daemon exited (${info.code ?? info.signal}) before its API was up:\n${stderrText}`)
   })
+  try {
+    await Promise.race([ready, died])
+  } catch (err) {
+    throw new Error(`mcp-mesh daemon on ${options.home} did not come up: ${(err as Error).message}\n${stderrText}`, {
+      cause: err
+    })
+  } finally {
+    polling.abort()
+    died.catch(() => {})
+    ready.catch(() => {})
+  }
   return { pid: child.pid!, home: options.home, apiPath, exited, stderr: () => stderrText, stop }
 }
 

@@ -5,6 +5,8 @@ export interface WaitForOptions {
   intervalMs?: number
   /** Describes the condition in the timeout error. */
   message?: string
+  /** Stops polling (rejecting with the signal's reason). */
+  signal?: AbortSignal
 }
 
 export class WaitTimeoutError extends Error {
@@ -31,6 +33,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   for (;;) {
+    options.signal?.throwIfAborted()
     try {
       const value = await condition()
       if (value) return value as NonNullable<T>
