@@ -14,7 +14,7 @@
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer, connect as netConnect } from 'node:net'
+import { connect as netConnect } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,7 +53,7 @@ interface Daemon {
   index: number
   home: string
   peerId: string
-  port: number
+  address: string
   tool: string
   process: ChildProcess
   client: Client
@@ -67,18 +67,7 @@ function log(message: string): void {
   process.stderr.write(`bench:discovery: ${message}\n`)
 }
 
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address != null ? address.port : 0))
-    })
-  })
-}
-
-async function makeHome(root: string, name: string, port: number): Promise<{ home: string; peerId: string }> {
+async function makeHome(root: string, name: string): Promise<{ home: string; peerId: string }> {
   const home = join(root, name)
   const { stdout } = await execFileAsync(NODE, [BIN, 'init', '--home', home])
   const { peerId } = JSON.parse(stdout) as { peerId: string }
@@ -88,15 +77,16 @@ async function makeHome(root: string, name: string, port: number): Promise<{ hom
     discovery: { mdns: { enabled: boolean } }
     tools: string[]
   }
-  config.addresses.listen = [`/ip4/127.0.0.1/tcp/${port}`]
+  config.addresses.listen = ['/ip4/127.0.0.1/tcp/0']
   config.discovery.mdns.enabled = false
   config.tools = [TOOLS]
   await writeFile(configPath, JSON.stringify(config, null, 2))
   return { home, peerId }
 }
 
-async function openApi(home: string, deadline: number): Promise<Client> {
+async function openApi(home: string, deadline: number, child?: ChildProcess): Promise<Client> {
   for (;;) {
+    if (child != null && child.exitCode != null) throw new Error(`the node on ${home} exited (${child.exitCode})`)
     try {
       const socket = await new Promise<ReturnType<typeof netConnect>>((resolve, reject) => {
         const s = netConnect(join(home, 'api.sock'))
@@ -113,14 +103,8 @@ async function openApi(home: string, deadline: number): Promise<Client> {
   }
 }
 
-async function startDaemon(
-  index: number,
-  root: string,
-  name: string,
-  port: number,
-  bootstrap: string | undefined
-): Promise<Daemon> {
-  const { home, peerId } = await makeHome(root, name, port)
+async function startDaemon(index: number, root: string, name: string, bootstrap: string | undefined): Promise<Daemon> {
+  const { home, peerId } = await makeHome(root, name)
   const tool = `bench_tool_${name}`
   const args = [BIN, 'daemon', '--home', home, '--no-mdns']
   if (bootstrap != null) args.push('--bootstrap', bootstrap)
@@ -129,8 +113,18 @@ async function startDaemon(
     stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
     env: { ...process.env, ...DAEMON_ENV, BENCH_TOOL_NAME: tool }
   })
-  const client = await openApi(home, Date.now() + 120_000)
-  return { index, home, peerId, port, tool, process: child, client, spawnedAt, readyAt: performance.now() }
+  const client = await openApi(home, Date.now() + 120_000, child)
+  const readyAt = performance.now()
+  const address = await loopbackAddress(client, peerId)
+  return { index, home, peerId, address, tool, process: child, client, spawnedAt, readyAt }
+}
+
+async function loopbackAddress(client: Client, peerId: string): Promise<string> {
+  const result = await client.callTool({ name: 'mesh_status', arguments: {} })
+  const addresses = (result.structuredContent as { addresses: string[] }).addresses
+  const address = addresses.find((a) => a.startsWith('/ip4/127.0.0.1/tcp/') && !a.includes('/ws'))
+  if (address == null) throw new Error(`no loopback address in ${JSON.stringify(addresses)}`)
+  return address.includes('/p2p/') ? address : `${address}/p2p/${peerId}`
 }
 
 async function stopDaemon(daemon: Daemon): Promise<void> {
@@ -200,9 +194,8 @@ async function benchSize(size: number): Promise<SizeResult> {
   const daemons: Daemon[] = []
   try {
     log(`${size}-node mesh: starting`)
-    const ports = await Promise.all(Array.from({ length: size }, async () => freePort()))
-    const homes = await Promise.all(ports.map(async (port, i) => makeHome(root, `m${i}`, port)))
-    const addressOf = (i: number): string => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${homes[i]!.peerId}`
+    const homes = await Promise.all(Array.from({ length: size }, async (_, i) => makeHome(root, `m${i}`)))
+    const addressOf = (i: number): string => daemons[i]!.address
     const started = performance.now()
     // Nodes start one after the other, each bootstrapped to one random earlier node. The first
     // runs in a child with --expose-gc (bench/discovery-hub.ts) for the memory figures.
@@ -232,17 +225,18 @@ async function benchSize(size: number): Promise<SizeResult> {
           env
         })
       }
-      const client = await openApi(home.home, Date.now() + 120_000)
+      const client = await openApi(home.home, Date.now() + 120_000, child)
+      const readyAt = performance.now()
       daemons.push({
         index: i,
         home: home.home,
         peerId: home.peerId,
-        port: ports[i]!,
+        address: await loopbackAddress(client, home.peerId),
         tool: `bench_tool_m${i}`,
         process: child,
         client,
         spawnedAt,
-        readyAt: performance.now()
+        readyAt
       })
       if (i === 0) {
         await sleep(2_000)
@@ -267,7 +261,7 @@ async function benchSize(size: number): Promise<SizeResult> {
     const joins: JoinResult[] = []
     for (let run = 0; run < RUNS; run++) {
       const target = daemons[run % size]!
-      const joiner = await startDaemon(size + run, root, `j${run}`, await freePort(), addressOf(target.index))
+      const joiner = await startDaemon(size + run, root, `j${run}`, addressOf(target.index))
       const expectedTools = [...tools, joiner.tool]
       let peersMs: number | undefined
       let toolsMs: number | undefined

@@ -4,11 +4,7 @@ import { initHome, loadConfig, resolveHome } from '../config/load.js'
 import { VERSION } from '../node/version.js'
 import { MeshError } from '../util/errors.js'
 import { callTool, withApi } from './api-client.js'
-import { registerDiscoveryCommands } from './commands/discovery.js'
 import { runStart } from './commands/start.js'
-import { registerTaskCommands } from './commands/task.js'
-import { registerWorkflowCommands } from './commands/workflow.js'
-import { generateSwarmKeyFile, SWARM_KEY_NOTICE } from './commands/swarm-key.js'
 import { NodeNotRunningError, UsageError } from './errors.js'
 import { printJson } from './output.js'
 
@@ -70,7 +66,15 @@ async function startFromFlags(flags: NodeFlags, daemon: boolean): Promise<number
   })
 }
 
-export function buildProgram(setExit: (code: number) => void): Command {
+/** Commands that run a node: the only ones loaded when the CLI is started as one. */
+const NODE_COMMANDS = new Set(['start', 'daemon'])
+
+/**
+ * The program. `nodeOnly` leaves out every other command, so `mcp-mesh start`
+ * (launched by MCP clients, which wait for initialize) does not load their
+ * modules; `mcp-mesh --help` and every other command load them all.
+ */
+export async function buildProgram(setExit: (code: number) => void, nodeOnly = false): Promise<Command> {
   const program = new Command('mcp-mesh')
     .description('A libp2p peer node that shares MCP tools across a mesh')
     .version(VERSION, '-v, --version')
@@ -93,6 +97,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         peerId: result.identity.peerId
       }
       if (opts.swarmKey === true) {
+        const { generateSwarmKeyFile, SWARM_KEY_NOTICE } = await import('./commands/swarm-key.js')
         const key = await generateSwarmKeyFile(result.home, false).catch(async (err: unknown) => {
           if ((err as { name?: string }).name !== 'SwarmKeyExistsError') throw err
           process.stderr.write('mcp-mesh: keeping the existing swarm.key\n')
@@ -113,6 +118,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   addNodeOptions(program.command('daemon').description('run a node without stdio MCP, until SIGINT/SIGTERM')).action(
     async (opts: NodeFlags) => setExit(await startFromFlags(opts, true))
   )
+
+  if (nodeOnly) return program
 
   program
     .command('id')
@@ -180,10 +187,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
       printJson(result)
     })
 
+  const [{ registerDiscoveryCommands }, { registerTaskCommands }, { registerWorkflowCommands }] = await Promise.all([
+    import('./commands/discovery.js'),
+    import('./commands/task.js'),
+    import('./commands/workflow.js')
+  ])
   registerDiscoveryCommands(program, setExit)
-
   registerTaskCommands(program)
-
   registerWorkflowCommands(program, setExit)
 
   return program
@@ -211,9 +221,10 @@ function report(err: unknown): number {
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK
-  const program = buildProgram((code) => {
+  const first = argv[2]
+  const program = await buildProgram((code) => {
     exitCode = code
-  })
+  }, first != null && NODE_COMMANDS.has(first))
   try {
     await program.parseAsync(argv)
   } catch (err) {

@@ -59,6 +59,7 @@ export class MeshNode implements NodeInfo {
   #startedAt = 0
   #state: 'stopped' | 'starting' | 'running' | 'stopping' = 'stopped'
   #stopping?: Promise<void>
+  #starting?: Promise<void>
 
   constructor(init: MeshNodeInit) {
     this.#init = init
@@ -107,6 +108,17 @@ export class MeshNode implements NodeInfo {
   async start(): Promise<void> {
     if (this.#state !== 'stopped') return
     this.#state = 'starting'
+    const { promise, resolve } = Promise.withResolvers<void>()
+    this.#starting = promise
+    try {
+      await this.#start()
+    } finally {
+      this.#starting = undefined
+      resolve()
+    }
+  }
+
+  async #start(): Promise<void> {
     this.#startedAt = Date.now()
     try {
       const privateKey = loadPrivateKey(this.config.identity!)
@@ -144,12 +156,19 @@ export class MeshNode implements NodeInfo {
       log('node %s running', this.#libp2p.peerId.toString())
     } catch (err) {
       this.#state = 'running'
-      await this.stop().catch(() => {})
+      await this.#teardown().catch(() => {})
       throw err
     }
   }
 
   async stop(): Promise<void> {
+    // A stop during start (SIGTERM right after launch) waits for the start to
+    // settle, so nothing is torn down under a subsystem still opening.
+    if (this.#starting != null) await this.#starting
+    return this.#teardown()
+  }
+
+  async #teardown(): Promise<void> {
     if (this.#state === 'stopped') return
     if (this.#stopping != null) return this.#stopping
     this.#state = 'stopping'

@@ -36,6 +36,15 @@ describe('node lifecycle', () => {
     expect(existsSync(apiPath(home.dir))).toBe(false)
   })
 
+  it('stops cleanly with exit 0 on SIGTERM sent while the node is still starting', async () => {
+    const home = await createHome()
+    // initialize is answered before the libp2p stack is up: signal at once.
+    const node = await spawnNode({ home: home.dir })
+    expect(await node.kill('SIGTERM')).toEqual({ code: 0, signal: null })
+    expect(node.stderr()).not.toContain('Error')
+    expect(existsSync(lockPath(home.dir))).toBe(false)
+  })
+
   it('a daemon stops cleanly with exit 0 on SIGTERM', async () => {
     const home = await createHome()
     const daemon = await startDaemon({ home: home.dir })

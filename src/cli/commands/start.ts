@@ -20,6 +20,8 @@ export interface StartOptions {
 }
 
 const ATTACH_WAIT_MS = 20_000
+/** Longest wait for the stdio client's initialize before loading the node anyway. */
+const INITIALIZE_GRACE_MS = 500
 
 /**
  * `start` and `daemon`. One node per home: when another process already owns
@@ -87,9 +89,18 @@ export async function runStart(options: StartOptions): Promise<number> {
     call: async (name, args, ctx) => node!.localView.call(name, args, ctx)
   }
   if (serveStdio) {
-    await front.connect(new StdioServerTransport(), view, { kind: 'local' }, () => {
+    const session = await front.connect(new StdioServerTransport(), view, { kind: 'local' }, () => {
       stdioOpen = false
       maybeStopUnattended()
+    })
+    // Loading libp2p blocks the event loop for a few hundred ms; let the
+    // client's initialize (usually already waiting on stdin) be answered first.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, INITIALIZE_GRACE_MS)
+      session.server.oninitialized = () => {
+        clearTimeout(timer)
+        resolve()
+      }
     })
   }
 
