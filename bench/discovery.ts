@@ -155,6 +155,8 @@ interface JoinResult {
   readyMs: number
   peersMs: number
   toolsMs: number | null
+  /** Tools still not listed when the join timed out. */
+  missingTools?: number
 }
 
 interface SizeResult {
@@ -163,6 +165,8 @@ interface SizeResult {
   joins: JoinResult[]
   median: { readyMs: number; peersMs: number; toolsMs: number | null }
   memory: {
+    /** The libp2p stack alone (libp2pDefaults, no mesh layer), connected to the mesh's nodes. */
+    libp2pOnly: { connections: number; heapUsedPerConnectionKiB: number; externalPerConnectionKiB: number }
     connections: number
     /** After a forced GC in the first node, before any peer and with size-1 peers. */
     heapUsedKiB: { before: number; after: number; perConnection: number }
@@ -175,6 +179,21 @@ interface MemorySample {
   usage: NodeJS.MemoryUsage
   connections: number
   peers: number
+}
+
+async function nextMessage<T>(child: ChildProcess, type: string, request?: unknown): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onExit = (): void => reject(new Error(`hub exited before sending ${type}`))
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== type) return
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+      resolve(message as T)
+    }
+    child.on('message', onMessage)
+    child.once('exit', onExit)
+    if (request != null) child.send(request as object)
+  })
 }
 
 async function measureHub(hub: ChildProcess): Promise<MemorySample> {
@@ -265,6 +284,7 @@ async function benchSize(size: number): Promise<SizeResult> {
       const expectedTools = [...tools, joiner.tool]
       let peersMs: number | undefined
       let toolsMs: number | undefined
+      let missing = expectedTools.length
       const joinDeadline = performance.now() + JOIN_TIMEOUT_MS
       while ((peersMs == null || toolsMs == null) && performance.now() < joinDeadline) {
         if (peersMs == null) {
@@ -273,7 +293,8 @@ async function benchSize(size: number): Promise<SizeResult> {
         }
         if (toolsMs == null) {
           const names = await toolNames(joiner)
-          if (expectedTools.every((name) => names.has(name))) toolsMs = performance.now() - joiner.readyAt
+          missing = expectedTools.filter((name) => !names.has(name)).length
+          if (missing === 0) toolsMs = performance.now() - joiner.readyAt
         }
         await sleep(POLL_MS)
       }
@@ -282,6 +303,7 @@ async function benchSize(size: number): Promise<SizeResult> {
         peersMs: peersMs != null ? Math.round(peersMs) : Number.NaN,
         toolsMs: toolsMs != null ? Math.round(toolsMs) : null
       }
+      if (toolsMs == null) result.missingTools = missing
       log(`${size}-node mesh, join ${run + 1}: ${JSON.stringify(result)}`)
       joins.push(result)
       await stopDaemon(joiner)
@@ -299,6 +321,38 @@ async function benchSize(size: number): Promise<SizeResult> {
       after: kib(pick(after.usage)),
       perConnection: kib((pick(after.usage) - pick(before!.usage)) / Math.max(1, connections))
     })
+    // The libp2p stack alone: a bare host built from the same config dials every mesh node.
+    const bareHome = await makeHome(root, 'bare')
+    const bare = fork(HUB, [bareHome.home, 'libp2p'], {
+      execArgv: ['--expose-gc'],
+      env: { ...process.env, ...DAEMON_ENV },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+    })
+    let libp2pOnly: SizeResult['memory']['libp2pOnly']
+    try {
+      await nextMessage(bare, 'ready')
+      await sleep(2_000)
+      const bareBefore = await measureHub(bare)
+      await nextMessage(bare, 'dialed', { type: 'dial', addresses: daemons.map((d) => d.address) })
+      await sleep(3_000)
+      const bareAfter = await measureHub(bare)
+      const peers = Math.max(1, bareAfter.peers - bareBefore.peers)
+      libp2pOnly = {
+        connections: bareAfter.peers - bareBefore.peers,
+        heapUsedPerConnectionKiB: kib((bareAfter.usage.heapUsed - bareBefore.usage.heapUsed) / peers),
+        externalPerConnectionKiB: kib(
+          (bareAfter.usage.external +
+            bareAfter.usage.arrayBuffers -
+            bareBefore.usage.external -
+            bareBefore.usage.arrayBuffers) /
+            peers
+        )
+      }
+    } finally {
+      if (bare.connected) bare.send({ type: 'stop' })
+      await Promise.race([new Promise((resolve) => bare.once('exit', resolve)), sleep(10_000)])
+      if (bare.exitCode == null) bare.kill('SIGKILL')
+    }
     const toolsTimes = joins.map((j) => j.toolsMs).filter((t): t is number => t != null)
     return {
       size,
@@ -310,6 +364,7 @@ async function benchSize(size: number): Promise<SizeResult> {
         toolsMs: toolsTimes.length === joins.length ? median(toolsTimes) : null
       },
       memory: {
+        libp2pOnly,
         connections,
         heapUsedKiB: delta((u) => u.heapUsed),
         externalKiB: delta((u) => u.external + u.arrayBuffers),
@@ -357,6 +412,19 @@ function markdown(report: { date: string; node: string; loadAverage: number; res
     const m = r.memory
     lines.push(
       `| ${r.size} | ${m.connections} | ${m.heapUsedKiB.before} → ${m.heapUsedKiB.after} KiB | ${m.heapUsedKiB.perConnection} KiB | ${m.externalKiB.before} → ${m.externalKiB.after} KiB | ${m.externalKiB.perConnection} KiB | ${m.rssKiB.perConnection} KiB |`
+    )
+  }
+  lines.push(
+    '',
+    'The libp2p stack alone (a bare host from libp2pDefaults, same services, no mesh layer or MCP), dialling every node of the mesh:',
+    '',
+    '| mesh size | connections | heapUsed per connection | external per connection |',
+    '|---|---|---|---|'
+  )
+  for (const r of report.results) {
+    const l = r.memory.libp2pOnly
+    lines.push(
+      `| ${r.size} | ${l.connections} | ${l.heapUsedPerConnectionKiB} KiB | ${l.externalPerConnectionKiB} KiB |`
     )
   }
   lines.push('')

@@ -11,6 +11,7 @@ import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryPolicySchema } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
+import { type Deadline, deadline } from '../util/deadline.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { resultText } from '../mcp/result.js'
@@ -82,12 +83,15 @@ export class PeerDispatcher implements MeshDispatcher {
     ctx: ToolContext,
     timeoutMs: number
   ): Promise<CallToolResult> {
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = AbortSignal.any([ctx.signal, deadline])
-    const outcome = await this.#attempt(peer, tool, args, ctx, signal, timeoutMs)
-    if (outcome.kind === 'result') return outcome.result
-    if (deadline.aborted) return errorResult(new MeshCallTimeoutError(tool, timeoutMs, peer).message)
-    throw outcome.error
+    const limit = deadline(ctx.signal, timeoutMs)
+    try {
+      const outcome = await this.#attempt(peer, tool, args, ctx, limit.signal, timeoutMs)
+      if (outcome.kind === 'result') return outcome.result
+      if (limit.expired) return errorResult(new MeshCallTimeoutError(tool, timeoutMs, peer).message)
+      throw outcome.error
+    } finally {
+      limit.dispose()
+    }
   }
 
   async dispatch(call: MeshCall, ctx: ToolContext): Promise<CallToolResult> {
@@ -115,8 +119,24 @@ export class PeerDispatcher implements MeshDispatcher {
     const retry: RetryPolicy =
       call.meta?.retry ?? retryPolicySchema.catch(retryPolicySchema.parse({})).parse(remoteMeta.retry ?? {})
     const requiredTags = call.meta?.tags ?? []
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = AbortSignal.any([ctx.signal, deadline])
+    const limit = deadline(ctx.signal, timeoutMs)
+    try {
+      return await this.#dispatchTo(call, entry, ctx, limit, timeoutMs, retry, requiredTags)
+    } finally {
+      limit.dispose()
+    }
+  }
+
+  async #dispatchTo(
+    call: MeshCall,
+    entry: SurfaceEntry,
+    ctx: ToolContext,
+    limit: Deadline,
+    timeoutMs: number,
+    retry: RetryPolicy,
+    requiredTags: readonly string[]
+  ): Promise<CallToolResult> {
+    const { signal } = limit
     const key = randomUUID()
     // Peers without a live connection are tried last (they may be gone for good).
     const tried = new Set<string>(entry.providers.filter((peer) => this.#catalog.peer(peer)?.disconnectedAt != null))
@@ -140,7 +160,7 @@ export class PeerDispatcher implements MeshDispatcher {
       mayRepeat = false
       const outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, signal, timeoutMs)
       if (ctx.signal.aborted) return errorResult(`${call.name} was cancelled`)
-      if (deadline.aborted) {
+      if (limit.expired) {
         this.counters.timeouts++
         return errorResult(new MeshCallTimeoutError(call.name, timeoutMs, peer).message)
       }

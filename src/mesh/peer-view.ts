@@ -12,6 +12,7 @@ import type { ToolView, ViewCallContext } from '../mcp/view.js'
 import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject } from '../tools/types.js'
+import { deadline } from '../util/deadline.js'
 import { meshLogger } from '../util/logger.js'
 import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED, TASK_META_KEY } from './constants.js'
 
@@ -171,13 +172,17 @@ export class PeerToolView implements ToolView {
       return executor(this.#peer, name, args, task.data, ctx)
     }
     return this.#limiter.run(this.#peer, async () => {
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.#limiter.limits.requestTimeoutMs)])
-      return this.#host.router.call(
-        name,
-        args,
-        { signal, reportProgress: ctx.reportProgress, caller: { kind: 'peer', peerId: this.#peer } },
-        { override: 'local' }
-      )
+      const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
+      try {
+        return await this.#host.router.call(
+          name,
+          args,
+          { signal: limit.signal, reportProgress: ctx.reportProgress, caller: { kind: 'peer', peerId: this.#peer } },
+          { override: 'local' }
+        )
+      } finally {
+        limit.dispose()
+      }
     })
   }
 

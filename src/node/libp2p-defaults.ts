@@ -52,6 +52,8 @@ export interface MeshServices extends Record<string, unknown> {
 }
 
 const CIRCUIT_LISTEN = '/p2p-circuit'
+/** This machine's own processes: exempt from per-IP limits (as in discovery's connection gater). */
+const LOOPBACK_IPS = ['127.0.0.1', '::1']
 
 function isCircuitAddress(address: string): boolean {
   return address.split('/').includes('p2p-circuit')
@@ -117,7 +119,10 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
     pubsub: gossipsub({
       // Catalog adverts are re-sent periodically; a publish with no peers yet is not an error.
       allowPublishToZeroTopicPeers: true,
-      emitSelf: false
+      emitSelf: false,
+      // Gossipsub's sybil defence scores down every peer once more than 10 share
+      // an IP; nodes on one host (loopback) would then never form a topic mesh.
+      scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }
     }),
     meshInternals: internals.service
   }
