@@ -5,6 +5,8 @@
  * JSON on stdout and writes bench/RESULTS.md.
  */
 import { loadavg } from 'node:os'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { runHeap } from './foundation/heap.js'
 import { runHttpEcho } from './foundation/http.js'
@@ -14,6 +16,42 @@ import { disposeAll } from './foundation/processes.js'
 import { type FoundationResults, writeResults } from './foundation/report.js'
 import { runStartup } from './foundation/startup.js'
 import { runStdioEcho } from './foundation/stdio.js'
+
+/**
+ * The other issues' benches, each in its own process (they start meshes of
+ * their own) and each writing bench/RESULTS-<name>.md, which is folded into
+ * RESULTS.md. BENCH_SECTIONS (comma-separated) picks a subset.
+ */
+const SECTIONS: ReadonlyArray<{ name: string; script: string }> = [
+  { name: 'mesh', script: 'mesh/main.js' },
+  { name: 'queue', script: 'queue/main.js' },
+  { name: 'workflow', script: 'workflow.js' },
+  { name: 'discovery', script: 'discovery.js' }
+]
+
+async function runSections(): Promise<string[]> {
+  const wanted = process.env.BENCH_SECTIONS?.split(',').map((s) => s.trim())
+  const out: string[] = []
+  for (const section of SECTIONS) {
+    if (wanted != null && !wanted.includes(section.name)) continue
+    step(`${section.name} (child process)`)
+    const file = join(ROOT, 'bench', `RESULTS-${section.name}.md`)
+    rmSync(file, { force: true })
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', section.script)], {
+        stdio: ['ignore', 'ignore', 'inherit']
+      })
+      child.once('exit', resolve)
+    })
+    if (code === 0 && existsSync(file)) {
+      out.push(readFileSync(file, 'utf8'))
+      rmSync(file, { force: true })
+    } else {
+      out.push(`## ${section.name}\n\nNot measured in this run: the bench exited with code ${code}.\n`)
+    }
+  }
+  return out
+}
 
 function step(name: string): void {
   process.stderr.write(`bench: ${name}\n`)
@@ -47,8 +85,9 @@ async function main(): Promise<void> {
     http
   }
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+  const sections = await runSections()
   if (process.env.BENCH_NO_WRITE == null) {
-    writeResults(join(ROOT, 'bench', 'RESULTS.md'), results)
+    writeResults(join(ROOT, 'bench', 'RESULTS.md'), results, sections)
     step('wrote bench/RESULTS.md')
   }
 }

@@ -111,12 +111,13 @@ export function renderMarkdown(r: FoundationResults): string {
 }
 
 /** Writes RESULTS.md, keeping the hand-written notes below NOTES_MARKER. */
-export function writeResults(path: string, r: FoundationResults): void {
+/** Writes the foundation figures, then `sections` (the other benches' markdown), then the kept notes. */
+export function writeResults(path: string, r: FoundationResults, sections: readonly string[] = []): void {
   let notes = `${NOTES_MARKER}\n`
   if (existsSync(path)) {
     const previous = readFileSync(path, 'utf8')
     const at = previous.indexOf(NOTES_MARKER)
     if (at >= 0) notes = previous.slice(at)
   }
-  writeFileSync(path, `${renderMarkdown(r)}\n${notes}`)
+  writeFileSync(path, [renderMarkdown(r), ...sections, notes].join('\n'))
 }

@@ -35,7 +35,11 @@ export interface MeshCallResults {
   joinToCallable: Summary
 }
 
-async function startNode(patch: Record<string, unknown>, args: string[] = [], env: Record<string, string> = {}): Promise<Client> {
+async function startNode(
+  patch: Record<string, unknown>,
+  args: string[] = [],
+  env: Record<string, string> = {}
+): Promise<Client> {
   const home = await makeHome()
   await configure(home, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
   const target = meshTarget(home)
@@ -45,7 +49,9 @@ async function startNode(patch: Record<string, unknown>, args: string[] = [], en
 }
 
 async function addressOf(client: Client): Promise<string> {
-  const status = (await client.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as { addresses: string[] }
+  const status = (await client.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
+    addresses: string[]
+  }
   return tcpAddressOf(status)
 }
 
@@ -60,7 +66,9 @@ async function waitForTool(client: Client, name: string): Promise<void> {
 }
 
 async function rawLibp2p(n: number): Promise<number[]> {
-  const child = spawn(NODE, [join(ROOT, 'dist', 'bench', 'mesh', 'raw-echo-peer.js')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(NODE, [join(ROOT, 'dist', 'bench', 'mesh', 'raw-echo-peer.js')], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
   try {
     const address = await new Promise<string>((resolve) => {
       child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))
@@ -70,7 +78,12 @@ async function rawLibp2p(n: number): Promise<number[]> {
       const lp = lpStream(await node.dialProtocol(multiaddr(address), RAW_ECHO_PROTOCOL))
       // The same bytes a tools/call of the echo tool puts on the wire.
       const payload = new TextEncoder().encode(
-        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remote_echo', arguments: { message: 'hello' } } })
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'remote_echo', arguments: { message: 'hello' } }
+        })
       )
       const roundTrip = async (): Promise<void> => {
         await lp.write(payload)

@@ -39,7 +39,10 @@ async function startMeshNode(patch: Record<string, unknown>, bootstrap?: string)
 }
 
 async function statusOf(client: Client): Promise<{ peerId: string; addresses: string[] }> {
-  return (await client.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as { peerId: string; addresses: string[] }
+  return (await client.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
+    peerId: string
+    addresses: string[]
+  }
 }
 
 async function waitForWorkers(owner: Client, tool: string, count: number): Promise<void> {
@@ -64,9 +67,13 @@ async function bullmqThroughput(total: number): Promise<number> {
   const ok = await new Promise<boolean>((resolve) => ensure.once('exit', (code) => resolve(code === 0)))
   if (!ok) throw new Error('redis-server is not available')
   const port = 6300 + Math.floor(Math.random() * 600)
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit']
+    }
+  )
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000)
@@ -86,9 +93,13 @@ async function bullmqThroughput(total: number): Promise<number> {
     const worker = new Worker('bench', async () => ({ ok: true }), { connection: connect(), concurrency: 64 })
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()])
     try {
-      const warm = await timeConcurrent(500, 64, async (i) => (await queue.add('noop', { i })).waitUntilFinished(events))
+      const warm = await timeConcurrent(500, 64, async (i) =>
+        (await queue.add('noop', { i })).waitUntilFinished(events)
+      )
       void warm
-      const run = await timeConcurrent(total, 64, async (i) => (await queue.add('noop', { i })).waitUntilFinished(events))
+      const run = await timeConcurrent(total, 64, async (i) =>
+        (await queue.add('noop', { i })).waitUntilFinished(events)
+      )
       return run.callsPerSecond
     } finally {
       await worker.close()

@@ -222,9 +222,12 @@ function report(err: unknown): number {
 export async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK
   const first = argv[2]
-  const program = await buildProgram((code) => {
-    exitCode = code
-  }, first != null && NODE_COMMANDS.has(first))
+  const program = await buildProgram(
+    (code) => {
+      exitCode = code
+    },
+    first != null && NODE_COMMANDS.has(first)
+  )
   try {
     await program.parseAsync(argv)
   } catch (err) {

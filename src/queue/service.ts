@@ -740,7 +740,9 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     const lease = this.#startAttempt(task, peer, 'push')
     // The lease is on disk before the worker hears of the task, so a crash of
     // this node can only lead to a re-lease, never to a second run.
-    await this.#journal!.put(task).catch((err: unknown) => log.error('journaling the lease of %s failed: %s', task.id, errorMessage(err)))
+    await this.#journal!.put(task).catch((err: unknown) =>
+      log.error('journaling the lease of %s failed: %s', task.id, errorMessage(err))
+    )
     if (this.#leases.get(task.id) !== lease) return
     const mesh = this.#mesh!
     let client: Awaited<ReturnType<MeshService['pool']['get']>>

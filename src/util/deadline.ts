@@ -11,7 +11,11 @@ export interface Deadline {
   dispose(): void
 }
 
-export function deadline(parent: AbortSignal, ms: number, reason: () => unknown = () => new Error(`timed out after ${ms} ms`)): Deadline {
+export function deadline(
+  parent: AbortSignal,
+  ms: number,
+  reason: () => unknown = () => new Error(`timed out after ${ms} ms`)
+): Deadline {
   const controller = new AbortController()
   let expired = false
   const onParentAbort = (): void => controller.abort(parent.reason)

@@ -44,8 +44,9 @@ describe('mcp-mesh task / queue CLI', () => {
     expect(parseJson<{ removed: number }>(await runCli(['queue', 'clear', 'succeeded', '--yes', ...h])).removed).toBe(2)
   })
 
-  it('runs delayed tasks no earlier than runAt and forgets results after their TTL', async () => {
-    const home = await createHome({ config: { queue: { resultTtlMs: 1_000 } } })
+  it('runs delayed tasks no earlier than runAt and forgets results after their TTL', { timeout: 90_000 }, async () => {
+    // Long enough to read the result back on a loaded machine, short enough to watch it expire.
+    const home = await createHome({ config: { queue: { resultTtlMs: 6_000 } } })
     await startDaemon({ home: home.dir })
     const h = ['--home', home.dir]
     const { task } = parseJson<{ task: { id: string; runAt: number; createdAt: number } }>(
@@ -54,11 +55,13 @@ describe('mcp-mesh task / queue CLI', () => {
     expect(task.runAt).toBeGreaterThanOrEqual(task.createdAt + 300)
     const done = parseJson<{ state: string }>(await runCli(['task', 'result', task.id, '--wait', ...h]))
     expect(done.state).toBe('succeeded')
-    const status = parseJson<{ task: { startedAt: number; expiresAt: number } }>(await runCli(['task', 'status', task.id, ...h]))
+    const status = parseJson<{ task: { startedAt: number; expiresAt: number } }>(
+      await runCli(['task', 'status', task.id, ...h])
+    )
     expect(status.task.startedAt).toBeGreaterThanOrEqual(task.runAt)
     expect(status.task.expiresAt).toBeGreaterThan(status.task.startedAt)
     await waitFor(async () => (await runCli(['task', 'status', task.id, ...h])).code === 1, {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
       intervalMs: 250,
       message: 'result expired'
     })

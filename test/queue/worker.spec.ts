@@ -1,4 +1,4 @@
-import { ProtocolError } from '@modelcontextprotocol/server'
+import type { ProtocolError } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
 import { ERROR_CODE_BUSY } from '../../src/mesh/constants.js'
 import { TaskWorker } from '../../src/queue/worker.js'
@@ -27,7 +27,11 @@ function gatedWorker(maxConcurrency: number) {
     })
   )
   registry.register(testTool('private'))
-  const host = { registry, router: new RuntimeRouter(registry), isExported: (n: string) => registry.get(n)?.meta.export === true }
+  const host = {
+    registry,
+    router: new RuntimeRouter(registry),
+    isExported: (n: string) => registry.get(n)?.meta.export === true
+  }
   const worker = new TaskWorker(host, { maxConcurrency })
   const ctx = { signal: new AbortController().signal, reportProgress: () => {} }
   const task = (id: string) => ({ id, token: `t-${id}`, tool: 'gated', args: {}, timeoutMs: 10_000, owner: 'peer-a' })
