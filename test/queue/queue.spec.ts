@@ -103,7 +103,12 @@ describe('task queue across peers', () => {
         intervalMs: 100,
         message: '500 tasks succeeded'
       }
-    )
+    ).catch(async (err: unknown) => {
+      // Say whether the queue was slow or stuck, and where.
+      const stats = await call(a, 'queue_stats')
+      const workers = [await call(b, 'worker_status'), await call(c, 'worker_status')]
+      throw new Error(`${(err as Error).message}: ${JSON.stringify({ stats, workers })}`)
+    })
 
     const tasks: Task[] = []
     let cursor: string | undefined
