@@ -71,7 +71,7 @@ describe('circuit relay', () => {
         (await caller.ok<PeerInfo>('peer_info', { peer: hidden.peerId, ping: false })).connections.find(
           (c) => !c.relayed
         ),
-      { timeoutMs: 15_000, intervalMs: 100, message: 'a direct connection (DCUtR)' }
+      { timeoutMs: 40_000, intervalMs: 100, message: 'a direct connection (DCUtR)' }
     )
     expect(direct.direction).toBe('inbound')
     if (meshLayerPresent) {
