@@ -61,6 +61,22 @@ interface Daemon {
   readyAt: number
 }
 
+/** Every node this bench started: killed if the bench itself is interrupted. */
+const children = new Set<ChildProcess>()
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGKILL')
+    process.exit(130)
+  })
+}
+
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function log(message: string): void {
@@ -109,10 +125,12 @@ async function startDaemon(index: number, root: string, name: string, bootstrap:
   const args = [BIN, 'daemon', '--home', home, '--no-mdns']
   if (bootstrap != null) args.push('--bootstrap', bootstrap)
   const spawnedAt = performance.now()
-  const child = spawn(NODE, args, {
-    stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
-    env: { ...process.env, ...DAEMON_ENV, BENCH_TOOL_NAME: tool }
-  })
+  const child = track(
+    spawn(NODE, args, {
+      stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
+      env: { ...process.env, ...DAEMON_ENV, BENCH_TOOL_NAME: tool }
+    })
+  )
   const client = await openApi(home, Date.now() + 120_000, child)
   const readyAt = performance.now()
   const address = await loopbackAddress(client, peerId)
@@ -224,11 +242,9 @@ async function benchSize(size: number): Promise<SizeResult> {
       const spawnedAt = performance.now()
       let child: ChildProcess
       if (i === 0) {
-        child = fork(HUB, [home.home], {
-          execArgv: ['--expose-gc'],
-          env,
-          stdio: ['ignore', 'ignore', 'inherit', 'ipc']
-        })
+        child = track(
+          fork(HUB, [home.home], { execArgv: ['--expose-gc'], env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+        )
       } else {
         const args = [
           BIN,
@@ -239,10 +255,12 @@ async function benchSize(size: number): Promise<SizeResult> {
           '--bootstrap',
           addressOf(Math.floor(Math.random() * i))
         ]
-        child = spawn(NODE, args, {
-          stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
-          env
-        })
+        child = track(
+          spawn(NODE, args, {
+            stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
+            env
+          })
+        )
       }
       const client = await openApi(home.home, Date.now() + 120_000, child)
       const readyAt = performance.now()
@@ -323,11 +341,13 @@ async function benchSize(size: number): Promise<SizeResult> {
     })
     // The libp2p stack alone: a bare host built from the same config dials every mesh node.
     const bareHome = await makeHome(root, 'bare')
-    const bare = fork(HUB, [bareHome.home, 'libp2p'], {
-      execArgv: ['--expose-gc'],
-      env: { ...process.env, ...DAEMON_ENV },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc']
-    })
+    const bare = track(
+      fork(HUB, [bareHome.home, 'libp2p'], {
+        execArgv: ['--expose-gc'],
+        env: { ...process.env, ...DAEMON_ENV },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+      })
+    )
     let libp2pOnly: SizeResult['memory']['libp2pOnly']
     try {
       await nextMessage(bare, 'ready')

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
 import { configure, tcpAddressOf } from '../configure.js'
 import { ROOT } from '../foundation/paths.js'
-import { connectStdio, LOOPBACK, makeHome, meshTarget } from '../foundation/processes.js'
+import { connectStdio, makeHome, meshTarget } from '../foundation/processes.js'
 import { envInt, summarize, timeConcurrent, timeSequential } from '../foundation/stats.js'
 
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')

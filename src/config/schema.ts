@@ -1,5 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { DEFAULT_LEASE_MS, DEFAULT_RESULT_TTL_MS, DEFAULT_WORKER_CONCURRENCY } from '../queue/constants.js'
 import { TOOL_NAME_PATTERN, toolMetaSchema } from '../tools/meta.js'
 import { DEFAULT_LISTEN, DEFAULT_MESH_NAME, DEFAULT_MDNS_SERVICE_TAG } from './defaults.js'
 
@@ -206,15 +207,24 @@ export const configSchema = z
       .object({
         /** auto: push to a known free worker, else announce for pull; push or pull force one mode. */
         dispatch: z.enum(['auto', 'push', 'pull']).default('auto'),
-        leaseMs: z.number().int().min(200).max(600_000).default(10_000),
-        resultTtlMs: z.number().int().min(1000).default(24 * 3_600_000),
+        leaseMs: z.number().int().min(200).max(600_000).default(DEFAULT_LEASE_MS),
+        resultTtlMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(24 * 3_600_000),
         worker: z
-          .object({ maxConcurrency: z.number().int().min(1).max(4096).default(32) })
+          .object({ maxConcurrency: z.number().int().min(1).max(4096).default(DEFAULT_WORKER_CONCURRENCY) })
           .strict()
-          .default({ maxConcurrency: 32 })
+          .default({ maxConcurrency: DEFAULT_WORKER_CONCURRENCY })
       })
       .strict()
-      .default({ dispatch: 'auto', leaseMs: 10_000, resultTtlMs: 24 * 3_600_000, worker: { maxConcurrency: 32 } }),
+      .default({
+        dispatch: 'auto',
+        leaseMs: DEFAULT_LEASE_MS,
+        resultTtlMs: DEFAULT_RESULT_TTL_MS,
+        worker: { maxConcurrency: DEFAULT_WORKER_CONCURRENCY }
+      }),
     /** Workflows (DAGs of tool calls on the task queue); defaults in src/workflow/constants.ts. */
     workflow: z
       .object({

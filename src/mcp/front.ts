@@ -210,6 +210,7 @@ export function createFront(): McpFront {
   return new McpFront({
     name: AGENT_NAME,
     version: VERSION,
-    instructions: 'mcp-mesh node: tools of this node and of its libp2p mesh peers. Tool descriptions say where a tool runs.'
+    instructions:
+      'mcp-mesh node: tools of this node and of its libp2p mesh peers. Tool descriptions say where a tool runs.'
   })
 }

@@ -265,7 +265,9 @@ export class MeshNode implements NodeInfo {
       // Proxied servers' tools carry whatever metadata their config gives them; only our own must comply.
       ok: offenders.every((tool) => this.registry.get(tool.name)?.source.kind === 'server'),
       detail: `${compliance.total} tools, metadata compliance ${compliance.compliance}%${
-        offenders.length > 0 ? `; not compliant: ${offenders.map((t) => `${t.name} (${t.issues.join(', ')})`).join('; ')}` : ''
+        offenders.length > 0
+          ? `; not compliant: ${offenders.map((t) => `${t.name} (${t.issues.join(', ')})`).join('; ')}`
+          : ''
       }`
     })
     for (const proxy of this.#servers) {

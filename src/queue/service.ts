@@ -22,9 +22,7 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import {
   ANNOUNCE_INTERVAL_MS,
-  DEFAULT_LEASE_MS,
   DEFAULT_PAGE_SIZE,
-  DEFAULT_RESULT_TTL_MS,
   HEARTBEAT_FRACTION,
   MAX_LEASE_LOSSES,
   MAX_PAGE_SIZE,

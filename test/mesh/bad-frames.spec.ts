@@ -121,7 +121,7 @@ describe('/mcp+p2p fails closed on bad frames', () => {
     )
     await waitFor(() => seen.frames.length >= 5, { message: 'tools/list and tools/call responses' })
     const byId = new Map(seen.frames.map((f) => [(f as { id: number }).id, f as { result: Record<string, unknown> }]))
-    const names = (byId.get(2)?.result.tools as Array<{ name: string }>).map((t) => t.name)
+    const names = (byId.get(2)!.result.tools as Array<{ name: string }>).map((t) => t.name)
     expect(names).toContain('remote_double')
     expect(names).not.toContain('remote_secret')
     expect(names).not.toContain('mesh_status')

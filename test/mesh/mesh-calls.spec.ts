@@ -110,7 +110,9 @@ describe('mesh tool calls over /mcp+p2p', () => {
     // Listed (with schemas fetched) as offered by both providers.
     await waitFor(
       async () =>
-        (await a.client.listTools()).tools.find((t) => t.name === 'remote_double')?.description?.includes('one of 2 mesh peers'),
+        (await a.client.listTools()).tools
+          .find((t) => t.name === 'remote_double')
+          ?.description?.includes('one of 2 mesh peers'),
       { timeoutMs: 15_000, message: 'both providers listed' }
     )
     const first = (await a.client.callTool({ name: 'remote_double', arguments: { n: 1 } })) as CallToolResult
