@@ -52,6 +52,8 @@ export class ConnectionUpkeep {
   #running?: Promise<void>
   #controller?: AbortController
   #inUse = 0
+  /** When each in-use peer was last tagged: the tag is refreshed at half its TTL, not every tick. */
+  readonly #tagged = new Map<string, number>()
   #foreignDisconnected = 0
   #lastTopUp?: ConnectionUpkeepStatus['lastTopUp']
 
@@ -101,9 +103,13 @@ export class ConnectionUpkeep {
       }
     }
     this.#inUse = inUse.size
-    for (const peerId of inUse.values()) {
+    const now = Date.now()
+    for (const [id, peerId] of inUse) {
+      if (now - (this.#tagged.get(id) ?? 0) < IN_USE_TTL_MS / 2) continue
+      this.#tagged.set(id, now)
       await markPeerInUse(this.#libp2p.peerStore, peerId).catch(() => {})
     }
+    for (const id of this.#tagged.keys()) if (!inUse.has(id)) this.#tagged.delete(id)
     const peers = new Set(this.#libp2p.getConnections().map((c) => c.remotePeer.toString())).size
     if (peers < this.#init.minConnections) {
       const result = await this.#init.knownPeers

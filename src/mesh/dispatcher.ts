@@ -54,8 +54,9 @@ type Outcome =
  * Sends mesh-routed calls to the best peer. Failures where the peer cannot
  * have run the call (dial failure, denial, busy) fail over to the next
  * provider at once. A failure after the request was sent is retried only if
- * the tool's retry policy allows it, and the result says how many attempts
- * it took: a call is never executed twice silently. Tool errors are returned
+ * the tool's retry policy allows it, or on another provider if the tool is
+ * idempotent (MCP `idempotentHint`); the result says how many attempts it
+ * took: a call is never executed twice silently. Tool errors are returned
  * as they are, unless the policy has `retryOnToolError`.
  */
 export class PeerDispatcher implements MeshDispatcher {
@@ -121,7 +122,19 @@ export class PeerDispatcher implements MeshDispatcher {
     const requiredTags = call.meta?.tags ?? []
     const limit = deadline(ctx.signal, timeoutMs)
     try {
-      return await this.#dispatchTo(call, entry, ctx, limit, timeoutMs, retry, requiredTags)
+      const first = await this.#dispatchTo(call, entry, ctx, limit, timeoutMs, retry, requiredTags)
+      if (first.executed || limit.signal.aborted) return first.result
+      // No known provider could run it (all unreachable or refusing): look
+      // further, as on a catalog miss, and try any provider found once.
+      const known = new Set(entry.providers)
+      await this.#catalog
+        .lookup(call.name, AbortSignal.any([limit.signal, AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS)]))
+        .catch(() => {})
+      const fresh = this.#surface.resolve(call.name)
+      const added = fresh?.providers.filter((peer) => !known.has(peer)) ?? []
+      if (fresh == null || added.length === 0) return first.result
+      return (await this.#dispatchTo(call, { ...fresh, providers: added }, ctx, limit, timeoutMs, retry, requiredTags))
+        .result
     } finally {
       limit.dispose()
     }
@@ -135,7 +148,7 @@ export class PeerDispatcher implements MeshDispatcher {
     timeoutMs: number,
     retry: RetryPolicy,
     requiredTags: readonly string[]
-  ): Promise<CallToolResult> {
+  ): Promise<{ result: CallToolResult; executed: boolean }> {
     const { signal } = limit
     const key = randomUUID()
     // Peers without a live connection are tried last (they may be gone for good).
@@ -159,10 +172,10 @@ export class PeerDispatcher implements MeshDispatcher {
       attempted.add(peer)
       mayRepeat = false
       const outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, signal, timeoutMs)
-      if (ctx.signal.aborted) return errorResult(`${call.name} was cancelled`)
+      if (ctx.signal.aborted) return { result: errorResult(`${call.name} was cancelled`), executed: true }
       if (limit.expired) {
         this.counters.timeouts++
-        return errorResult(new MeshCallTimeoutError(call.name, timeoutMs, peer).message)
+        return { result: errorResult(new MeshCallTimeoutError(call.name, timeoutMs, peer).message), executed: true }
       }
       if (outcome.kind === 'not-executed') {
         lastError = outcome.error
@@ -174,13 +187,18 @@ export class PeerDispatcher implements MeshDispatcher {
       if (outcome.kind === 'result') {
         const { result } = outcome
         if (result.isError !== true || !retry.retryOnToolError || executions >= retry.maxAttempts) {
-          return annotate(result, peer, executions, call.name)
+          return { result: annotate(result, peer, executions, call.name), executed: true }
         }
         lastError = new RemoteToolError(peer, call.name, 'tool returned an error')
       } else {
         lastError = outcome.error
-        // It may have run: only the tool's retry policy may run it again.
-        if (retry.policy === 'none' || executions >= retry.maxAttempts) break
+        // It may have run: only the tool's retry policy may run it again, or
+        // the tool declaring itself idempotent (re-running it is harmless),
+        // and then on another provider. The attempts are in the result's _meta.
+        const idempotent = entry.descriptor.annotations?.idempotentHint === true
+        const retryAllowed = retry.policy !== 'none' && executions < retry.maxAttempts
+        const untried = entry.providers.some((p) => !attempted.has(p))
+        if (!retryAllowed && !(idempotent && untried)) break
         log(
           'retrying %s after a transport failure on %s (it may have run there): %s',
           call.name,
@@ -193,7 +211,10 @@ export class PeerDispatcher implements MeshDispatcher {
       await backoff(retry, executions, signal)
     }
     if (lastError instanceof ProtocolError && lastError.code === ProtocolErrorCode.InvalidParams) throw lastError
-    return errorResult(lastError?.message ?? new NoProviderError(call.name).message)
+    return {
+      result: errorResult(lastError?.message ?? new NoProviderError(call.name).message),
+      executed: executions > 0
+    }
   }
 
   #candidates(entry: SurfaceEntry): Candidate[] {

@@ -93,7 +93,8 @@ describe('circuit relay', () => {
       await echoThrough(caller, hidden.peerId, 'through the relay')
       const info = await caller.ok<PeerInfo>('peer_info', { peer: hidden.peerId, ping: false })
       expect(info.connections.length).toBeGreaterThanOrEqual(1)
-      expect(info.connections.every((c) => c.relayed && c.relay === relay.peerId)).toBe(true)
+      // The hidden node may also dial the caller itself (it can dial out); the call above went through the relay.
+      expect(info.connections.some((c) => c.relayed && c.relay === relay.peerId)).toBe(true)
     },
     60_000
   )
