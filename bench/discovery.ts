@@ -36,7 +36,10 @@ const HUB = join(ROOT, 'dist', 'bench', 'discovery-hub.js')
 const SIZES = (process.env.BENCH_DISCOVERY_SIZES ?? '10,25').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_DISCOVERY_RUNS ?? 3)
 const POLL_MS = 10
-const MESH_TIMEOUT_MS = 180_000
+const MESH_TIMEOUT_MS = 300_000
+/** The mesh counts as formed when every node has this many peers (or all of them). */
+const FORMED_PEERS = 8
+const QUIET_MS = 10_000
 const JOIN_TIMEOUT_MS = 60_000
 const execFileAsync = promisify(execFile)
 /**
@@ -282,11 +285,14 @@ async function benchSize(size: number): Promise<SizeResult> {
     }
     const ids = daemons.map((d) => d.peerId)
     const tools = daemons.map((d) => d.tool)
+    // Formed: every node connected to at least FORMED_PEERS others (the joiner needs the nodes up
+    // and routable, not a full graph among them). Then a quiet period so joins do not race formation.
+    const formedPeers = Math.min(size - 1, FORMED_PEERS)
     const deadline = Date.now() + MESH_TIMEOUT_MS
     for (const daemon of daemons) {
       for (;;) {
         const connected = new Set((await status(daemon)).connectedPeers.map((p) => p.peerId))
-        if (ids.every((id) => id === daemon.peerId || connected.has(id))) break
+        if (ids.filter((id) => id !== daemon.peerId && connected.has(id)).length >= formedPeers) break
         if (Date.now() > deadline)
           throw new Error(`${size}-node mesh did not form (node ${daemon.index}: ${connected.size} peers)`)
         await sleep(100)
@@ -294,6 +300,7 @@ async function benchSize(size: number): Promise<SizeResult> {
     }
     const meshFormedMs = performance.now() - started
     log(`${size}-node mesh formed in ${Math.round(meshFormedMs)} ms`)
+    await sleep(QUIET_MS)
 
     const joins: JoinResult[] = []
     for (let run = 0; run < RUNS; run++) {
@@ -408,7 +415,7 @@ function markdown(report: { date: string; node: string; loadAverage: number; res
     'local API being up ("ready", itself measured from process spawn) until it is connected to every',
     'mesh node ("all peers") and until its tools/list shows the tool each mesh node exports ("all tools").',
     '',
-    '| mesh size | mesh formed | join: ready (spawn → API) | all peers (median) | all tools (median) | joins (peers / tools ms) |',
+    '| mesh size | mesh formed (every node ≥ 8 peers) | join: ready (spawn → API) | all peers (median) | all tools (median) | joins (peers / tools ms) |',
     '|---|---|---|---|---|---|'
   ]
   for (const r of report.results) {

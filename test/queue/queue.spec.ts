@@ -76,7 +76,8 @@ describe('task queue across peers', () => {
   it('spreads 500 tasks over two workers with correct results, highest priority first while backed up', {
     timeout: 180_000
   }, async () => {
-    const a = await owner()
+    // The default 10 s lease: a 2 s one expires on a saturated machine and turns this into a lease-loss test.
+    const a = await owner({ queue: { leaseMs: 10_000 } })
     const addr = tcpAddress(await a.status())
     const b = await provider('B', addr)
     const c = await provider('C', addr)
@@ -107,7 +108,9 @@ describe('task queue across peers', () => {
       // Say whether the queue was slow or stuck, and where.
       const stats = await call(a, 'queue_stats')
       const workers = [await call(b, 'worker_status'), await call(c, 'worker_status')]
-      throw new Error(`${(err as Error).message}: ${JSON.stringify({ stats, workers })}`)
+      const failed = await call<{ tasks: Task[] }>(a, 'task_list', { state: ['failed', 'dead'], limit: 3 })
+      const errors = failed.tasks.map((t) => ({ error: t.error, history: t.history }))
+      throw new Error(`${(err as Error).message}: ${JSON.stringify({ stats, workers, errors })}`)
     })
 
     const tasks: Task[] = []
