@@ -20,13 +20,13 @@ describe('known peers survive restarts', () => {
     await b.stop()
     expect((await home.readConfig()).bootstrap).toEqual([])
     const again = await meshDaemon({ home })
-    await waitConnected(again, [a.peerId, c.peerId], 25_000)
+    await waitConnected(again, [a.peerId, c.peerId], 60_000)
     const discovery = await again.discovery()
     expect(discovery.bootstrap).toEqual([])
     // Both came back from the persistent peer store (re-dialled by discovery's
     // known peers, or by libp2p for peers kad-dht tagged keep-alive, whichever is first).
     expect(discovery.knownPeers.stored).toBeGreaterThanOrEqual(2)
-  }, 60_000)
+  }, 120_000)
 })
 
 async function waitConnectedKnown(node: MeshDaemon, count: number): Promise<void> {
