@@ -39,7 +39,7 @@ describe('chain bootstrap', () => {
         })
       )
     )
-  }, 60_000)
+  }, 120_000)
 
   afterAll(cleanup)
 
@@ -51,7 +51,7 @@ describe('chain bootstrap', () => {
         waitConnected(
           node,
           ids.filter((id) => id !== node.peerId),
-          20_000
+          45_000
         )
       )
     )
@@ -72,14 +72,14 @@ describe('chain bootstrap', () => {
     // The first node's lookup of the mesh record finds the four others.
     const lookup = await nodes[0]!.ok<{ mesh: { providers: string[] } }>('peer_discover', { methods: ['mesh'] })
     expect(new Set(lookup.mesh.providers)).toEqual(new Set(ids.slice(1)))
-  }, 60_000)
+  }, 120_000)
 
   it.skipIf(!meshLayerPresent)(
     'a tool exported on the last node is callable from the first',
     async () => {
       const first = nodes[0]!
       await waitFor(async () => (await first.client.listTools()).tools.some((t) => t.name === 'remote_double'), {
-        timeoutMs: 20_000,
+        timeoutMs: 45_000,
         intervalMs: 50,
         message: 'remote_double listed on the first node'
       })
