@@ -7,7 +7,9 @@
  *    first mesh node alone at start and connected to the N-1 others.
  * Sized by BENCH_DISCOVERY_SIZES (default "10,25") and BENCH_DISCOVERY_RUNS
  * (joins per size, default 3). Prints a JSON report on stdout and writes
- * bench/RESULTS-discovery.md.
+ * bench/RESULTS-discovery.md. BENCH_DEBUG=1 passes the nodes' stderr
+ * through; BENCH_JOINER_DEBUG sets DEBUG for the joining node only (e.g.
+ * `mcp-mesh:catalog*,mcp-mesh:mcp*` shows each descriptor fetch's timing).
  *
  * Run: npm run build && node dist/bench/discovery.js
  */
@@ -42,16 +44,6 @@ const FORMED_PEERS = 8
 const QUIET_MS = 10_000
 const JOIN_TIMEOUT_MS = 60_000
 const execFileAsync = promisify(execFile)
-/**
- * Workaround, to drop once fixed: under load an MCP initialize on /mcp+p2p can
- * fail, and src/mesh/peer-pool.ts's `client.onclose` handler chains `.then()`
- * on the rejected pool entry without a rejection handler; the unhandled
- * rejection kills the node. Warn instead of crashing so the bench measures
- * discovery. Set BENCH_STRICT=1 to run without it.
- */
-const DAEMON_ENV: NodeJS.ProcessEnv =
-  process.env.BENCH_STRICT != null ? {} : { NODE_OPTIONS: '--unhandled-rejections=warn' }
-
 interface Daemon {
   index: number
   home: string
@@ -131,7 +123,7 @@ async function startDaemon(index: number, root: string, name: string, bootstrap:
   const child = track(
     spawn(NODE, args, {
       stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
-      env: { ...process.env, ...DAEMON_ENV, BENCH_TOOL_NAME: tool }
+      env: { ...process.env, DEBUG: process.env.BENCH_JOINER_DEBUG, BENCH_TOOL_NAME: tool }
     })
   )
   const client = await openApi(home, Date.now() + 120_000, child)
@@ -174,17 +166,19 @@ function median(values: number[]): number {
 
 interface JoinResult {
   readyMs: number
-  peersMs: number
+  peersMs: number | null
   toolsMs: number | null
   /** Tools still not listed when the join timed out. */
   missingTools?: number
+  /** Mesh nodes connected when the join timed out. */
+  peersReached?: number
 }
 
 interface SizeResult {
   size: number
   meshFormedMs: number
   joins: JoinResult[]
-  median: { readyMs: number; peersMs: number; toolsMs: number | null }
+  median: { readyMs: number; peersMs: number | null; toolsMs: number | null }
   memory: {
     /** The libp2p stack alone (libp2pDefaults, no mesh layer), connected to the mesh's nodes. */
     libp2pOnly: { connections: number; heapUsedPerConnectionKiB: number; externalPerConnectionKiB: number }
@@ -241,7 +235,7 @@ async function benchSize(size: number): Promise<SizeResult> {
     // runs in a child with --expose-gc (bench/discovery-hub.ts) for the memory figures.
     let before: MemorySample | undefined
     for (const [i, home] of homes.entries()) {
-      const env = { ...process.env, ...DAEMON_ENV, BENCH_TOOL_NAME: `bench_tool_m${i}` }
+      const env = { ...process.env, BENCH_TOOL_NAME: `bench_tool_m${i}` }
       const spawnedAt = performance.now()
       let child: ChildProcess
       if (i === 0) {
@@ -310,11 +304,13 @@ async function benchSize(size: number): Promise<SizeResult> {
       let peersMs: number | undefined
       let toolsMs: number | undefined
       let missing = expectedTools.length
+      let reached = 0
       const joinDeadline = performance.now() + JOIN_TIMEOUT_MS
       while ((peersMs == null || toolsMs == null) && performance.now() < joinDeadline) {
         if (peersMs == null) {
           const connected = new Set((await status(joiner)).connectedPeers.map((p) => p.peerId))
-          if (ids.every((id) => connected.has(id))) peersMs = performance.now() - joiner.readyAt
+          reached = ids.filter((id) => connected.has(id)).length
+          if (reached === ids.length) peersMs = performance.now() - joiner.readyAt
         }
         if (toolsMs == null) {
           const names = await toolNames(joiner)
@@ -325,10 +321,11 @@ async function benchSize(size: number): Promise<SizeResult> {
       }
       const result: JoinResult = {
         readyMs: Math.round(joiner.readyAt - joiner.spawnedAt),
-        peersMs: peersMs != null ? Math.round(peersMs) : Number.NaN,
+        peersMs: peersMs != null ? Math.round(peersMs) : null,
         toolsMs: toolsMs != null ? Math.round(toolsMs) : null
       }
       if (toolsMs == null) result.missingTools = missing
+      if (peersMs == null) result.peersReached = reached
       log(`${size}-node mesh, join ${run + 1}: ${JSON.stringify(result)}`)
       joins.push(result)
       await stopDaemon(joiner)
@@ -351,7 +348,7 @@ async function benchSize(size: number): Promise<SizeResult> {
     const bare = track(
       fork(HUB, [bareHome.home, 'libp2p'], {
         execArgv: ['--expose-gc'],
-        env: { ...process.env, ...DAEMON_ENV },
+        env: process.env,
         stdio: ['ignore', 'ignore', 'inherit', 'ipc']
       })
     )
@@ -387,7 +384,7 @@ async function benchSize(size: number): Promise<SizeResult> {
       joins,
       median: {
         readyMs: median(joins.map((j) => j.readyMs)),
-        peersMs: median(joins.map((j) => j.peersMs)),
+        peersMs: joins.every((j) => j.peersMs != null) ? median(joins.map((j) => j.peersMs!)) : null,
         toolsMs: toolsTimes.length === joins.length ? median(toolsTimes) : null
       },
       memory: {
@@ -402,6 +399,10 @@ async function benchSize(size: number): Promise<SizeResult> {
     await Promise.all(daemons.map(stopDaemon))
     await rm(root, { recursive: true, force: true }).catch(() => {})
   }
+}
+
+function msOr(value: number | null): string {
+  return value != null ? `${value} ms` : `not reached in ${JOIN_TIMEOUT_MS / 1000} s`
 }
 
 function markdown(report: { date: string; node: string; loadAverage: number; results: SizeResult[] }): string {
@@ -420,7 +421,9 @@ function markdown(report: { date: string; node: string; loadAverage: number; res
   ]
   for (const r of report.results) {
     lines.push(
-      `| ${r.size} | ${r.meshFormedMs} ms | ${r.median.readyMs} ms | ${r.median.peersMs} ms | ${r.median.toolsMs ?? 'not reached'}${r.median.toolsMs != null ? ' ms' : ''} | ${r.joins.map((j) => `${j.peersMs}/${j.toolsMs ?? '–'}`).join(', ')} |`
+      `| ${r.size} | ${r.meshFormedMs} ms | ${r.median.readyMs} ms | ${msOr(r.median.peersMs)} | ${msOr(r.median.toolsMs)} | ${r.joins
+        .map((j) => `${j.peersMs ?? `–(${j.peersReached}/${r.size})`} / ${j.toolsMs ?? `–(${j.missingTools} missing)`}`)
+        .join(', ')} |`
     )
   }
   lines.push(

@@ -270,7 +270,7 @@ export class Discovery implements NodeSubsystem {
     await this.#upkeep?.stop()
     await this.#reachability?.stop()
     await this.#startup
-    this.#known?.stop()
+    await this.#known?.stop()
     await this.libp2p.unhandle(memberProtocol(this.meshName)).catch(() => {})
   }
 

@@ -62,11 +62,21 @@ export class KnownPeers {
     this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
   }
 
-  stop(): void {
+  /**
+   * Records every member still connected as seen now, before the connections
+   * go: they are the last good peers the next start re-dials first.
+   */
+  async stop(): Promise<void> {
     if (!this.#started) return
     this.#started = false
     this.#libp2p.removeEventListener('peer:identify', this.#onIdentify)
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+    const connected = new Map(this.#libp2p.getConnections().map((c) => [c.remotePeer.toString(), c.remotePeer]))
+    await Promise.all(
+      [...connected]
+        .filter(([id]) => this.#stored.has(id))
+        .map(async ([, peerId]) => this.#touch(peerId).catch(() => {}))
+    )
   }
 
   status(): KnownPeersStatus {
@@ -85,14 +95,17 @@ export class KnownPeers {
     const known: KnownPeer[] = []
     for (const peer of peers) {
       if (peer.id.equals(this.#libp2p.peerId)) continue
-      const lastSeen = decodeTime(peer.metadata.get(META_LAST_SEEN)) ?? 0
-      if (now - lastSeen > this.#init.forgetAfterMs) {
+      // A tagged peer can lack its last-seen time: identify rewrites the
+      // metadata it read before our merge landed. Such a peer was seen by
+      // this run, so it is kept (ordered last) rather than forgotten.
+      const lastSeen = decodeTime(peer.metadata.get(META_LAST_SEEN))
+      if (lastSeen != null && now - lastSeen > this.#init.forgetAfterMs) {
         await this.#libp2p.peerStore
           .merge(peer.id, { tags: { [TAG_KNOWN]: undefined }, metadata: { [META_LAST_SEEN]: undefined } })
           .catch(() => {})
         continue
       }
-      known.push({ peerId: peer.id, lastSeen, addresses: peer.addresses.length })
+      known.push({ peerId: peer.id, lastSeen: lastSeen ?? 0, addresses: peer.addresses.length })
     }
     this.#stored.clear()
     for (const peer of known) this.#stored.add(peer.peerId.toString())

@@ -14,7 +14,14 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { type AdvertTool, type CatalogAdvert, decodeAdvert, encodeAdvert, schemaHash } from './advert.js'
 import { ADVERT_VERSION } from './advert.js'
-import { DISCONNECT_GRACE_MS, MAX_ADVERT_BYTES } from './constants.js'
+import {
+  DESCRIPTOR_RETRY_ATTEMPTS,
+  DESCRIPTOR_RETRY_INITIAL_MS,
+  DISCONNECT_GRACE_MS,
+  MAX_ADVERT_BYTES,
+  MAX_CACHED_DESCRIPTORS,
+  PROVIDE_DEBOUNCE_MS
+} from './constants.js'
 import type { PeerPool } from './peer-pool.js'
 import { catalogTopic } from './topics.js'
 
@@ -60,12 +67,23 @@ export interface CatalogInit {
 export interface CatalogStats {
   peers: number
   tools: number
+  /** Descriptors taken from the (name, schema hash) cache instead of a tools/list round trip. */
+  descriptorCacheHits: number
+  /** tools/list fetches of peers' descriptors, and those that failed. */
+  descriptorFetches: number
+  descriptorFetchErrors: number
+  /** Fetched descriptors whose schemas did not match the hash the peer advertised (not listed). */
+  descriptorMismatches: number
   advertsReceived: number
   advertsRejected: number
   advertsIgnored: number
   advertsSent: number
   dhtProvided: number
   dhtLookups: number
+}
+
+function descriptorKey(name: string, hash: string): string {
+  return `${name}\0${hash}`
 }
 
 /** CID under which providers of `tool` in `mesh` are announced in the DHT. */
@@ -91,9 +109,18 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   readonly #topic: string
   readonly #peers = new Map<string, CatalogPeer>()
   readonly #fetching = new Map<string, Promise<void>>()
+  /** Failed fetches per peer: attempt count and the pending retry. */
+  readonly #fetchRetries = new Map<string, { attempts: number; timer?: NodeJS.Timeout }>()
+  /** Verified descriptors by `name\0schemaHash` (insertion order = eviction order). */
+  readonly #descriptors = new Map<string, McpTool>()
+  #provideSoon?: NodeJS.Timeout
   readonly #stats: CatalogStats = {
     peers: 0,
     tools: 0,
+    descriptorCacheHits: 0,
+    descriptorFetches: 0,
+    descriptorFetchErrors: 0,
+    descriptorMismatches: 0,
     advertsReceived: 0,
     advertsRejected: 0,
     advertsIgnored: 0,
@@ -121,7 +148,9 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   }
   readonly #onRegistryChange = (): void => {
     this.schedulePublish(50)
-    this.#provideAll()
+    clearTimeout(this.#provideSoon)
+    this.#provideSoon = setTimeout(() => this.#provideAll(), PROVIDE_DEBOUNCE_MS)
+    this.#provideSoon.unref()
   }
 
   constructor(libp2p: Libp2p<MeshServices>, registry: ToolRegistry, pool: PeerPool, init: CatalogInit) {
@@ -162,6 +191,9 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers = []
     clearTimeout(this.#publishSoon)
+    clearTimeout(this.#provideSoon)
+    for (const retry of this.#fetchRetries.values()) clearTimeout(retry.timer)
+    this.#fetchRetries.clear()
     const pubsub = this.#libp2p.services.pubsub
     pubsub.removeEventListener('message', this.#onMessage)
     pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
@@ -343,7 +375,11 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     let missing = false
     for (const tool of advert.tools) {
       const old = previous?.tools.get(tool.name)
-      const descriptor = old?.advert.schemaHash === tool.schemaHash ? old.descriptor : undefined
+      let descriptor = old?.advert.schemaHash === tool.schemaHash ? old.descriptor : undefined
+      if (descriptor == null) {
+        descriptor = this.#descriptors.get(descriptorKey(tool.name, tool.schemaHash))
+        if (descriptor != null) this.#stats.descriptorCacheHits++
+      }
       if (descriptor == null) missing = true
       tools.set(tool.name, { advert: tool, descriptor })
     }
@@ -363,31 +399,84 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       latencyMs: previous?.latencyMs,
       disconnectedAt: previous?.disconnectedAt
     })
+    if (previous == null) log('advert from new peer %s (%d tools)', advert.peerId, advert.tools.length)
     if (missing) this.#fetchDescriptors(advert.peerId)
     else if (changed) this.#changed(advert.peerId, 'advert')
   }
 
-  /** Fetches full descriptors once per peer at a time; the catalog lists a tool only once it has one. */
+  /**
+   * Fetches a peer's descriptors (one fetch per peer at a time); the catalog
+   * lists a tool only once it has one. A descriptor is kept only if its
+   * schemas hash to what the peer advertised, so a peer cannot pass off other
+   * schemas under a hash, and the (name, hash) cache stays sound. A failed
+   * fetch is retried with backoff while the peer is still advertised.
+   */
   #fetchDescriptors(peerId: string): void {
-    if (this.#fetching.has(peerId)) return
+    if (this.#fetching.has(peerId) || this.#fetchRetries.get(peerId)?.timer != null) return
     const job = (async () => {
+      const started = Date.now()
+      this.#stats.descriptorFetches++
       try {
         const client = await this.#pool.get(peerIdFromString(peerId))
         const listed = await client.listTools()
+        log('fetched %d descriptors from %s in %d ms', listed.tools.length, peerId, Date.now() - started)
+        this.#fetchRetries.delete(peerId)
         const peer = this.#peers.get(peerId)
         if (peer == null) return
         for (const descriptor of listed.tools) {
           const entry = peer.tools.get(descriptor.name)
-          if (entry != null) entry.descriptor = descriptor
+          if (entry == null) continue
+          if (schemaHash(descriptor.inputSchema, descriptor.outputSchema) !== entry.advert.schemaHash) {
+            this.#stats.descriptorMismatches++
+            log('%s listed %s with schemas other than it advertised; not listed', peerId, descriptor.name)
+            continue
+          }
+          entry.descriptor = descriptor
+          this.#cacheDescriptor(descriptorKey(descriptor.name, entry.advert.schemaHash), descriptor)
         }
         this.#changed(peerId, 'descriptors')
       } catch (err) {
+        this.#stats.descriptorFetchErrors++
         log('fetching tools/list from %s failed: %s', peerId, errorMessage(err))
+        this.#scheduleFetchRetry(peerId)
       } finally {
         this.#fetching.delete(peerId)
       }
     })()
     this.#fetching.set(peerId, job)
+  }
+
+  #scheduleFetchRetry(peerId: string): void {
+    const retry = this.#fetchRetries.get(peerId) ?? { attempts: 0 }
+    retry.attempts++
+    this.#fetchRetries.set(peerId, retry)
+    // Past the last attempt the next advert (seq > last) starts over.
+    if (!this.#started || retry.attempts > DESCRIPTOR_RETRY_ATTEMPTS) {
+      this.#fetchRetries.delete(peerId)
+      return
+    }
+    retry.timer = setTimeout(
+      () => {
+        retry.timer = undefined
+        const peer = this.#peers.get(peerId)
+        if (peer == null || ![...peer.tools.values()].some((tool) => tool.descriptor == null)) {
+          this.#fetchRetries.delete(peerId)
+          return
+        }
+        this.#fetchDescriptors(peerId)
+      },
+      DESCRIPTOR_RETRY_INITIAL_MS * 2 ** (retry.attempts - 1)
+    )
+    retry.timer.unref()
+  }
+
+  #cacheDescriptor(key: string, descriptor: McpTool): void {
+    this.#descriptors.delete(key)
+    this.#descriptors.set(key, descriptor)
+    if (this.#descriptors.size > MAX_CACHED_DESCRIPTORS) {
+      const oldest = this.#descriptors.keys().next().value
+      if (oldest != null) this.#descriptors.delete(oldest)
+    }
   }
 
   /** How long a disconnected peer stays listed (bounded by the silence TTL). */

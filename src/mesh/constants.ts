@@ -35,6 +35,16 @@ export const DEFAULT_ADVERT_INTERVAL_MS = 5 * second
 export const DEFAULT_PEER_TTL_MS = 15 * second
 /** A disconnected peer stays in the catalog this long, so a re-dialled connection does not flap the tool list. */
 export const DISCONNECT_GRACE_MS = 2 * second
+/**
+ * Descriptors kept by (tool name, schema hash), so a tool already described
+ * by one peer is listed for the next without a tools/list round trip.
+ */
+export const MAX_CACHED_DESCRIPTORS = 4096
+/** A failed tools/list fetch is retried after this delay, doubling, this many times (then the next advert retries). */
+export const DESCRIPTOR_RETRY_INITIAL_MS = 250
+export const DESCRIPTOR_RETRY_ATTEMPTS = 4
+/** Registry changes come in bursts at start (each subsystem registers its tools): re-provide once they settle. */
+export const PROVIDE_DEBOUNCE_MS = 1_000
 /** Largest catalog advert accepted from gossip. */
 export const MAX_ADVERT_BYTES = 256 * 1024
 /** How long a DHT lookup on a catalog miss may take before the call fails. */

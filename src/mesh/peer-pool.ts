@@ -84,11 +84,13 @@ export class PeerPool {
     const timeout = AbortSignal.timeout(CONNECT_TIMEOUT_MS)
     const dialSignal = signal != null ? AbortSignal.any([signal, timeout]) : timeout
     let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>
+    const started = Date.now()
     try {
       stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, { signal: dialSignal })
     } catch (err) {
       throw new PeerUnreachableError(key, errorMessage(err), { cause: err })
     }
+    const dialled = Date.now()
     stream.inactivityTimeout = this.#init.idleTimeoutMs
     const transport = new P2PStreamTransport(stream, {
       maxFrameBytes: this.#init.maxFrameBytes,
@@ -98,9 +100,14 @@ export class PeerPool {
     const pooled: PooledClient = { client, transport }
     client.onclose = () => {
       log('stream to %s closed', key)
-      void this.#entries.get(key)?.then((current) => {
-        if (current === pooled) this.#entries.delete(key)
-      })
+      // The entry may still be pending (the stream closed during initialize)
+      // and then rejects: that rejection is the caller's, not this handler's.
+      this.#entries.get(key)?.then(
+        (current) => {
+          if (current === pooled) this.#entries.delete(key)
+        },
+        () => {}
+      )
     }
     try {
       await client.connect(transport, { signal: dialSignal, timeout: CONNECT_TIMEOUT_MS })
@@ -109,6 +116,7 @@ export class PeerPool {
       throw new PeerUnreachableError(key, `MCP initialize failed: ${errorMessage(err)}`, { cause: err })
     }
     this.#opened++
+    log('opened %s: stream %d ms, initialize %d ms', key, dialled - started, Date.now() - dialled)
     return pooled
   }
 }

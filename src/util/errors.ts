@@ -17,3 +17,6 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message
   return String(err)
 }
+
+/** What a node prints on stderr for a promise rejection nobody handled; the test suite fails on it. */
+export const UNHANDLED_REJECTION_NOTICE = 'internal error: unhandled rejection'

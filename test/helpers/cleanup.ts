@@ -1,3 +1,5 @@
+import { UNHANDLED_REJECTION_NOTICE } from '../../src/util/errors.js'
+
 /**
  * Everything a helper starts (processes, clients, temp homes) is tracked here
  * and torn down by `cleanup()`, newest first. Use it in every spec that
@@ -29,6 +31,15 @@ export function track(label: string, dispose: Disposer): () => Promise<void> {
     if (index >= 0) disposers.splice(index, 1)
     await entry.dispose()
   }
+}
+
+/**
+ * Fails the test when a node reported a promise rejection nobody handled: the
+ * node survives it (src/cli/commands/start.ts), so nothing else would notice.
+ */
+export function assertNoUnhandledRejection(label: string, stderr: string): void {
+  const at = stderr.indexOf(UNHANDLED_REJECTION_NOTICE)
+  if (at >= 0) throw new Error(`${label} reported an ${stderr.slice(at, at + 2_000)}`)
 }
 
 /** Remembers a child process so a crashing test worker still kills it on exit. */

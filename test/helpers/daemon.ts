@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/client'
 import { StreamClientTransport } from '../../src/mcp/stream-transport.js'
-import { track, trackPid, untrackPid } from './cleanup.js'
+import { assertNoUnhandledRejection, track, trackPid, untrackPid } from './cleanup.js'
 import type { ExitInfo } from './node.js'
 import { BIN_PATH, LOOPBACK_ARGS, NODE_BIN, REPO_ROOT } from './paths.js'
 import { waitFor, withTimeout } from './wait.js'
@@ -80,6 +80,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<DaemonPr
   }
   track(`daemon on ${options.home}`, async () => {
     await stop('SIGTERM', 10_000).catch(async () => stop('SIGKILL', 5_000))
+    assertNoUnhandledRejection(`daemon on ${options.home}`, stderrText)
   })
   const apiPath = join(options.home, 'api.sock')
   // Ready when the socket accepts; fail at once (not at the deadline) if the daemon exits first.

@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import type { MeshHealth, MeshStatus } from '../../src/tools/builtin/node-info.js'
-import { track, trackPid, untrackPid } from './cleanup.js'
+import { assertNoUnhandledRejection, track, trackPid, untrackPid } from './cleanup.js'
 import { BIN_PATH, LOOPBACK_ARGS, NODE_BIN, REPO_ROOT } from './paths.js'
 import { withTimeout } from './wait.js'
 
@@ -133,6 +133,7 @@ export async function spawnNode(options: SpawnNodeOptions): Promise<NodeProcess>
     if (child.exitCode == null && child.signalCode == null) {
       await kill('SIGTERM', 10_000).catch(async () => kill('SIGKILL', 5_000))
     }
+    assertNoUnhandledRejection(`node on ${options.home}`, stderrText)
   })
 
   try {

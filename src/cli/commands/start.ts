@@ -6,7 +6,7 @@ import { createFront } from '../../mcp/front.js'
 import type { ToolView } from '../../mcp/view.js'
 import type { MeshNode } from '../../node/mesh-node.js'
 import { acquireRepoLock } from '../../node/repo-lock.js'
-import { errorMessage } from '../../util/errors.js'
+import { errorMessage, UNHANDLED_REJECTION_NOTICE } from '../../util/errors.js'
 import { notice } from '../../util/logger.js'
 import { openApiSocket } from '../api-client.js'
 import { NodeNotRunningError } from '../errors.js'
@@ -20,6 +20,19 @@ export interface StartOptions {
 }
 
 const ATTACH_WAIT_MS = 20_000
+
+/**
+ * A node's code paths are driven by remote peers: a promise rejection nobody
+ * handled (always a bug) must not let one peer stop the node for everybody
+ * (Node's default is to exit). It is reported loudly on stderr instead, with
+ * its stack, and the node keeps serving.
+ */
+function reportUnhandledRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    const detail = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)
+    notice(`${UNHANDLED_REJECTION_NOTICE} (the node keeps running): ${detail}`)
+  })
+}
 /** Longest wait for the stdio client's initialize before loading the node anyway. */
 const INITIALIZE_GRACE_MS = 500
 
@@ -43,6 +56,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     }
     return attach(home, lock.holderPid)
   }
+
+  reportUnhandledRejections()
 
   const interactive = process.stdin.isTTY === true
   const serveStdio = !options.daemon && !interactive
