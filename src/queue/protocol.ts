@@ -57,6 +57,8 @@ export const completeParams = z
     taskId: z.string().min(1).max(128),
     token: z.string().min(1).max(128),
     result: z.object({ content: z.array(z.unknown()), isError: z.boolean().optional() }).passthrough(),
+    /** Set when the worker did not run the task after all (it was full): the owner requeues it, no attempt spent. */
+    notExecuted: z.string().min(1).max(500).optional(),
     _meta: meta
   })
   .strict()

@@ -136,6 +136,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   readonly #node: MeshNode
   readonly worker: TaskWorker
   readonly #tasks = new Map<string, StoredTask>()
+  /** Announced tasks this node is claiming right now (one claim per task). */
+  readonly #claiming = new Set<string>()
   readonly #idempotency = new Map<string, string>()
   /** Ready-to-run queued task IDs by priority, each FIFO by seq. */
   readonly #buckets: string[][] = Array.from({ length: 11 }, () => [])
@@ -948,18 +950,28 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     }
     if (announcement.owner === this.#self || announcement.mesh !== this.#node.config.mesh.name) return
     for (const open of announcement.tasks) {
-      if (this.worker.freeSlots <= 0) return
       if (open.peer != null && open.peer !== this.#self) continue
       if (!this.worker.offers(open.tool, 'peer')) continue
       if (!open.tags.every((tag) => this.#localTags(open.tool).includes(tag))) continue
-      void this.#claim(announcement.owner, open.id)
+      if (this.#claiming.has(open.id) || this.worker.isRunning(open.id)) continue
+      const slot = this.worker.reserve()
+      if (slot == null) return
+      this.#claiming.add(open.id)
+      void this.#claim(announcement.owner, open.id, slot).finally(() => {
+        slot()
+        this.#claiming.delete(open.id)
+      })
     }
   }
 
-  /** Claims one announced task from its owner and, if granted, runs it with heartbeats. */
-  async #claim(owner: string, taskId: string): Promise<void> {
+  /**
+   * Claims one announced task from its owner and, if granted, runs it with
+   * heartbeats. `slot` is the worker slot reserved for it, released into the
+   * run (or when the claim is not granted).
+   */
+  async #claim(owner: string, taskId: string, slot: () => void): Promise<void> {
     const mesh = this.#mesh
-    if (mesh == null || this.worker.isRunning(taskId)) return
+    if (mesh == null) return
     let ownerId: PeerId
     try {
       ownerId = peerIdFromString(owner)
@@ -988,6 +1000,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       heartbeat.unref()
       let result: CallToolResult
       try {
+        // Hand the reserved slot to the run in the same tick, so nothing else takes it.
+        slot()
         result = await this.worker.execute(
           {
             id: granted.id,
@@ -1000,6 +1014,12 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
           { signal: new AbortController().signal, reportProgress: () => {} }
         )
       } catch (err) {
+        if (err instanceof ProtocolError && err.code === ERROR_CODE_BUSY) {
+          // Nothing ran (the worker stopped accepting meanwhile): hand the task back.
+          clearInterval(heartbeat)
+          await this.#reportCompletion(owner, taskId, granted.token, errorResult(err.message), err.message)
+          return
+        }
         result = errorResult(errorMessage(err))
       } finally {
         clearInterval(heartbeat)
@@ -1010,12 +1030,19 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     }
   }
 
-  async #reportCompletion(owner: string, taskId: string, token: string, result: CallToolResult): Promise<void> {
+  async #reportCompletion(
+    owner: string,
+    taskId: string,
+    token: string,
+    result: CallToolResult,
+    notExecuted?: string
+  ): Promise<void> {
     const mesh = this.#mesh!
+    const params = notExecuted == null ? { taskId, token, result } : { taskId, token, result, notExecuted }
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const client = await mesh.pool.get(peerIdFromString(owner))
-        await client.request({ method: METHOD_COMPLETE, params: { taskId, token, result } }, completeResult, {
+        await client.request({ method: METHOD_COMPLETE, params }, completeResult, {
           timeout: 10_000
         })
         return
@@ -1083,10 +1110,16 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       method: METHOD_COMPLETE,
       params: completeParams,
       handler: async (params, ctx) => {
-        const { taskId, token, result } = params as { taskId: string; token: string; result: CallToolResult }
+        const { taskId, token, result, notExecuted } = params as {
+          taskId: string
+          token: string
+          result: CallToolResult
+          notExecuted?: string
+        }
         const lease = this.#leases.get(taskId)
         if (lease == null || lease.token !== token || lease.worker !== ctx.peerId) return { accepted: false }
-        this.#settle(taskId, token, { result })
+        if (notExecuted != null) this.#notExecuted(taskId, token, notExecuted, ctx.peerId)
+        else this.#settle(taskId, token, { result })
         return { accepted: true }
       }
     })

@@ -66,6 +66,8 @@ export class TaskWorker {
   #registration?: WorkerRegistration
   #accepting = true
   readonly #running = new Map<string, RunningTask>()
+  /** Slots held by claims in flight (see reserve). */
+  #reserved = 0
   readonly #recent = new Map<string, { token: string; result: CallToolResult; finishedAt: number }>()
   #done = 0
   #failed = 0
@@ -94,7 +96,25 @@ export class TaskWorker {
 
   get freeSlots(): number {
     if (this.#registration == null || !this.#accepting) return 0
-    return Math.max(0, this.#registration.maxConcurrency - this.#running.size)
+    return Math.max(0, this.#registration.maxConcurrency - this.#running.size - this.#reserved)
+  }
+
+  /**
+   * Holds a slot while a claim is in flight: an announcement can list more
+   * tasks than there are free slots, and claims answer asynchronously, so
+   * without a reservation every announced task would be claimed and the
+   * surplus granted tasks would fail as busy. Returns the release function
+   * (call it just before `execute`, in the same tick), or undefined when full.
+   */
+  reserve(): (() => void) | undefined {
+    if (this.freeSlots <= 0) return undefined
+    this.#reserved++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#reserved--
+    }
   }
 
   get runningCount(): number {

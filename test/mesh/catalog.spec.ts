@@ -63,20 +63,15 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
       }
     })
   }
-  const catalog = new Catalog(
-    libp2p as never,
-    registry as unknown as ToolRegistry,
-    pool as unknown as PeerPool,
-    {
-      meshName: 'default',
-      advertIntervalMs: 60_000,
-      peerTtlMs: 60_000,
-      dhtProvide: false,
-      capacity: () => ({ maxConcurrency: 1 }),
-      load: () => ({ inFlight: 0, queued: 0 }),
-      isExported: () => true
-    }
-  )
+  const catalog = new Catalog(libp2p as never, registry as unknown as ToolRegistry, pool as unknown as PeerPool, {
+    meshName: 'default',
+    advertIntervalMs: 60_000,
+    peerTtlMs: 60_000,
+    dhtProvide: false,
+    capacity: () => ({ maxConcurrency: 1 }),
+    load: () => ({ inFlight: 0, queued: 0 }),
+    isExported: () => true
+  })
   await catalog.start()
   running.push(catalog)
   return {

@@ -52,6 +52,29 @@ describe('TaskWorker', () => {
     expect(worker.status()).toMatchObject({ running: 0, done: 2, failed: 0 })
   })
 
+  it('counts slots reserved by claims in flight, and a released reservation goes to the run', async () => {
+    const { worker, gates, ctx, task } = gatedWorker(2)
+    const first = worker.reserve()
+    const second = worker.reserve()
+    expect(first).toBeTypeOf('function')
+    expect(second).toBeTypeOf('function')
+    // An announcement listing a third task finds no slot while two claims are pending.
+    expect(worker.reserve()).toBeUndefined()
+    expect(worker.freeSlots).toBe(0)
+    // A claim that was not granted gives its slot back (twice is harmless).
+    second!()
+    second!()
+    expect(worker.freeSlots).toBe(1)
+    // A granted claim releases into execute in the same tick: the run holds the slot.
+    first!()
+    const run = worker.execute(task('1'), ctx)
+    expect(worker.freeSlots).toBe(1)
+    expect(worker.status()).toMatchObject({ running: 1 })
+    for (const open of gates) open()
+    await run
+    expect(worker.freeSlots).toBe(2)
+  })
+
   it('offers only exported tools to peers unless registered for specific tools', () => {
     const { worker } = gatedWorker(1)
     expect(worker.offers('gated', 'peer')).toBe(true)
