@@ -15,6 +15,7 @@ import { memberProtocol } from './constants.js'
 import { ConnectionUpkeep, type ConnectionUpkeepStatus } from './connection-upkeep.js'
 import { PeerDialError, PeerNotConnectedError, UnknownPeerError } from './errors.js'
 import { KnownPeers, type KnownPeersStatus } from './known-peers.js'
+import { DirectUpgrade, type DirectUpgradeStatus } from './direct-upgrade.js'
 import { membershipOf } from './membership.js'
 import { type MeshLookupResult, MeshNameJoin, type MeshNameStatus } from './mesh-name.js'
 import { type ConnectionDescription, describeConnections, describePeer, type PeerDetails } from './peer-details.js'
@@ -67,6 +68,8 @@ export interface DiscoveryStatus {
     client: ReachabilityStatus['relayClient']
   }
   dcutr: boolean
+  /** Relayed connections replaced by a direct dial to the peer's advertised (also private) addresses. */
+  directUpgrade: DirectUpgradeStatus
   upnp: boolean
   mdns: { enabled: boolean; serviceTag: string; discovered: number }
   pnet: { enabled: boolean; keyFile?: string; fingerprint?: string }
@@ -125,6 +128,7 @@ export class Discovery implements NodeSubsystem {
   readonly #tools: () => Tool[]
   #bootstrap?: BootstrapKeeper
   #known?: KnownPeers
+  #directUpgrade?: DirectUpgrade
   #reachability?: ReachabilityMonitor
   #meshName?: MeshNameJoin
   #upkeep?: ConnectionUpkeep
@@ -198,6 +202,8 @@ export class Discovery implements NodeSubsystem {
       backoff
     })
     this.#known.start()
+    this.#directUpgrade = new DirectUpgrade(libp2p, { enabled: config.nat.dcutr, dialTimeoutMs })
+    this.#directUpgrade.start()
     this.#bootstrap = new BootstrapKeeper(libp2p, {
       addresses: [...DEFAULT_BOOTSTRAP_PEERS, ...config.bootstrap],
       backoff,
@@ -266,6 +272,7 @@ export class Discovery implements NodeSubsystem {
     this.#mdns = undefined
     this.#stopController?.abort()
     this.#bootstrap?.stop()
+    this.#directUpgrade?.stop()
     await this.#meshName?.stop()
     await this.#upkeep?.stop()
     await this.#reachability?.stop()
@@ -304,6 +311,7 @@ export class Discovery implements NodeSubsystem {
         client: reach.relayClient
       },
       dcutr: config.nat.dcutr,
+      directUpgrade: this.#directUpgrade?.status() ?? { enabled: false, attempted: 0, upgraded: 0, failed: 0 },
       upnp: config.nat.upnp,
       mdns: {
         enabled: config.discovery.mdns.enabled,

@@ -26,9 +26,12 @@ export const MAX_INBOUND_STREAMS = 8
 export const MAX_OUTBOUND_STREAMS = 8
 
 /** JSON-RPC error codes of the mesh (server-defined range). */
-export const ERROR_CODE_DENIED = -32001
-export const ERROR_CODE_BUSY = -32002
-export const ERROR_CODE_RATE_LIMITED = -32003
+// Outside JSON-RPC's reserved -32768..-32000 range on purpose: MCP claims
+// codes there (-32002 is ResourceNotFound, which the SDK rewrites to -32602
+// on the wire), so a mesh code in that range may not reach the peer intact.
+export const ERROR_CODE_DENIED = -31001
+export const ERROR_CODE_BUSY = -31002
+export const ERROR_CODE_RATE_LIMITED = -31003
 
 export const DEFAULT_ADVERT_INTERVAL_MS = 5 * second
 /** A peer whose adverts stop is dropped after this long (three missed adverts). */

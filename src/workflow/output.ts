@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
+import { resultText } from '../mcp/result.js'
 
 /**
  * What a step's task produced, as later steps see it: the structured output
@@ -8,11 +9,8 @@ import type { CallToolResult } from '@modelcontextprotocol/server'
 export function outputOf(result: CallToolResult | undefined): unknown {
   if (result == null) return null
   if (result.structuredContent !== undefined) return result.structuredContent
-  const texts = (result.content ?? [])
-    .filter((block) => block.type === 'text')
-    .map((block) => (block as { text: string }).text)
-  if (texts.length === 0) return result.content ?? null
-  const text = texts.join('\n')
+  if (!(result.content ?? []).some((block) => block.type === 'text')) return result.content ?? null
+  const text = resultText(result)
   try {
     return JSON.parse(text) as unknown
   } catch {
@@ -23,9 +21,6 @@ export function outputOf(result: CallToolResult | undefined): unknown {
 /** The error text of a failed tool result. */
 export function errorTextOf(result: CallToolResult | undefined): string {
   if (result == null) return 'the tool returned no result'
-  const text = (result.content ?? [])
-    .filter((block) => block.type === 'text')
-    .map((block) => (block as { text: string }).text)
-    .join('\n')
+  const text = resultText({ content: result.content ?? [] })
   return text !== '' ? text : 'the tool returned an error'
 }

@@ -48,7 +48,8 @@ describe('node lifecycle', () => {
   it('a daemon stops cleanly with exit 0 on SIGTERM', async () => {
     const home = await createHome()
     const daemon = await startDaemon({ home: home.dir })
-    expect(daemon.stderr()).toContain('daemon running')
+    // The API socket accepts a moment before the notice reaches our pipe.
+    await waitFor(() => daemon.stderr().includes('daemon running'), { message: 'the "daemon running" notice' })
     expect(await daemon.stop('SIGTERM')).toEqual({ code: 0, signal: null })
     expect(existsSync(lockPath(home.dir))).toBe(false)
     expect(existsSync(apiPath(home.dir))).toBe(false)

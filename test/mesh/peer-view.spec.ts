@@ -1,6 +1,8 @@
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client'
 import { ProtocolError } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
 import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from '../../src/mesh/constants.js'
+import { createFront } from '../../src/mcp/front.js'
 import { InboundLimiter, PeerToolView } from '../../src/mesh/peer-view.js'
 import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
@@ -105,5 +107,37 @@ describe('PeerToolView (authorization view)', () => {
     await Promise.all([first, second])
     expect(peak).toBe(1)
     expect(limiter.counters.busy).toBe(1)
+  })
+
+  it('keeps the mesh error codes intact across the MCP wire (codes MCP reserves would be rewritten)', async () => {
+    const { registry, view } = setup({ tools: {} }, { maxConcurrencyPerPeer: 1, maxQueuePerPeer: 0 })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    registry.register(
+      testTool('gated', {
+        meta: { export: true },
+        handler: async () => {
+          await gate
+          return { ok: true }
+        }
+      })
+    )
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+    await createFront().connect(serverSide, view('p1'), { kind: 'peer', peerId: 'p1' })
+    const client = new Client({ name: 'peer', version: '1.0.0' })
+    await client.connect(clientSide)
+    try {
+      const denied = await rejectionOf<ProtocolError>(client.callTool({ name: 'private', arguments: {} }))
+      expect(denied.code).toBe(ERROR_CODE_DENIED)
+      const first = client.callTool({ name: 'gated', arguments: {} })
+      const busy = await rejectionOf<ProtocolError>(client.callTool({ name: 'gated', arguments: {} }))
+      expect(busy.code).toBe(ERROR_CODE_BUSY)
+      release()
+      await first
+    } finally {
+      await client.close()
+    }
   })
 })

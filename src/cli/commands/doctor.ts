@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { resolveHome } from '../../config/load.js'
 import type { BootstrapPeerStatus } from '../../discovery/bootstrap-keeper.js'
 import type { DiscoveryStatus } from '../../discovery/discovery.js'
+import { resultText } from '../../mcp/result.js'
 import { errorMessage } from '../../util/errors.js'
 import { callTool, withApi } from '../api-client.js'
 import { printJson } from '../output.js'
@@ -317,10 +318,7 @@ export async function endToEnd(
       const output = result.structuredContent as
         | { isError?: boolean; latencyMs?: number; structuredContent?: { message?: string } }
         | undefined
-      const text = result.content
-        .filter((block) => block.type === 'text')
-        .map((block) => (block as { text: string }).text)
-        .join(' ')
+      const text = resultText(result).replaceAll('\n', ' ')
       if (result.isError === true || output?.isError === true) {
         last = { state: 'failed', peer, error: text.slice(0, 300) || 'error result', tried }
         continue

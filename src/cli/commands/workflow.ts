@@ -4,6 +4,7 @@ import type { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { resolveHome } from '../../config/load.js'
+import { resultText } from '../../mcp/result.js'
 import { WORKFLOW_ID_PATTERN } from '../../workflow/constants.js'
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from '../../workflow/graph.js'
 import { WORKFLOW_STATES, type WorkflowProblem } from '../../workflow/types.js'
@@ -82,13 +83,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')
-}
-
-function resultText(result: CallToolResult): string {
-  return result.content
-    .filter((block) => block.type === 'text')
-    .map((block) => (block as { text: string }).text)
-    .join('\n')
 }
 
 /** A rejected document: the problems on stderr (one a line) and as JSON on stdout. */
