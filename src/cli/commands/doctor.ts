@@ -153,6 +153,14 @@ export function buildDoctorReport(input: DoctorInput): DoctorReport {
     )
     if (d.relay.client.lastError != null) relayDetails.push(`relay error: ${d.relay.client.lastError}`)
     relayDetails.push(`DCUtR ${d.dcutr ? 'on' : 'off'}, UPnP ${d.upnp ? 'on' : 'off'}`)
+    // Older nodes (before the direct upgrade existed) report no such field.
+    const upgrade = d.directUpgrade as DiscoveryStatus['directUpgrade'] | undefined
+    if (upgrade?.enabled === true && upgrade.attempted > 0) {
+      relayDetails.push(
+        `relayed connections upgraded to direct: ${upgrade.upgraded} of ${upgrade.attempted}` +
+          (upgrade.lastError != null && upgrade.failed > 0 ? ` (last failure: ${upgrade.lastError})` : '')
+      )
+    }
     add(
       'relay',
       'info',
