@@ -1,6 +1,6 @@
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { PeerId } from '@libp2p/interface'
+import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import { TypedEventEmitter } from 'main-event'
@@ -8,6 +8,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { Libp2p } from 'libp2p'
+import { memberProtocol } from '../discovery/constants.js'
 import type { MeshServices } from '../node/libp2p-defaults.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import { errorMessage } from '../util/errors.js'
@@ -16,11 +17,15 @@ import { type AdvertTool, type CatalogAdvert, decodeAdvert, encodeAdvert, schema
 import { ADVERT_VERSION } from './advert.js'
 import {
   DESCRIPTOR_RETRY_ATTEMPTS,
+  DIRECT_LISTING_DELAY_MS,
+  DIRECT_LISTING_TIMEOUT_MS,
   DESCRIPTOR_RETRY_INITIAL_MS,
   DISCONNECT_GRACE_MS,
   MAX_ADVERT_BYTES,
   MAX_CACHED_DESCRIPTORS,
-  PROVIDE_DEBOUNCE_MS
+  MCP_P2P_PROTOCOL,
+  PROVIDE_DEBOUNCE_MS,
+  SUBSCRIPTION_FOLLOW_UP_MS
 } from './constants.js'
 import type { PeerPool } from './peer-pool.js'
 import { catalogTopic } from './topics.js'
@@ -37,7 +42,8 @@ export interface CatalogPeer {
   peerId: string
   seq: number
   lastSeen: number
-  source: 'gossip' | 'dht'
+  /** How the peer was found: its gossip adverts, a DHT provider lookup, or a direct listing on connect. */
+  source: 'gossip' | 'dht' | 'direct'
   capacity: CatalogAdvert['capacity']
   load: CatalogAdvert['load']
   worker?: CatalogAdvert['worker']
@@ -49,7 +55,10 @@ export interface CatalogPeer {
 }
 
 export interface CatalogEvents {
-  change: CustomEvent<{ peer: string; reason: 'advert' | 'descriptors' | 'expired' | 'disconnected' | 'dht' }>
+  change: CustomEvent<{
+    peer: string
+    reason: 'advert' | 'descriptors' | 'expired' | 'disconnected' | 'dht' | 'direct'
+  }>
 }
 
 export interface CatalogInit {
@@ -67,6 +76,8 @@ export interface CatalogInit {
 export interface CatalogStats {
   peers: number
   tools: number
+  /** Members listed directly on connect because no advert of theirs had arrived yet. */
+  directListings: number
   /** Descriptors taken from the (name, schema hash) cache instead of a tools/list round trip. */
   descriptorCacheHits: number
   /** tools/list fetches of peers' descriptors, and those that failed. */
@@ -114,9 +125,12 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   /** Verified descriptors by `name\0schemaHash` (insertion order = eviction order). */
   readonly #descriptors = new Map<string, McpTool>()
   #provideSoon?: NodeJS.Timeout
+  /** Members identified but not advertised yet: listed directly if no advert comes first. */
+  readonly #directPending = new Map<string, NodeJS.Timeout>()
   readonly #stats: CatalogStats = {
     peers: 0,
     tools: 0,
+    directListings: 0,
     descriptorCacheHits: 0,
     descriptorFetches: 0,
     descriptorFetchErrors: 0,
@@ -131,16 +145,52 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   #seq = Date.now()
   #timers: NodeJS.Timeout[] = []
   #publishSoon?: NodeJS.Timeout
+  #publishFollowUp?: NodeJS.Timeout
   #started = false
   #provideAbort?: AbortController
   readonly #onMessage = (event: CustomEvent<Message>): void => this.#handleMessage(event.detail)
-  readonly #onSubscriptionChange = (): void => this.schedulePublish(20)
+  /**
+   * A peer subscribed: publish our advert for it. gossipsub drops a message
+   * for a subscribed peer whose outbound stream is not open yet (it logs
+   * "Cannot send RPC"), and the subscription often arrives before that
+   * stream is, so the advert goes out again one gossip heartbeat later;
+   * otherwise the newcomer would wait a whole advert interval to see us.
+   */
+  readonly #onSubscriptionChange = (): void => {
+    this.schedulePublish(20)
+    if (!this.#started || this.#publishFollowUp != null) return
+    this.#publishFollowUp = setTimeout(() => {
+      this.#publishFollowUp = undefined
+      this.publish()
+    }, SUBSCRIPTION_FOLLOW_UP_MS)
+    this.#publishFollowUp.unref()
+  }
   readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
     // A connection can drop and come back (re-dials, duplicate connections
     // being closed): keep the peer for a grace period instead of flapping the
     // tool list; calls meanwhile re-dial it or fail over.
     const peer = this.#peers.get(event.detail.toString())
     if (peer != null) peer.disconnectedAt = Date.now()
+  }
+  /**
+   * A member of our mesh connected (identify names our member protocol and
+   * /mcp+p2p). Its advert normally follows within a gossip heartbeat, but
+   * can take a whole advert interval (gossipsub drops messages for a peer
+   * whose stream is not open yet); if none has come after a short delay its
+   * tools are listed directly, so a newcomer sees a peer's tools about as
+   * soon as it is connected. Adverts take over when they arrive.
+   */
+  readonly #onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols } = event.detail
+    if (!protocols.includes(MCP_P2P_PROTOCOL) || !protocols.includes(memberProtocol(this.#init.meshName))) return
+    const id = peerId.toString()
+    if (this.#peers.has(id) || this.#directPending.has(id)) return
+    const timer = setTimeout(() => {
+      this.#directPending.delete(id)
+      void this.#listDirectly(peerId)
+    }, DIRECT_LISTING_DELAY_MS)
+    timer.unref()
+    this.#directPending.set(id, timer)
   }
   readonly #onConnect = (event: CustomEvent<PeerId>): void => {
     const peer = this.#peers.get(event.detail.toString())
@@ -176,6 +226,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     pubsub.subscribe(this.#topic)
     this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
     this.#libp2p.addEventListener('peer:connect', this.#onConnect)
+    this.#libp2p.addEventListener('peer:identify', this.#onIdentify)
     this.#registry.addEventListener('change', this.#onRegistryChange)
     this.#timers.push(setInterval(() => this.publish(), this.#init.advertIntervalMs))
     this.#timers.push(setInterval(() => this.#expire(), Math.max(250, Math.floor(this.#disconnectGraceMs / 2))))
@@ -191,6 +242,9 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers = []
     clearTimeout(this.#publishSoon)
+    this.#publishSoon = undefined
+    clearTimeout(this.#publishFollowUp)
+    this.#publishFollowUp = undefined
     clearTimeout(this.#provideSoon)
     for (const retry of this.#fetchRetries.values()) clearTimeout(retry.timer)
     this.#fetchRetries.clear()
@@ -203,6 +257,9 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     } catch {}
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
     this.#libp2p.removeEventListener('peer:connect', this.#onConnect)
+    this.#libp2p.removeEventListener('peer:identify', this.#onIdentify)
+    for (const timer of this.#directPending.values()) clearTimeout(timer)
+    this.#directPending.clear()
     this.#registry.removeEventListener('change', this.#onRegistryChange)
     this.#peers.clear()
   }
@@ -280,7 +337,11 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
    * list over `/mcp+p2p`. It expires like any silent peer unless its adverts
    * start arriving.
    */
-  async addFromDirectListing(peerId: string, signal?: AbortSignal): Promise<CatalogPeer | undefined> {
+  async addFromDirectListing(
+    peerId: string,
+    signal?: AbortSignal,
+    source: 'dht' | 'direct' = 'dht'
+  ): Promise<CatalogPeer | undefined> {
     const client = await this.#pool.get(peerIdFromString(peerId), { signal })
     const listed = await client.listTools(undefined, { signal })
     const existing = this.#peers.get(peerId)
@@ -288,7 +349,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       peerId,
       seq: 0,
       lastSeen: Date.now(),
-      source: 'dht',
+      source,
       capacity: { maxConcurrency: 1 },
       load: { inFlight: 0, queued: 0 },
       tools: new Map()
@@ -309,8 +370,27 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       })
     }
     this.#peers.set(peerId, peer)
-    this.#changed(peerId, 'dht')
+    this.#changed(peerId, source)
     return peer
+  }
+
+  async #listDirectly(peerId: PeerId): Promise<void> {
+    const id = peerId.toString()
+    if (!this.#started || this.#peers.has(id) || this.#fetching.has(id)) return
+    if (this.#libp2p.getConnections(peerId).length === 0) return
+    const job = (async () => {
+      try {
+        await this.addFromDirectListing(id, AbortSignal.timeout(DIRECT_LISTING_TIMEOUT_MS), 'direct')
+        this.#stats.directListings++
+        log('listed %s directly (no advert yet)', id)
+      } catch (err) {
+        log('listing %s directly failed (its advert will list it): %s', id, errorMessage(err))
+      } finally {
+        this.#fetching.delete(id)
+      }
+    })()
+    this.#fetching.set(id, job)
+    await job
   }
 
   /** Finds providers of `tool` in the DHT and adds them; resolves with the first that offers it. */

@@ -40,7 +40,7 @@ export interface MeshPeerSummary {
   connected: boolean
   addresses: string[]
   inCatalog: boolean
-  source?: 'gossip' | 'dht'
+  source?: 'gossip' | 'dht' | 'direct'
   tools: string[]
   load?: { inFlight: number; queued: number; maxConcurrency: number }
   latencyMs?: number

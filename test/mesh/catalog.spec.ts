@@ -4,8 +4,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import { TypedEventEmitter } from 'main-event'
 import { afterEach, describe, expect, it } from 'vitest'
+import { memberProtocol } from '../../src/discovery/constants.js'
 import { ADVERT_VERSION, encodeAdvert, schemaHash } from '../../src/mesh/advert.js'
 import { Catalog } from '../../src/mesh/catalog.js'
+import { MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import type { PeerPool } from '../../src/mesh/peer-pool.js'
 import type { ToolRegistry } from '../../src/tools/registry.js'
 import { waitFor } from '../helpers/index.js'
@@ -32,6 +34,8 @@ class FakePubsub extends TypedEventEmitter<{ message: CustomEvent<unknown> }> {
 interface Harness {
   catalog: Catalog
   deliver(from: PeerId, tools: McpTool[], seq?: number): void
+  /** A `peer:identify` for `peer` with these protocols. */
+  identify(peer: PeerId, protocols: string[]): void
   /** tools/list calls per peer. */
   fetches: Map<string, number>
 }
@@ -47,7 +51,9 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
   const libp2p = Object.assign(new TypedEventEmitter(), {
     peerId: self,
     services: { pubsub },
-    contentRouting: {}
+    contentRouting: {},
+    // Every peer counts as connected (direct listings require a connection).
+    getConnections: () => [{}]
   })
   const registry = Object.assign(new TypedEventEmitter(), { list: () => [] })
   const fetches = new Map<string, number>()
@@ -77,6 +83,9 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
   return {
     catalog,
     fetches,
+    identify: (peer, protocols) => {
+      libp2p.safeDispatchEvent('peer:identify', { detail: { peerId: peer, protocols, listenAddrs: [] } })
+    },
     deliver: (from, tools, seq = 1) => {
       const data = encodeAdvert({
         v: ADVERT_VERSION,
@@ -144,5 +153,30 @@ describe('Catalog descriptors', () => {
     await waitFor(() => described(catalog, peer, 'grep'), { timeoutMs: 5_000, message: 'described after retries' })
     expect(fetches.get(peer.toString())).toBe(3)
     expect(catalog.stats()).toMatchObject({ descriptorFetches: 3, descriptorFetchErrors: 2 })
+  })
+
+  it('lists a connected member directly when its advert has not come, and never a peer of another mesh', async () => {
+    const { catalog, identify, fetches } = await harness(() => [descriptor('grep')])
+    const [member, foreign] = [await newPeer(), await newPeer()]
+    identify(member, [MCP_P2P_PROTOCOL, memberProtocol('default')])
+    identify(foreign, [MCP_P2P_PROTOCOL, memberProtocol('other-mesh')])
+    await waitFor(() => described(catalog, member, 'grep'), { timeoutMs: 5_000, message: 'the member listed directly' })
+    expect(catalog.peer(member.toString())?.source).toBe('direct')
+    expect(catalog.stats().directListings).toBe(1)
+    expect(catalog.peer(foreign.toString())).toBeUndefined()
+    expect(fetches.get(foreign.toString())).toBeUndefined()
+  })
+
+  it('does not list directly a member whose advert arrived first', async () => {
+    const { catalog, identify, deliver, fetches } = await harness(() => [descriptor('grep')])
+    const member = await newPeer()
+    identify(member, [MCP_P2P_PROTOCOL, memberProtocol('default')])
+    deliver(member, [descriptor('grep')])
+    await waitFor(() => described(catalog, member, 'grep'), { message: 'described from its advert' })
+    // Past the direct-listing delay: still the one fetch the advert caused.
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    expect(fetches.get(member.toString())).toBe(1)
+    expect(catalog.peer(member.toString())?.source).toBe('gossip')
+    expect(catalog.stats().directListings).toBe(0)
   })
 })

@@ -9,7 +9,7 @@ export const peerSummarySchema = z.object({
   connected: z.boolean(),
   addresses: z.array(z.string()),
   inCatalog: z.boolean(),
-  source: z.enum(['gossip', 'dht']).optional(),
+  source: z.enum(['gossip', 'dht', 'direct']).optional(),
   tools: z.array(z.string()),
   load: z.object({ inFlight: z.number(), queued: z.number(), maxConcurrency: z.number() }).optional(),
   latencyMs: z.number().optional(),
