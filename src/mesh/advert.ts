@@ -3,6 +3,8 @@ import { retryPolicySchema, TOOL_NAME_PATTERN } from '../tools/meta.js'
 import { canonicalHash } from '../util/canonical-json.js'
 
 export const ADVERT_VERSION = 1
+export const MAX_ADVERT_ADDRS = 16
+export const MAX_ADVERT_ADDR_CHARS = 512
 
 export const advertToolSchema = z
   .object({
@@ -38,7 +40,14 @@ export const advertSchema = z
       })
       .strict()
       .optional(),
-    tools: z.array(advertToolSchema).max(1024)
+    tools: z.array(advertToolSchema).max(1024),
+    /**
+     * The sender's own addresses. A node that learns of a peer from gossip
+     * relayed by others has none for it; without them its first dial would
+     * wait for a DHT peer lookup (seconds). Signed with the advert, so they
+     * are the peer's claims about itself, as identify's listenAddrs are.
+     */
+    addrs: z.array(z.string().min(1).max(MAX_ADVERT_ADDR_CHARS)).max(MAX_ADVERT_ADDRS).optional()
   })
   .strict()
 

@@ -3,6 +3,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Tool as McpTool } from '@modelcontextprotocol/server'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -14,7 +15,7 @@ import type { ToolRegistry } from '../tools/registry.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { type AdvertTool, type CatalogAdvert, decodeAdvert, encodeAdvert, schemaHash } from './advert.js'
-import { ADVERT_VERSION } from './advert.js'
+import { ADVERT_VERSION, MAX_ADVERT_ADDRS } from './advert.js'
 import {
   DESCRIPTOR_RETRY_ATTEMPTS,
   DIRECT_LISTING_DELAY_MS,
@@ -91,6 +92,19 @@ export interface CatalogStats {
   advertsSent: number
   dhtProvided: number
   dhtLookups: number
+}
+
+/** The advert's addresses that parse; a malformed one is dropped, not the advert. */
+function dialableAddrs(addrs: readonly string[] | undefined): Multiaddr[] {
+  const parsed: Multiaddr[] = []
+  for (const text of addrs ?? []) {
+    try {
+      parsed.push(multiaddr(text))
+    } catch {
+      // A bad address is the sender's problem; the others may still work.
+    }
+  }
+  return parsed
 }
 
 function descriptorKey(name: string, hash: string): string {
@@ -184,7 +198,13 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     const { peerId, protocols } = event.detail
     if (!protocols.includes(MCP_P2P_PROTOCOL) || !protocols.includes(memberProtocol(this.#init.meshName))) return
     const id = peerId.toString()
-    if (this.#peers.has(id) || this.#directPending.has(id)) return
+    const known = this.#peers.get(id)
+    if (known != null) {
+      // Advertised before we could reach it: now we can, fetch what is missing.
+      if ([...known.tools.values()].some((tool) => tool.descriptor == null)) this.#fetchDescriptors(id)
+      return
+    }
+    if (this.#directPending.has(id)) return
     const timer = setTimeout(() => {
       this.#directPending.delete(id)
       void this.#listDirectly(peerId)
@@ -328,7 +348,11 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       capacity: this.#init.capacity(),
       load: this.#init.load(),
       worker: this.#init.worker?.(),
-      tools
+      tools,
+      addrs: this.#libp2p
+        .getMultiaddrs()
+        .slice(0, MAX_ADVERT_ADDRS)
+        .map((ma) => ma.toString())
     }
   }
 
@@ -480,8 +504,18 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       disconnectedAt: previous?.disconnectedAt
     })
     if (previous == null) log('advert from new peer %s (%d tools)', advert.peerId, advert.tools.length)
-    if (missing) this.#fetchDescriptors(advert.peerId)
-    else if (changed) this.#changed(advert.peerId, 'advert')
+    if (missing) {
+      // Addresses first, so the fetch dials at once instead of looking the peer up in the DHT.
+      const addrs = previous == null ? dialableAddrs(advert.addrs) : []
+      if (addrs.length > 0) {
+        this.#libp2p.peerStore
+          .merge(peerIdFromString(advert.peerId), { multiaddrs: addrs })
+          .catch((err: unknown) => log('storing addresses of %s failed: %s', advert.peerId, errorMessage(err)))
+          .finally(() => this.#fetchDescriptors(advert.peerId))
+      } else {
+        this.#fetchDescriptors(advert.peerId)
+      }
+    } else if (changed) this.#changed(advert.peerId, 'advert')
   }
 
   /**

@@ -33,11 +33,13 @@ class FakePubsub extends TypedEventEmitter<{ message: CustomEvent<unknown> }> {
 
 interface Harness {
   catalog: Catalog
-  deliver(from: PeerId, tools: McpTool[], seq?: number): void
+  deliver(from: PeerId, tools: McpTool[], seq?: number, addrs?: string[]): void
   /** A `peer:identify` for `peer` with these protocols. */
   identify(peer: PeerId, protocols: string[]): void
   /** tools/list calls per peer. */
   fetches: Map<string, number>
+  /** Addresses the catalog stored in the peer store, per call. */
+  merged: Array<{ peer: string; addrs: string[] }>
 }
 
 const running: Catalog[] = []
@@ -53,10 +55,17 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
     services: { pubsub },
     contentRouting: {},
     // Every peer counts as connected (direct listings require a connection).
-    getConnections: () => [{}]
+    getConnections: () => [{}],
+    getMultiaddrs: () => [],
+    peerStore: {
+      merge: async (peer: PeerId, data: { multiaddrs: Array<{ toString(): string }> }) => {
+        merged.push({ peer: peer.toString(), addrs: data.multiaddrs.map(String) })
+      }
+    }
   })
   const registry = Object.assign(new TypedEventEmitter(), { list: () => [] })
   const fetches = new Map<string, number>()
+  const merged: Array<{ peer: string; addrs: string[] }> = []
   const pool = {
     get: async (peer: PeerId) => ({
       listTools: async () => {
@@ -83,10 +92,11 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
   return {
     catalog,
     fetches,
+    merged,
     identify: (peer, protocols) => {
       libp2p.safeDispatchEvent('peer:identify', { detail: { peerId: peer, protocols, listenAddrs: [] } })
     },
-    deliver: (from, tools, seq = 1) => {
+    deliver: (from, tools, seq = 1, addrs) => {
       const data = encodeAdvert({
         v: ADVERT_VERSION,
         mesh: 'default',
@@ -102,7 +112,8 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
           category: 'general',
           priority: 5,
           timeoutMs: 1_000
-        }))
+        })),
+        ...(addrs != null ? { addrs } : {})
       })
       pubsub.safeDispatchEvent('message', {
         detail: { type: 'signed', topic: catalog.topic, data, from, sequenceNumber: BigInt(seq) }
@@ -178,5 +189,13 @@ describe('Catalog descriptors', () => {
     expect(fetches.get(member.toString())).toBe(1)
     expect(catalog.peer(member.toString())?.source).toBe('gossip')
     expect(catalog.stats().directListings).toBe(0)
+  })
+
+  it("stores an advert's addresses before fetching, so the dial needs no DHT lookup; a malformed one is dropped", async () => {
+    const { catalog, deliver, merged } = await harness(() => [descriptor('grep')])
+    const peer = await newPeer()
+    deliver(peer, [descriptor('grep')], 1, ['/ip4/127.0.0.1/tcp/4001', 'not a multiaddr'])
+    await waitFor(() => described(catalog, peer, 'grep'), { message: 'described' })
+    expect(merged).toEqual([{ peer: peer.toString(), addrs: ['/ip4/127.0.0.1/tcp/4001'] }])
   })
 })
