@@ -1,4 +1,4 @@
-import type { Message } from '@libp2p/gossipsub'
+import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -26,7 +26,7 @@ import {
   MAX_CACHED_DESCRIPTORS,
   MCP_P2P_PROTOCOL,
   PROVIDE_DEBOUNCE_MS,
-  SUBSCRIPTION_FOLLOW_UP_MS
+  SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS
 } from './constants.js'
 import type { PeerPool } from './peer-pool.js'
 import { catalogTopic } from './topics.js'
@@ -159,25 +159,24 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   #seq = Date.now()
   #timers: NodeJS.Timeout[] = []
   #publishSoon?: NodeJS.Timeout
-  #publishFollowUp?: NodeJS.Timeout
+  #lastTriggeredPublish = 0
   #started = false
   #provideAbort?: AbortController
   readonly #onMessage = (event: CustomEvent<Message>): void => this.#handleMessage(event.detail)
   /**
-   * A peer subscribed: publish our advert for it. gossipsub drops a message
-   * for a subscribed peer whose outbound stream is not open yet (it logs
-   * "Cannot send RPC"), and the subscription often arrives before that
-   * stream is, so the advert goes out again one gossip heartbeat later;
-   * otherwise the newcomer would wait a whole advert interval to see us.
+   * A peer subscribed to the catalog topic: publish our advert for it (at
+   * most once per SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS, so a mesh with
+   * connection churn does not multiply adverts). gossipsub fires this event
+   * for any subscription RPC, of any topic, and re-sends subscriptions on
+   * every new stream: only a subscribe to our topic counts. A directly
+   * connected newcomer that misses this advert (its stream was not open
+   * yet) lists us directly instead (#onIdentify on its side).
    */
-  readonly #onSubscriptionChange = (): void => {
-    this.schedulePublish(20)
-    if (!this.#started || this.#publishFollowUp != null) return
-    this.#publishFollowUp = setTimeout(() => {
-      this.#publishFollowUp = undefined
-      this.publish()
-    }, SUBSCRIPTION_FOLLOW_UP_MS)
-    this.#publishFollowUp.unref()
+  readonly #onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
+    if (!event.detail.subscriptions.some((sub) => sub.topic === this.#topic && sub.subscribe)) return
+    const wait = Math.max(20, this.#lastTriggeredPublish + SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS - Date.now())
+    this.#lastTriggeredPublish = Date.now() + wait
+    this.schedulePublish(wait)
   }
   readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
     // A connection can drop and come back (re-dials, duplicate connections
@@ -216,7 +215,8 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     const peer = this.#peers.get(event.detail.toString())
     if (peer != null) peer.disconnectedAt = undefined
   }
-  readonly #onRegistryChange = (): void => {
+  readonly #onRegistryChange = (event: CustomEvent<{ type: string; names: string[] }>): void => {
+    log('registry %s: %s; publishing', event.detail.type, event.detail.names.join(', '))
     this.schedulePublish(50)
     clearTimeout(this.#provideSoon)
     this.#provideSoon = setTimeout(() => this.#provideAll(), PROVIDE_DEBOUNCE_MS)
@@ -263,8 +263,6 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     this.#timers = []
     clearTimeout(this.#publishSoon)
     this.#publishSoon = undefined
-    clearTimeout(this.#publishFollowUp)
-    this.#publishFollowUp = undefined
     clearTimeout(this.#provideSoon)
     for (const retry of this.#fetchRetries.values()) clearTimeout(retry.timer)
     this.#fetchRetries.clear()

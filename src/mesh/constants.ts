@@ -51,8 +51,8 @@ export const PROVIDE_DEBOUNCE_MS = 1_000
 /** A connected member with no advert yet is listed directly after this delay, bounded by the timeout. */
 export const DIRECT_LISTING_DELAY_MS = 500
 export const DIRECT_LISTING_TIMEOUT_MS = 10_000
-/** After a peer subscribes, our advert is re-published this much later (one gossipsub heartbeat). */
-export const SUBSCRIPTION_FOLLOW_UP_MS = 1_000
+/** Adverts triggered by peers subscribing go out at most this often (periodic ones are separate). */
+export const SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS = 1_000
 /** Largest catalog advert accepted from gossip. */
 export const MAX_ADVERT_BYTES = 256 * 1024
 /** How long a DHT lookup on a catalog miss may take before the call fails. */

@@ -172,7 +172,7 @@ export class MeshService implements NodeSubsystem {
     node.registry.registerAll(this.#tools)
     await this.#catalog.start()
     this.#probeTimer = setInterval(() => {
-      for (const peer of this.catalog.peers()) void this.#probe(peer.peerId)
+      for (const peer of this.catalog.peers()) this.#probe(peer.peerId)
     }, LATENCY_PROBE_INTERVAL_MS)
     this.#probeTimer.unref()
   }
@@ -283,16 +283,19 @@ export class MeshService implements NodeSubsystem {
       })
   }
 
-  async #probe(peer: string): Promise<void> {
-    const libp2p = this.#node.libp2p
+  /**
+   * Folds in the round trip libp2p's connection monitor measured on its last
+   * ping of the peer's connection. No ping of our own: a second pinger per
+   * connection only adds streams (and refused streams abort connections).
+   */
+  #probe(peer: string): void {
     const id = parsePeerIdOrUndefined(peer)
-    if (id == null || libp2p.getConnections(id).length === 0) return
-    try {
-      const rtt = await libp2p.services.ping.ping(id, { signal: AbortSignal.timeout(2_000) })
-      this.#catalog?.recordLatency(peer, rtt)
-    } catch (err) {
-      log('latency probe of %s failed: %s', peer, errorMessage(err))
-    }
+    if (id == null) return
+    const rtts = this.#node.libp2p
+      .getConnections(id)
+      .map((connection) => connection.rtt)
+      .filter((rtt): rtt is number => rtt != null && Number.isFinite(rtt))
+    if (rtts.length > 0) this.#catalog?.recordLatency(peer, Math.min(...rtts))
   }
 }
 

@@ -4,7 +4,25 @@ import { second } from '../util/time.js'
 export const DHT_PROTOCOL = '/mcp-mesh/kad/1.0.0'
 export const AGENT_NAME = 'mcp-mesh'
 
-/** Two concurrent pings (doctor plus latency probe) must not fail; libp2p's default is 1. */
+/**
+ * Concurrent ping streams per connection, each way. libp2p's defaults (1 out,
+ * 2 in) are too tight: the connection monitor, `peer_info`/`doctor` and
+ * remote peers' own probes overlap, and a refused ping stream counts as a
+ * failed ping, for which the connection monitor aborts the whole connection.
+ */
 export const PING_MAX_OUTBOUND_STREAMS = 8
+export const PING_MAX_INBOUND_STREAMS = 8
+
+/**
+ * libp2p's connection monitor pings every connection and aborts it when a
+ * ping fails. Its defaults (every 10 s, adaptive timeout from 5 s) abort
+ * healthy connections of a node that is merely busy: on a saturated 2-core
+ * host a 25-node mesh lost most of its connections every minute, and every
+ * reconnect (noise, identify, gossipsub, DHT, catalog) made the load worse.
+ * Pings stay (they find silently dead connections and measure `rtt`, which
+ * the mesh uses for latency) but are sparser and more patient.
+ */
+export const CONNECTION_PING_INTERVAL_MS = 15 * second
+export const CONNECTION_PING_MIN_TIMEOUT_MS = 15 * second
 
 export const SHUTDOWN_TIMEOUT_MS = 10 * second

@@ -18,7 +18,14 @@ import type { Libp2pOptions } from 'libp2p'
 import type { MeshConfig } from '../config/schema.js'
 import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
 import { type NodeInternals, nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
-import { AGENT_NAME, DHT_PROTOCOL, PING_MAX_OUTBOUND_STREAMS } from './constants.js'
+import {
+  AGENT_NAME,
+  CONNECTION_PING_INTERVAL_MS,
+  CONNECTION_PING_MIN_TIMEOUT_MS,
+  DHT_PROTOCOL,
+  PING_MAX_INBOUND_STREAMS,
+  PING_MAX_OUTBOUND_STREAMS
+} from './constants.js'
 
 export interface Libp2pDefaultsInit {
   config: MeshConfig
@@ -105,7 +112,7 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
   const services: Libp2pOptions<MeshServices>['services'] = {
     identify: identify(),
     identifyPush: identifyPush(),
-    ping: ping({ maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS }),
+    ping: ping({ maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS, maxInboundStreams: PING_MAX_INBOUND_STREAMS }),
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       // kad-dht's own auto mode counts only public addresses, which on a LAN
@@ -155,6 +162,10 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
     // cipher before Noise; peers without the key fail the handshake.
     ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
     connectionGater: perIpConnectionGater(config.connections.maxConnectionsPerIp, internals.connections),
+    connectionMonitor: {
+      pingInterval: CONNECTION_PING_INTERVAL_MS,
+      pingTimeout: { minTimeout: CONNECTION_PING_MIN_TIMEOUT_MS }
+    },
     connectionManager: {
       maxConnections: config.connections.maxConnections,
       maxParallelDials: config.connections.maxParallelDials,

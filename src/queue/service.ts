@@ -1063,6 +1063,34 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     }
   }
 
+  #claimableBy(task: StoredTask, peer: string): boolean {
+    return task.placement?.local !== true && (task.placement?.peer == null || task.placement.peer === peer)
+  }
+
+  /**
+   * The task a claim is granted: the claimed one, unless a queued task of
+   * the same tool ranks ahead of it (higher priority, or earlier in its
+   * class) and this worker may take it too. Workers claim from an
+   * announcement that can be seconds old; a task requeued since (its worker
+   * was busy) must not lose its place to lower-priority ones. A substitute
+   * asks nothing the claimed task did not: same tool, no tags beyond the
+   * claimed task's, no spread constraint.
+   */
+  #bestClaimFor(claimed: StoredTask, peer: string): StoredTask {
+    const now = Date.now()
+    const tags = new Set(claimed.placement?.tags ?? [])
+    for (let priority = this.#buckets.length - 1; priority >= claimed.priority; priority--) {
+      for (const id of this.#buckets[priority]!) {
+        if (id === claimed.id) return claimed
+        const task = this.#tasks.get(id)
+        if (task == null || task.tool !== claimed.tool || task.runAt > now || task.placement?.spread != null) continue
+        if (!this.#claimableBy(task, peer) || !(task.placement?.tags ?? []).every((tag) => tags.has(tag))) continue
+        return task
+      }
+    }
+    return claimed
+  }
+
   #registerPeerMethods(): void {
     const front = this.#node.front
     front.addPeerMethod({
@@ -1070,13 +1098,14 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       params: claimParams,
       handler: async (params, ctx) => {
         const { taskId } = params as { taskId: string }
-        const task = this.#tasks.get(taskId)
-        if (task == null || task.state !== 'queued' || this.#paused || task.runAt > Date.now()) {
-          return { granted: false, reason: task == null ? 'unknown task' : `task is ${task.state}` }
+        const claimed = this.#tasks.get(taskId)
+        if (claimed == null || claimed.state !== 'queued' || this.#paused || claimed.runAt > Date.now()) {
+          return { granted: false, reason: claimed == null ? 'unknown task' : `task is ${claimed.state}` }
         }
-        if (task.placement?.local === true || (task.placement?.peer != null && task.placement.peer !== ctx.peerId)) {
+        if (!this.#claimableBy(claimed, ctx.peerId)) {
           return { granted: false, reason: 'placement does not allow this peer' }
         }
+        const task = this.#bestClaimFor(claimed, ctx.peerId)
         this.#dequeue(task)
         const lease = this.#startAttempt(task, ctx.peerId, 'pull')
         return {
