@@ -8,6 +8,8 @@ export const HEARTBEAT_FRACTION = 3
 export const DEFAULT_RESULT_TTL_MS = 24 * hour
 /** How many lease losses (dead or partitioned workers) a task survives beyond its retry policy. */
 export const MAX_LEASE_LOSSES = 3
+/** Rejected (busy worker) attempts kept in a task's history; older ones are dropped. */
+export const MAX_REJECTED_IN_HISTORY = 10
 /** Default concurrency of this node as a worker; config `queue.worker.maxConcurrency`. */
 export const DEFAULT_WORKER_CONCURRENCY = 32
 /** Workers keep results of tasks they ran this long, so a restarted owner can re-lease them. */

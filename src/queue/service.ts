@@ -26,6 +26,7 @@ import {
   HEARTBEAT_FRACTION,
   MAX_LEASE_LOSSES,
   MAX_PAGE_SIZE,
+  MAX_REJECTED_IN_HISTORY,
   METHOD_ABORT,
   METHOD_ATTACH,
   METHOD_CLAIM,
@@ -792,8 +793,12 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     this.#leases.delete(id)
     this.#release(lease)
     if (peer != null) this.#cooldown.set(peer, Date.now() + 1000)
+    // The attempt stays in the history as `rejected` (when and where it was
+    // dispatched is worth seeing) but is not counted against maxAttempts.
     task.attempts--
-    task.history.pop()
+    this.#closeAttempt(task, 'rejected', reason)
+    const rejected = task.history.filter((attempt) => attempt.outcome === 'rejected')
+    if (rejected.length > MAX_REJECTED_IN_HISTORY) task.history.splice(task.history.indexOf(rejected[0]!), 1)
     task.state = 'queued'
     task.lease = undefined
     task.reason = reason

@@ -44,6 +44,10 @@ export interface TaskSubmission {
   labels?: Record<string, string>
 }
 
+/**
+ * `rejected`: the worker refused the attempt (busy, or not accepting) and did
+ * not run it; the task was requeued and the attempt is not counted.
+ */
 export type AttemptOutcome = 'succeeded' | 'failed' | 'lease-lost' | 'cancelled' | 'timeout' | 'rejected'
 
 export interface TaskAttempt {
