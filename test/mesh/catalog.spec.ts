@@ -3,11 +3,11 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import { TypedEventEmitter } from 'main-event'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { memberProtocol } from '../../src/discovery/constants.js'
 import { ADVERT_VERSION, encodeAdvert, schemaHash } from '../../src/mesh/advert.js'
 import { Catalog } from '../../src/mesh/catalog.js'
-import { MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
+import { DIRECT_LISTING_DELAY_MS, MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import type { PeerPool } from '../../src/mesh/peer-pool.js'
 import type { ToolRegistry } from '../../src/tools/registry.js'
 import { waitFor } from '../helpers/index.js'
@@ -181,14 +181,19 @@ describe('Catalog descriptors', () => {
   it('does not list directly a member whose advert arrived first', async () => {
     const { catalog, identify, deliver, fetches } = await harness(() => [descriptor('grep')])
     const member = await newPeer()
-    identify(member, [MCP_P2P_PROTOCOL, memberProtocol('default')])
-    deliver(member, [descriptor('grep')])
-    await waitFor(() => described(catalog, member, 'grep'), { message: 'described from its advert' })
-    // Past the direct-listing delay: still the one fetch the advert caused.
-    await new Promise((resolve) => setTimeout(resolve, 800))
-    expect(fetches.get(member.toString())).toBe(1)
-    expect(catalog.peer(member.toString())?.source).toBe('gossip')
-    expect(catalog.stats().directListings).toBe(0)
+    // Fake timers from here: the direct-listing delay passes without waiting for it.
+    vi.useFakeTimers()
+    try {
+      identify(member, [MCP_P2P_PROTOCOL, memberProtocol('default')])
+      deliver(member, [descriptor('grep')])
+      await vi.advanceTimersByTimeAsync(DIRECT_LISTING_DELAY_MS * 2)
+      expect(described(catalog, member, 'grep')?.name).toBe('grep')
+      expect(fetches.get(member.toString())).toBe(1)
+      expect(catalog.peer(member.toString())?.source).toBe('gossip')
+      expect(catalog.stats().directListings).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it("stores an advert's addresses before fetching, so the dial needs no DHT lookup; a malformed one is dropped", async () => {
