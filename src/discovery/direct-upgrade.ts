@@ -2,7 +2,7 @@ import type { Connection, IdentifyResult, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
-import { isCircuit } from './address.js'
+import { isCircuit, peerIdOf } from './address.js'
 
 const log = meshLogger('discovery:direct-upgrade')
 
@@ -68,7 +68,7 @@ export class DirectUpgrade {
     if (this.#pending.has(id) || this.#hasDirect(connection)) return
     const candidates = listenAddrs
       .filter((ma) => !isCircuit(ma))
-      .map((ma) => (ma.getComponents().some((c) => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${id}`)))
+      .map((ma) => (peerIdOf(ma) != null ? ma : ma.encapsulate(`/p2p/${id}`)))
     if (candidates.length === 0) return
     void this.#upgrade(connection, candidates)
   }

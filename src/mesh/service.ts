@@ -159,7 +159,8 @@ export class MeshService implements NodeSubsystem {
     this.#catalog.addEventListener('change', (event) => {
       node.localView.invalidate()
       node.front.notifyToolListChanged()
-      if (event.detail.reason === 'advert' || event.detail.reason === 'descriptors') void this.#probe(event.detail.peer)
+      if (event.detail.reason === 'advert' || event.detail.reason === 'descriptors')
+        this.#sampleLatency(event.detail.peer)
     })
 
     await libp2p.handle(MCP_P2P_PROTOCOL, (stream, connection) => this.#accept(stream, connection), {
@@ -172,7 +173,7 @@ export class MeshService implements NodeSubsystem {
     node.registry.registerAll(this.#tools)
     await this.#catalog.start()
     this.#probeTimer = setInterval(() => {
-      for (const peer of this.catalog.peers()) this.#probe(peer.peerId)
+      for (const peer of this.catalog.peers()) this.#sampleLatency(peer.peerId)
     }, LATENCY_PROBE_INTERVAL_MS)
     this.#probeTimer.unref()
   }
@@ -288,7 +289,7 @@ export class MeshService implements NodeSubsystem {
    * ping of the peer's connection. No ping of our own: a second pinger per
    * connection only adds streams (and refused streams abort connections).
    */
-  #probe(peer: string): void {
+  #sampleLatency(peer: string): void {
     const id = parsePeerIdOrUndefined(peer)
     if (id == null) return
     const rtts = this.#node.libp2p

@@ -987,23 +987,30 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       const client = await mesh.pool.get(ownerId)
       const answer = await client.request({ method: METHOD_CLAIM, params: { taskId } }, claimResult, { timeout: 5_000 })
       if (!answer.granted) return
+      // The owner may grant a better-ranked task than the one claimed (#bestClaimFor):
+      // from here on everything refers to the granted task.
       const granted = answer.task
       const heartbeat = setInterval(
         () => {
           client
-            .request({ method: METHOD_HEARTBEAT, params: { taskId, token: granted.token } }, heartbeatResult, {
-              timeout: granted.leaseMs
-            })
+            .request(
+              { method: METHOD_HEARTBEAT, params: { taskId: granted.id, token: granted.token } },
+              heartbeatResult,
+              {
+                timeout: granted.leaseMs
+              }
+            )
             .then((beat) => {
               if (!beat.ok || beat.cancel)
-                this.worker.abort(taskId, beat.cancel ? 'cancelled by its owner' : 'lease no longer held')
+                this.worker.abort(granted.id, beat.cancel ? 'cancelled by its owner' : 'lease no longer held')
             })
-            .catch((err: unknown) => log('heartbeat for %s failed: %s', taskId, errorMessage(err)))
+            .catch((err: unknown) => log('heartbeat for %s failed: %s', granted.id, errorMessage(err)))
         },
         Math.max(100, Math.floor(granted.leaseMs / HEARTBEAT_FRACTION))
       )
       heartbeat.unref()
       let result: CallToolResult
+      let notExecuted: string | undefined
       try {
         // Hand the reserved slot to the run in the same tick, so nothing else takes it.
         slot()
@@ -1019,17 +1026,13 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
           { signal: new AbortController().signal, reportProgress: () => {} }
         )
       } catch (err) {
-        if (err instanceof ProtocolError && err.code === ERROR_CODE_BUSY) {
-          // Nothing ran (the worker stopped accepting meanwhile): hand the task back.
-          clearInterval(heartbeat)
-          await this.#reportCompletion(owner, taskId, granted.token, errorResult(err.message), err.message)
-          return
-        }
+        // BUSY: nothing ran (the worker stopped accepting meanwhile), so the task is handed back.
+        if (err instanceof ProtocolError && err.code === ERROR_CODE_BUSY) notExecuted = err.message
         result = errorResult(errorMessage(err))
       } finally {
         clearInterval(heartbeat)
       }
-      await this.#reportCompletion(owner, taskId, granted.token, result)
+      await this.#reportCompletion(owner, granted.id, granted.token, result, notExecuted)
     } catch (err) {
       log('claiming %s from %s failed: %s', taskId, owner, errorMessage(err))
     }
