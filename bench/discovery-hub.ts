@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config/load.js'
 import { loadPrivateKey } from '../src/identity/identity.js'
 import { libp2pDefaults } from '../src/node/libp2p-defaults.js'
 import { MeshNode } from '../src/node/mesh-node.js'
-import { VERSION } from '../src/node/version.js'
+import { VERSION } from '../src/interface/version.js'
 
 interface Message {
   type: 'measure' | 'stop' | 'dial'

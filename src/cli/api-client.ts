@@ -4,7 +4,7 @@ import type { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { API_SOCKET } from '../config/defaults.js'
 import { resultText } from '../mcp/result.js'
-import { VERSION } from '../node/version.js'
+import { VERSION } from '../interface/version.js'
 import { NodeNotRunningError, ToolCallFailedError } from './errors.js'
 
 export function apiSocketPath(home: string): string {

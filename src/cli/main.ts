@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ConfigError } from '../config/errors.js'
 import { initHome, loadConfig, resolveHome } from '../config/load.js'
-import { VERSION } from '../node/version.js'
+import { VERSION } from '../interface/version.js'
 import { MeshError } from '../util/errors.js'
 import { callTool, withApi } from './api-client.js'
 import { runStart } from './commands/start.js'

@@ -2,29 +2,9 @@ import type { Connection, ConnectionGater, MultiaddrConnection, PeerInfo } from 
 import { isLoopback } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/**
- * The parts of libp2p's internal components discovery needs and the public
- * `Libp2p` API does not expose: address metadata (what AutoNAT verified),
- * listening on `/p2p-circuit` at runtime, and random walks. Described
- * structurally so no internal package is imported.
- */
-export interface NodeAddressView {
-  multiaddr: Multiaddr
-  verified: boolean
-  lastVerified?: number
-  expires: number
-  type: 'transport' | 'announce' | 'observed' | 'dns-mapping' | 'ip-mapping'
-}
+import type { NodeAddressView, NodeInternals } from '../interface/libp2p.js'
 
-export interface NodeInternals {
-  getAddressesWithMetadata(): NodeAddressView[]
-  getListenAddrs(): Multiaddr[]
-  getAnnounceAddrs(): Multiaddr[]
-  getObservedAddrs(): Multiaddr[]
-  /** Starts listening on more addresses (e.g. `/p2p-circuit`) after start. */
-  listen(addrs: Multiaddr[]): Promise<void>
-  randomWalk(signal: AbortSignal): AsyncGenerator<PeerInfo>
-}
+export type { NodeAddressView, NodeInternals }
 
 interface InternalComponents {
   addressManager: {

@@ -6,8 +6,8 @@ import {
   type Transport
 } from '@modelcontextprotocol/server'
 import type { z } from 'zod'
-import { AGENT_NAME } from '../node/constants.js'
-import { VERSION } from '../node/version.js'
+import { AGENT_NAME } from '../interface/version.js'
+import { VERSION } from '../interface/version.js'
 import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'

@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { Client } from '@modelcontextprotocol/client'
-import { VERSION } from '../node/version.js'
+import { VERSION } from '../interface/version.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { CONNECT_TIMEOUT_MS, MCP_P2P_PROTOCOL } from './constants.js'

@@ -2,7 +2,6 @@ import { second } from '../util/time.js'
 
 /** Our own DHT protocol: mcp-mesh nodes must not join (or pollute) the IPFS Amino DHT. */
 export const DHT_PROTOCOL = '/mcp-mesh/kad/1.0.0'
-export const AGENT_NAME = 'mcp-mesh'
 
 /**
  * Concurrent ping streams per connection, each way. libp2p's defaults (1 out,

@@ -1,25 +1,26 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
-import { type CircuitRelayService, circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
-import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
-import { type Identify, type IdentifyPush, identify, identifyPush } from '@libp2p/identify'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify, identifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
-import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
-import { type Ping, ping } from '@libp2p/ping'
+import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
-import { type UPnPNAT, uPnPNAT } from '@libp2p/upnp-nat'
+import { uPnPNAT } from '@libp2p/upnp-nat'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
 import type { MeshConfig } from '../config/schema.js'
 import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
-import { type NodeInternals, nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
+import { nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
+import type { MeshServices } from '../interface/libp2p.js'
+import { AGENT_NAME } from '../interface/version.js'
 import {
-  AGENT_NAME,
   CONNECTION_PING_INTERVAL_MS,
   CONNECTION_PING_MIN_TIMEOUT_MS,
   DHT_PROTOCOL,
@@ -41,22 +42,6 @@ export interface Libp2pDefaultsInit {
  * comes from the validated config; the choices that make libp2p 3 work on
  * loopback and LANs are explained inline.
  */
-export interface MeshServices extends Record<string, unknown> {
-  identify: Identify
-  identifyPush: IdentifyPush
-  ping: Ping
-  dht: KadDHT
-  pubsub: GossipSub
-  /** Internal components discovery reads (address metadata, runtime listen). */
-  meshInternals: NodeInternals
-  /** mDNS, a service (not only a peer discovery) so discovery can listen to and dial what it finds. */
-  mdns?: unknown
-  autoNAT?: unknown
-  dcutr?: unknown
-  /** Present with `relay.server` (`--relay`). */
-  relay?: CircuitRelayService
-  upnp?: UPnPNAT
-}
 
 const CIRCUIT_LISTEN = '/p2p-circuit'
 /** This machine's own processes: exempt from per-IP limits (as in discovery's connection gater). */

@@ -19,11 +19,12 @@ import { ServerProxy } from '../tools/server-proxy.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { ApiServer } from './api-server.js'
-import { AGENT_NAME } from './constants.js'
-import { libp2pDefaults, type MeshServices } from './libp2p-defaults.js'
-import type { NodeSubsystem } from './subsystem.js'
+import { AGENT_NAME } from '../interface/version.js'
+import type { MeshServices } from '../interface/libp2p.js'
+import { libp2pDefaults } from './libp2p-defaults.js'
+import type { NodeSubsystem } from '../interface/subsystem.js'
 import { createSubsystems } from './subsystems.js'
-import { VERSION } from './version.js'
+import { VERSION } from '../interface/version.js'
 
 const log = meshLogger('node')
 

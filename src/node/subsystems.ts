@@ -3,7 +3,7 @@ import { MeshService } from '../mesh/service.js'
 import { TaskQueueService } from '../queue/service.js'
 import { createWorkflowService } from '../workflow/service.js'
 import type { MeshNode } from './mesh-node.js'
-import type { NodeSubsystem } from './subsystem.js'
+import type { NodeSubsystem } from '../interface/subsystem.js'
 
 /**
  * The node's subsystems, in start order (stopped in reverse). Each layer adds

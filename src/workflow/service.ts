@@ -1,5 +1,5 @@
 import type { MeshNode } from '../node/mesh-node.js'
-import type { NodeSubsystem } from '../node/subsystem.js'
+import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { TaskQueueApi } from '../queue/types.js'
 import type { JsonObject, Tool } from '../tools/types.js'
 import { meshLogger } from '../util/logger.js'

@@ -10,3 +10,6 @@ export const VERSION: string = (() => {
     return '0.0.0'
   }
 })()
+
+/** The agent name this node announces (identify, MCP serverInfo). */
+export const AGENT_NAME = 'mcp-mesh'
