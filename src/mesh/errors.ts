@@ -1,3 +1,4 @@
+import { ProtocolError } from '@modelcontextprotocol/server'
 import { MeshError } from '../util/errors.js'
 
 export class FrameTooLargeError extends MeshError {
@@ -76,4 +77,20 @@ export class InvalidPeerIdError extends MeshError {
   ) {
     super(`"${peer}" is not a valid peer ID: ${reason}`)
   }
+}
+
+/** How a peer refused a request, read from the mesh error code of a ProtocolError. */
+export type PeerRefusal = 'denied' | 'busy' | 'rate-limited'
+
+/**
+ * Classifies an error from a peer: `denied` (it will not run this for us),
+ * `busy` or `rate-limited` (try later or elsewhere), or undefined for any
+ * other failure. One place reads the mesh codes, for the dispatcher and the queue.
+ */
+export function peerRefusal(err: unknown): PeerRefusal | undefined {
+  if (!(err instanceof ProtocolError)) return undefined
+  if (err.code === ERROR_CODE_DENIED) return 'denied'
+  if (err.code === ERROR_CODE_BUSY) return 'busy'
+  if (err.code === ERROR_CODE_RATE_LIMITED) return 'rate-limited'
+  return undefined
 }

@@ -10,6 +10,12 @@ export type RetryPolicyName = (typeof RETRY_POLICIES)[number]
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
 export const DEFAULT_PRIORITY = 5
+/** Priorities run from MIN_PRIORITY to MAX_PRIORITY; the highest runs first. */
+export const MIN_PRIORITY = 0
+export const MAX_PRIORITY = 10
+
+/** A task or tool priority: an integer from 0 to 10, 10 runs first. */
+export const priorityNumber = (): z.ZodNumber => z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY)
 export const DEFAULT_TIMEOUT_MS = 30_000
 
 const hintLevel = z.enum(['low', 'medium', 'high'])
@@ -26,12 +32,27 @@ export const retryPolicySchema = z
 
 export type RetryPolicy = z.infer<typeof retryPolicySchema>
 
+/**
+ * The delay before retry number `attempt` (1-based) of a policy: linear
+ * (base × attempt) or exponential (base × 2^(attempt-1)), with ±20 % jitter
+ * unless `jitter` is false. One formula for the dispatcher and the queue.
+ */
+export function retryDelayMs(
+  policy: Pick<RetryPolicy, 'policy' | 'baseDelayMs'>,
+  attempt: number,
+  jitter = true
+): number {
+  if (policy.policy === 'none') return 0
+  const base = policy.policy === 'exponential' ? policy.baseDelayMs * 2 ** (attempt - 1) : policy.baseDelayMs * attempt
+  return Math.round(jitter ? base * (0.8 + Math.random() * 0.4) : base)
+}
+
 export const toolMetaSchema = z
   .object({
     runtime: z.enum(RUNTIMES).default('local'),
     requiresP2P: z.boolean().default(false),
     category: z.string().min(1).max(64).default('general'),
-    priority: z.number().int().min(0).max(10).default(DEFAULT_PRIORITY),
+    priority: priorityNumber().default(DEFAULT_PRIORITY),
     timeoutMs: z
       .number()
       .int()
