@@ -1,5 +1,6 @@
 import { ProtocolError } from '@modelcontextprotocol/server'
 import { MeshError } from '../util/errors.js'
+import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
 
 export class FrameTooLargeError extends MeshError {
   static override readonly code = 'ERR_FRAME_TOO_LARGE'
