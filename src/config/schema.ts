@@ -268,7 +268,13 @@ export const configSchema = z
     trust: z
       .object({
         allowPeers: z.array(z.string().min(1)).optional(),
-        tools: z.record(z.string(), z.array(z.string().min(1))).default({})
+        tools: z.record(z.string(), z.array(z.string().min(1))).default({}),
+        /**
+         * The only peers this node sends calls, tasks and their arguments to
+         * (the catalog, the dispatcher and the queue skip every other peer).
+         * Absent means any peer of the mesh.
+         */
+        sendTo: z.array(z.string().min(1)).optional()
       })
       .strict()
       .default({ tools: {} })
