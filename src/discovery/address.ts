@@ -3,15 +3,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { errorMessage } from '../util/errors.js'
-import { InvalidPeerAddressError, InvalidPeerIdError } from './errors.js'
-
-export function parsePeerId(text: string): PeerId {
-  try {
-    return peerIdFromString(text)
-  } catch (err) {
-    throw new InvalidPeerIdError(text, errorMessage(err))
-  }
-}
+import { parsePeerId } from '../util/peer-id.js'
+import { InvalidPeerAddressError } from './errors.js'
 
 export function parseMultiaddr(text: string): Multiaddr {
   if (!text.startsWith('/')) throw new InvalidPeerAddressError(text, 'a multiaddr starts with "/"')
@@ -61,28 +54,23 @@ export function parseDialTarget(text: string): DialTarget {
   return { kind: 'peer', peerId: parsePeerId(text) }
 }
 
+/** zod: a string that `parse` accepts; its error becomes the issue (so MCP InvalidParams). */
+function parsedString(maxLength: number, parse: (text: string) => unknown): z.ZodString {
+  return z
+    .string()
+    .min(1)
+    .max(maxLength)
+    .superRefine((value, ctx) => {
+      try {
+        parse(value)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: errorMessage(err) })
+      }
+    })
+}
+
 /** zod: a PeerId string (bad ones become MCP InvalidParams). */
-export const peerIdString = z
-  .string()
-  .min(1)
-  .max(256)
-  .superRefine((value, ctx) => {
-    try {
-      parsePeerId(value)
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: errorMessage(err) })
-    }
-  })
+export const peerIdString = parsedString(256, parsePeerId)
 
 /** zod: a multiaddr (`/ip4/…/tcp/…/p2p/<id>`, `/dns4/…`, `/dnsaddr/…`, `/…/p2p-circuit/p2p/<id>`) or a PeerId. */
-export const dialTargetString = z
-  .string()
-  .min(1)
-  .max(2048)
-  .superRefine((value, ctx) => {
-    try {
-      parseDialTarget(value)
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: errorMessage(err) })
-    }
-  })
+export const dialTargetString = parsedString(2048, parseDialTarget)

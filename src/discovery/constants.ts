@@ -77,3 +77,9 @@ export const SWARM_KEY_BYTES = 32
  * second when joining.
  */
 export const DHT_INITIAL_QUERY_SELF_INTERVAL_MS = 0
+
+/** `peer_discover`: bound on the whole run, and how long an mDNS query collects answers. */
+export const DEFAULT_DISCOVER_TIMEOUT_MS = 5 * second
+export const MDNS_QUERY_WINDOW_MS = 2 * second
+/** mDNS peers are dialled only while connections stay below this fraction of `connections.maxConnections`. */
+export const MDNS_DIAL_MAX_FILL = 0.8

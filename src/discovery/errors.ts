@@ -30,17 +30,6 @@ export class InvalidPeerAddressError extends MeshError {
   }
 }
 
-/** A string is not a libp2p PeerId. */
-export class InvalidPeerIdError extends MeshError {
-  static override readonly code = 'ERR_INVALID_PEER_ID'
-  constructor(
-    readonly peer: string,
-    reason: string
-  ) {
-    super(`invalid peer id "${peer}": ${reason}`)
-  }
-}
-
 /** The peer is neither connected nor in the peer store. */
 export class UnknownPeerError extends MeshError {
   static override readonly code = 'ERR_UNKNOWN_PEER'
@@ -83,4 +72,12 @@ export class ForeignMeshPeerError extends MeshError {
 /** The bootstrap list in the config file could not be changed. */
 export class BootstrapListError extends MeshError {
   static override readonly code = 'ERR_BOOTSTRAP_LIST'
+}
+
+/** A discovery method was called before discovery started (or after a failed start). */
+export class DiscoveryNotRunningError extends MeshError {
+  static override readonly code = 'ERR_DISCOVERY_NOT_RUNNING'
+  constructor() {
+    super('discovery is not running')
+  }
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod'
-import { DISCOVERY_METHODS, type Discovery } from '../../discovery/discovery.js'
-import { defineTool } from '../define.js'
-import type { Tool } from '../types.js'
-import { bootstrapPeerSchema, PEER_TOOL_RETRY } from './schemas.js'
+import { DISCOVERY_METHODS } from '../discover.js'
+import type { Discovery } from '../index.js'
+import { defineTool } from '../../tools/define.js'
+import type { Tool } from '../../tools/types.js'
+import { bootstrapPeerSchema, peerToolMeta } from './schemas.js'
 
 const peerIds = z.array(z.string())
 
@@ -49,14 +50,7 @@ export function createPeerDiscoverTool(discovery: Discovery): Tool {
         .optional()
     }),
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: true },
-    meta: {
-      runtime: 'local',
-      category: 'peers',
-      priority: 6,
-      timeoutMs: 65_000,
-      retry: PEER_TOOL_RETRY,
-      tags: ['admin', 'discovery']
-    },
+    meta: peerToolMeta({ priority: 6, timeoutMs: 65_000 }),
     handler: async ({ methods, timeoutMs }, ctx) => discovery.discover({ methods, timeoutMs, signal: ctx.signal })
   })
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import { dialTargetString } from '../../discovery/address.js'
-import type { Discovery } from '../../discovery/discovery.js'
-import { defineTool } from '../define.js'
-import type { Tool } from '../types.js'
-import { connectionSchema, PEER_TOOL_RETRY } from './schemas.js'
+import { dialTargetString } from '../address.js'
+import type { Discovery } from '../index.js'
+import { defineTool } from '../../tools/define.js'
+import type { Tool } from '../../tools/types.js'
+import { connectionSchema, peerToolMeta } from './schemas.js'
 
 export function createPeerConnectTool(discovery: Discovery): Tool {
   return defineTool({
@@ -31,14 +31,7 @@ export function createPeerConnectTool(discovery: Discovery): Tool {
       durationMs: z.number()
     }),
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: true },
-    meta: {
-      runtime: 'local',
-      category: 'peers',
-      priority: 7,
-      timeoutMs: 125_000,
-      retry: PEER_TOOL_RETRY,
-      tags: ['admin', 'discovery']
-    },
+    meta: peerToolMeta({ timeoutMs: 125_000 }),
     handler: async ({ address, timeoutMs }, ctx) => discovery.connect(address, { timeoutMs, signal: ctx.signal })
   })
 }

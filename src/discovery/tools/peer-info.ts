@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import { peerIdString } from '../../discovery/address.js'
-import type { Discovery } from '../../discovery/discovery.js'
-import { defineTool } from '../define.js'
-import type { Tool } from '../types.js'
-import { PEER_TOOL_RETRY, peerDetailsSchema } from './schemas.js'
+import { peerIdString } from '../address.js'
+import type { Discovery } from '../index.js'
+import { defineTool } from '../../tools/define.js'
+import type { Tool } from '../../tools/types.js'
+import { peerDetailsSchema, peerToolMeta } from './schemas.js'
 
 export function createPeerInfoTool(discovery: Discovery): Tool {
   return defineTool({
@@ -17,14 +17,7 @@ export function createPeerInfoTool(discovery: Discovery): Tool {
     }),
     outputSchema: peerDetailsSchema,
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-    meta: {
-      runtime: 'local',
-      category: 'peers',
-      priority: 7,
-      timeoutMs: 10_000,
-      retry: PEER_TOOL_RETRY,
-      tags: ['admin', 'discovery']
-    },
+    meta: peerToolMeta(),
     handler: async ({ peer, ping }, ctx) => discovery.peerInfo(peer, { ping, signal: ctx.signal })
   })
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
+import type { ToolMetaInput } from '../../tools/meta.js'
 
-/** Output schemas shared by the peer tools (src/discovery types, as zod). */
+/** Output schemas shared by the peer tools (this folder's types, as zod). */
 export const connectionSchema = z.object({
   id: z.string(),
   direction: z.enum(['inbound', 'outbound']),
@@ -47,4 +48,15 @@ export const bootstrapPeerSchema = z.object({
   nextAttemptInMs: z.number().optional()
 })
 
-export const PEER_TOOL_RETRY = { policy: 'none', maxAttempts: 1, baseDelayMs: 0, retryOnToolError: false } as const
+/** The metadata every peer tool shares: local, category `peers`, priority 7, 10 s, no retry (`extra` overrides). */
+export function peerToolMeta(extra: Partial<ToolMetaInput> = {}): ToolMetaInput {
+  return {
+    runtime: 'local',
+    category: 'peers',
+    priority: 7,
+    timeoutMs: 10_000,
+    retry: { policy: 'none', maxAttempts: 1, baseDelayMs: 0, retryOnToolError: false },
+    tags: ['admin', 'discovery'],
+    ...extra
+  }
+}

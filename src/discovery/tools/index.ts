@@ -1,5 +1,5 @@
-import type { Discovery } from '../../discovery/discovery.js'
-import type { Tool } from '../types.js'
+import type { Discovery } from '../index.js'
+import type { Tool } from '../../tools/types.js'
 import { createBootstrapStatusTool } from './bootstrap-status.js'
 import { createPeerConnectTool } from './peer-connect.js'
 import { createPeerDisconnectTool } from './peer-disconnect.js'

@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import type { Discovery } from '../../discovery/discovery.js'
-import { defineTool } from '../define.js'
-import type { Tool } from '../types.js'
-import { bootstrapPeerSchema, PEER_TOOL_RETRY } from './schemas.js'
+import type { Discovery } from '../index.js'
+import { defineTool } from '../../tools/define.js'
+import type { Tool } from '../../tools/types.js'
+import { bootstrapPeerSchema, peerToolMeta } from './schemas.js'
 
 export function createBootstrapStatusTool(discovery: Discovery): Tool {
   return defineTool({
@@ -17,14 +17,7 @@ export function createBootstrapStatusTool(discovery: Discovery): Tool {
       peers: z.array(bootstrapPeerSchema)
     }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-    meta: {
-      runtime: 'local',
-      category: 'peers',
-      priority: 7,
-      timeoutMs: 5_000,
-      retry: PEER_TOOL_RETRY,
-      tags: ['admin', 'discovery']
-    },
+    meta: peerToolMeta({ timeoutMs: 5_000 }),
     handler: async () => {
       const peers = discovery.bootstrapStatus()
       return { total: peers.length, connected: peers.filter((p) => p.state === 'connected').length, peers }

@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import { peerIdString } from '../../discovery/address.js'
-import type { Discovery } from '../../discovery/discovery.js'
-import { defineTool } from '../define.js'
-import type { Tool } from '../types.js'
-import { PEER_TOOL_RETRY } from './schemas.js'
+import { peerIdString } from '../address.js'
+import type { Discovery } from '../index.js'
+import { defineTool } from '../../tools/define.js'
+import type { Tool } from '../../tools/types.js'
+import { peerToolMeta } from './schemas.js'
 
 export function createPeerDisconnectTool(discovery: Discovery): Tool {
   return defineTool({
@@ -14,14 +14,7 @@ export function createPeerDisconnectTool(discovery: Discovery): Tool {
     inputSchema: z.object({ peer: peerIdString.describe('PeerId of the peer') }),
     outputSchema: z.object({ peer: z.string(), closed: z.number().int() }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    meta: {
-      runtime: 'local',
-      category: 'peers',
-      priority: 7,
-      timeoutMs: 10_000,
-      retry: PEER_TOOL_RETRY,
-      tags: ['admin', 'discovery']
-    },
+    meta: peerToolMeta(),
     handler: async ({ peer }, ctx) => discovery.disconnect(peer, { signal: ctx.signal })
   })
 }
