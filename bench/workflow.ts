@@ -167,7 +167,7 @@ async function inProcess(): Promise<InProcessFigure[]> {
   const datastore = new LevelDatastore(join(dir, 'datastore'))
   await datastore.open()
   const queue = new InstantQueue()
-  const engine = new WorkflowEngine({ queue: () => queue, datastore, owner: 'bench', describeTool: () => ({}) })
+  const engine = new WorkflowEngine({ queue, datastore, owner: 'bench', describeTool: () => ({}) })
   await engine.start()
   const figures: InProcessFigure[] = []
   const run = async (label: string, document: Document, parallel: number): Promise<void> => {

@@ -1,15 +1,49 @@
 import { createDiscovery } from '../discovery/index.js'
+import type { NodeSubsystem } from '../interface/subsystem.js'
 import { MeshService } from '../mesh/service.js'
 import { TaskQueueService } from '../queue/service.js'
-import { createWorkflowService } from '../workflow/service.js'
+import type { JsonObject } from '../tools/types.js'
+import { type WorkflowService, workflows } from '../workflow/index.js'
 import type { MeshNode } from './mesh-node.js'
-import type { NodeSubsystem } from '../interface/subsystem.js'
 
 /**
  * The node's subsystems, in start order (stopped in reverse). Each layer adds
  * one line here; subsystems register their own MCP tools on start.
  */
 export async function createSubsystems(node: MeshNode): Promise<NodeSubsystem[]> {
+  const queue = new TaskQueueService(node)
+  const workflow = workflows({ limits: node.config.workflow })({
+    datastore: node.datastore,
+    queue,
+    owner: node.peerId.toString(),
+    describeTool: (name) => {
+      const tool = node.localView.describe(name)
+      if (tool == null) return undefined
+      return { inputSchema: tool.inputSchema as JsonObject, outputSchema: tool.outputSchema as JsonObject | undefined }
+    }
+  })
   // Discovery last: it dials peers once every protocol is registered.
-  return [new MeshService(node), new TaskQueueService(node), createWorkflowService(node), createDiscovery(node)]
+  return [new MeshService(node), queue, withTools(node, workflow), createDiscovery(node)]
+}
+
+/** Registers a service's tools after its start and unregisters them before its stop. */
+function withTools(node: MeshNode, service: WorkflowService): NodeSubsystem {
+  let registered: string[] = []
+  return {
+    name: service.name,
+    start: async () => {
+      await service.start()
+      if (registered.length > 0) return
+      const tools = service.tools()
+      node.registry.registerAll(tools)
+      registered = tools.map((tool) => tool.name)
+    },
+    stop: async () => {
+      for (const name of registered) node.registry.unregister(name)
+      registered = []
+      await service.stop()
+    },
+    status: () => service.status(),
+    health: async () => service.health()
+  }
 }

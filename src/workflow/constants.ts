@@ -2,6 +2,9 @@ import { hour, second } from '../util/time.js'
 
 export { hour, minute, second } from '../util/time.js'
 
+/** The service's name in `mesh_status` and `mesh_health`. */
+export const WORKFLOW_SUBSYSTEM = 'workflow'
+
 /** Datastore prefix of the workflow journal. */
 export const JOURNAL_PREFIX = '/mcp-mesh/workflows'
 

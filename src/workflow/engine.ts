@@ -50,8 +50,8 @@ export const DEFAULT_LIMITS: WorkflowLimits = {
 }
 
 export interface WorkflowEngineInit {
-  /** The task queue; a function, because the queue subsystem may come and go with the node. */
-  queue: () => TaskQueueApi | undefined
+  /** The node's task queue; absent only in tests (submitting then fails with NoTaskQueueError). */
+  queue?: TaskQueueApi
   datastore: Datastore
   /** This node's peer ID (the owner of the workflows it schedules). */
   owner: string
@@ -436,7 +436,7 @@ export class WorkflowEngine {
 
   #attachQueue(): void {
     if (this.#queue != null || !this.#started) return
-    const queue = this.#init.queue()
+    const queue = this.#init.queue
     if (queue == null) return
     this.#queue = queue
     queue.addEventListener('task', this.#onTask)

@@ -27,7 +27,7 @@ beforeEach(async () => {
       return {}
     })
   engine = new WorkflowEngine({
-    queue: () => queue,
+    queue,
     datastore: new MemoryDatastore(),
     owner: 'owner',
     describeTool: (name) =>
