@@ -17,7 +17,8 @@ import { NoTaskQueueError, UnknownWorkflowError, WorkflowValidationError, Workfl
 import { type GraphFormat, renderGraph, type WorkflowGraph } from './graph.js'
 import { WorkflowJournal } from './journal.js'
 import { resolveValue } from './refs.js'
-import { type StepEventListener, WorkflowRun } from './run.js'
+import type { StepEventListener } from './run/progress.js'
+import { WorkflowRun } from './run/run.js'
 import type {
   ItemRecord,
   StepRecord,
