@@ -20,7 +20,16 @@
  */
 export * from './constants.js'
 export * from './document.js'
-export * from './engine.js'
+export { WorkflowEngine } from './engine/engine.js'
+export type {
+  GraphView,
+  ListFilter,
+  SubmitOptions,
+  WaitOptions,
+  WorkflowEngineInit,
+  WorkflowPage,
+  WorkflowResult
+} from './engine/options.js'
 export * from './errors.js'
 export * from './graph.js'
 export { WorkflowJournal } from './journal.js'
@@ -33,7 +42,8 @@ import type { Datastore } from 'interface-datastore'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { TaskQueueApi } from '../queue/types.js'
 import type { JsonObject, Tool } from '../tools/types.js'
-import type { WorkflowEngine, WorkflowLimits } from './engine.js'
+import type { WorkflowLimits } from './constants.js'
+import type { WorkflowEngine } from './engine/engine.js'
 import type { WorkflowJournal } from './journal.js'
 import { Workflows } from './service.js'
 

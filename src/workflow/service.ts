@@ -1,6 +1,6 @@
 import type { Tool } from '../tools/types.js'
 import { WORKFLOW_SUBSYSTEM } from './constants.js'
-import { WorkflowEngine } from './engine.js'
+import { WorkflowEngine } from './engine/engine.js'
 import type { WorkflowComponents, WorkflowInit, WorkflowService, WorkflowServiceStatus } from './index.js'
 import { workflowTools } from './tools/index.js'
 

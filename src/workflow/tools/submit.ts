@@ -3,7 +3,7 @@ import { defineTool, structuredResult } from '../../tools/define.js'
 import type { Tool } from '../../tools/types.js'
 import { hour } from '../constants.js'
 import { timeoutMsNumber } from '../document.js'
-import type { WorkflowEngine } from '../engine.js'
+import type { WorkflowEngine } from '../engine/engine.js'
 import { WorkflowValidationError, WorkflowWaitTimeoutError } from '../errors.js'
 import {
   progressForwarder,
