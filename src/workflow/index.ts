@@ -5,6 +5,10 @@
  * so a restart of the owning node resumes without re-running finished steps.
  *
  * @example
+ * const service = workflows({ limits: { defaultMaxParallel: 8 } })({ datastore, queue, owner, describeTool })
+ * await service.start()
+ * registry.registerAll(service.tools()) // the node does this, never the service
+ * const engine = service.engine
  * const status = await engine.submit({
  *   name: 'diamond',
  *   steps: [
@@ -18,25 +22,6 @@
  *
  * @packageDocumentation
  */
-export * from './constants.js'
-export * from './document.js'
-export { WorkflowEngine } from './engine/engine.js'
-export type {
-  GraphView,
-  ListFilter,
-  SubmitOptions,
-  WaitOptions,
-  WorkflowEngineInit,
-  WorkflowPage,
-  WorkflowResult
-} from './engine/options.js'
-export * from './errors.js'
-export * from './graph.js'
-export { WorkflowJournal } from './journal.js'
-export { outputOf } from './output.js'
-export * from './refs.js'
-export * from './types.js'
-export * from './validate.js'
 
 import type { Datastore } from 'interface-datastore'
 import type { NodeSubsystem } from '../interface/subsystem.js'
@@ -46,6 +31,18 @@ import type { WorkflowLimits } from './constants.js'
 import type { WorkflowEngine } from './engine/engine.js'
 import type { WorkflowJournal } from './journal.js'
 import { Workflows } from './service.js'
+
+export * from './constants.js'
+export * from './document.js'
+export { WorkflowEngine } from './engine/engine.js'
+export * from './engine/options.js'
+export * from './errors.js'
+export * from './graph.js'
+export { WorkflowJournal } from './journal.js'
+export { outputOf } from './output.js'
+export * from './refs.js'
+export * from './types.js'
+export * from './validate.js'
 
 export interface WorkflowInit {
   /** Defaults in constants.ts (`DEFAULT_LIMITS`). */
@@ -78,6 +75,7 @@ export interface WorkflowService extends NodeSubsystem {
   health(): Promise<{ ok: boolean; detail: string }>
 }
 
+/** The workflow service's factory, in the js-libp2p pattern: `workflows(init)(components)`. */
 export function workflows(init: WorkflowInit = {}): (components: WorkflowComponents) => WorkflowService {
   return (components) => new Workflows(components, init)
 }
