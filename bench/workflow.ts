@@ -23,7 +23,7 @@ import type { CallToolResult } from '@modelcontextprotocol/server'
 import { LevelDatastore } from 'datastore-level'
 import { TypedEventEmitter } from 'main-event'
 import type { Task, TaskQueueApi, TaskQueueEvents, TaskSubmission } from '../src/queue/types.js'
-import { WorkflowEngine } from '../src/workflow/engine.js'
+import { WorkflowEngine } from '../src/workflow/index.js'
 import { configure, tcpAddressOf } from './configure.js'
 import { ROOT } from './foundation/paths.js'
 import { connectStdio, disposeAll, makeHome, meshTarget } from './foundation/processes.js'
@@ -167,7 +167,7 @@ async function inProcess(): Promise<InProcessFigure[]> {
   const datastore = new LevelDatastore(join(dir, 'datastore'))
   await datastore.open()
   const queue = new InstantQueue()
-  const engine = new WorkflowEngine({ queue: () => queue, datastore, owner: 'bench', describeTool: () => ({}) })
+  const engine = new WorkflowEngine({ queue, datastore, owner: 'bench', describeTool: () => ({}) })
   await engine.start()
   const figures: InProcessFigure[] = []
   const run = async (label: string, document: Document, parallel: number): Promise<void> => {

@@ -1,10 +1,12 @@
 import type { PeerId } from '@libp2p/interface'
-import { type Discovery, describeConnections, discovery } from '../discovery/index.js'
+import { describeConnections, discovery } from '../discovery/index.js'
+import type { NodeSubsystem } from '../interface/subsystem.js'
 import { MeshService } from '../mesh/service.js'
 import { TaskQueueService } from '../queue/service.js'
-import { createWorkflowService } from '../workflow/service.js'
+import type { Tool } from '../tools/types.js'
+import type { JsonObject } from '../tools/types.js'
+import { workflows } from '../workflow/index.js'
 import type { MeshNode } from './mesh-node.js'
-import type { NodeSubsystem } from '../interface/subsystem.js'
 
 /**
  * The node's subsystems, in start order (stopped in reverse). Each layer adds
@@ -16,13 +18,24 @@ export async function createSubsystems(node: MeshNode): Promise<NodeSubsystem[]>
   // peer_list (mesh layer) shows direct/relayed connections through this.
   mesh.describeConnections = (peer: PeerId) =>
     describeConnections(libp2p, peer) as unknown as Array<Record<string, unknown>>
+  const queue = new TaskQueueService(node)
+  const workflow = workflows({ limits: node.config.workflow })({
+    datastore: node.datastore,
+    queue,
+    owner: node.peerId.toString(),
+    describeTool: (name) => {
+      const tool = node.localView.describe(name)
+      if (tool == null) return undefined
+      return { inputSchema: tool.inputSchema as JsonObject, outputSchema: tool.outputSchema as JsonObject | undefined }
+    }
+  })
   const discoveryService = discovery({ config: node.config, home: node.home })({ libp2p })
   // Discovery last: it dials peers once every protocol is registered.
-  return [mesh, new TaskQueueService(node), createWorkflowService(node), withTools(discoveryService, node)]
+  return [mesh, queue, withTools(node, workflow), withTools(node, discoveryService)]
 }
 
 /** Registers a service's tools after its start and unregisters them before its stop. */
-function withTools(service: Discovery, node: MeshNode): NodeSubsystem {
+function withTools(node: MeshNode, service: NodeSubsystem & { tools(): Tool[] }): NodeSubsystem {
   let registered: string[] = []
   return {
     name: service.name,
@@ -38,7 +51,7 @@ function withTools(service: Discovery, node: MeshNode): NodeSubsystem {
       registered = []
       await service.stop()
     },
-    status: () => service.status(),
-    health: async () => service.health()
+    status: () => service.status?.(),
+    health: service.health == null ? undefined : async (signal) => service.health!(signal)
   }
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod'
-import { RETRY_POLICIES, TOOL_NAME_PATTERN } from '../tools/meta.js'
+import { priorityNumber, RETRY_POLICIES, TOOL_NAME_PATTERN } from '../tools/meta.js'
 import { DEFAULT_MAX_STEPS, hour, MAX_PARALLEL_LIMIT, STEP_ID_PATTERN } from './constants.js'
+
+/** A duration in milliseconds: a positive integer up to `maxMs` (a task's or a wait's timeout, a workflow's deadline). */
+export const timeoutMsNumber = (maxMs: number): z.ZodNumber => z.number().int().positive().max(maxMs)
 
 /** An argument taken from an earlier output, an input, or the current forEach item. */
 export const refObjectSchema = z
@@ -69,14 +72,10 @@ export const stepSchema = z
       .describe('Extra dependencies; references add theirs'),
     placement: placementSchema.optional(),
     retry: stepRetrySchema.optional(),
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .max(24 * hour)
+    timeoutMs: timeoutMsNumber(24 * hour)
       .optional()
       .describe("Per-task timeout; overrides the tool's"),
-    priority: z.number().int().min(0).max(10).optional().describe('Task priority 0-10 (10 first)'),
+    priority: priorityNumber().optional().describe('Task priority 0-10 (10 first)'),
     forEach: z
       .union([z.string().min(1).max(512), refObjectSchema, z.array(z.unknown())])
       .optional()
@@ -113,11 +112,7 @@ export const workflowDocumentSchema = z
         'fail-fast: cancel running steps and skip the rest; continue: skip only what depends on the failed step'
       ),
     tags: z.array(tagSchema).max(32).default([]).describe('Labels for workflow_list'),
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .max(7 * 24 * hour)
+    timeoutMs: timeoutMsNumber(7 * 24 * hour)
       .optional()
       .describe('Deadline for the whole workflow'),
     steps: z.array(stepSchema).min(1).max(DEFAULT_MAX_STEPS)

@@ -5,6 +5,10 @@
  * so a restart of the owning node resumes without re-running finished steps.
  *
  * @example
+ * const service = workflows({ limits: { defaultMaxParallel: 8 } })({ datastore, queue, owner, describeTool })
+ * await service.start()
+ * registry.registerAll(service.tools()) // the node does this, never the service
+ * const engine = service.engine
  * const status = await engine.submit({
  *   name: 'diamond',
  *   steps: [
@@ -18,14 +22,60 @@
  *
  * @packageDocumentation
  */
+
+import type { Datastore } from 'interface-datastore'
+import type { NodeSubsystem } from '../interface/subsystem.js'
+import type { TaskQueueApi } from '../queue/types.js'
+import type { JsonObject, Tool } from '../tools/types.js'
+import type { WorkflowLimits } from './constants.js'
+import type { WorkflowEngine } from './engine/engine.js'
+import type { WorkflowJournal } from './journal.js'
+import { Workflows } from './service.js'
+
 export * from './constants.js'
 export * from './document.js'
-export * from './engine.js'
+export { WorkflowEngine } from './engine/engine.js'
+export * from './engine/options.js'
 export * from './errors.js'
 export * from './graph.js'
 export { WorkflowJournal } from './journal.js'
 export { outputOf } from './output.js'
 export * from './refs.js'
-export { createWorkflowService, QUEUE_SUBSYSTEM, WORKFLOW_SUBSYSTEM, WorkflowService } from './service.js'
 export * from './types.js'
 export * from './validate.js'
+
+export interface WorkflowInit {
+  /** Defaults in constants.ts (`DEFAULT_LIMITS`). */
+  limits?: Partial<WorkflowLimits>
+}
+
+export interface WorkflowComponents {
+  datastore: Datastore
+  /** The node's task queue: every step is a task on it. */
+  queue: TaskQueueApi
+  /** This node's peer id string (the owner of the workflows it schedules). */
+  owner: string
+  /** A tool of the local + mesh catalog, for validating documents. */
+  describeTool: (name: string) => { inputSchema: JsonObject; outputSchema?: JsonObject } | undefined
+}
+
+export interface WorkflowServiceStatus {
+  active: number
+  known: number
+  journal?: WorkflowJournal['stats']
+}
+
+/** The workflow service as the node sees it; `start`/`stop` are safe to call twice. */
+export interface WorkflowService extends NodeSubsystem {
+  readonly name: 'workflow'
+  readonly engine: WorkflowEngine
+  /** The six workflow_* tools; the node registers them after `start` and unregisters them before `stop`. */
+  tools(): Tool[]
+  status(): WorkflowServiceStatus
+  health(): Promise<{ ok: boolean; detail: string }>
+}
+
+/** The workflow service's factory, in the js-libp2p pattern: `workflows(init)(components)`. */
+export function workflows(init: WorkflowInit = {}): (components: WorkflowComponents) => WorkflowService {
+  return (components) => new Workflows(components, init)
+}

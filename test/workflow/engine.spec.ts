@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryDatastore } from 'datastore-core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { WorkflowEngine, type WorkflowLimits } from '../../src/workflow/engine.js'
+import { WorkflowEngine, type WorkflowLimits } from '../../src/workflow/index.js'
 import type { WorkflowStepEvent } from '../../src/workflow/types.js'
 import type { ToolShape } from '../../src/workflow/validate.js'
 import { FakeQueue, gate, sleepUnlessAborted } from './fake-queue.js'
@@ -50,7 +50,7 @@ async function setup(
   const queue = options.queue ?? fakeTools(new FakeQueue())
   const datastore = options.datastore ?? new MemoryDatastore()
   const engine = new WorkflowEngine({
-    queue: () => queue,
+    queue,
     datastore,
     owner: 'owner-peer',
     describeTool: (name) => SHAPES[name],
@@ -457,7 +457,7 @@ describe('workflow engine (fake queue)', () => {
   })
 
   it('refuses to submit without a task queue', async () => {
-    const engine = new WorkflowEngine({ queue: () => undefined, datastore: new MemoryDatastore(), owner: 'x' })
+    const engine = new WorkflowEngine({ datastore: new MemoryDatastore(), owner: 'x' })
     await engine.start()
     engines.push(engine)
     await expect(engine.submit({ name: 'x', steps: [{ id: 'a', tool: 'num' }] })).rejects.toMatchObject({

@@ -7,7 +7,7 @@ import { McpFront } from '../../src/mcp/front.js'
 import { LocalToolView } from '../../src/mcp/local-view.js'
 import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
-import { WorkflowEngine } from '../../src/workflow/engine.js'
+import { WorkflowEngine } from '../../src/workflow/index.js'
 import { workflowTools } from '../../src/workflow/tools/index.js'
 import { rejectionOf } from '../helpers/errors.js'
 import { resultText } from '../helpers/tools.js'
@@ -27,7 +27,7 @@ beforeEach(async () => {
       return {}
     })
   engine = new WorkflowEngine({
-    queue: () => queue,
+    queue,
     datastore: new MemoryDatastore(),
     owner: 'owner',
     describeTool: (name) =>

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { defineTool } from '../../tools/define.js'
 import type { Tool } from '../../tools/types.js'
-import type { WorkflowEngine } from '../engine.js'
+import type { WorkflowEngine } from '../engine/engine.js'
 import { WorkflowValidationError } from '../errors.js'
 import { GRAPH_FORMATS } from '../graph.js'
 import { validationErrorResult, workflowIdSchema, workflowMeta } from './schemas.js'

@@ -1,5 +1,5 @@
 import type { Tool } from '../../tools/types.js'
-import type { WorkflowEngine } from '../engine.js'
+import type { WorkflowEngine } from '../engine/engine.js'
 import { createWorkflowCancelTool } from './cancel.js'
 import { createWorkflowDependenciesTool } from './dependencies.js'
 import { createWorkflowListTool } from './list.js'

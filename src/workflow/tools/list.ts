@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { defineTool } from '../../tools/define.js'
 import type { Tool } from '../../tools/types.js'
-import type { WorkflowEngine } from '../engine.js'
+import type { WorkflowEngine } from '../engine/engine.js'
 import { workflowMeta, workflowStateSchema } from './schemas.js'
 
 export function createWorkflowListTool(engine: WorkflowEngine): Tool {

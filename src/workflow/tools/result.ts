@@ -2,7 +2,8 @@ import { z } from 'zod'
 import { defineTool, structuredResult } from '../../tools/define.js'
 import type { Tool } from '../../tools/types.js'
 import { hour } from '../constants.js'
-import type { WorkflowEngine } from '../engine.js'
+import { timeoutMsNumber } from '../document.js'
+import type { WorkflowEngine } from '../engine/engine.js'
 import { WorkflowWaitTimeoutError } from '../errors.js'
 import { progressForwarder, settleProgress, workflowIdSchema, workflowMeta, workflowStateSchema } from './schemas.js'
 
@@ -16,11 +17,7 @@ export function createWorkflowResultTool(engine: WorkflowEngine): Tool {
       workflowId: workflowIdSchema,
       which: z.enum(['final', 'all']).default('final'),
       wait: z.boolean().default(false).describe('Wait for the workflow to end first'),
-      timeoutMs: z
-        .number()
-        .int()
-        .positive()
-        .max(24 * hour)
+      timeoutMs: timeoutMsNumber(24 * hour)
         .optional()
         .describe('With wait: give up waiting after this long')
     }),

@@ -2,7 +2,8 @@ import { z } from 'zod'
 import { defineTool, structuredResult } from '../../tools/define.js'
 import type { Tool } from '../../tools/types.js'
 import { hour } from '../constants.js'
-import type { WorkflowEngine } from '../engine.js'
+import { timeoutMsNumber } from '../document.js'
+import type { WorkflowEngine } from '../engine/engine.js'
 import { WorkflowValidationError, WorkflowWaitTimeoutError } from '../errors.js'
 import {
   progressForwarder,
@@ -38,11 +39,7 @@ export function createWorkflowSubmitTool(engine: WorkflowEngine): Tool {
         .default(false)
         .describe('Accept tools no node offers yet (their tasks wait for a worker)'),
       wait: z.boolean().default(false).describe('Return only when the workflow ends, streaming progress meanwhile'),
-      timeoutMs: z
-        .number()
-        .int()
-        .positive()
-        .max(24 * hour)
+      timeoutMs: timeoutMsNumber(24 * hour)
         .optional()
         .describe('With wait: stop waiting after this long (the workflow keeps running)')
     }),
