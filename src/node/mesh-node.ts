@@ -23,6 +23,7 @@ import { AGENT_NAME } from '../interface/version.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import { libp2pDefaults } from './libp2p-defaults.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
+import type { MeshService } from '../mesh/index.js'
 import { createSubsystems } from './subsystems.js'
 import { VERSION } from '../interface/version.js'
 
@@ -53,6 +54,7 @@ export class MeshNode implements NodeInfo {
   readonly #init: MeshNodeInit
   readonly #servers: ServerProxy[] = []
   readonly #subsystems: NodeSubsystem[] = []
+  #mesh?: { service: MeshService; running: () => boolean }
   #datastore?: LevelDatastore
   #libp2p?: Libp2p<MeshServices>
   #api?: ApiServer
@@ -66,8 +68,12 @@ export class MeshNode implements NodeInfo {
     this.#init = init
     this.config = init.loaded.config
     this.home = init.loaded.home
-    this.router = new RuntimeRouter(this.registry)
-    this.localView = new LocalToolView(this.registry, this.router)
+    this.router = new RuntimeRouter(this.registry, {
+      dispatcher: () => (this.#mesh?.running() === true ? this.#mesh.service.dispatcher : undefined)
+    })
+    this.localView = new LocalToolView(this.registry, this.router, {
+      mesh: () => (this.#mesh?.running() === true ? this.#mesh.service.surface : undefined)
+    })
     this.front = init.front ?? createFront()
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
   }
@@ -136,7 +142,9 @@ export class MeshNode implements NodeInfo {
       )
       this.registry.registerAll([...demoTools(), ...nodeTools(this)])
       for (const path of this.config.tools) this.registry.registerAll(await loadToolModule(path))
-      this.#subsystems.push(...(await createSubsystems(this)))
+      const { subsystems, mesh, meshRunning } = await createSubsystems(this)
+      this.#mesh = { service: mesh, running: meshRunning }
+      this.#subsystems.push(...subsystems)
       for (const subsystem of this.#subsystems) await subsystem.start()
       for (const [name, spec] of Object.entries(this.config.servers)) {
         const proxy = new ServerProxy(name, spec, this.registry)
