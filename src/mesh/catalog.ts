@@ -54,7 +54,6 @@ const log = meshLogger('catalog')
 export class Catalog extends TypedEventEmitter<CatalogEvents> {
   readonly #libp2p: Libp2p<MeshServices>
   readonly #registry: ToolRegistry
-  readonly #init: CatalogInit
   readonly #topic: string
   readonly #stats: CatalogStats = emptyStats()
   readonly #peers: PeerTable
@@ -82,7 +81,6 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     super()
     this.#libp2p = libp2p
     this.#registry = registry
-    this.#init = init
     this.#topic = catalogTopic(init.meshName)
     const stats = this.#stats
     const running = (): boolean => this.#started
