@@ -304,9 +304,9 @@ function annotate(result: CallToolResult, peer: string, attempts: number, tool: 
 }
 
 /**
- * Waits before another attempt, or until the call is aborted. A tool without
- * a retry policy is re-run only because it is idempotent (on another
- * provider), after a linear delay.
+ * Waits before another attempt, or until the call is aborted. A call re-run
+ * under policy `none` (an idempotent tool failing over, or `retryOnToolError`)
+ * waits as under `linear`.
  */
 async function backoff(policy: RetryPolicy, attempt: number, signal: AbortSignal): Promise<void> {
   const delay = retryDelayMs(
