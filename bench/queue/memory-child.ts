@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initHome, loadConfig } from '../../src/config/load.js'
 import { MeshNode } from '../../src/node/mesh-node.js'
-import type { TaskQueueService } from '../../src/queue/service.js'
 
 const COUNT = 20_000
 const gc = (globalThis as { gc?: () => void }).gc
@@ -21,7 +20,7 @@ try {
   const loaded = await loadConfig(home, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false } })
   const node = new MeshNode({ loaded, api: false })
   await node.start()
-  const queue = node.subsystem<TaskQueueService>('queue')!
+  const queue = node.services.queue
   await queue.pause()
   gc()
   const before = process.memoryUsage().heapUsed

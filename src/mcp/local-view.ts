@@ -26,23 +26,23 @@ export interface MeshToolSource {
   describe(name: string): McpTool | undefined
 }
 
+export interface LocalToolViewInit {
+  /** The mesh's tools while the mesh runs, else undefined. Read on every list and describe. */
+  mesh?: () => MeshToolSource | undefined
+}
+
 /** The local user's view: every tool of this node, plus the mesh's. */
 export class LocalToolView implements ToolView {
   readonly #registry: ToolRegistry
   readonly #router: RuntimeRouter
-  #mesh?: MeshToolSource
+  readonly #mesh: () => MeshToolSource | undefined
   #cache?: Map<string, McpTool>
 
-  constructor(registry: ToolRegistry, router: RuntimeRouter, mesh?: MeshToolSource) {
+  constructor(registry: ToolRegistry, router: RuntimeRouter, init: LocalToolViewInit = {}) {
     this.#registry = registry
     this.#router = router
-    this.#mesh = mesh
+    this.#mesh = init.mesh ?? (() => undefined)
     registry.addEventListener('change', () => this.invalidate())
-  }
-
-  setMeshSource(mesh: MeshToolSource | undefined): void {
-    this.#mesh = mesh
-    this.invalidate()
   }
 
   invalidate(): void {
@@ -50,11 +50,11 @@ export class LocalToolView implements ToolView {
   }
 
   list(): McpTool[] {
-    return [...this.#localTools().values(), ...(this.#mesh?.list(new Set(this.#localTools().keys())) ?? [])]
+    return [...this.#localTools().values(), ...(this.#mesh()?.list(new Set(this.#localTools().keys())) ?? [])]
   }
 
   describe(name: string): McpTool | undefined {
-    return this.#localTools().get(name) ?? this.#mesh?.describe(name)
+    return this.#localTools().get(name) ?? this.#mesh()?.describe(name)
   }
 
   async call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {

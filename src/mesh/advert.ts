@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { retryPolicySchema, TOOL_NAME_PATTERN } from '../tools/meta.js'
+import { priorityNumber, retryPolicySchema, TOOL_NAME_PATTERN } from '../tools/meta.js'
 import { canonicalHash } from '../util/canonical-json.js'
 
 export const ADVERT_VERSION = 1
@@ -13,7 +13,7 @@ export const advertToolSchema = z
     schemaHash: z.string().regex(/^[0-9a-f]{64}$/),
     tags: z.array(z.string().min(1).max(64)).max(32),
     category: z.string().min(1).max(64),
-    priority: z.number().int().min(0).max(10),
+    priority: priorityNumber(),
     timeoutMs: z.number().int().positive(),
     /** The tool's retry policy, so task owners can apply it before fetching descriptors. */
     retry: retryPolicySchema.optional()

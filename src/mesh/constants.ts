@@ -61,6 +61,3 @@ export const DHT_LOOKUP_TIMEOUT_MS = 5 * second
 export const DHT_REPROVIDE_INTERVAL_MS = 10 * minute
 /** Latency probes (libp2p ping) of catalog peers. */
 export const LATENCY_PROBE_INTERVAL_MS = 10 * second
-
-/** `_meta` key on a tools/call that runs a queued task (push dispatch): `{ id, token, timeoutMs, leaseMs }`. */
-export const TASK_META_KEY = 'mcp-mesh/task'

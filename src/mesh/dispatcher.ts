@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { peerIdFromString } from '@libp2p/peer-id'
 import {
   type CallToolResult,
   ProtocolError,
@@ -9,20 +8,23 @@ import {
 } from '@modelcontextprotocol/server'
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
-import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryPolicySchema } from '../tools/meta.js'
+import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryDelayMs, retryPolicySchema } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
 import { type Deadline, deadline } from '../util/deadline.js'
+import { KeyedCounter } from '../util/counter.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
+import { parsePeerId } from '../util/peer-id.js'
 import { resultText } from '../mcp/result.js'
 import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog } from './catalog.js'
-import { DHT_LOOKUP_TIMEOUT_MS, ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
+import { DHT_LOOKUP_TIMEOUT_MS } from './constants.js'
 import {
   MeshCallTimeoutError,
   NoProviderError,
   PeerDeniedError,
   PeerUnreachableError,
+  peerRefusal,
   RemoteToolError
 } from './errors.js'
 import type { PeerPool } from './peer-pool.js'
@@ -63,7 +65,8 @@ export class PeerDispatcher implements MeshDispatcher {
   readonly #catalog: Catalog
   readonly #surface: MeshSurface
   readonly #pool: PeerPool
-  readonly #outstanding = new Map<string, number>()
+  /** Calls this node has in flight per peer (its advert's load lags behind). */
+  readonly #outstanding = new KeyedCounter()
   readonly counters: DispatchCounters = { calls: 0, failovers: 0, retries: 0, noProvider: 0, timeouts: 0 }
 
   constructor(catalog: Catalog, surface: MeshSurface, pool: PeerPool) {
@@ -76,7 +79,7 @@ export class PeerDispatcher implements MeshDispatcher {
     return this.#surface.resolve(name) != null
   }
 
-  /** Calls `tool` on one specific peer (mesh_call); no failover. */
+  /** Calls `tool` on one specific peer (mesh_call); no failover. Throws InvalidPeerIdError for a bad peer ID. */
   async callPeer(
     peer: string,
     tool: string,
@@ -84,6 +87,7 @@ export class PeerDispatcher implements MeshDispatcher {
     ctx: ToolContext,
     timeoutMs: number
   ): Promise<CallToolResult> {
+    parsePeerId(peer)
     const limit = deadline(ctx.signal, timeoutMs)
     try {
       const outcome = await this.#attempt(peer, tool, args, ctx, limit.signal, timeoutMs)
@@ -223,7 +227,7 @@ export class PeerDispatcher implements MeshDispatcher {
       const tool = peer?.tools.get(entry.remoteName)
       return {
         peerId,
-        inFlight: (peer?.load.inFlight ?? 0) + (this.#outstanding.get(peerId) ?? 0),
+        inFlight: (peer?.load.inFlight ?? 0) + this.#outstanding.get(peerId),
         queued: peer?.load.queued ?? 0,
         maxConcurrency: peer?.capacity.maxConcurrency ?? 1,
         latencyMs: peer?.latencyMs,
@@ -242,14 +246,14 @@ export class PeerDispatcher implements MeshDispatcher {
   ): Promise<Outcome> {
     let client: Awaited<ReturnType<PeerPool['get']>>
     try {
-      client = await this.#pool.get(peerIdFromString(peer), { signal })
+      client = await this.#pool.get(parsePeerId(peer), { signal })
     } catch (err) {
       return {
         kind: 'not-executed',
         error: err instanceof PeerUnreachableError ? err : new PeerUnreachableError(peer, errorMessage(err))
       }
     }
-    this.#outstanding.set(peer, (this.#outstanding.get(peer) ?? 0) + 1)
+    this.#outstanding.increment(peer)
     try {
       const result = (await client.callTool(
         { name: tool, arguments: args },
@@ -257,12 +261,11 @@ export class PeerDispatcher implements MeshDispatcher {
       )) as CallToolResult
       return { kind: 'result', result }
     } catch (err) {
+      const refusal = peerRefusal(err)
+      if (refusal === 'denied') return { kind: 'not-executed', error: new PeerDeniedError(peer, errorMessage(err)) }
+      // Busy or rate-limited: it did not run the call; another provider may.
+      if (refusal != null) return { kind: 'not-executed', error: new PeerUnreachableError(peer, errorMessage(err)) }
       if (err instanceof ProtocolError) {
-        if (err.code === ERROR_CODE_DENIED)
-          return { kind: 'not-executed', error: new PeerDeniedError(peer, err.message) }
-        if (err.code === ERROR_CODE_BUSY || err.code === ERROR_CODE_RATE_LIMITED) {
-          return { kind: 'not-executed', error: new PeerUnreachableError(peer, err.message) }
-        }
         if (err.code === ProtocolErrorCode.InvalidParams) {
           return {
             kind: 'maybe-executed',
@@ -284,9 +287,7 @@ export class PeerDispatcher implements MeshDispatcher {
       }
       return { kind: 'maybe-executed', error: err instanceof Error ? err : new Error(String(err)) }
     } finally {
-      const left = (this.#outstanding.get(peer) ?? 1) - 1
-      if (left <= 0) this.#outstanding.delete(peer)
-      else this.#outstanding.set(peer, left)
+      this.#outstanding.decrement(peer)
     }
   }
 }
@@ -302,11 +303,18 @@ function annotate(result: CallToolResult, peer: string, attempts: number, tool: 
   return annotated
 }
 
+/**
+ * Waits before another attempt, or until the call is aborted. A call re-run
+ * under policy `none` (an idempotent tool failing over, or `retryOnToolError`)
+ * waits as under `linear`.
+ */
 async function backoff(policy: RetryPolicy, attempt: number, signal: AbortSignal): Promise<void> {
-  const base = policy.policy === 'exponential' ? policy.baseDelayMs * 2 ** (attempt - 1) : policy.baseDelayMs * attempt
-  const jittered = base * (0.8 + Math.random() * 0.4)
+  const delay = retryDelayMs(
+    { policy: policy.policy === 'exponential' ? 'exponential' : 'linear', baseDelayMs: policy.baseDelayMs },
+    attempt
+  )
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, jittered)
+    const timer = setTimeout(resolve, delay)
     signal.addEventListener(
       'abort',
       () => {

@@ -70,13 +70,11 @@ export class InvalidAdvertError extends MeshError {
   static override readonly code = 'ERR_INVALID_ADVERT'
 }
 
-export class InvalidPeerIdError extends MeshError {
-  static override readonly code = 'ERR_INVALID_PEER_ID'
-  constructor(
-    readonly peer: string,
-    reason: string
-  ) {
-    super(`"${peer}" is not a valid peer ID: ${reason}`)
+/** The mesh's state was read before `start()` (or after `stop()`). */
+export class MeshNotStartedError extends MeshError {
+  static override readonly code = 'ERR_MESH_NOT_STARTED'
+  constructor() {
+    super('mesh is not started')
   }
 }
 

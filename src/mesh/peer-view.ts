@@ -1,20 +1,13 @@
-import {
-  type CallToolResult,
-  type Tool as McpTool,
-  ProtocolError,
-  ProtocolErrorCode
-} from '@modelcontextprotocol/server'
-import { z } from 'zod'
 import { Queue, RateLimiter } from '@libp2p/utils'
+import { type CallToolResult, type Tool as McpTool, ProtocolError } from '@modelcontextprotocol/server'
 import type { MeshConfig } from '../config/schema.js'
 import { toMcpTool } from '../mcp/local-view.js'
 import type { ToolView, ViewCallContext } from '../mcp/view.js'
-import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
-import type { JsonObject } from '../tools/types.js'
+import type { JsonObject, ToolContext } from '../tools/types.js'
 import { deadline } from '../util/deadline.js'
 import { meshLogger } from '../util/logger.js'
-import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED, TASK_META_KEY } from './constants.js'
+import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
 
 const log = meshLogger('mcp+p2p:auth')
 
@@ -34,35 +27,28 @@ export interface InboundCounters {
   queued: number
 }
 
-export interface InboundTask {
-  id: string
-  token: string
-  timeoutMs: number
-  leaseMs: number
-}
-
-const inboundTaskSchema = z.object({
-  id: z.string().min(1).max(128),
-  token: z.string().min(1).max(128),
-  timeoutMs: z.number().int().positive(),
-  leaseMs: z.number().int().positive()
-})
-
-/** Runs a pushed task on this node as a worker (the queue layer provides it). */
-export type InboundTaskExecutor = (
-  peer: string,
-  tool: string,
-  args: JsonObject,
-  task: InboundTask,
+/**
+ * Takes over an inbound call once the peer view has authorized it (the tool
+ * is exported and the peer is trusted for it). A promise is the call's result,
+ * run outside the per-peer call queue (the task queue uses it for pushed
+ * tasks, bounded by its own worker slots); undefined runs the call normally,
+ * locally under the inbound limits.
+ */
+export type InboundCallHook = (call: {
+  peer: string
+  tool: string
+  args: JsonObject
   ctx: ViewCallContext
-) => Promise<CallToolResult>
+}) => Promise<CallToolResult> | undefined
 
 /** What the authorization view needs from the node. */
 export interface PeerViewHost {
-  registry: ToolRegistry
-  router: RuntimeRouter
-  config: Pick<MeshConfig, 'trust'>
+  registry: Pick<ToolRegistry, 'list' | 'get' | 'has'>
   isExported(name: string): boolean
+  trust: MeshConfig['trust']
+  /** Runs a tool on this node (never routed into the mesh). */
+  runLocal(name: string, args: JsonObject, ctx: ToolContext): Promise<CallToolResult>
+  inboundCall?: InboundCallHook
 }
 
 /**
@@ -122,24 +108,18 @@ export class InboundLimiter {
 /**
  * What one remote peer sees of this node: only exported tools, filtered by
  * the trust allowlists. Calls run here (runtime forced to local, so a peer
- * can never bounce a call back into the mesh) under the inbound limits.
+ * can never bounce a call back into the mesh) under the inbound limits,
+ * unless the inbound-call hook takes an authorized call over.
  */
 export class PeerToolView implements ToolView {
   readonly #peer: string
   readonly #host: PeerViewHost
   readonly #limiter: InboundLimiter
-  readonly #tasks?: () => InboundTaskExecutor | undefined
 
-  constructor(
-    peer: string,
-    host: PeerViewHost,
-    limiter: InboundLimiter,
-    tasks?: () => InboundTaskExecutor | undefined
-  ) {
+  constructor(peer: string, host: PeerViewHost, limiter: InboundLimiter) {
     this.#peer = peer
     this.#host = host
     this.#limiter = limiter
-    this.#tasks = tasks
   }
 
   list(): McpTool[] {
@@ -163,23 +143,16 @@ export class PeerToolView implements ToolView {
       throw new ProtocolError(ERROR_CODE_DENIED, `denied: ${denial}`)
     }
     this.#limiter.counters.calls++
-    const taskMeta = ctx.meta?.[TASK_META_KEY]
-    const executor = this.#tasks?.()
-    if (taskMeta != null && executor != null) {
-      const task = inboundTaskSchema.safeParse(taskMeta)
-      if (!task.success) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `invalid _meta["${TASK_META_KEY}"]`)
-      // Tasks are bounded by the worker's maxConcurrency, not the per-peer call queue.
-      return executor(this.#peer, name, args, task.data, ctx)
-    }
+    const takenOver = this.#host.inboundCall?.({ peer: this.#peer, tool: name, args, ctx })
+    if (takenOver != null) return takenOver
     return this.#limiter.run(this.#peer, async () => {
       const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
       try {
-        return await this.#host.router.call(
-          name,
-          args,
-          { signal: limit.signal, reportProgress: ctx.reportProgress, caller: { kind: 'peer', peerId: this.#peer } },
-          { override: 'local' }
-        )
+        return await this.#host.runLocal(name, args, {
+          signal: limit.signal,
+          reportProgress: ctx.reportProgress,
+          caller: { kind: 'peer', peerId: this.#peer }
+        })
       } finally {
         limit.dispose()
       }
@@ -195,7 +168,7 @@ export class PeerToolView implements ToolView {
     if (!this.#host.registry.has(name) || !this.#host.isExported(name)) {
       return `tool "${name}" is not exported to peers`
     }
-    const { allowPeers, tools } = this.#host.config.trust
+    const { allowPeers, tools } = this.#host.trust
     if (allowPeers != null && !allowPeers.includes(this.#peer)) return `peer ${this.#peer} is not in trust.allowPeers`
     const perTool = tools[name]
     if (perTool != null && !perTool.includes(this.#peer)) return `peer ${this.#peer} is not allowed to call "${name}"`

@@ -1,12 +1,10 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, Stream } from '@libp2p/interface'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
-import type { MeshNode } from '../node/mesh-node.js'
-import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
-import { type CatalogAdvert, schemaHash } from './advert.js'
+import { parsePeerId, tryParsePeerId } from '../util/peer-id.js'
+import { schemaHash } from './advert.js'
 import { Catalog } from './catalog.js'
 import {
   DEFAULT_ADVERT_INTERVAL_MS,
@@ -23,10 +21,19 @@ import {
   MCP_P2P_PROTOCOL
 } from './constants.js'
 import { PeerDispatcher } from './dispatcher.js'
-import { InvalidPeerIdError } from './errors.js'
+import { MeshNotStartedError } from './errors.js'
+import type {
+  MeshComponents,
+  MeshInit,
+  MeshLimits,
+  MeshPeerSummary,
+  MeshPort,
+  MeshService,
+  MeshStatus
+} from './index.js'
 import { P2PStreamTransport, type ProtocolViolation } from './p2p-transport.js'
 import { PeerPool } from './peer-pool.js'
-import { InboundLimiter, type InboundTaskExecutor, PeerToolView } from './peer-view.js'
+import { InboundLimiter, PeerToolView, type PeerViewHost } from './peer-view.js'
 import { MeshSurface, peerAlias } from './surface.js'
 import { createMeshCallTool } from './tools/mesh-call.js'
 import { createPeerListTool } from './tools/peer-list.js'
@@ -34,66 +41,40 @@ import { createPeerToolsTool } from './tools/peer-tools.js'
 
 const log = meshLogger('mesh')
 
-export interface MeshPeerSummary {
-  peerId: string
-  alias: string
-  connected: boolean
-  addresses: string[]
-  inCatalog: boolean
-  source?: 'gossip' | 'dht' | 'direct'
-  tools: string[]
-  load?: { inFlight: number; queued: number; maxConcurrency: number }
-  latencyMs?: number
-  lastAdvertAgoMs?: number
-  connections?: Array<Record<string, unknown>>
-}
-
-/** Per-connection details other layers may add to peer_list (e.g. relayed or direct). */
-export type ConnectionDescriber = (peer: PeerId) => Array<Record<string, unknown>>
-
 /**
- * The mesh layer: serves `/mcp+p2p/1.0.0` (peers see this node's exported
- * tools through a per-peer authorization view), keeps the pooled streams to
- * peers, runs the tool catalog, shows the mesh's tools to the local client,
- * and dispatches mesh-routed calls.
+ * The mesh service (built by `meshService()` in index.ts): the protocol
+ * handler, the pool, the catalog, the surface and the dispatcher, created on
+ * start and wired to each other; the node only sees the MeshService interface.
  */
-export class MeshService implements NodeSubsystem {
+export class Mesh implements MeshService {
   readonly name = 'mesh'
-  readonly #node: MeshNode
-  readonly limits: {
-    protocol: string
-    maxFrameBytes: number
-    requestTimeoutMs: number
-    idleTimeoutMs: number
-    maxInboundConcurrencyPerPeer: number
-    maxInboundQueuePerPeer: number
-    maxRequestsPerSecondPerPeer: number
-    maxInboundStreamsPerConnection: number
-  }
-  readonly violations: Record<ProtocolViolation, number> = {
+  readonly limits: MeshLimits
+  readonly limiter: InboundLimiter
+  readonly #violations: Record<ProtocolViolation, number> = {
     'oversized-frame': 0,
     'malformed-frame': 0,
     'invalid-json': 0,
     'invalid-jsonrpc': 0
   }
-  readonly limiter: InboundLimiter
+  readonly #init: MeshInit
+  readonly #components: MeshComponents
+  readonly #viewHost: PeerViewHost
+  readonly #tools: Tool[]
+  readonly #catalogListeners = new Set<() => void>()
+  #port?: MeshPort
   #pool?: PeerPool
   #catalog?: Catalog
   #surface?: MeshSurface
   #dispatcher?: PeerDispatcher
-  #tools: Tool[] = []
   #probeTimer?: NodeJS.Timeout
   #inboundStreams = 0
   #started = false
-  describeConnections?: ConnectionDescriber
-  /** This node's worker state for catalog adverts; set by the queue layer. */
-  workerInfo?: () => CatalogAdvert['worker']
-  /** Runs pushed tasks as a worker; set by the queue layer. */
-  taskExecutor?: InboundTaskExecutor
+  readonly #onRegistryChange = (): void => this.#surface?.invalidate()
 
-  constructor(node: MeshNode) {
-    this.#node = node
-    const protocol = node.config.protocol
+  constructor(init: MeshInit, components: MeshComponents) {
+    this.#init = init
+    this.#components = components
+    const protocol = init.protocol
     this.limits = {
       protocol: MCP_P2P_PROTOCOL,
       maxFrameBytes: protocol.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
@@ -110,55 +91,98 @@ export class MeshService implements NodeSubsystem {
       maxRequestsPerSecondPerPeer: this.limits.maxRequestsPerSecondPerPeer,
       requestTimeoutMs: this.limits.requestTimeoutMs
     })
+    this.#viewHost = {
+      registry: components.registry,
+      isExported: components.isExported,
+      trust: components.trust,
+      runLocal: components.runLocal,
+      inboundCall: init.inboundCall
+    }
+    this.#tools = [
+      createPeerListTool(() => this.peerSummaries()),
+      createPeerToolsTool(async (peer, signal) => this.peerTools(peer, signal)),
+      createMeshCallTool(async (peer, tool, args, ctx, timeoutMs) => this.callPeer(peer, tool, args, ctx, timeoutMs))
+    ]
+  }
+
+  /** Frames and messages refused on `/mcp+p2p` streams, by kind. */
+  get violations(): Readonly<Record<ProtocolViolation, number>> {
+    return this.#violations
   }
 
   get catalog(): Catalog {
-    if (this.#catalog == null) throw new Error('mesh is not started')
+    if (this.#catalog == null) throw new MeshNotStartedError()
     return this.#catalog
   }
 
   get pool(): PeerPool {
-    if (this.#pool == null) throw new Error('mesh is not started')
+    if (this.#pool == null) throw new MeshNotStartedError()
     return this.#pool
   }
 
   get dispatcher(): PeerDispatcher {
-    if (this.#dispatcher == null) throw new Error('mesh is not started')
+    if (this.#dispatcher == null) throw new MeshNotStartedError()
     return this.#dispatcher
+  }
+
+  get surface(): MeshSurface {
+    if (this.#surface == null) throw new MeshNotStartedError()
+    return this.#surface
+  }
+
+  tools(): Tool[] {
+    return [...this.#tools]
+  }
+
+  port(): MeshPort {
+    this.#port ??= {
+      peers: () => this.#catalog?.peers() ?? [],
+      onCatalogChange: (listener) => {
+        // A wrapper per subscription, so one listener may subscribe twice and unsubscribe once.
+        const entry = (): void => listener()
+        this.#catalogListeners.add(entry)
+        return () => {
+          this.#catalogListeners.delete(entry)
+        }
+      },
+      client: async (peer, options) => this.pool.get(peer, options),
+      drop: async (peer) => this.pool.drop(peer)
+    }
+    return this.#port
   }
 
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    const node = this.#node
-    const libp2p = node.libp2p
-    const onViolation = (kind: ProtocolViolation): void => {
-      this.violations[kind]++
-    }
+    const { libp2p, registry } = this.#components
+    const init = this.#init
     this.#pool = new PeerPool(libp2p, {
       maxFrameBytes: this.limits.maxFrameBytes,
       idleTimeoutMs: this.limits.idleTimeoutMs,
-      onViolation
+      onViolation: (kind) => {
+        this.#violations[kind]++
+      }
     })
-    this.#catalog = new Catalog(libp2p, node.registry, this.#pool, {
-      meshName: node.config.mesh.name,
-      advertIntervalMs: node.config.catalog.advertIntervalMs ?? DEFAULT_ADVERT_INTERVAL_MS,
-      peerTtlMs: node.config.catalog.peerTtlMs ?? DEFAULT_PEER_TTL_MS,
-      dhtProvide: node.config.catalog.dhtProvide && node.config.discovery.dht.enabled,
-      isExported: (name) => node.isExported(name),
+    const catalog = new Catalog(libp2p, registry, this.#pool, {
+      meshName: init.meshName,
+      advertIntervalMs: init.catalog.advertIntervalMs ?? DEFAULT_ADVERT_INTERVAL_MS,
+      peerTtlMs: init.catalog.peerTtlMs ?? DEFAULT_PEER_TTL_MS,
+      dhtProvide: init.dhtProvide,
+      isExported: this.#components.isExported,
       capacity: () => ({ maxConcurrency: this.limits.maxInboundConcurrencyPerPeer }),
       load: () => ({ inFlight: this.limiter.counters.inFlight, queued: this.limiter.counters.queued }),
-      worker: () => this.workerInfo?.()
+      worker: () => init.workerInfo?.()
     })
-    this.#surface = new MeshSurface(this.#catalog, (name) => {
-      const tool = node.registry.get(name)
+    this.#catalog = catalog
+    this.#surface = new MeshSurface(catalog, (name) => {
+      const tool = registry.get(name)
       return tool == null ? undefined : schemaHash(tool.inputSchema, tool.outputSchema)
     })
-    node.registry.addEventListener('change', () => this.#surface?.invalidate())
-    this.#dispatcher = new PeerDispatcher(this.#catalog, this.#surface, this.#pool)
-    this.#catalog.addEventListener('change', (event) => {
-      node.localView.invalidate()
-      node.front.notifyToolListChanged()
+    registry.addEventListener('change', this.#onRegistryChange)
+    this.#dispatcher = new PeerDispatcher(catalog, this.#surface, this.#pool)
+    catalog.addEventListener('change', (event) => {
+      init.onCatalogChange?.(event.detail)
+      for (const listener of this.#catalogListeners) listener()
       if (event.detail.reason === 'advert' || event.detail.reason === 'descriptors')
         this.#sampleLatency(event.detail.peer)
     })
@@ -167,13 +191,9 @@ export class MeshService implements NodeSubsystem {
       maxInboundStreams: MAX_INBOUND_STREAMS,
       maxOutboundStreams: MAX_OUTBOUND_STREAMS
     })
-    node.router.setDispatcher(this.#dispatcher)
-    node.localView.setMeshSource(this.#surface)
-    this.#tools = [createPeerListTool(() => this.peerSummaries()), createPeerToolsTool(this), createMeshCallTool(this)]
-    node.registry.registerAll(this.#tools)
-    await this.#catalog.start()
+    await catalog.start()
     this.#probeTimer = setInterval(() => {
-      for (const peer of this.catalog.peers()) this.#sampleLatency(peer.peerId)
+      for (const peer of catalog.peers()) this.#sampleLatency(peer.peerId)
     }, LATENCY_PROBE_INTERVAL_MS)
     this.#probeTimer.unref()
   }
@@ -182,20 +202,16 @@ export class MeshService implements NodeSubsystem {
     if (!this.#started) return
     this.#started = false
     clearInterval(this.#probeTimer)
-    const node = this.#node
-    node.router.setDispatcher(undefined)
-    node.localView.setMeshSource(undefined)
-    for (const tool of this.#tools) node.registry.unregister(tool.name)
-    this.#tools = []
+    this.#components.registry.removeEventListener('change', this.#onRegistryChange)
     await this.#catalog?.stop()
-    await node.libp2p.unhandle(MCP_P2P_PROTOCOL).catch(() => {})
+    await this.#components.libp2p.unhandle(MCP_P2P_PROTOCOL).catch(() => {})
     await this.#pool?.close()
   }
 
-  status(): unknown {
+  status(): MeshStatus {
     return {
       protocol: this.limits,
-      inbound: { streams: this.#inboundStreams, ...this.limiter.counters, violations: { ...this.violations } },
+      inbound: { streams: this.#inboundStreams, ...this.limiter.counters, violations: { ...this.#violations } },
       outbound: { pooledStreams: this.#pool?.size ?? 0, streamsOpened: this.#pool?.opened ?? 0 },
       dispatch: this.#dispatcher?.counters,
       catalog: this.#catalog?.stats()
@@ -211,7 +227,6 @@ export class MeshService implements NodeSubsystem {
   }
 
   peerSummaries(): MeshPeerSummary[] {
-    const libp2p = this.#node.libp2p
     const byPeer = new Map<string, MeshPeerSummary>()
     const summary = (peerId: string): MeshPeerSummary => {
       let entry = byPeer.get(peerId)
@@ -221,7 +236,7 @@ export class MeshService implements NodeSubsystem {
       }
       return entry
     }
-    for (const connection of libp2p.getConnections()) {
+    for (const connection of this.#components.libp2p.getConnections()) {
       const entry = summary(connection.remotePeer.toString())
       entry.connected = true
       entry.addresses.push(connection.remoteAddr.toString())
@@ -236,16 +251,17 @@ export class MeshService implements NodeSubsystem {
       if (peer.latencyMs != null) entry.latencyMs = Math.round(peer.latencyMs * 1000) / 1000
       entry.lastAdvertAgoMs = now - peer.lastSeen
     }
-    if (this.describeConnections != null) {
+    const describe = this.#init.describeConnections
+    if (describe != null) {
       for (const entry of byPeer.values()) {
-        if (entry.connected) entry.connections = this.describeConnections(peerIdFromString(entry.peerId))
+        if (entry.connected) entry.connections = describe(parsePeerId(entry.peerId))
       }
     }
     return [...byPeer.values()]
   }
 
   async peerTools(peer: string, signal: AbortSignal): Promise<McpTool[]> {
-    const client = await this.#pool!.get(parsePeerId(peer), { signal })
+    const client = await this.pool.get(parsePeerId(peer), { signal })
     const listed = await client.listTools(undefined, { signal })
     return listed.tools
   }
@@ -257,7 +273,6 @@ export class MeshService implements NodeSubsystem {
     ctx: ToolContext,
     timeoutMs: number
   ): Promise<CallToolResult> {
-    parsePeerId(peer)
     return this.dispatcher.callPeer(peer, tool, args, ctx, timeoutMs)
   }
 
@@ -267,14 +282,14 @@ export class MeshService implements NodeSubsystem {
     const transport = new P2PStreamTransport(stream, {
       maxFrameBytes: this.limits.maxFrameBytes,
       onViolation: (kind, detail) => {
-        this.violations[kind]++
+        this.#violations[kind]++
         log('peer %s: %s (%s)', peer, kind, detail)
       }
     })
     this.#inboundStreams++
-    const view = new PeerToolView(peer, this.#node, this.limiter, () => this.taskExecutor)
-    this.#node.front
-      .connect(transport, view, { kind: 'peer', peerId: peer }, () => {
+    const view = new PeerToolView(peer, this.#viewHost, this.limiter)
+    this.#components
+      .serve(transport, view, { kind: 'peer', peerId: peer }, () => {
         this.#inboundStreams--
       })
       .catch((err: unknown) => {
@@ -290,28 +305,12 @@ export class MeshService implements NodeSubsystem {
    * connection only adds streams (and refused streams abort connections).
    */
   #sampleLatency(peer: string): void {
-    const id = parsePeerIdOrUndefined(peer)
+    const id = tryParsePeerId(peer)
     if (id == null) return
-    const rtts = this.#node.libp2p
+    const rtts = this.#components.libp2p
       .getConnections(id)
       .map((connection) => connection.rtt)
       .filter((rtt): rtt is number => rtt != null && Number.isFinite(rtt))
     if (rtts.length > 0) this.#catalog?.recordLatency(peer, Math.min(...rtts))
-  }
-}
-
-function parsePeerId(peer: string): PeerId {
-  try {
-    return peerIdFromString(peer)
-  } catch (err) {
-    throw new InvalidPeerIdError(peer, errorMessage(err))
-  }
-}
-
-function parsePeerIdOrUndefined(peer: string): PeerId | undefined {
-  try {
-    return peerIdFromString(peer)
-  } catch {
-    return undefined
   }
 }

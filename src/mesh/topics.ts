@@ -4,19 +4,30 @@
  */
 export const TOPIC_PREFIX = '/mcp-mesh'
 
-export function catalogTopic(mesh: string): string {
-  return `${TOPIC_PREFIX}/${mesh}/catalog/1.0.0`
+/**
+ * The topic of one kind of message in `mesh`. Services built on the mesh name
+ * their own topics with it (the queue's task topic is `meshTopic(mesh, 'tasks')`).
+ */
+export function meshTopic(mesh: string, kind: string): string {
+  return `${TOPIC_PREFIX}/${mesh}/${kind}/1.0.0`
 }
 
-export function taskTopic(mesh: string): string {
-  return `${TOPIC_PREFIX}/${mesh}/tasks/1.0.0`
+export function catalogTopic(mesh: string): string {
+  return meshTopic(mesh, 'catalog')
 }
 
 export function controlTopic(mesh: string): string {
-  return `${TOPIC_PREFIX}/${mesh}/control/1.0.0`
+  return meshTopic(mesh, 'control')
 }
 
+/**
+ * Kinds of topic a node of a mesh uses, listed for diagnostics only: the
+ * catalog's, the task queue's and the control topic. Only names: the mesh
+ * neither reads nor writes the others.
+ */
+export const DIAGNOSTIC_TOPIC_KINDS: readonly string[] = ['catalog', 'tasks', 'control']
+
 /** Every topic a node of `mesh` uses, for diagnostics (`doctor`). */
-export function meshTopics(mesh: string): string[] {
-  return [catalogTopic(mesh), taskTopic(mesh), controlTopic(mesh)]
+export function meshTopics(mesh: string, kinds: readonly string[] = DIAGNOSTIC_TOPIC_KINDS): string[] {
+  return kinds.map((kind) => meshTopic(mesh, kind))
 }

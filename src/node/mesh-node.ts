@@ -23,7 +23,8 @@ import { AGENT_NAME } from '../interface/version.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import { libp2pDefaults } from './libp2p-defaults.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
-import { createSubsystems } from './subsystems.js'
+import { createServices, type NodeServices } from './services.js'
+import { type TrustGate, trustGate } from '../trust/index.js'
 import { VERSION } from '../interface/version.js'
 
 const log = meshLogger('node')
@@ -50,9 +51,12 @@ export class MeshNode implements NodeInfo {
   readonly router: RuntimeRouter
   readonly front: McpFront
   readonly localView: LocalToolView
+  /** Answers "may peer P make this node do X" for every inbound path. */
+  readonly gate: TrustGate
   readonly #init: MeshNodeInit
   readonly #servers: ServerProxy[] = []
   readonly #subsystems: NodeSubsystem[] = []
+  #services?: NodeServices
   #datastore?: LevelDatastore
   #libp2p?: Libp2p<MeshServices>
   #api?: ApiServer
@@ -66,9 +70,14 @@ export class MeshNode implements NodeInfo {
     this.#init = init
     this.config = init.loaded.config
     this.home = init.loaded.home
-    this.router = new RuntimeRouter(this.registry)
-    this.localView = new LocalToolView(this.registry, this.router)
+    this.router = new RuntimeRouter(this.registry, {
+      dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined)
+    })
+    this.localView = new LocalToolView(this.registry, this.router, {
+      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined)
+    })
     this.front = init.front ?? createFront()
+    this.gate = trustGate({ export: this.config.export, trust: this.config.trust })({ tools: this.registry })
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
   }
 
@@ -102,8 +111,10 @@ export class MeshNode implements NodeInfo {
     return this.#state === 'running'
   }
 
-  subsystem<T extends NodeSubsystem>(name: string): T | undefined {
-    return this.#subsystems.find((s) => s.name === name) as T | undefined
+  /** The node's services, typed (for the CLI, benches and tests); throws before start. */
+  get services(): NodeServices {
+    if (this.#services == null) throw new Error('node is not started')
+    return this.#services
   }
 
   async start(): Promise<void> {
@@ -136,7 +147,19 @@ export class MeshNode implements NodeInfo {
       )
       this.registry.registerAll([...demoTools(), ...nodeTools(this)])
       for (const path of this.config.tools) this.registry.registerAll(await loadToolModule(path))
-      this.#subsystems.push(...(await createSubsystems(this)))
+      this.#services = createServices({
+        config: this.config,
+        home: this.home,
+        libp2p: this.#libp2p,
+        datastore: this.#datastore,
+        registry: this.registry,
+        router: this.router,
+        localView: this.localView,
+        front: this.front,
+        gate: this.gate,
+        legacyNode: this
+      })
+      this.#subsystems.push(...this.#services.all)
       for (const subsystem of this.#subsystems) await subsystem.start()
       for (const [name, spec] of Object.entries(this.config.servers)) {
         const proxy = new ServerProxy(name, spec, this.registry)
@@ -192,6 +215,7 @@ export class MeshNode implements NodeInfo {
       // Closing LevelDB flushes its write-ahead log to disk.
       await step('datastore', async () => this.#datastore?.close())
       this.#subsystems.length = 0
+      this.#services = undefined
       this.#servers.length = 0
       this.#state = 'stopped'
     })()
@@ -289,8 +313,6 @@ export class MeshNode implements NodeInfo {
 
   /** Whether peers may see and call `tool`: its own `meta.export`, or config `export.tools`. */
   isExported(name: string): boolean {
-    const tool = this.registry.get(name)
-    if (tool == null) return false
-    return tool.meta.export || this.config.export.tools.includes(name)
+    return this.gate.isExported(name)
   }
 }

@@ -1,4 +1,23 @@
 import { z } from 'zod'
+import { meshTopic } from '../mesh/index.js'
+
+/** The mesh's task topic (pull dispatch announcements). */
+export function taskTopic(mesh: string): string {
+  return meshTopic(mesh, 'tasks')
+}
+
+/** `_meta` key on a tools/call that runs a queued task (push dispatch): `{ id, token, timeoutMs, leaseMs }`. */
+export const TASK_META_KEY = 'mcp-mesh/task'
+
+/** A pushed task as the worker receives it in the call's `_meta[TASK_META_KEY]`. */
+export const inboundTaskSchema = z.object({
+  id: z.string().min(1).max(128),
+  token: z.string().min(1).max(128),
+  timeoutMs: z.number().int().positive(),
+  leaseMs: z.number().int().positive()
+})
+
+export type InboundTask = z.infer<typeof inboundTaskSchema>
 
 /** Task announcement on the mesh's task topic (pull dispatch). */
 export const announcementSchema = z

@@ -3,13 +3,23 @@ import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type CallToolResult, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
+import {
+  type CallToolResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode
+} from '@modelcontextprotocol/server'
 import { TypedEventEmitter } from 'main-event'
-import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, TASK_META_KEY } from '../mesh/constants.js'
-import type { InboundTask } from '../mesh/peer-view.js'
-import { type Candidate, rankCandidates } from '../mesh/selector.js'
-import type { MeshService } from '../mesh/service.js'
-import { taskTopic } from '../mesh/topics.js'
+import type { ViewCallContext } from '../mcp/view.js'
+import {
+  type Candidate,
+  type CatalogAdvert,
+  ERROR_CODE_BUSY,
+  ERROR_CODE_DENIED,
+  type MeshPort,
+  rankCandidates
+} from '../mesh/index.js'
 import type { MeshNode } from '../node/mesh-node.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import { errorResult } from '../tools/define.js'
@@ -58,7 +68,11 @@ import {
   completeParams,
   completeResult,
   heartbeatParams,
-  heartbeatResult
+  heartbeatResult,
+  type InboundTask,
+  inboundTaskSchema,
+  TASK_META_KEY,
+  taskTopic
 } from './protocol.js'
 import { createQueueTools } from './tools/index.js'
 import {
@@ -166,16 +180,50 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   #runCount = 0
   readonly #onAnnouncement = (event: CustomEvent<Message>): void => this.#handleAnnouncement(event.detail)
   readonly #onCatalogChange = (): void => this.#schedulePump()
+  readonly #meshPort?: MeshPort
+  #unsubscribeCatalog?: () => void
 
-  constructor(node: MeshNode) {
+  constructor(node: MeshNode, mesh?: MeshPort) {
     super()
     this.#node = node
+    this.#meshPort = mesh
     const config = node.config.queue
     this.#dispatchMode = config.dispatch
     this.#leaseMs = config.leaseMs
     this.#resultTtlMs = config.resultTtlMs
     this.worker = new TaskWorker(node, { maxConcurrency: config.worker.maxConcurrency })
     this.worker.onSlotFree = () => this.#schedulePump()
+  }
+
+  /** This node's worker state for its catalog adverts (undefined while the queue is stopped). */
+  workerInfo(): CatalogAdvert['worker'] {
+    if (!this.#started) return undefined
+    return {
+      accepting: this.worker.freeSlots > 0 || this.worker.runningCount > 0,
+      maxConcurrency: this.worker.maxConcurrency,
+      running: this.worker.runningCount,
+      tags: this.worker.registration?.tags ?? []
+    }
+  }
+
+  /**
+   * The mesh's inbound-call hook: an authorized call carrying a pushed task
+   * (`_meta[TASK_META_KEY]`) runs as a task on this worker, bounded by the
+   * worker's slots instead of the per-peer call queue; any other call runs normally.
+   */
+  inboundCall(call: {
+    peer: string
+    tool: string
+    args: JsonObject
+    ctx: ViewCallContext
+  }): Promise<CallToolResult> | undefined {
+    const taskMeta = call.ctx.meta?.[TASK_META_KEY]
+    if (taskMeta == null || !this.#started) return undefined
+    const task = inboundTaskSchema.safeParse(taskMeta)
+    if (!task.success) {
+      return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, `invalid _meta["${TASK_META_KEY}"]`))
+    }
+    return this.#executePushed(call.peer, call.tool, call.args, task.data, call.ctx)
   }
 
   hasLocalTool(name: string): boolean {
@@ -186,8 +234,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     return this.#paused
   }
 
-  get #mesh(): MeshService | undefined {
-    return this.#node.subsystem<MeshService>('mesh')
+  get #mesh(): MeshPort | undefined {
+    return this.#meshPort
   }
 
   get #self(): string {
@@ -207,17 +255,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     this.#seq = state?.seq ?? 0
     await this.#recover()
 
-    const mesh = this.#mesh
-    if (mesh != null) {
-      mesh.taskExecutor = async (peer, tool, args, task, ctx) => this.#executePushed(peer, tool, args, task, ctx)
-      mesh.workerInfo = () => ({
-        accepting: this.worker.freeSlots > 0 || this.worker.runningCount > 0,
-        maxConcurrency: this.worker.maxConcurrency,
-        running: this.worker.runningCount,
-        tags: this.worker.registration?.tags ?? []
-      })
-      mesh.catalog.addEventListener('change', this.#onCatalogChange)
-    }
+    this.#unsubscribeCatalog = this.#mesh?.onCatalogChange(this.#onCatalogChange)
     this.#registerPeerMethods()
     const pubsub = this.#node.libp2p.services.pubsub
     pubsub.topicValidators.set(this.#topic, (_peer, message) => {
@@ -248,12 +286,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers = []
     clearTimeout(this.#delayTimer)
-    const mesh = this.#mesh
-    if (mesh != null) {
-      mesh.taskExecutor = undefined
-      mesh.workerInfo = undefined
-      mesh.catalog.removeEventListener('change', this.#onCatalogChange)
-    }
+    this.#unsubscribeCatalog?.()
+    this.#unsubscribeCatalog = undefined
     for (const method of [METHOD_CLAIM, METHOD_HEARTBEAT, METHOD_COMPLETE, METHOD_ABORT, METHOD_ATTACH]) {
       this.#node.front.removePeerMethod(method)
     }
@@ -631,7 +665,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     }
     const mesh = this.#mesh
     if (placement?.local !== true && mesh != null && this.#dispatchMode !== 'pull') {
-      for (const peer of mesh.catalog.peers()) {
+      for (const peer of mesh.peers()) {
         const tool = peer.tools.get(task.tool)
         if (tool == null) continue
         if (placement?.peer != null && placement.peer !== peer.peerId) continue
@@ -746,9 +780,9 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     )
     if (this.#leases.get(task.id) !== lease) return
     const mesh = this.#mesh!
-    let client: Awaited<ReturnType<MeshService['pool']['get']>>
+    let client: Awaited<ReturnType<MeshPort['client']>>
     try {
-      client = await mesh.pool.get(peerIdFromString(peer), { signal: lease.controller.signal })
+      client = await mesh.client(peerIdFromString(peer), { signal: lease.controller.signal })
     } catch (err) {
       this.#notExecuted(task.id, lease.token, errorMessage(err), peer)
       return
@@ -984,7 +1018,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       return
     }
     try {
-      const client = await mesh.pool.get(ownerId)
+      const client = await mesh.client(ownerId)
       const answer = await client.request({ method: METHOD_CLAIM, params: { taskId } }, claimResult, { timeout: 5_000 })
       if (!answer.granted) return
       // The owner may grant a better-ranked task than the one claimed (#bestClaimFor):
@@ -1049,14 +1083,14 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     const params = notExecuted == null ? { taskId, token, result } : { taskId, token, result, notExecuted }
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        const client = await mesh.pool.get(peerIdFromString(owner))
+        const client = await mesh.client(peerIdFromString(owner))
         await client.request({ method: METHOD_COMPLETE, params }, completeResult, {
           timeout: 10_000
         })
         return
       } catch (err) {
         log('reporting %s to %s failed (attempt %d): %s', taskId, owner, attempt + 1, errorMessage(err))
-        await mesh.pool.drop(owner)
+        await mesh.drop(owner)
         await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt))
       }
     }
@@ -1064,7 +1098,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
 
   async #sendAbort(worker: string, taskId: string, token: string): Promise<void> {
     try {
-      const client = await this.#mesh!.pool.get(peerIdFromString(worker))
+      const client = await this.#mesh!.client(peerIdFromString(worker))
       await client.request({ method: METHOD_ABORT, params: { taskId, token } }, abortResult, { timeout: 5_000 })
     } catch (err) {
       log('abort of %s on %s failed (its heartbeat will carry the cancel): %s', taskId, worker, errorMessage(err))
@@ -1284,7 +1318,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       return
     }
     try {
-      const client = await mesh.pool.get(peerIdFromString(lease.worker), { signal: lease.controller.signal })
+      const client = await mesh.client(peerIdFromString(lease.worker), { signal: lease.controller.signal })
       const answer = await client.request(
         { method: METHOD_ATTACH, params: { taskId: task.id, token: lease.token } },
         attachResult,
@@ -1308,11 +1342,11 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   // ---------------------------------------------------------------- helpers
 
   #offeredByPeers(tool: string): boolean {
-    return this.#mesh?.catalog.peers().some((peer) => peer.tools.has(tool)) ?? false
+    return this.#mesh?.peers().some((peer) => peer.tools.has(tool)) ?? false
   }
 
   #remoteMeta(tool: string): { retry?: TaskRetry; priority?: number; timeoutMs?: number } | undefined {
-    for (const peer of this.#mesh?.catalog.peers() ?? []) {
+    for (const peer of this.#mesh?.peers() ?? []) {
       const entry = peer.tools.get(tool)
       if (entry == null) continue
       const { retry, priority, timeoutMs } = entry.advert

@@ -23,7 +23,7 @@ export interface MeshCall {
 }
 
 /**
- * Sends calls into the mesh. Filled in by the mesh layer; the router only
+ * Sends calls into the mesh. The mesh layer implements it; the router only
  * knows this interface, so routing works (and fails clearly) without it.
  */
 export interface MeshDispatcher {
@@ -43,7 +43,11 @@ export interface RouterMetrics {
 export interface RuntimeRouterInit {
   /** Globs (`*` wildcard) of tool names routed to the mesh when the registry does not know them. */
   meshPatterns?: readonly string[]
-  dispatcher?: MeshDispatcher
+  /**
+   * The mesh's dispatcher while the mesh runs, else undefined (mesh-routed
+   * calls then fail with NoMeshDispatcherError). Read on every call.
+   */
+  dispatcher?: () => MeshDispatcher | undefined
 }
 
 export interface RouteOptions {
@@ -70,7 +74,7 @@ export class RuntimeRouter {
   readonly #registry: ToolRegistry
   readonly #patterns: RegExp[]
   readonly #cache = new Map<string, Detection>()
-  #dispatcher?: MeshDispatcher
+  readonly #dispatcher: () => MeshDispatcher | undefined
   readonly #metrics: RouterMetrics = {
     detections: 0,
     byRuntime: { local: 0, mesh: 0, auto: 0 },
@@ -82,19 +86,16 @@ export class RuntimeRouter {
   constructor(registry: ToolRegistry, init: RuntimeRouterInit = {}) {
     this.#registry = registry
     this.#patterns = (init.meshPatterns ?? DEFAULT_MESH_PATTERNS).map(globToRegExp)
-    this.#dispatcher = init.dispatcher
+    this.#dispatcher = init.dispatcher ?? (() => undefined)
     registry.addEventListener('change', (event) => {
       if (event.detail.type === 'clear') this.#cache.clear()
       else for (const name of event.detail.names) this.#cache.delete(name)
     })
   }
 
-  setDispatcher(dispatcher: MeshDispatcher | undefined): void {
-    this.#dispatcher = dispatcher
-  }
-
+  /** The dispatcher mesh-routed calls would go to now. */
   get dispatcher(): MeshDispatcher | undefined {
-    return this.#dispatcher
+    return this.#dispatcher()
   }
 
   detect(name: string, override?: Runtime): Detection {
@@ -144,7 +145,7 @@ export class RuntimeRouter {
       if (result.isError === true) this.#metrics.calls.failed++
       return result
     }
-    const dispatcher = this.#dispatcher
+    const dispatcher = this.#dispatcher()
     if (dispatcher == null) {
       if (tool == null && detection.source === 'default') throw new UnknownToolError(name)
       this.#metrics.calls.failed++

@@ -16,6 +16,7 @@ import { waitFor } from '../helpers/wait.js'
 
 let registry: ToolRegistry
 let router: RuntimeRouter
+let meshDispatcher: MeshDispatcher | undefined
 let front: McpFront
 let client: Client
 /** Signals of `wait_for_abort` calls in progress, so tests can see cancellation arrive. */
@@ -70,7 +71,8 @@ beforeEach(async () => {
     progressTool(),
     testTool('meshy', { meta: { runtime: 'mesh' } })
   ])
-  router = new RuntimeRouter(registry)
+  meshDispatcher = undefined
+  router = new RuntimeRouter(registry, { dispatcher: () => meshDispatcher })
   front = new McpFront({ name: 'mcp-mesh-test', version: '0.0.0' })
   registry.addEventListener('change', () => front.notifyToolListChanged())
   client = await connectClient()
@@ -150,7 +152,7 @@ describe('McpFront over an in-memory transport', () => {
         throw new Error('peer vanished')
       }
     }
-    router.setDispatcher(failing)
+    meshDispatcher = failing
     const result = (await client.callTool({ name: 'meshy', arguments: {} })) as CallToolResult
     expect(result.isError).toBe(true)
     expect(resultText(result)).toContain('peer vanished')

@@ -38,7 +38,8 @@ describe('LocalToolView', () => {
     const registry = new ToolRegistry()
     registry.register(testTool('shared'))
     const mesh = new StubMeshSource([remoteTool('shared'), remoteTool('remote_only')])
-    const view = new LocalToolView(registry, new RuntimeRouter(registry), mesh)
+    let source: MeshToolSource | undefined = mesh
+    const view = new LocalToolView(registry, new RuntimeRouter(registry), { mesh: () => source })
     expect(view.list().map((t) => [t.name, t.description])).toEqual([
       ['shared', 'test tool shared'],
       ['remote_only', 'remote remote_only']
@@ -46,7 +47,7 @@ describe('LocalToolView', () => {
     expect([...mesh.lastLocalNames!]).toEqual(['shared'])
     expect(view.describe('shared')?.description).toBe('test tool shared')
     expect(view.describe('remote_only')?.description).toBe('remote remote_only')
-    view.setMeshSource(undefined)
+    source = undefined
     expect(view.describe('remote_only')).toBeUndefined()
   })
 

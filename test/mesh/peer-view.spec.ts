@@ -3,12 +3,16 @@ import { ProtocolError } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
 import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from '../../src/mesh/constants.js'
 import { createFront } from '../../src/mcp/front.js'
-import { InboundLimiter, PeerToolView } from '../../src/mesh/peer-view.js'
+import { type InboundCallHook, InboundLimiter, PeerToolView, type PeerViewHost } from '../../src/mesh/peer-view.js'
 import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
 import { rejectionOf, testContext, testTool } from '../helpers/index.js'
 
-function setup(trust: { allowPeers?: string[]; tools: Record<string, string[]> } = { tools: {} }, limits = {}) {
+function setup(
+  trust: { allowPeers?: string[]; tools: Record<string, string[]> } = { tools: {} },
+  limits = {},
+  inboundCall?: InboundCallHook
+) {
   const registry = new ToolRegistry()
   registry.register(testTool('shared', { meta: { export: true } }))
   registry.register(testTool('private'))
@@ -21,11 +25,12 @@ function setup(trust: { allowPeers?: string[]; tools: Record<string, string[]> }
     requestTimeoutMs: 10_000,
     ...limits
   })
-  const host = {
+  const host: PeerViewHost = {
     registry,
-    router,
-    config: { trust },
-    isExported: (name: string) => registry.get(name)?.meta.export === true
+    trust,
+    isExported: (name: string) => registry.get(name)?.meta.export === true,
+    runLocal: async (name, args, context) => router.call(name, args, context, { override: 'local' }),
+    inboundCall
   }
   return { registry, limiter, view: (peer: string) => new PeerToolView(peer, host, limiter) }
 }
@@ -139,5 +144,57 @@ describe('PeerToolView (authorization view)', () => {
     } finally {
       await client.close()
     }
+  })
+})
+
+describe('PeerToolView inbound-call hook', () => {
+  it('lets the hook take an authorized call over, outside the per-peer call queue', async () => {
+    const seen: Array<{ peer: string; tool: string; args: unknown }> = []
+    const hook: InboundCallHook = (call) => {
+      seen.push({ peer: call.peer, tool: call.tool, args: call.args })
+      return Promise.resolve({ content: [{ type: 'text', text: 'taken over' }] })
+    }
+    // A queue bound of zero: only a call that bypasses the limiter can run while another holds the slot.
+    const { registry, view, limiter } = setup({ tools: {} }, { maxConcurrencyPerPeer: 1, maxQueuePerPeer: 0 }, hook)
+    let ran = 0
+    registry.register(
+      testTool('counted', {
+        meta: { export: true },
+        handler: async () => {
+          ran++
+          return { ok: true }
+        }
+      })
+    )
+    const result = await view('p1').call('counted', { n: 1 }, ctx())
+    expect(result.content).toEqual([{ type: 'text', text: 'taken over' }])
+    expect(seen).toEqual([{ peer: 'p1', tool: 'counted', args: { n: 1 } }])
+    expect(ran).toBe(0)
+    expect(limiter.counters).toMatchObject({ calls: 1, inFlight: 0, queued: 0, busy: 0 })
+  })
+
+  it('runs the call locally under the limits when the hook returns undefined', async () => {
+    let hookCalls = 0
+    const { view, limiter } = setup({ tools: {} }, {}, () => {
+      hookCalls++
+      return undefined
+    })
+    const result = await view('p1').call('shared', {}, ctx())
+    expect(result.structuredContent).toEqual({ ran: 'shared' })
+    expect(hookCalls).toBe(1)
+    expect(limiter.counters.calls).toBe(1)
+  })
+
+  it('never calls the hook for a denied call', async () => {
+    let hookCalls = 0
+    const { view, limiter } = setup({ allowPeers: ['p1'], tools: { vip: ['p2'] } }, {}, () => {
+      hookCalls++
+      return Promise.resolve({ content: [] })
+    })
+    expect((await rejectionOf<ProtocolError>(view('p1').call('private', {}, ctx()))).code).toBe(ERROR_CODE_DENIED)
+    expect((await rejectionOf<ProtocolError>(view('p1').call('vip', {}, ctx()))).code).toBe(ERROR_CODE_DENIED)
+    expect((await rejectionOf<ProtocolError>(view('p3').call('shared', {}, ctx()))).code).toBe(ERROR_CODE_DENIED)
+    expect(hookCalls).toBe(0)
+    expect(limiter.counters).toMatchObject({ calls: 0, denied: 3 })
   })
 })

@@ -178,9 +178,10 @@ describe('RuntimeRouter.call', () => {
   })
 
   it('throws UnknownToolError for a name nobody has', async () => {
-    const router = new RuntimeRouter(new ToolRegistry())
+    let meshDispatcher: MeshDispatcher | undefined
+    const router = new RuntimeRouter(new ToolRegistry(), { dispatcher: () => meshDispatcher })
     expect((await rejectionOf(router.call('nope', {}, testContext()))).name).toBe('UnknownToolError')
-    router.setDispatcher(new StubDispatcher())
+    meshDispatcher = new StubDispatcher()
     expect((await rejectionOf(router.call('nope', {}, testContext()))).name).toBe('UnknownToolError')
     expect((await rejectionOf(router.call('nope', {}, testContext(), { override: 'local' }))).name).toBe(
       'UnknownToolError'
@@ -190,7 +191,7 @@ describe('RuntimeRouter.call', () => {
   it('hands mesh calls to the dispatcher with the args, the local meta and the context', async () => {
     const { registry, localRuns } = setup({ runtime: 'mesh', category: 'remote' })
     const dispatcher = new StubDispatcher(new Set(['offered_elsewhere']))
-    const router = new RuntimeRouter(registry, { dispatcher })
+    const router = new RuntimeRouter(registry, { dispatcher: () => dispatcher })
     expect(router.dispatcher).toBe(dispatcher)
     const ctx = testContext()
     const result = await router.call('tool', { value: 'v' }, ctx)
@@ -219,7 +220,7 @@ describe('RuntimeRouter.call', () => {
       testTool('auto_fail', { meta: { runtime: 'auto' }, handler: async () => Promise.reject(new Error('x')) })
     )
     const dispatcher = new StubDispatcher()
-    const router = new RuntimeRouter(registry, { dispatcher })
+    const router = new RuntimeRouter(registry, { dispatcher: () => dispatcher })
     const result = await router.call('auto_fail', {}, testContext())
     expect(result.isError).toBe(true)
     expect(dispatcher.calls).toEqual([])

@@ -1,10 +1,18 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { z } from 'zod'
 import { defineTool, structuredResult } from '../../tools/define.js'
-import type { Tool } from '../../tools/types.js'
-import type { MeshService } from '../service.js'
+import type { JsonObject, Tool, ToolContext } from '../../tools/types.js'
 
-export function createMeshCallTool(mesh: MeshService): Tool {
+/** Calls `tool` on one named peer (MeshService.callPeer). */
+export type CallPeer = (
+  peer: string,
+  tool: string,
+  args: JsonObject,
+  ctx: ToolContext,
+  timeoutMs: number
+) => Promise<CallToolResult>
+
+export function createMeshCallTool(callPeer: CallPeer): Tool {
   return defineTool({
     name: 'mesh_call',
     title: 'Call a tool on a named peer',
@@ -35,7 +43,7 @@ export function createMeshCallTool(mesh: MeshService): Tool {
     },
     handler: async ({ peer, tool, arguments: args, timeoutMs }, ctx): Promise<CallToolResult> => {
       const started = performance.now()
-      const result = await mesh.callPeer(peer, tool, args, ctx, timeoutMs)
+      const result = await callPeer(peer, tool, args, ctx, timeoutMs)
       const output = {
         peer,
         tool,

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { defineTool } from '../../tools/define.js'
 import type { Tool } from '../../tools/types.js'
-import type { MeshPeerSummary } from '../service.js'
+import type { MeshPeerSummary } from '../index.js'
 
 export const peerSummarySchema = z.object({
   peerId: z.string(),

@@ -1,9 +1,11 @@
 import { z } from 'zod'
 import { defineTool } from '../../tools/define.js'
+import type { Tool as McpTool } from '@modelcontextprotocol/server'
+import { TOOL_META_KEY } from '../../mcp/view.js'
 import type { Tool } from '../../tools/types.js'
-import type { MeshService } from '../service.js'
 
-export function createPeerToolsTool(mesh: MeshService): Tool {
+/** `peerTools` lists the tools one peer exports to this node (MeshService.peerTools). */
+export function createPeerToolsTool(peerTools: (peer: string, signal: AbortSignal) => Promise<McpTool[]>): Tool {
   return defineTool({
     name: 'peer_tools',
     title: "List one peer's tools",
@@ -31,14 +33,14 @@ export function createPeerToolsTool(mesh: MeshService): Tool {
       tags: ['admin', 'peers']
     },
     handler: async ({ peer }, { signal }) => {
-      const tools = await mesh.peerTools(peer, signal)
+      const tools = await peerTools(peer, signal)
       return {
         peer,
         tools: tools.map((tool) => ({
           name: tool.name,
           title: tool.title,
           description: tool.description,
-          meta: tool._meta?.['mcp-mesh/meta'] ?? null
+          meta: tool._meta?.[TOOL_META_KEY] ?? null
         }))
       }
     }

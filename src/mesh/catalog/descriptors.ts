@@ -1,0 +1,154 @@
+import type { Tool as McpTool } from '@modelcontextprotocol/server'
+import { retryDelayMs } from '../../tools/meta.js'
+import { errorMessage } from '../../util/errors.js'
+import { meshLogger } from '../../util/logger.js'
+import { schemaHash } from '../advert.js'
+import { DESCRIPTOR_RETRY_ATTEMPTS, DESCRIPTOR_RETRY_INITIAL_MS, MAX_CACHED_DESCRIPTORS } from '../constants.js'
+import type { PeerTable } from './peers.js'
+import type { CatalogPeer, CatalogStats, ChangeReporter, ListTools } from './types.js'
+
+const log = meshLogger('catalog')
+
+export interface DescriptorStoreInit {
+  peers: PeerTable
+  stats: CatalogStats
+  listTools: ListTools
+  changed: ChangeReporter
+  /** Whether the catalog runs (no retries are scheduled once it stops). */
+  running: () => boolean
+}
+
+function descriptorKey(name: string, hash: string): string {
+  return `${name}\0${hash}`
+}
+
+/** Whether some tool of the peer has no descriptor yet (it is not listed until it has one). */
+export function lacksDescriptors(peer: CatalogPeer): boolean {
+  return [...peer.tools.values()].some((tool) => tool.descriptor == null)
+}
+
+/**
+ * Full tool descriptors of catalog peers. Adverts carry schema hashes, not
+ * schemas: a peer's descriptors are fetched over `/mcp+p2p` (tools/list), one
+ * fetch per peer at a time, and kept by (name, schema hash), so a tool
+ * already described by one peer is listed for the next without a round trip.
+ */
+export class DescriptorStore {
+  readonly #init: DescriptorStoreInit
+  /** Jobs talking to a peer (a descriptor fetch or a direct listing), one per peer at a time. */
+  readonly #fetching = new Map<string, Promise<void>>()
+  /** Failed fetches per peer: attempt count and the pending retry. */
+  readonly #retries = new Map<string, { attempts: number; timer?: NodeJS.Timeout }>()
+  /** Verified descriptors by `name\0schemaHash` (insertion order = eviction order). */
+  readonly #cache = new Map<string, McpTool>()
+
+  constructor(init: DescriptorStoreInit) {
+    this.#init = init
+  }
+
+  /** A verified descriptor of `name` with this schema hash, counted as a cache hit. */
+  cached(name: string, hash: string): McpTool | undefined {
+    const descriptor = this.#cache.get(descriptorKey(name, hash))
+    if (descriptor != null) this.#init.stats.descriptorCacheHits++
+    return descriptor
+  }
+
+  /** Whether a job already talks to the peer. */
+  busy(peerId: string): boolean {
+    return this.#fetching.has(peerId)
+  }
+
+  /** Runs `job` as the peer's one job (a direct listing), so no fetch starts meanwhile. */
+  async track(peerId: string, job: () => Promise<void>): Promise<void> {
+    const running = (async () => {
+      try {
+        await job()
+      } finally {
+        this.#fetching.delete(peerId)
+      }
+    })()
+    this.#fetching.set(peerId, running)
+    await running
+  }
+
+  /**
+   * Fetches a peer's descriptors; the catalog lists a tool only once it has
+   * one. A descriptor is kept only if its schemas hash to what the peer
+   * advertised, so a peer cannot pass off other schemas under a hash, and the
+   * (name, hash) cache stays sound. A failed fetch is retried with backoff
+   * while the peer is still advertised.
+   */
+  fetch(peerId: string): void {
+    if (this.#fetching.has(peerId) || this.#retries.get(peerId)?.timer != null) return
+    const { stats, peers } = this.#init
+    const job = (async () => {
+      const started = Date.now()
+      stats.descriptorFetches++
+      try {
+        const listed = await this.#init.listTools(peerId)
+        log('fetched %d descriptors from %s in %d ms', listed.length, peerId, Date.now() - started)
+        this.#retries.delete(peerId)
+        const peer = peers.get(peerId)
+        if (peer == null) return
+        for (const descriptor of listed) {
+          const entry = peer.tools.get(descriptor.name)
+          if (entry == null) continue
+          if (schemaHash(descriptor.inputSchema, descriptor.outputSchema) !== entry.advert.schemaHash) {
+            stats.descriptorMismatches++
+            log('%s listed %s with schemas other than it advertised; not listed', peerId, descriptor.name)
+            continue
+          }
+          entry.descriptor = descriptor
+          this.#remember(descriptorKey(descriptor.name, entry.advert.schemaHash), descriptor)
+        }
+        this.#init.changed(peerId, 'descriptors')
+      } catch (err) {
+        stats.descriptorFetchErrors++
+        log('fetching tools/list from %s failed: %s', peerId, errorMessage(err))
+        this.#scheduleRetry(peerId)
+      } finally {
+        this.#fetching.delete(peerId)
+      }
+    })()
+    this.#fetching.set(peerId, job)
+  }
+
+  /** Cancels pending retries (the catalog stops). */
+  stop(): void {
+    for (const retry of this.#retries.values()) clearTimeout(retry.timer)
+    this.#retries.clear()
+  }
+
+  #scheduleRetry(peerId: string): void {
+    const retry = this.#retries.get(peerId) ?? { attempts: 0 }
+    retry.attempts++
+    this.#retries.set(peerId, retry)
+    // Past the last attempt the next advert (seq > last) starts over.
+    if (!this.#init.running() || retry.attempts > DESCRIPTOR_RETRY_ATTEMPTS) {
+      this.#retries.delete(peerId)
+      return
+    }
+    retry.timer = setTimeout(
+      () => {
+        retry.timer = undefined
+        const peer = this.#init.peers.get(peerId)
+        if (peer == null || !lacksDescriptors(peer)) {
+          this.#retries.delete(peerId)
+          return
+        }
+        this.fetch(peerId)
+      },
+      retryDelayMs({ policy: 'exponential', baseDelayMs: DESCRIPTOR_RETRY_INITIAL_MS }, retry.attempts, false)
+    )
+    retry.timer.unref()
+  }
+
+  #remember(key: string, descriptor: McpTool): void {
+    this.#cache.delete(key)
+    this.#cache.set(key, descriptor)
+    if (this.#cache.size > MAX_CACHED_DESCRIPTORS) {
+      const oldest = this.#cache.keys().next().value
+      if (oldest != null) this.#cache.delete(oldest)
+    }
+  }
+}

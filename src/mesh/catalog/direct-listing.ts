@@ -1,0 +1,122 @@
+import type { PeerId } from '@libp2p/interface'
+import type { Tool as McpTool } from '@modelcontextprotocol/server'
+import { memberProtocol } from '../../discovery/constants.js'
+import { TOOL_META_KEY } from '../../mcp/view.js'
+import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS } from '../../tools/meta.js'
+import { errorMessage } from '../../util/errors.js'
+import { meshLogger } from '../../util/logger.js'
+import { type AdvertTool, schemaHash } from '../advert.js'
+import { DIRECT_LISTING_DELAY_MS, DIRECT_LISTING_TIMEOUT_MS, MCP_P2P_PROTOCOL } from '../constants.js'
+import { type DescriptorStore, lacksDescriptors } from './descriptors.js'
+import type { PeerTable } from './peers.js'
+import type { CatalogPeer, CatalogStats, ChangeReporter, ListTools } from './types.js'
+
+const log = meshLogger('catalog')
+
+export interface DirectListingInit {
+  meshName: string
+  peers: PeerTable
+  descriptors: DescriptorStore
+  stats: CatalogStats
+  listTools: ListTools
+  changed: ChangeReporter
+  /** Whether we have a live connection to the peer. */
+  connected: (peer: PeerId) => boolean
+  running: () => boolean
+}
+
+/**
+ * Peers listed from their tools/list instead of their adverts: DHT providers
+ * found on a catalog miss, and members that connected but whose advert has
+ * not come yet. They expire like any silent peer unless adverts arrive.
+ */
+export class DirectListing {
+  readonly #init: DirectListingInit
+  /** Members identified but not advertised yet: listed directly if no advert comes first. */
+  readonly #pending = new Map<string, NodeJS.Timeout>()
+
+  constructor(init: DirectListingInit) {
+    this.#init = init
+  }
+
+  /**
+   * A peer was identified. If it is a member of our mesh (it speaks our
+   * member protocol and /mcp+p2p), its advert normally follows within a
+   * gossip heartbeat, but can take a whole advert interval (gossipsub drops
+   * messages for a peer whose stream is not open yet); if none has come
+   * after a short delay its tools are listed directly, so a newcomer sees a
+   * peer's tools about as soon as it is connected. Adverts take over when
+   * they arrive.
+   */
+  identified(peerId: PeerId, protocols: readonly string[]): void {
+    if (!protocols.includes(MCP_P2P_PROTOCOL) || !protocols.includes(memberProtocol(this.#init.meshName))) return
+    const id = peerId.toString()
+    const known = this.#init.peers.get(id)
+    if (known != null) {
+      // Advertised before we could reach it: now we can, fetch what is missing.
+      if (lacksDescriptors(known)) this.#init.descriptors.fetch(id)
+      return
+    }
+    if (this.#pending.has(id)) return
+    const timer = setTimeout(() => {
+      this.#pending.delete(id)
+      void this.#listMember(peerId)
+    }, DIRECT_LISTING_DELAY_MS)
+    timer.unref()
+    this.#pending.set(id, timer)
+  }
+
+  stop(): void {
+    for (const timer of this.#pending.values()) clearTimeout(timer)
+    this.#pending.clear()
+  }
+
+  /** Lists a peer from its tools/list and adds (or refreshes) it in the catalog. */
+  async add(peerId: string, signal?: AbortSignal, source: 'dht' | 'direct' = 'dht'): Promise<CatalogPeer> {
+    const listed = await this.#init.listTools(peerId, signal)
+    const { peers } = this.#init
+    const peer: CatalogPeer = peers.get(peerId) ?? {
+      peerId,
+      seq: 0,
+      lastSeen: Date.now(),
+      source,
+      capacity: { maxConcurrency: 1 },
+      load: { inFlight: 0, queued: 0 },
+      tools: new Map()
+    }
+    peer.lastSeen = Date.now()
+    for (const descriptor of listed) peer.tools.set(descriptor.name, { advert: advertOf(descriptor), descriptor })
+    peers.set(peer)
+    this.#init.changed(peerId, source)
+    return peer
+  }
+
+  async #listMember(peerId: PeerId): Promise<void> {
+    const id = peerId.toString()
+    const { peers, descriptors } = this.#init
+    if (!this.#init.running() || peers.has(id) || descriptors.busy(id)) return
+    if (!this.#init.connected(peerId)) return
+    await descriptors.track(id, async () => {
+      try {
+        await this.add(id, AbortSignal.timeout(DIRECT_LISTING_TIMEOUT_MS), 'direct')
+        this.#init.stats.directListings++
+        log('listed %s directly (no advert yet)', id)
+      } catch (err) {
+        log('listing %s directly failed (its advert will list it): %s', id, errorMessage(err))
+      }
+    })
+  }
+}
+
+/** What an advert would say of a listed tool, read from its descriptor's mcp-mesh metadata. */
+function advertOf(descriptor: McpTool): AdvertTool {
+  const meta = (descriptor._meta?.[TOOL_META_KEY] ?? {}) as Partial<AdvertTool>
+  return {
+    name: descriptor.name,
+    schemaHash: schemaHash(descriptor.inputSchema, descriptor.outputSchema),
+    tags: Array.isArray(meta.tags) ? meta.tags : [],
+    category: typeof meta.category === 'string' ? meta.category : 'general',
+    priority: typeof meta.priority === 'number' ? meta.priority : DEFAULT_PRIORITY,
+    timeoutMs: typeof meta.timeoutMs === 'number' ? meta.timeoutMs : DEFAULT_TIMEOUT_MS
+  }
+}

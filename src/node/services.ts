@@ -1,0 +1,101 @@
+import type { Libp2p } from 'libp2p'
+import type { LoadedConfig } from '../config/load.js'
+import { describeConnections, discovery } from '../discovery/index.js'
+import type { MeshServices } from '../interface/libp2p.js'
+import type { McpFront } from '../mcp/front.js'
+import type { LocalToolView } from '../mcp/local-view.js'
+import { type MeshService, meshService } from '../mesh/index.js'
+import { TaskQueueService } from '../queue/service.js'
+import type { RuntimeRouter } from '../router/router.js'
+import type { ToolRegistry } from '../tools/registry.js'
+import type { JsonObject } from '../tools/types.js'
+import type { TrustGate } from '../trust/index.js'
+import { workflows } from '../workflow/index.js'
+import type { Datastore } from 'interface-datastore'
+import { ManagedService } from './managed.js'
+
+/** What the node has built before its services: the parts they are given. */
+export interface ServiceContext {
+  config: LoadedConfig['config']
+  home: string
+  libp2p: Libp2p<MeshServices>
+  datastore: Datastore
+  registry: ToolRegistry
+  router: RuntimeRouter
+  localView: LocalToolView
+  front: McpFront
+  gate: TrustGate
+  /** Until the queue takes narrow components. */
+  legacyNode: unknown
+}
+
+export interface NodeServices {
+  /** In start order; stopped in reverse. */
+  all: ManagedService[]
+  mesh: MeshService
+  queue: TaskQueueService
+  /** Whether the mesh is running (the router and the local view use it only then). */
+  meshRunning: () => boolean
+}
+
+/**
+ * The composition root of the node's services: each is created from its
+ * factory with exactly the components it declares, and cross-service hooks
+ * are closures over the services created here (no service looks another up,
+ * none sets a field on another). Order: mesh, queue, workflows, discovery
+ * (last: it dials peers once every protocol is registered).
+ */
+export function createServices(ctx: ServiceContext): NodeServices {
+  const { config, libp2p, registry, router, localView, front, gate } = ctx
+  // Declared before the mesh: the mesh's hooks close over it.
+  let queue: TaskQueueService | undefined
+
+  const mesh = meshService({
+    meshName: config.mesh.name,
+    protocol: config.protocol,
+    catalog: config.catalog,
+    dhtProvide: config.catalog.dhtProvide && config.discovery.dht.enabled,
+    workerInfo: () => queue?.workerInfo(),
+    describeConnections: (peer) => describeConnections(libp2p, peer) as unknown as Array<Record<string, unknown>>,
+    inboundCall: (call) => queue?.inboundCall(call),
+    onCatalogChange: () => {
+      localView.invalidate()
+      front.notifyToolListChanged()
+    }
+  })({
+    libp2p,
+    registry,
+    serve: async (transport, view, caller, onClose) => front.connect(transport, view, caller, onClose),
+    isExported: (name) => gate.isExported(name),
+    trust: config.trust,
+    runLocal: async (name, args, context) => router.call(name, args, context, { override: 'local' })
+  })
+  const managedMesh = new ManagedService(mesh, registry)
+
+  queue = new TaskQueueService(ctx.legacyNode as never, mesh.port())
+
+  const workflowService = workflows({ limits: config.workflow })({
+    datastore: ctx.datastore,
+    queue,
+    owner: libp2p.peerId.toString(),
+    describeTool: (name) => {
+      const tool = localView.describe(name)
+      if (tool == null) return undefined
+      return { inputSchema: tool.inputSchema as JsonObject, outputSchema: tool.outputSchema as JsonObject | undefined }
+    }
+  })
+
+  const discoveryService = discovery({ config, home: ctx.home })({ libp2p })
+
+  return {
+    all: [
+      managedMesh,
+      new ManagedService(queue, registry),
+      new ManagedService(workflowService, registry),
+      new ManagedService(discoveryService, registry)
+    ],
+    mesh,
+    queue,
+    meshRunning: () => managedMesh.running
+  }
+}
