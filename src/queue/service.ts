@@ -17,7 +17,7 @@ import { QueueMetrics, type QueueStats } from './owner/stats.js'
 import { TaskStore } from './owner/task-store.js'
 import { type DispatchMode, type StoredTask, taskView } from './owner/types.js'
 import { inboundTaskSchema, TASK_META_KEY } from './protocol.js'
-import { type QueueRpcHost, queuePeerMethods } from './rpc/index.js'
+import { type QueueRpcHost, queuePeerMethods, queueRpcHost } from './rpc/index.js'
 import { createQueueTools } from './tools/index.js'
 import {
   FINAL_STATES,
@@ -67,6 +67,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   readonly #owner: QueueOwner
   readonly #topic: TaskTopic
   readonly #claims: TaskClaims
+  readonly #rpcHost: QueueRpcHost
   #started = false
   #timers: NodeJS.Timeout[] = []
   #unsubscribeCatalog?: () => void
@@ -132,6 +133,13 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       self: this.#self,
       localTags: (tool) => this.#localTags(tool)
     })
+    this.#rpcHost = queueRpcHost({
+      store: this.#store,
+      scheduler: this.#scheduler,
+      leases: this.#leases,
+      worker: this.worker,
+      leaseMs: this.#leaseMs
+    })
     this.#topic = new TaskTopic({
       pubsub: components.pubsub,
       meshName: init.meshName,
@@ -161,7 +169,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       leaseMs: this.#leaseMs
     })
     this.#unsubscribeCatalog = mesh.onCatalogChange(() => this.#scheduler.schedule())
-    for (const method of queuePeerMethods(this.#rpcHost())) peerMethods.add(method)
+    for (const method of queuePeerMethods(this.#rpcHost)) peerMethods.add(method)
     this.#topic.start()
     this.#timers.push(setInterval(() => this.#sweep(), heartbeatIntervalMs(this.#leaseMs, SWEEP_FLOOR_MS)))
     this.#timers.push(setInterval(() => this.#announceOpen(), ANNOUNCE_INTERVAL_MS))
@@ -177,7 +185,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     this.#scheduler.stop()
     this.#unsubscribeCatalog?.()
     this.#unsubscribeCatalog = undefined
-    for (const method of queuePeerMethods(this.#rpcHost())) this.#components.peerMethods.remove(method.method)
+    for (const method of queuePeerMethods(this.#rpcHost)) this.#components.peerMethods.remove(method.method)
     this.#topic.stop()
     // Running tasks stay journaled as running: on restart they are re-leased or requeued.
     this.#leases.abortAll('node stopping')
@@ -292,23 +300,6 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   }
 
   // ---------------------------------------------------------------- wiring
-
-  #rpcHost(): QueueRpcHost {
-    const scheduler = this.#scheduler
-    const leases = this.#leases
-    return {
-      leaseMs: this.#leaseMs,
-      paused: () => this.#store.paused,
-      task: (id) => this.#store.get(id),
-      bestClaimFor: (claimed, peer) => scheduler.bestClaimFor(claimed, peer),
-      lease: (task, peer) => {
-        scheduler.dequeue(task)
-        return leases.start(task, peer, 'pull')
-      },
-      leases,
-      worker: this.worker
-    }
-  }
 
   #placementView(): PlacementView {
     const leases = this.#leases

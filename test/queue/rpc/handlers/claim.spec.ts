@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { type ClaimOwner, claimHandler } from '../../../../src/queue/rpc/handlers/claim.js'
-import { callPeerMethod, ownerParts, queued, storedTask } from '../../fixtures.js'
+import { claimHandler } from '../../../../src/queue/rpc/handlers/claim.js'
+import { queueRpcHost } from '../../../../src/queue/rpc/index.js'
+import { callPeerMethod, gatedWorker, ownerParts, queued, storedTask } from '../../fixtures.js'
 
 async function setup(options: { paused?: boolean } = {}) {
   const parts = await ownerParts()
-  const owner: ClaimOwner = {
-    leaseMs: 1_000,
-    paused: () => options.paused === true,
-    task: (id) => parts.store.get(id),
-    bestClaimFor: (claimed, peer) => parts.scheduler.bestClaimFor(claimed, peer),
-    lease: (task, peer) => {
-      parts.scheduler.dequeue(task)
-      return parts.leases.start(task, peer, 'pull')
-    }
-  }
-  return { ...parts, claim: claimHandler(owner) }
+  parts.store.paused = options.paused === true
+  const host = queueRpcHost({ ...parts, worker: gatedWorker().worker, leaseMs: 1_000 })
+  return { ...parts, claim: claimHandler(host) }
 }
 
 describe('claim handler', () => {
