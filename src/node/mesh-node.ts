@@ -156,8 +156,7 @@ export class MeshNode implements NodeInfo {
         router: this.router,
         localView: this.localView,
         front: this.front,
-        gate: this.gate,
-        legacyNode: this
+        gate: this.gate
       })
       this.#subsystems.push(...this.#services.all)
       for (const subsystem of this.#subsystems) await subsystem.start()

@@ -5,7 +5,7 @@ import type { MeshServices } from '../interface/libp2p.js'
 import type { McpFront } from '../mcp/front.js'
 import type { LocalToolView } from '../mcp/local-view.js'
 import { type MeshService, meshService } from '../mesh/index.js'
-import { TaskQueueService } from '../queue/service.js'
+import { type TaskQueueService, taskQueue } from '../queue/index.js'
 import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject } from '../tools/types.js'
@@ -25,8 +25,6 @@ export interface ServiceContext {
   localView: LocalToolView
   front: McpFront
   gate: TrustGate
-  /** Until the queue takes narrow components. */
-  legacyNode: unknown
 }
 
 export interface NodeServices {
@@ -72,7 +70,14 @@ export function createServices(ctx: ServiceContext): NodeServices {
   })
   const managedMesh = new ManagedService(mesh, registry)
 
-  queue = new TaskQueueService(ctx.legacyNode as never, mesh.port())
+  queue = taskQueue({ config: config.queue, meshName: config.mesh.name })({
+    peerId: libp2p.peerId,
+    datastore: ctx.datastore,
+    pubsub: libp2p.services.pubsub,
+    workerHost: { registry, router, isExported: (name) => gate.isExported(name) },
+    peerMethods: { add: (method) => front.addPeerMethod(method), remove: (name) => front.removePeerMethod(name) },
+    mesh: mesh.port()
+  })
 
   const workflowService = workflows({ limits: config.workflow })({
     datastore: ctx.datastore,

@@ -1,23 +1,5 @@
 import { z } from 'zod'
-import { meshTopic } from '../mesh/index.js'
-
-/** The mesh's task topic (pull dispatch announcements). */
-export function taskTopic(mesh: string): string {
-  return meshTopic(mesh, 'tasks')
-}
-
-/** `_meta` key on a tools/call that runs a queued task (push dispatch): `{ id, token, timeoutMs, leaseMs }`. */
-export const TASK_META_KEY = 'mcp-mesh/task'
-
-/** A pushed task as the worker receives it in the call's `_meta[TASK_META_KEY]`. */
-export const inboundTaskSchema = z.object({
-  id: z.string().min(1).max(128),
-  token: z.string().min(1).max(128),
-  timeoutMs: z.number().int().positive(),
-  leaseMs: z.number().int().positive()
-})
-
-export type InboundTask = z.infer<typeof inboundTaskSchema>
+import { priorityNumber } from '../tools/meta.js'
 
 /** Task announcement on the mesh's task topic (pull dispatch). */
 export const announcementSchema = z
@@ -32,7 +14,7 @@ export const announcementSchema = z
           .object({
             id: z.string().min(1).max(128),
             tool: z.string().min(1).max(128),
-            priority: z.number().int().min(0).max(10),
+            priority: priorityNumber(),
             tags: z.array(z.string().max(64)).max(32).default([]),
             /** Set when the task may only run on this peer. */
             peer: z.string().max(128).optional()
@@ -91,3 +73,24 @@ export const attachResult = z.union([
   z.object({ state: z.literal('finished'), result: z.object({ content: z.array(z.unknown()) }).passthrough() }),
   z.object({ state: z.literal('unknown') })
 ])
+
+/** `_meta` key on a tools/call that runs a queued task (push dispatch): `{ id, token, timeoutMs, leaseMs }`. */
+export const TASK_META_KEY = 'mcp-mesh/task'
+
+/** The lease a pushed task carries in `_meta[TASK_META_KEY]`. */
+export const inboundTaskSchema = z.object({
+  id: z.string().min(1).max(128),
+  token: z.string().min(1).max(128),
+  timeoutMs: z.number().int().positive(),
+  leaseMs: z.number().int().positive()
+})
+
+export type InboundTask = z.infer<typeof inboundTaskSchema>
+
+/** Prefix of the mesh's gossipsub topics (the same as the mesh layer's). */
+const TOPIC_PREFIX = '/mcp-mesh'
+
+/** The mesh's task topic (pull dispatch), versioned and namespaced by mesh name. */
+export function taskTopic(mesh: string): string {
+  return `${TOPIC_PREFIX}/${mesh}/tasks/1.0.0`
+}

@@ -1,12 +1,12 @@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { z } from 'zod'
-import type { ToolMetaInput } from '../../tools/meta.js'
+import { priorityNumber, type ToolMetaInput } from '../../tools/meta.js'
 import { MeshError } from '../../util/errors.js'
 import { TASK_STATES, type Task } from '../types.js'
 
 export const taskStateSchema = z.enum(TASK_STATES)
 export const taskIdSchema = z.string().min(1).max(128).describe('Task ID (from task_submit)')
-export const prioritySchema = z.number().int().min(0).max(10).describe('0-10, 10 runs first')
+export const prioritySchema = priorityNumber().describe('0-10, 10 runs first')
 
 export const placementSchema = z
   .object({

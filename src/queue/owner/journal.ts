@@ -1,9 +1,9 @@
 import type { Datastore } from 'interface-datastore'
 import { Key } from 'interface-datastore'
-import { errorMessage } from '../util/errors.js'
-import { meshLogger } from '../util/logger.js'
-import { JOURNAL_PREFIX, QUEUE_STATE_KEY } from './constants.js'
-import type { Task } from './types.js'
+import { errorMessage } from '../../util/errors.js'
+import { meshLogger } from '../../util/logger.js'
+import { JOURNAL_PREFIX, QUEUE_STATE_KEY } from '../constants.js'
+import type { Task } from '../types.js'
 
 const log = meshLogger('queue:journal')
 const encoder = new TextEncoder()

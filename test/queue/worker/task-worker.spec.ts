@@ -1,10 +1,10 @@
 import type { ProtocolError } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
-import { ERROR_CODE_BUSY } from '../../src/mesh/constants.js'
-import { TaskWorker } from '../../src/queue/worker.js'
-import { RuntimeRouter } from '../../src/router/router.js'
-import { ToolRegistry } from '../../src/tools/registry.js'
-import { rejectionOf, testTool } from '../helpers/index.js'
+import { ERROR_CODE_BUSY } from '../../../src/mesh/constants.js'
+import { TaskWorker } from '../../../src/queue/worker/task-worker.js'
+import { RuntimeRouter } from '../../../src/router/router.js'
+import { ToolRegistry } from '../../../src/tools/registry.js'
+import { rejectionOf, testTool } from '../../helpers/index.js'
 
 function gatedWorker(maxConcurrency: number) {
   const registry = new ToolRegistry()

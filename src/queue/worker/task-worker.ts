@@ -1,12 +1,12 @@
 import { type CallToolResult, ProtocolError } from '@modelcontextprotocol/server'
-import { ERROR_CODE_BUSY } from '../mesh/constants.js'
-import type { RuntimeRouter } from '../router/router.js'
-import { errorResult } from '../tools/define.js'
-import type { ToolRegistry } from '../tools/registry.js'
-import type { JsonObject, ToolProgress } from '../tools/types.js'
-import { errorMessage } from '../util/errors.js'
-import { meshLogger } from '../util/logger.js'
-import { DEFAULT_WORKER_CONCURRENCY, WORKER_RESULT_CACHE_MS } from './constants.js'
+import { ERROR_CODE_BUSY } from '../../mesh/index.js'
+import type { RuntimeRouter } from '../../router/router.js'
+import { errorResult } from '../../tools/define.js'
+import type { ToolRegistry } from '../../tools/registry.js'
+import type { JsonObject, ToolProgress } from '../../tools/types.js'
+import { errorMessage } from '../../util/errors.js'
+import { meshLogger } from '../../util/logger.js'
+import { DEFAULT_WORKER_CONCURRENCY, WORKER_RESULT_CACHE_MS } from '../constants.js'
 
 const log = meshLogger('queue:worker')
 
@@ -72,11 +72,12 @@ export class TaskWorker {
   #done = 0
   #failed = 0
   #onIdle: Array<() => void> = []
-  /** Called whenever a slot frees up (the pull loop claims more work). */
-  onSlotFree?: () => void
+  /** Called whenever a slot frees up (the owner's pump hands out more work). */
+  readonly #onSlotFree?: () => void
 
-  constructor(host: WorkerHost, defaults: { maxConcurrency?: number } = {}) {
+  constructor(host: WorkerHost, defaults: { maxConcurrency?: number; onSlotFree?: () => void } = {}) {
     this.#host = host
+    this.#onSlotFree = defaults.onSlotFree
     this.#registration = {
       tags: [],
       maxConcurrency: defaults.maxConcurrency ?? DEFAULT_WORKER_CONCURRENCY,
@@ -132,7 +133,7 @@ export class TaskWorker {
   register(registration: Omit<WorkerRegistration, 'registeredAt' | 'explicit'>): WorkerRegistration {
     this.#registration = { ...registration, explicit: true, registeredAt: Date.now() }
     this.#accepting = true
-    this.onSlotFree?.()
+    this.#onSlotFree?.()
     return this.#registration
   }
 
@@ -213,7 +214,7 @@ export class TaskWorker {
         this.#onIdle = []
         for (const waiter of waiters) waiter()
       }
-      this.onSlotFree?.()
+      this.#onSlotFree?.()
     }
   }
 

@@ -1,7 +1,7 @@
 import { MemoryDatastore } from 'datastore-core'
 import { describe, expect, it } from 'vitest'
-import { TaskJournal } from '../../src/queue/journal.js'
-import type { Task } from '../../src/queue/types.js'
+import { TaskJournal } from '../../../src/queue/owner/journal.js'
+import type { Task } from '../../../src/queue/types.js'
 
 function task(id: string, seq: number): Task {
   return {

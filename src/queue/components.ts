@@ -1,0 +1,38 @@
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import type { Client } from '@modelcontextprotocol/client'
+import type { Datastore } from 'interface-datastore'
+import type { MeshConfig } from '../config/schema.js'
+import type { PeerMethod } from '../mcp/front.js'
+import type { MeshPort } from '../mesh/index.js'
+import type { WorkerHost } from './worker/task-worker.js'
+
+/** What the queue needs of the mesh: who offers what, when that changes, a pooled MCP client per peer. */
+export type { MeshPort }
+
+export interface QueueInit {
+  config: MeshConfig['queue']
+  /** The mesh's name: namespaces the task topic and announcements. */
+  meshName: string
+}
+
+/** The gossipsub calls the queue makes: the task topic, its validator, announcements. */
+export type QueuePubSub = Pick<
+  GossipSub,
+  'topicValidators' | 'subscribe' | 'unsubscribe' | 'publish' | 'addEventListener' | 'removeEventListener'
+>
+
+/** Registers the queue's peer-only JSON-RPC methods on `/mcp+p2p` (McpFront.addPeerMethod/removePeerMethod). */
+export interface PeerMethods {
+  add(method: PeerMethod): void
+  remove(name: string): void
+}
+
+export interface QueueComponents {
+  peerId: PeerId
+  datastore: Datastore
+  pubsub: QueuePubSub
+  workerHost: WorkerHost
+  peerMethods: PeerMethods
+  mesh: MeshPort
+}

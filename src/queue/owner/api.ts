@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto'
+import type { CatalogPeer } from '../../mesh/index.js'
+import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, retryPolicySchema } from '../../tools/meta.js'
+import type { ToolRegistry } from '../../tools/registry.js'
+import { canonicalHash } from '../../util/canonical-json.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATE_SAVE_EVERY } from '../constants.js'
+import {
+  ConfirmationRequiredError,
+  IdempotencyConflictError,
+  NoWorkerError,
+  TaskAlreadyFinishedError,
+  TaskNotQueuedError,
+  TaskNotRetryableError,
+  WaitTimeoutError
+} from '../errors.js'
+import {
+  FINAL_STATES,
+  type Task,
+  type TaskFilter,
+  type TaskPage,
+  type TaskQueueApi,
+  type TaskRetry,
+  type TaskState,
+  type TaskSubmission
+} from '../types.js'
+import type { LeaseBook } from './leases.js'
+import type { Scheduler } from './scheduler.js'
+import type { TaskStore } from './task-store.js'
+import { type StoredTask, taskView } from './types.js'
+
+export interface QueueOwnerInit {
+  store: TaskStore
+  scheduler: Pick<Scheduler, 'enqueue' | 'dequeue' | 'schedule'>
+  leases: Pick<LeaseBook, 'cancel'>
+  /** Tells a pull worker its task was cancelled. */
+  abortPull(worker: string, taskId: string, token: string): Promise<void>
+  /** This node's tools (their metadata gives a task's defaults). */
+  registry: Pick<ToolRegistry, 'get'>
+  /** The catalog's peers (a remote tool's metadata, whether any peer offers a tool). */
+  peers(): readonly CatalogPeer[]
+  /** The queue's `task` events, which waitFor listens to. */
+  events: Pick<TaskQueueApi, 'addEventListener' | 'removeEventListener'>
+}
+
+/**
+ * The owner's public API: submissions (journaled before they are
+ * acknowledged, deduplicated by idempotency key), look-ups, cancellation,
+ * waiting, priority changes, manual retries, pausing and clearing.
+ */
+export class QueueOwner {
+  readonly #init: QueueOwnerInit
+
+  constructor(init: QueueOwnerInit) {
+    this.#init = init
+  }
+
+  async submit(submission: TaskSubmission): Promise<{ task: Task; created: boolean }> {
+    const { store, registry } = this.#init
+    const args = submission.args ?? {}
+    const argsHash = canonicalHash(submission.tool, args)
+    if (submission.idempotencyKey != null) {
+      const existing = store.byIdempotencyKey(submission.idempotencyKey)
+      if (existing != null) {
+        if (existing.argsHash !== argsHash) throw new IdempotencyConflictError(submission.idempotencyKey, existing.id)
+        return { task: taskView(existing), created: false }
+      }
+    }
+    const tool = registry.get(submission.tool)
+    const offered = tool != null || this.#init.peers().some((peer) => peer.tools.has(submission.tool))
+    if (!offered && submission.failIfNoWorker === true) throw new NoWorkerError(submission.tool)
+    const now = Date.now()
+    const remoteMeta = this.#remoteMeta(submission.tool)
+    const baseRetry = tool?.meta.retry ?? remoteMeta?.retry ?? retryPolicySchema.parse({})
+    const retry: TaskRetry = { ...baseRetry, jitter: true, ...submission.retry }
+    retryPolicySchema.parse({
+      policy: retry.policy,
+      maxAttempts: retry.maxAttempts,
+      baseDelayMs: retry.baseDelayMs,
+      retryOnToolError: retry.retryOnToolError
+    })
+    const runAt = submission.runAt ?? (submission.delayMs != null ? now + submission.delayMs : now)
+    const task: StoredTask = {
+      id: randomUUID(),
+      tool: submission.tool,
+      args,
+      state: 'queued',
+      priority: submission.priority ?? tool?.meta.priority ?? remoteMeta?.priority ?? DEFAULT_PRIORITY,
+      seq: ++store.seq,
+      tags: submission.tags ?? [],
+      idempotencyKey: submission.idempotencyKey,
+      argsHash,
+      retry,
+      timeoutMs: submission.timeoutMs ?? tool?.meta.timeoutMs ?? remoteMeta?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      runAt,
+      createdAt: now,
+      updatedAt: now,
+      attempts: 0,
+      history: [],
+      placement: submission.placement,
+      failIfNoWorker: submission.failIfNoWorker === true,
+      labels: submission.labels ?? {},
+      reason: offered ? undefined : `no worker offers tool "${submission.tool}" yet`
+    }
+    store.add(task)
+    // Durable before acknowledged.
+    await store.journal.put(task)
+    if (store.seq % STATE_SAVE_EVERY === 0) void store.saveState()
+    this.#init.scheduler.enqueue(task)
+    store.changed(task)
+    return { task: taskView(task), created: true }
+  }
+
+  get(id: string): Task | undefined {
+    const task = this.#init.store.get(id)
+    return task == null ? undefined : taskView(task)
+  }
+
+  require(id: string): Task {
+    return taskView(this.#init.store.require(id))
+  }
+
+  list(filter: TaskFilter = {}, page: { cursor?: string; limit?: number } = {}): TaskPage {
+    const states =
+      filter.state == null ? undefined : new Set(Array.isArray(filter.state) ? filter.state : [filter.state])
+    const matches = [...this.#init.store.tasks.values()].filter(
+      (task) =>
+        (states == null || states.has(task.state)) &&
+        (filter.tool == null || task.tool === filter.tool) &&
+        (filter.tag == null || task.tags.includes(filter.tag)) &&
+        (filter.worker == null || task.worker === filter.worker) &&
+        (filter.priority == null || task.priority === filter.priority) &&
+        (filter.labels == null || Object.entries(filter.labels).every(([k, v]) => task.labels[k] === v))
+    )
+    matches.sort((a, b) => a.seq - b.seq)
+    const limit = Math.min(MAX_PAGE_SIZE, page.limit ?? DEFAULT_PAGE_SIZE)
+    const after = page.cursor != null ? Number.parseInt(page.cursor, 10) : 0
+    const start = matches.findIndex((task) => task.seq > after)
+    const slice = start < 0 ? [] : matches.slice(start, start + limit)
+    const last = slice.at(-1)
+    const more = start >= 0 && start + limit < matches.length
+    return {
+      tasks: slice.map((task) => taskView(task)),
+      nextCursor: more && last != null ? String(last.seq) : undefined,
+      total: matches.length
+    }
+  }
+
+  async cancel(id: string, reason = 'cancelled'): Promise<Task> {
+    const { store } = this.#init
+    const task = store.require(id)
+    if (FINAL_STATES.has(task.state)) throw new TaskAlreadyFinishedError(id, task.state)
+    if (task.state === 'queued') {
+      this.#init.scheduler.dequeue(task)
+      store.finish(task, 'cancelled', { error: reason })
+      await store.journal.put(task)
+      return taskView(task)
+    }
+    const lease = this.#init.leases.cancel(task, reason)
+    if (lease?.dispatch === 'pull') void this.#init.abortPull(lease.worker, id, lease.token)
+    await store.journal.put(task)
+    return taskView(task)
+  }
+
+  async waitFor(id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Task> {
+    const task = this.#init.store.require(id)
+    if (FINAL_STATES.has(task.state)) return taskView(task)
+    const { events } = this.#init
+    const { promise, resolve, reject } = Promise.withResolvers<Task>()
+    const listener = (event: CustomEvent<Task>): void => {
+      if (event.detail.id === id && FINAL_STATES.has(event.detail.state)) done(() => resolve(event.detail))
+    }
+    const timer =
+      options.timeoutMs != null
+        ? setTimeout(
+            () => done(() => reject(new WaitTimeoutError(`task ${id} did not finish within ${options.timeoutMs} ms`))),
+            options.timeoutMs
+          )
+        : undefined
+    const onAbort = (): void => done(() => reject(options.signal?.reason ?? new Error('aborted')))
+    const done = (settle: () => void): void => {
+      clearTimeout(timer)
+      events.removeEventListener('task', listener)
+      options.signal?.removeEventListener('abort', onAbort)
+      settle()
+    }
+    events.addEventListener('task', listener)
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    return promise
+  }
+
+  async setPriority(id: string, priority: number): Promise<Task> {
+    const { store, scheduler } = this.#init
+    const task = store.require(id)
+    if (task.state !== 'queued') throw new TaskNotQueuedError(id, task.state)
+    scheduler.dequeue(task)
+    task.priority = priority
+    task.updatedAt = Date.now()
+    scheduler.enqueue(task)
+    await store.journal.put(task)
+    store.changed(task)
+    return taskView(task)
+  }
+
+  async retry(id: string): Promise<Task> {
+    const { store } = this.#init
+    const task = store.require(id)
+    if (task.state !== 'failed' && task.state !== 'dead' && task.state !== 'cancelled')
+      throw new TaskNotRetryableError(id, task.state)
+    task.state = 'queued'
+    task.runAt = Date.now()
+    task.updatedAt = Date.now()
+    task.finishedAt = undefined
+    task.expiresAt = undefined
+    task.result = undefined
+    task.error = undefined
+    task.leaseLosses = 0
+    // A manual retry grants one more attempt on top of those already used.
+    task.retry = { ...task.retry, maxAttempts: Math.max(task.retry.maxAttempts, task.attempts + 1) }
+    this.#init.scheduler.enqueue(task)
+    await store.journal.put(task)
+    store.changed(task)
+    return taskView(task)
+  }
+
+  async pause(): Promise<void> {
+    this.#init.store.paused = true
+    await this.#init.store.saveState()
+  }
+
+  async resume(): Promise<void> {
+    this.#init.store.paused = false
+    await this.#init.store.saveState()
+    this.#init.scheduler.schedule()
+  }
+
+  /** Removes finished or queued tasks by state; running tasks must be cancelled first. */
+  async clear(states: TaskState[], confirm: boolean): Promise<number> {
+    if (!confirm) throw new ConfirmationRequiredError('queue_clear removes tasks for good; pass confirm: true')
+    const { store } = this.#init
+    let removed = 0
+    for (const task of [...store.tasks.values()]) {
+      if (!states.includes(task.state) || task.state === 'running') continue
+      if (task.state === 'queued') this.#init.scheduler.dequeue(task)
+      await store.remove(task)
+      removed++
+    }
+    return removed
+  }
+
+  /** A queued task no worker offers: failed at once if it asked so, else it waits with the reason shown. */
+  noWorker(task: StoredTask): void {
+    const { store } = this.#init
+    const reason = `no worker offers tool "${task.tool}"${task.placement?.peer != null ? ` on peer ${task.placement.peer}` : ''}`
+    if (task.failIfNoWorker) {
+      this.#init.scheduler.dequeue(task)
+      store.finish(task, 'failed', { error: reason })
+      store.journal.putLater(task)
+      return
+    }
+    if (task.reason !== reason) {
+      task.reason = reason
+      store.changed(task)
+    }
+  }
+
+  #remoteMeta(tool: string): { retry?: TaskRetry; priority?: number; timeoutMs?: number } | undefined {
+    for (const peer of this.#init.peers()) {
+      const entry = peer.tools.get(tool)
+      if (entry == null) continue
+      const { retry, priority, timeoutMs } = entry.advert
+      return { retry: retry != null ? { ...retry, jitter: true } : undefined, priority, timeoutMs }
+    }
+    return undefined
+  }
+}

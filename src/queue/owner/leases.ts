@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto'
+import type { CallToolResult } from '@modelcontextprotocol/server'
+import { resultText } from '../../mcp/result.js'
+import { retryDelayMs } from '../../tools/meta.js'
+import { KeyedCounter } from '../../util/counter.js'
+import { meshLogger } from '../../util/logger.js'
+import { MAX_LEASE_LOSSES, MAX_REJECTED_IN_HISTORY, REFUSAL_COOLDOWN_MS } from '../constants.js'
+import type { TaskState } from '../types.js'
+import type { QueueMetrics } from './stats.js'
+import { closeAttempt, type TaskStore } from './task-store.js'
+import { type Dispatch, LOCAL, type Lease, type StoredLease, type StoredTask } from './types.js'
+
+const log = meshLogger('queue')
+
+export interface LeaseBookInit {
+  store: TaskStore
+  /** Puts a requeued task back in line. */
+  enqueue(task: StoredTask): void
+  metrics: QueueMetrics
+  leaseMs: number
+  /** This node's peer ID (what a local attempt records as its worker). */
+  self: string
+}
+
+/**
+ * The lease state machine of running tasks. An attempt starts with a lease
+ * (a token and an expiry); it ends in exactly one of: settled (the worker's
+ * answer with the current token), not executed (the worker certainly did not
+ * run it: requeued, the attempt not counted), lost (the worker died or went
+ * silent: requeued with the attempt counted), or cancelled. Answers carrying
+ * any other token are stale and ignored.
+ */
+export class LeaseBook {
+  readonly #init: LeaseBookInit
+  readonly #leases = new Map<string, Lease>()
+  /** Remote leases per worker (local ones are bounded by the local worker's slots). */
+  readonly #outstanding = new KeyedCounter()
+  /** Peers that refused or failed a dispatch recently: not offered work until this time. */
+  readonly #cooldown = new Map<string, number>()
+
+  constructor(init: LeaseBookInit) {
+    this.#init = init
+  }
+
+  get size(): number {
+    return this.#leases.size
+  }
+
+  get(taskId: string): Lease | undefined {
+    return this.#leases.get(taskId)
+  }
+
+  /** The lease of `taskId` if `token` and `worker` match it. */
+  held(taskId: string, token: string, worker: string): Lease | undefined {
+    const lease = this.#leases.get(taskId)
+    return lease != null && lease.token === token && lease.worker === worker ? lease : undefined
+  }
+
+  /** Extends a lease by leaseMs from now (a heartbeat arrived). */
+  renew(lease: Lease): void {
+    lease.expiresAt = Date.now() + this.#init.leaseMs
+  }
+
+  outstanding(peer: string): number {
+    return this.#outstanding.get(peer)
+  }
+
+  coolingDown(peer: string, now: number): boolean {
+    return (this.#cooldown.get(peer) ?? 0) > now
+  }
+
+  *spreadWorkers(spread: string): Iterable<string> {
+    for (const [id, lease] of this.#leases) {
+      if (this.#init.store.get(id)?.placement?.spread === spread) yield lease.worker
+    }
+  }
+
+  /** Starts an attempt of a queued task (already out of line) on `worker` ('local' for this node). */
+  start(task: StoredTask, worker: string, dispatch: Dispatch): Lease {
+    const now = Date.now()
+    const lease: Lease = {
+      worker,
+      token: randomUUID(),
+      dispatch,
+      controller: new AbortController(),
+      expiresAt: now + this.#init.leaseMs
+    }
+    task.state = 'running'
+    task.attempts++
+    task.startedAt = now
+    task.updatedAt = now
+    task.worker = worker === LOCAL ? this.#init.self : worker
+    task.lease = { worker, token: lease.token, dispatch }
+    task.history.push({ attempt: task.attempts, worker: task.worker, dispatch, startedAt: now })
+    this.#leases.set(task.id, lease)
+    if (worker !== LOCAL) this.#outstanding.increment(worker)
+    this.#init.metrics.started(now - Math.max(task.createdAt, task.runAt))
+    this.#init.store.journal.putLater(task)
+    this.#init.store.changed(task)
+    return lease
+  }
+
+  /** Takes over the journaled lease of a task that was running on a peer when this node stopped. */
+  adopt(task: StoredTask, stored: StoredLease): Lease {
+    const lease: Lease = { ...stored, controller: new AbortController(), expiresAt: Date.now() + this.#init.leaseMs }
+    this.#leases.set(task.id, lease)
+    if (lease.worker !== LOCAL) this.#outstanding.increment(lease.worker)
+    return lease
+  }
+
+  /** The worker certainly did not run the attempt: undo it and requeue. */
+  notExecuted(id: string, token: string, reason: string, peer?: string): void {
+    const { store } = this.#init
+    const task = store.get(id)
+    const lease = task == null ? undefined : this.#take(id, token)
+    if (task == null || lease == null) return
+    if (peer != null) this.#cooldown.set(peer, Date.now() + REFUSAL_COOLDOWN_MS)
+    // The attempt stays in the history as `rejected` (when and where it was
+    // dispatched is worth seeing) but is not counted against maxAttempts.
+    task.attempts--
+    closeAttempt(task, 'rejected', reason)
+    const rejected = task.history.filter((attempt) => attempt.outcome === 'rejected')
+    if (rejected.length > MAX_REJECTED_IN_HISTORY) task.history.splice(task.history.indexOf(rejected[0]!), 1)
+    task.state = 'queued'
+    task.lease = undefined
+    task.reason = reason
+    task.updatedAt = Date.now()
+    store.journal.putLater(task)
+    this.#init.enqueue(task)
+    store.changed(task)
+  }
+
+  /** A worker died or went silent mid-attempt: requeue, counting the attempt. */
+  lost(id: string, token: string, reason: string): void {
+    const { store } = this.#init
+    const task = store.get(id)
+    const lease = task == null ? undefined : this.#take(id, token)
+    if (task == null || lease == null) return
+    lease.controller.abort(new Error(reason))
+    this.#cooldown.set(lease.worker, Date.now() + REFUSAL_COOLDOWN_MS)
+    log('task %s lost its lease: %s', id, reason)
+    closeAttempt(task, 'lease-lost', reason)
+    task.leaseLosses = (task.leaseLosses ?? 0) + 1
+    if (task.leaseLosses > MAX_LEASE_LOSSES && task.attempts >= task.retry.maxAttempts) {
+      store.finish(task, 'dead', { error: `lease lost ${task.leaseLosses} times; last: ${reason}` })
+    } else {
+      task.state = 'queued'
+      task.lease = undefined
+      task.reason = reason
+      task.updatedAt = Date.now()
+      this.#init.enqueue(task)
+      store.changed(task)
+    }
+    store.journal.putLater(task)
+  }
+
+  /** Records the outcome of the attempt holding `token`; anything else is a stale answer and ignored. */
+  settle(id: string, token: string, outcome: { result?: CallToolResult; timeout?: boolean }): void {
+    const { store } = this.#init
+    const task = store.get(id)
+    const lease = task == null ? undefined : this.#take(id, token)
+    if (task == null || lease == null) return
+    const now = Date.now()
+    this.#init.metrics.ran(now - (task.startedAt ?? now))
+    const failed = outcome.timeout === true || outcome.result?.isError === true
+    if (!failed) {
+      closeAttempt(task, 'succeeded')
+      store.finish(task, 'succeeded', { result: outcome.result })
+      store.journal.putLater(task)
+      return
+    }
+    const error = outcome.timeout === true ? `timed out after ${task.timeoutMs} ms` : resultText(outcome.result!)
+    closeAttempt(task, outcome.timeout === true ? 'timeout' : 'failed', error)
+    if (task.attempts < task.retry.maxAttempts && task.retry.policy !== 'none') {
+      task.state = 'queued'
+      task.lease = undefined
+      task.error = error
+      task.runAt = now + retryDelayMs(task.retry, task.attempts, task.retry.jitter)
+      task.updatedAt = now
+      task.reason = `retrying after attempt ${task.attempts} failed: ${error}`
+      this.#init.enqueue(task)
+      store.changed(task)
+    } else {
+      const final: TaskState = task.retry.maxAttempts > 1 ? 'dead' : 'failed'
+      store.finish(task, final, { result: outcome.result, error })
+    }
+    store.journal.putLater(task)
+  }
+
+  /**
+   * Cancels the running attempt of a task: finished now, so a late result
+   * from the worker cannot be recorded. Returns the lease it held (the
+   * caller tells a pull worker), or undefined when it held none.
+   */
+  cancel(task: StoredTask, reason: string): Lease | undefined {
+    const lease = this.#leases.get(task.id)
+    if (lease == null) return undefined
+    this.#take(task.id, lease.token)
+    closeAttempt(task, 'cancelled', reason)
+    this.#init.store.finish(task, 'cancelled', { error: reason })
+    lease.controller.abort(new Error(reason))
+    return lease
+  }
+
+  /** Expires pull leases whose heartbeats stopped, and forgets past cooldowns. */
+  sweep(now: number = Date.now()): void {
+    for (const [id, lease] of this.#leases) {
+      if (lease.dispatch === 'pull' && lease.expiresAt < now)
+        this.lost(id, lease.token, `no heartbeat from ${lease.worker}`)
+    }
+    for (const [peer, until] of this.#cooldown) if (until < now) this.#cooldown.delete(peer)
+  }
+
+  /** Aborts every attempt in flight (the node stops); their tasks stay journaled as running. */
+  abortAll(reason: string): void {
+    for (const lease of this.#leases.values()) lease.controller.abort(new Error(reason))
+    this.#leases.clear()
+  }
+
+  /** Removes the lease of `id` if it holds `token`, releasing its worker's slot. */
+  #take(id: string, token: string): Lease | undefined {
+    const lease = this.#leases.get(id)
+    if (lease == null || lease.token !== token) return undefined
+    this.#leases.delete(id)
+    if (lease.worker !== LOCAL) this.#outstanding.decrement(lease.worker)
+    return lease
+  }
+}

@@ -1,0 +1,95 @@
+import type { CatalogPeer } from '../../mesh/index.js'
+import { type Candidate, rankCandidates } from '../../mesh/index.js'
+import { type DispatchMode, LOCAL, type StoredTask, type WorkerChoice } from './types.js'
+
+/** This node's worker as placement sees it. */
+export interface LocalWorkerView {
+  offers(tool: string, forOwner: 'local' | 'peer'): boolean
+  readonly freeSlots: number
+  readonly runningCount: number
+  readonly maxConcurrency: number
+}
+
+/** Everything placement reads: this node's worker, the catalog, and the owner's own bookkeeping. */
+export interface PlacementView {
+  /** This node's peer ID. */
+  self: string
+  dispatchMode: DispatchMode
+  worker: LocalWorkerView
+  /** Tags of a local tool plus those this worker registered. */
+  localTags(tool: string): string[]
+  /** The catalog's peers. */
+  peers(): readonly CatalogPeer[]
+  /** Leases this owner holds on a peer right now. */
+  outstanding(peer: string): number
+  /** Whether a peer refused or failed a dispatch recently. */
+  coolingDown(peer: string, now: number): boolean
+  /** Workers holding leases of tasks with this spread key. */
+  spreadWorkers(spread: string): Iterable<string>
+}
+
+/** Whether `peer` may take the task by claiming it (pull). */
+export function claimableBy(task: StoredTask, peer: string): boolean {
+  return task.placement?.local !== true && (task.placement?.peer == null || task.placement.peer === peer)
+}
+
+/**
+ * Where a task runs now: this node or a peer with a free slot, ranked by
+ * load, latency and rendezvous hash; `busy` when some worker offers the tool
+ * but none has room; `none` when no worker offers it (with its placement).
+ * Retries prefer workers not tried before; a spread group prefers workers not
+ * already running one of its tasks.
+ */
+export function chooseWorker(task: StoredTask, view: PlacementView): WorkerChoice {
+  const placement = task.placement
+  const candidates: Candidate[] = []
+  let exists = false
+  const now = Date.now()
+  if (placement?.peer == null || placement.peer === view.self) {
+    const localTags = view.localTags(task.tool)
+    if (view.worker.offers(task.tool, 'local') && (placement?.tags ?? []).every((tag) => localTags.includes(tag))) {
+      exists = true
+      if (view.worker.freeSlots > 0) {
+        candidates.push({
+          peerId: LOCAL,
+          inFlight: view.worker.runningCount,
+          queued: 0,
+          maxConcurrency: view.worker.maxConcurrency,
+          latencyMs: 0,
+          tags: localTags
+        })
+      }
+    }
+  }
+  if (placement?.local !== true && view.dispatchMode !== 'pull') {
+    for (const peer of view.peers()) {
+      const tool = peer.tools.get(task.tool)
+      if (tool == null) continue
+      if (placement?.peer != null && placement.peer !== peer.peerId) continue
+      const worker = peer.worker
+      if (worker != null && !worker.accepting) continue
+      const tags = [...tool.advert.tags, ...(worker?.tags ?? [])]
+      if (!(placement?.tags ?? []).every((tag) => tags.includes(tag))) continue
+      exists = true
+      // A briefly disconnected worker gets work again once it is back (or is dropped).
+      if (peer.disconnectedAt != null) continue
+      const capacity = worker?.maxConcurrency ?? peer.capacity.maxConcurrency
+      const outstanding = view.outstanding(peer.peerId)
+      if (outstanding >= capacity || view.coolingDown(peer.peerId, now)) continue
+      candidates.push({
+        peerId: peer.peerId,
+        inFlight: outstanding,
+        queued: 0,
+        maxConcurrency: capacity,
+        latencyMs: peer.latencyMs,
+        tags
+      })
+    }
+  }
+  if (candidates.length === 0) return exists ? { kind: 'busy' } : { kind: 'none' }
+  const avoid = new Set(task.history.map((attempt) => (attempt.worker === view.self ? LOCAL : attempt.worker)))
+  if (placement?.spread != null) for (const worker of view.spreadWorkers(placement.spread)) avoid.add(worker)
+  const ranked = rankCandidates(candidates, { key: `${task.id}:${task.attempts}`, tried: avoid })
+  const best = ranked[0]!
+  return best.peerId === LOCAL ? { kind: 'local' } : { kind: 'push', peer: best.peerId }
+}

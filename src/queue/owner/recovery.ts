@@ -1,0 +1,85 @@
+import type { CallToolResult } from '@modelcontextprotocol/server'
+import { errorMessage } from '../../util/errors.js'
+import { meshLogger } from '../../util/logger.js'
+import { parsePeerId } from '../../util/peer-id.js'
+import type { MeshPort } from '../components.js'
+import { METHOD_ATTACH } from '../constants.js'
+import { attachResult } from '../protocol.js'
+import type { LeaseBook } from './leases.js'
+import { closeAttempt, type TaskStore } from './task-store.js'
+import { LOCAL, type Lease, type StoredTask } from './types.js'
+
+const log = meshLogger('queue')
+
+export interface RecoveryInit {
+  store: TaskStore
+  leases: LeaseBook
+  enqueue(task: StoredTask): void
+  mesh: Pick<MeshPort, 'client'>
+  leaseMs: number
+}
+
+export interface RecoveryReport {
+  recovered: number
+  requeued: number
+  releasing: number
+}
+
+/**
+ * Rebuilds the queue from the journal. Queued tasks go back in line. A task
+ * that was running locally died with the process: it is requeued with the
+ * attempt counted. A task pushed to or claimed by a peer is re-leased: the
+ * owner asks a push worker for the result (waiting while it still runs) and
+ * requeues it only if the worker no longer knows it; a pull worker's lease
+ * lives on through its heartbeats, or expires.
+ */
+export async function recoverTasks(init: RecoveryInit): Promise<RecoveryReport> {
+  const { store, leases } = init
+  const tasks = (await store.journal.loadAll()) as StoredTask[]
+  let requeued = 0
+  let releasing = 0
+  for (const task of tasks.sort((a, b) => a.seq - b.seq)) {
+    store.add(task)
+    if (task.state === 'queued') init.enqueue(task)
+    else if (task.state === 'running') {
+      const stored = task.lease
+      if (stored == null || stored.worker === LOCAL || stored.dispatch === 'local') {
+        closeAttempt(task, 'lease-lost', 'owner restarted while the task ran locally')
+        task.state = 'queued'
+        task.lease = undefined
+        init.enqueue(task)
+        store.journal.putLater(task)
+        requeued++
+      } else {
+        const lease = leases.adopt(task, stored)
+        releasing++
+        if (stored.dispatch === 'push') void reattach(init, task, lease)
+      }
+    }
+  }
+  if (tasks.length > 0) log('recovered %d tasks (%d requeued, %d re-leasing)', tasks.length, requeued, releasing)
+  return { recovered: tasks.length, requeued, releasing }
+}
+
+/** Asks the worker a task was pushed to for its result, under a fresh lease renewed by its progress. */
+async function reattach(init: RecoveryInit, task: StoredTask, lease: Lease): Promise<void> {
+  const { leases, leaseMs } = init
+  try {
+    const client = await init.mesh.client(parsePeerId(lease.worker), { signal: lease.controller.signal })
+    const answer = await client.request(
+      { method: METHOD_ATTACH, params: { taskId: task.id, token: lease.token } },
+      attachResult,
+      {
+        signal: lease.controller.signal,
+        timeout: leaseMs,
+        resetTimeoutOnProgress: true,
+        onprogress: () => leases.renew(lease)
+      }
+    )
+    if (answer.state === 'finished') leases.settle(task.id, lease.token, { result: answer.result as CallToolResult })
+    else leases.lost(task.id, lease.token, `worker ${lease.worker} no longer knows the task`)
+  } catch (err) {
+    if (!lease.controller.signal.aborted)
+      leases.lost(task.id, lease.token, `re-lease from ${lease.worker} failed: ${errorMessage(err)}`)
+  }
+}

@@ -1,0 +1,34 @@
+import type { Task } from '../types.js'
+
+/** The worker key of this node's own worker in leases and outstanding counts. */
+export const LOCAL = 'local'
+
+export type DispatchMode = 'auto' | 'push' | 'pull'
+export type Dispatch = 'local' | 'push' | 'pull'
+
+/** A running attempt: the worker holding it, the token its answers must carry, and when it expires. */
+export interface Lease {
+  worker: string
+  token: string
+  dispatch: Dispatch
+  controller: AbortController
+  expiresAt: number
+}
+
+/** What a journaled running task remembers of its lease, for recovery after a restart. */
+export interface StoredLease {
+  worker: string
+  token: string
+  dispatch: Dispatch
+}
+
+/** A task as the owner keeps and journals it, with its lease bookkeeping. */
+export type StoredTask = Task & { lease?: StoredLease; leaseLosses?: number }
+
+export type WorkerChoice = { kind: 'local' } | { kind: 'push'; peer: string } | { kind: 'busy' } | { kind: 'none' }
+
+/** A copy without the internal lease fields, safe to hand out. */
+export function taskView(task: StoredTask): Task {
+  const { lease: _lease, leaseLosses: _losses, ...rest } = task
+  return { ...rest, history: task.history.map((attempt) => ({ ...attempt })) }
+}

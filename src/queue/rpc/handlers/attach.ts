@@ -1,0 +1,44 @@
+import type { z } from 'zod'
+import type { PeerMethod } from '../../../mcp/front.js'
+import { HEARTBEAT_FLOOR_MS, heartbeatIntervalMs, METHOD_ATTACH } from '../../constants.js'
+import { attachParams, type attachResult } from '../../protocol.js'
+import type { TaskWorker } from '../../worker/task-worker.js'
+
+/** What the attach handler needs of this node's worker. */
+export interface AttachWorker {
+  worker: Pick<TaskWorker, 'attach'>
+  /** The lease length, for the progress heartbeats sent while the task still runs. */
+  readonly leaseMs: number
+}
+
+/**
+ * `mcp-mesh/task/attach`: a restarted owner asks for the result of a task it
+ * had pushed here, waiting while it still runs (progress notifications keep
+ * its new lease alive). Answered only with the task's lease token.
+ */
+export function attachHandler(host: AttachWorker): PeerMethod {
+  return {
+    method: METHOD_ATTACH,
+    params: attachParams,
+    handler: async (params, ctx): Promise<z.infer<typeof attachResult>> => {
+      const { taskId, token } = params as z.infer<typeof attachParams>
+      const progressToken = ctx.progressToken
+      // Heartbeats while waiting keep the restarted owner's new lease alive.
+      const beat =
+        progressToken != null
+          ? setInterval(
+              () => {
+                void ctx.notify('notifications/progress', { progressToken, progress: Date.now() }).catch(() => {})
+              },
+              heartbeatIntervalMs(host.leaseMs, HEARTBEAT_FLOOR_MS)
+            )
+          : undefined
+      try {
+        const result = await host.worker.attach(taskId, token, ctx.signal)
+        return result == null ? { state: 'unknown' } : { state: 'finished', result }
+      } finally {
+        clearInterval(beat)
+      }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { type CallToolResult, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
+import { ERROR_CODE_BUSY } from '../../mesh/index.js'
+import type { ViewCallContext } from '../../mcp/view.js'
+import type { JsonObject } from '../../tools/types.js'
+import { meshLogger } from '../../util/logger.js'
+import type { InboundTask } from '../protocol.js'
+import { heartbeatPushed } from './heartbeat.js'
+import type { TaskWorker } from './task-worker.js'
+
+const log = meshLogger('queue:worker')
+
+/**
+ * Runs a task an owner pushed to this node (a tools/call carrying the lease
+ * in `_meta`). Refused as BUSY (nothing ran) when this worker does not take
+ * tasks for the tool. Heartbeats ride the call as progress notifications.
+ */
+export async function executePushed(
+  worker: Pick<TaskWorker, 'offers' | 'execute'>,
+  call: { peer: string; tool: string; args: JsonObject; task: InboundTask; ctx: ViewCallContext }
+): Promise<CallToolResult> {
+  const { peer, tool, args, task, ctx } = call
+  if (!worker.offers(tool, 'peer')) {
+    throw new ProtocolError(ERROR_CODE_BUSY, `busy: this node does not accept tasks for "${tool}"`)
+  }
+  // The owner cancels with notifications/cancelled; a dropped connection is
+  // not a cancel: the task keeps running so a restarted owner can re-lease it.
+  const controller = new AbortController()
+  const onAbort = (): void => {
+    const reason: unknown = ctx.signal.reason
+    if (reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed) {
+      log('owner %s disconnected; task %s keeps running for a re-lease', peer, task.id)
+      return
+    }
+    controller.abort(reason)
+  }
+  if (ctx.signal.aborted) onAbort()
+  else ctx.signal.addEventListener('abort', onAbort, { once: true })
+  const stopHeartbeat = heartbeatPushed(task.leaseMs, ctx.reportProgress)
+  try {
+    return await worker.execute(
+      { id: task.id, token: task.token, tool, args, timeoutMs: task.timeoutMs, owner: peer },
+      { signal: controller.signal, reportProgress: ctx.reportProgress }
+    )
+  } finally {
+    stopHeartbeat()
+    ctx.signal.removeEventListener('abort', onAbort)
+  }
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_LEASE_LOSSES } from '../../../src/queue/constants.js'
+import { ownerParts, queued, storedTask } from '../fixtures.js'
+
+async function leased(options: { dispatch?: 'pull' | 'push'; maxAttempts?: number } = {}) {
+  const parts = await ownerParts({ leaseMs: 1_000 })
+  const task = queued(
+    parts,
+    storedTask('t1', {
+      retry: {
+        policy: 'none',
+        maxAttempts: options.maxAttempts ?? 1,
+        baseDelayMs: 0,
+        jitter: false,
+        retryOnToolError: false
+      }
+    })
+  )
+  parts.scheduler.dequeue(task)
+  const lease = parts.leases.start(task, 'peer-a', options.dispatch ?? 'pull')
+  return { ...parts, task, lease }
+}
+
+describe('leases', () => {
+  it('starts an attempt: running, counted, journaled, one outstanding lease on the worker', async () => {
+    const { task, leases, store, lease } = await leased()
+    expect(task).toMatchObject({ state: 'running', attempts: 1, worker: 'peer-a', lease: { worker: 'peer-a' } })
+    expect(leases.outstanding('peer-a')).toBe(1)
+    await store.journal.flush()
+    const [journaled] = await store.journal.loadAll()
+    expect(journaled).toMatchObject({ id: 't1', state: 'running', lease: { token: lease.token, dispatch: 'pull' } })
+  })
+
+  it('requeues a pull task whose heartbeats stopped, with the attempt counted', async () => {
+    const { task, leases, lease, scheduler } = await leased()
+    leases.sweep(lease.expiresAt - 1)
+    expect(task.state).toBe('running')
+    leases.sweep(lease.expiresAt + 1)
+    expect(task).toMatchObject({ state: 'queued', attempts: 1, leaseLosses: 1, reason: 'no heartbeat from peer-a' })
+    expect(task.lease).toBeUndefined()
+    expect(task.history.at(-1)).toMatchObject({ outcome: 'lease-lost', error: 'no heartbeat from peer-a' })
+    expect(lease.controller.signal.aborted).toBe(true)
+    expect(leases.get('t1')).toBeUndefined()
+    expect(leases.outstanding('peer-a')).toBe(0)
+    expect(scheduler.open(10).map((open) => open.id)).toEqual(['t1'])
+  })
+
+  it('offers a worker that lost a lease or refused a task no work for a moment', async () => {
+    const { leases, lease, task, scheduler } = await leased()
+    leases.lost('t1', lease.token, 'gone')
+    expect(leases.coolingDown('peer-a', Date.now())).toBe(true)
+    expect(leases.coolingDown('peer-b', Date.now())).toBe(false)
+    scheduler.dequeue(task)
+    const next = leases.start(task, 'peer-b', 'push')
+    leases.notExecuted('t1', next.token, 'busy', 'peer-b')
+    expect(leases.coolingDown('peer-b', Date.now())).toBe(true)
+    expect(task).toMatchObject({ state: 'queued', attempts: 1 })
+    leases.sweep(Date.now() + 60_000)
+    expect(leases.coolingDown('peer-a', Date.now())).toBe(false)
+  })
+
+  it('leaves push leases to their call (progress renews them), not to the sweep', async () => {
+    const { task, leases, lease } = await leased({ dispatch: 'push' })
+    leases.sweep(lease.expiresAt + 60_000)
+    expect(task.state).toBe('running')
+  })
+
+  it('declares a task dead once it lost more leases than allowed and has no attempts left', async () => {
+    const { task, leases, scheduler } = await leased()
+    for (let loss = 1; loss <= MAX_LEASE_LOSSES + 1; loss++) {
+      const lease = leases.get('t1')!
+      leases.lost('t1', lease.token, `loss ${loss}`)
+      if (loss <= MAX_LEASE_LOSSES) {
+        expect(task.state).toBe('queued')
+        scheduler.dequeue(task)
+        leases.start(task, 'peer-a', 'pull')
+      }
+    }
+    expect(task).toMatchObject({
+      state: 'dead',
+      error: `lease lost ${MAX_LEASE_LOSSES + 1} times; last: loss ${MAX_LEASE_LOSSES + 1}`
+    })
+  })
+
+  it('ignores answers carrying a stale token', async () => {
+    const { task, leases, lease } = await leased()
+    leases.settle('t1', 'stale', { result: { content: [] } })
+    leases.lost('t1', 'stale', 'nope')
+    leases.notExecuted('t1', 'stale', 'nope')
+    expect(task.state).toBe('running')
+    expect(leases.get('t1')).toBe(lease)
+  })
+
+  it('retries a failed attempt after the policy delay, then fails it for good', async () => {
+    const { task, leases, lease, scheduler } = await leased({ maxAttempts: 2 })
+    task.retry = { ...task.retry, policy: 'linear', baseDelayMs: 60_000 }
+    const before = Date.now()
+    leases.settle('t1', lease.token, { result: { content: [{ type: 'text', text: 'boom' }], isError: true } })
+    expect(task).toMatchObject({ state: 'queued', attempts: 1, error: 'boom' })
+    expect(task.runAt).toBeGreaterThanOrEqual(before + 60_000)
+    expect(scheduler.open(10)).toEqual([])
+    scheduler.dequeue(task)
+    const second = leases.start(task, 'peer-a', 'pull')
+    leases.settle('t1', second.token, { timeout: true })
+    expect(task).toMatchObject({ state: 'dead', attempts: 2, error: 'timed out after 10000 ms' })
+    scheduler.stop()
+  })
+
+  it('cancels a running attempt so a late result is not recorded', async () => {
+    const { task, leases, lease } = await leased()
+    expect(leases.cancel(task, 'user')).toBe(lease)
+    expect(task).toMatchObject({ state: 'cancelled', error: 'user' })
+    leases.settle('t1', lease.token, { result: { content: [] } })
+    expect(task.state).toBe('cancelled')
+    expect(leases.outstanding('peer-a')).toBe(0)
+  })
+})

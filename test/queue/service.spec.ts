@@ -1,0 +1,172 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
+import { MemoryDatastore } from 'datastore-core'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { PeerMethod } from '../../src/mcp/front.js'
+import type { ViewCallContext } from '../../src/mcp/view.js'
+import { ERROR_CODE_BUSY } from '../../src/mesh/constants.js'
+import {
+  METHOD_ABORT,
+  METHOD_ATTACH,
+  METHOD_CLAIM,
+  METHOD_COMPLETE,
+  METHOD_HEARTBEAT
+} from '../../src/queue/constants.js'
+import {
+  type QueueComponents,
+  type QueuePubSub,
+  TASK_META_KEY,
+  type TaskQueueService,
+  taskQueue,
+  taskTopic
+} from '../../src/queue/index.js'
+import { RuntimeRouter } from '../../src/router/router.js'
+import { ToolRegistry } from '../../src/tools/registry.js'
+import { rejectionOf, testTool } from '../helpers/index.js'
+
+const config = { dispatch: 'auto' as const, leaseMs: 3_000, resultTtlMs: 60_000, worker: { maxConcurrency: 4 } }
+const running: TaskQueueService[] = []
+
+async function queueWithStubs(datastore = new MemoryDatastore()) {
+  const registry = new ToolRegistry()
+  registry.register(testTool('shared', { meta: { export: true } }))
+  registry.register(testTool('private'))
+  const methods = new Map<string, PeerMethod>()
+  const topics = new Set<string>()
+  let catalogListeners = 0
+  const pubsub = {
+    topicValidators: new Map(),
+    subscribe: (topic: string) => topics.add(topic),
+    unsubscribe: (topic: string) => topics.delete(topic),
+    publish: async () => ({ recipients: [] }),
+    addEventListener: () => {},
+    removeEventListener: () => {}
+  } as unknown as QueuePubSub
+  const components: QueueComponents = {
+    peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
+    datastore,
+    pubsub,
+    workerHost: {
+      registry,
+      router: new RuntimeRouter(registry),
+      isExported: (name) => registry.get(name)?.meta.export === true
+    },
+    peerMethods: { add: (method) => methods.set(method.method, method), remove: (name) => methods.delete(name) },
+    mesh: {
+      peers: () => [],
+      onCatalogChange: () => {
+        catalogListeners++
+        return () => catalogListeners--
+      },
+      client: async () => {
+        throw new Error('no peers in this test')
+      },
+      drop: async () => {}
+    }
+  }
+  const queue = taskQueue({ config, meshName: 'test' })(components)
+  running.push(queue)
+  return { queue, registry, methods, topics, catalogListeners: () => catalogListeners }
+}
+
+function callContext(meta?: Record<string, unknown>): ViewCallContext {
+  return {
+    signal: new AbortController().signal,
+    reportProgress: () => {},
+    caller: { kind: 'peer', peerId: 'owner' },
+    meta
+  }
+}
+
+describe('TaskQueueService with stub components', () => {
+  afterEach(async () => {
+    for (const queue of running.splice(0)) await queue.stop()
+  })
+
+  it('starts and stops once each: peer methods, task topic and catalog listener come and go', async () => {
+    const { queue, methods, topics, catalogListeners } = await queueWithStubs()
+    expect(queue.name).toBe('queue')
+    await queue.start()
+    await queue.start()
+    expect([...methods.keys()].sort()).toEqual(
+      [METHOD_ABORT, METHOD_ATTACH, METHOD_CLAIM, METHOD_COMPLETE, METHOD_HEARTBEAT].sort()
+    )
+    expect([...topics]).toEqual([taskTopic('test')])
+    expect(catalogListeners()).toBe(1)
+    expect((await queue.health()).ok).toBe(true)
+    await queue.stop()
+    await queue.stop()
+    expect(methods.size).toBe(0)
+    expect(topics.size).toBe(0)
+    expect(catalogListeners()).toBe(0)
+    expect((await queue.health()).ok).toBe(false)
+  })
+
+  it('lists its tools without registering them; reports worker info only while running', async () => {
+    const { queue, registry } = await queueWithStubs()
+    expect(queue.workerInfo()).toBeUndefined()
+    await queue.start()
+    const names = queue.tools().map((tool) => tool.name)
+    expect(names).toContain('task_submit')
+    expect(names).toHaveLength(14)
+    expect(names.some((name) => registry.has(name))).toBe(false)
+    expect(queue.workerInfo()).toEqual({ accepting: true, maxConcurrency: 4, running: 0, tags: [] })
+  })
+
+  it('runs a submitted task on its own worker and keeps it across a restart', async () => {
+    const datastore = new MemoryDatastore()
+    const first = await queueWithStubs(datastore)
+    await first.queue.start()
+    const { task } = await first.queue.submit({ tool: 'shared', args: {}, idempotencyKey: 'k' })
+    const done = await first.queue.waitFor(task.id, { timeoutMs: 10_000 })
+    expect(done).toMatchObject({ state: 'succeeded', attempts: 1, worker: expect.any(String) })
+    await first.queue.stop()
+
+    const second = await queueWithStubs(datastore)
+    await second.queue.start()
+    expect(second.queue.get(task.id)?.state).toBe('succeeded')
+    expect(await second.queue.submit({ tool: 'shared', args: {}, idempotencyKey: 'k' })).toMatchObject({
+      created: false,
+      task: { id: task.id }
+    })
+  })
+
+  it('takes pushed tasks through inboundCall only when the call carries a valid task lease', async () => {
+    const { queue } = await queueWithStubs()
+    const lease = { id: 'pushed-1', token: 'tok', timeoutMs: 5_000, leaseMs: 3_000 }
+    expect(
+      queue.inboundCall({ peer: 'owner', tool: 'shared', args: {}, ctx: callContext({ [TASK_META_KEY]: lease }) })
+    ).toBeUndefined()
+    await queue.start()
+    expect(queue.inboundCall({ peer: 'owner', tool: 'shared', args: {}, ctx: callContext() })).toBeUndefined()
+    expect(
+      queue.inboundCall({ peer: 'owner', tool: 'shared', args: {}, ctx: callContext({ other: 1 }) })
+    ).toBeUndefined()
+
+    const invalid = await rejectionOf<ProtocolError>(
+      queue.inboundCall({
+        peer: 'owner',
+        tool: 'shared',
+        args: {},
+        ctx: callContext({ [TASK_META_KEY]: { id: 'x' } })
+      })!
+    )
+    expect(invalid).toBeInstanceOf(ProtocolError)
+    expect(invalid.code).toBe(ProtocolErrorCode.InvalidParams)
+
+    const result = await queue.inboundCall({
+      peer: 'owner',
+      tool: 'shared',
+      args: {},
+      ctx: callContext({ [TASK_META_KEY]: lease })
+    })!
+    expect(result.isError).not.toBe(true)
+    expect(queue.worker.status().done).toBe(1)
+
+    const refused = await rejectionOf<ProtocolError>(
+      queue.inboundCall({ peer: 'owner', tool: 'private', args: {}, ctx: callContext({ [TASK_META_KEY]: lease }) })!
+    )
+    expect(refused.code).toBe(ERROR_CODE_BUSY)
+  })
+})
