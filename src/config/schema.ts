@@ -246,7 +246,11 @@ export const configSchema = z
     mcp: z
       .object({
         /** Streamable HTTP on 127.0.0.1:<port>/mcp; off when absent. */
-        httpPort: port.optional()
+        httpPort: port.optional(),
+        /** Open Streamable HTTP sessions at once; defaults in src/mcp/constants.ts (64). */
+        httpMaxSessions: z.number().int().min(1).max(4096).optional(),
+        /** A session with no request in flight for this long is closed (default 15 min). */
+        httpSessionIdleMs: z.number().int().min(100).optional()
       })
       .strict()
       .default({}),
