@@ -43,7 +43,7 @@ export interface HttpEndpointInit {
 interface Session {
   readonly transport: WebStandardStreamableHTTPServerTransport
   id?: string
-  /** Requests being answered (an open SSE stream counts until it closes). */
+  /** POST and DELETE requests being answered (a POST's SSE response counts until it closes). */
   inFlight: number
   idleTimer?: NodeJS.Timeout
   endReason?: HttpSessionEnd
@@ -192,7 +192,7 @@ export class HttpEndpoint {
         opened = await this.#open()
         const response = await opened.transport.handleRequest(request)
         session = opened
-        this.#track(session, res)
+        this.#track(session, req, res)
         await writeResponse(response, res)
       } finally {
         this.#opening--
@@ -201,7 +201,7 @@ export class HttpEndpoint {
       }
       return
     }
-    this.#track(session, res)
+    this.#track(session, req, res)
     const response = await session.transport.handleRequest(request)
     await writeResponse(response, res)
   }
@@ -223,8 +223,14 @@ export class HttpEndpoint {
     return session
   }
 
-  /** Counts the request as in flight until its response closes; the idle clock runs only when none is. */
-  #track(session: Session, res: ServerResponse): void {
+  /**
+   * Counts a POST or DELETE as in flight until its response closes (a long
+   * call streaming progress is not idle); the idle clock runs when none is.
+   * The standalone GET stream does not count: a client that only listens
+   * for notifications is idle.
+   */
+  #track(session: Session, req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET') return
     session.inFlight++
     clearTimeout(session.idleTimer)
     session.idleTimer = undefined
