@@ -8,7 +8,7 @@ import { HttpEndpoint, type HttpEndpointInit, type HttpSessionEnd } from '../../
 import { bearerToken, tokenMatches } from '../../src/mcp/http-token.js'
 import { isInitializeBody, originAllowed, requestId } from '../../src/mcp/http-guard.js'
 import type { ToolView } from '../../src/mcp/view.js'
-import { cleanup, createTempDir, track, withTimeout } from '../helpers/index.js'
+import { cleanup, createHome, createTempDir, spawnNode, track, waitFor, withTimeout } from '../helpers/index.js'
 
 afterEach(cleanup)
 
@@ -301,5 +301,22 @@ describe('Streamable HTTP: sessions', () => {
     finish()
     expect(((await call) as CallToolResult).content).toEqual([{ type: 'text', text: 'slow pong' }])
     expect(endpoint.sessionCount).toBe(1)
+  })
+})
+
+describe('Streamable HTTP through a node process', () => {
+  it('says where the token is, refuses a client without it and serves one with it', async () => {
+    const home = await createHome()
+    const node = await spawnNode({ home: home.dir, args: ['--http', '0'] })
+    const line = await waitFor(() => /http (http:\/\/127\.0\.0\.1:\d+\/mcp) \((.*)\)/.exec(node.stderr()), {
+      message: 'the http notice on stderr'
+    })
+    expect(line[2]).toContain(`mcp-mesh http-token --home ${home.dir}`)
+    expect(line[2]).toContain('Authorization: Bearer <token>')
+    const url = line[1]!
+    const token = (await readFile(`${home.dir}/http.token`, 'utf8')).trim()
+    expect((await post(url, INITIALIZE)).status).toBe(401)
+    const { client } = await connect(url, token)
+    expect((await client.listTools()).tools.some((tool) => tool.name === 'echo')).toBe(true)
   })
 })
