@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SECRET_FILE_MODE, warnIfExposed } from '../identity/permissions.js'
 import { HTTP_TOKEN_BYTES, HTTP_TOKEN_FILE } from './constants.js'
@@ -12,6 +12,7 @@ import { InvalidHttpTokenError } from './errors.js'
  */
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43,512}$/
+const NO_LINK_CODES = new Set(['EPERM', 'ENOTSUP', 'ENOSYS', 'EOPNOTSUPP'])
 
 export function httpTokenPath(home: string): string {
   return join(home, HTTP_TOKEN_FILE)
@@ -36,13 +37,24 @@ export async function loadHttpToken(home: string, warn?: (message: string) => vo
   const path = httpTokenPath(home)
   await mkdir(home, { recursive: true, mode: 0o700 })
   const fresh = generateHttpToken()
+  // Written whole to a private temp file, then hard-linked into place: link fails when the
+  // file exists, so two processes racing on a new home agree on one token, and no reader
+  // ever sees a half-written file.
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    // `wx`: two processes racing on a new home agree on whichever file won.
-    await writeFile(path, `${fresh}\n`, { mode: SECRET_FILE_MODE, flag: 'wx' })
-    await chmod(path, SECRET_FILE_MODE)
+    await writeFile(temp, `${fresh}\n`, { mode: SECRET_FILE_MODE, flag: 'wx' })
+    await chmod(temp, SECRET_FILE_MODE)
+    await link(temp, path).catch(async (err: unknown) => {
+      // Filesystems without hard links: exclusive create, as close as they allow.
+      if (!NO_LINK_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw err
+      await writeFile(path, `${fresh}\n`, { mode: SECRET_FILE_MODE, flag: 'wx' })
+      await chmod(path, SECRET_FILE_MODE)
+    })
     return { token: fresh, path, created: true }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  } finally {
+    await rm(temp, { force: true })
   }
   await warnIfExposed(path, warn)
   const token = (await readFile(path, 'utf8')).trim()
