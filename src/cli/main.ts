@@ -45,7 +45,11 @@ function addNodeOptions(command: Command): Command {
     .option('--listen <multiaddr...>', 'listen addresses (overrides config and $MCP_MESH_LISTEN)')
     .option('--bootstrap <multiaddr...>', 'bootstrap peers /…/p2p/<id> (overrides config and $MCP_MESH_BOOTSTRAP)')
     .option('--no-mdns', 'disable mDNS discovery on the LAN')
-    .option('--http <port>', 'also serve MCP Streamable HTTP on 127.0.0.1:<port>/mcp', parsePort)
+    .option(
+      '--http <port>',
+      'also serve MCP Streamable HTTP on 127.0.0.1:<port>/mcp (bearer token: `mcp-mesh http-token`)',
+      parsePort
+    )
     .option('--mesh <name>', 'mesh name (namespaces catalog topics and DHT records)')
     .option('--relay', 'act as a circuit-relay-v2 server for peers that are not reachable')
 }
@@ -187,12 +191,19 @@ export async function buildProgram(setExit: (code: number) => void, nodeOnly = f
       printJson(result)
     })
 
-  const [{ registerDiscoveryCommands }, { registerTaskCommands }, { registerWorkflowCommands }] = await Promise.all([
+  const [
+    { registerDiscoveryCommands },
+    { registerTaskCommands },
+    { registerWorkflowCommands },
+    { registerHttpTokenCommand }
+  ] = await Promise.all([
     import('./commands/discovery.js'),
     import('./commands/task.js'),
-    import('./commands/workflow.js')
+    import('./commands/workflow.js'),
+    import('./commands/http-token.js')
   ])
   registerDiscoveryCommands(program, setExit)
+  registerHttpTokenCommand(program)
   registerTaskCommands(program)
   registerWorkflowCommands(program, setExit)
 

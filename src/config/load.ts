@@ -1,9 +1,10 @@
 import { constants } from 'node:fs'
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { access, chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { z } from 'zod'
 import type { StoredIdentity } from '../identity/identity.js'
+import { SECRET_FILE_MODE } from '../identity/permissions.js'
 import { CONFIG_FILE } from './defaults.js'
 import { ConfigError, HomeExistsError, HomeNotInitializedError } from './errors.js'
 import { bootstrapAddress, configSchema, type MeshConfig, multiaddrString } from './schema.js'
@@ -149,7 +150,9 @@ export async function loadConfig(
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   const temp = `${path}.${process.pid}.tmp`
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 })
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: SECRET_FILE_MODE })
+  // A temp file left by a crashed run keeps its old mode through writeFile; the config holds the private key.
+  await chmod(temp, SECRET_FILE_MODE)
   await rename(temp, path)
 }
 

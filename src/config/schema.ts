@@ -2,7 +2,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { DEFAULT_LEASE_MS, DEFAULT_RESULT_TTL_MS, DEFAULT_WORKER_CONCURRENCY } from '../queue/constants.js'
 import { TOOL_NAME_PATTERN, toolMetaSchema } from '../tools/meta.js'
-import { DEFAULT_LISTEN, DEFAULT_MESH_NAME, DEFAULT_MDNS_SERVICE_TAG } from './defaults.js'
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_MDNS_SERVICE_TAG,
+  DEFAULT_MESH_NAME,
+  RELAY_MAX_RESERVATIONS,
+  RELAY_RESERVATION_TTL_MS
+} from './defaults.js'
 
 export const multiaddrString = z.string().superRefine((value, ctx) => {
   try {
@@ -157,8 +163,16 @@ export const configSchema = z
          * reachable from the WAN, `always`, or `off`.
          */
         client: z.enum(['auto', 'always', 'off']).default('auto'),
-        maxReservations: z.number().int().min(1).default(128),
-        /** Per relayed connection; absent means unlimited (the relay serves its own mesh). */
+        maxReservations: z.number().int().min(1).default(RELAY_MAX_RESERVATIONS),
+        /** A reservation not refreshed within this long is dropped, with its circuits. */
+        reservationTtlMs: z.number().int().min(1_000).default(RELAY_RESERVATION_TTL_MS),
+        /**
+         * Cap every relayed connection (duration and data, defaults in
+         * src/config/defaults.ts). Off by default: a limited connection carries
+         * only protocols that opt in, and the mesh's own do not yet.
+         */
+        limitCircuits: z.boolean().default(false),
+        /** Per relayed connection; setting either one turns the limits on. */
         limitDurationMs: z.number().int().positive().optional(),
         limitDataBytes: z.number().int().positive().optional()
       })
@@ -246,7 +260,11 @@ export const configSchema = z
     mcp: z
       .object({
         /** Streamable HTTP on 127.0.0.1:<port>/mcp; off when absent. */
-        httpPort: port.optional()
+        httpPort: port.optional(),
+        /** Open Streamable HTTP sessions at once; defaults in src/mcp/constants.ts (64). */
+        httpMaxSessions: z.number().int().min(1).max(4096).optional(),
+        /** A session with no request in flight for this long is closed (default 15 min). */
+        httpSessionIdleMs: z.number().int().min(100).optional()
       })
       .strict()
       .default({}),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { warnIfExposed } from '../identity/permissions.js'
 import { SWARM_KEY_BYTES, SWARM_KEY_ENCODING, SWARM_KEY_FILE, SWARM_KEY_HEADER } from './constants.js'
 import { InvalidSwarmKeyError, SwarmKeyExistsError } from './errors.js'
 
@@ -46,8 +47,12 @@ export function parseSwarmKey(text: string, path = SWARM_KEY_FILE): Uint8Array {
  * Reads `<home>/swarm.key`: the file's bytes (what `@libp2p/pnet` takes) when
  * it exists and is valid, `undefined` when there is none. A malformed key
  * fails loudly: silently running without pnet would leak into a public mesh.
+ * A key other users can read is used, with a warning on stderr.
  */
-export async function readSwarmKey(home: string): Promise<Uint8Array | undefined> {
+export async function readSwarmKey(
+  home: string,
+  options: { warn?: (message: string) => void } = {}
+): Promise<Uint8Array | undefined> {
   const path = swarmKeyPath(home)
   let text: string
   try {
@@ -56,6 +61,8 @@ export async function readSwarmKey(home: string): Promise<Uint8Array | undefined
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new InvalidSwarmKeyError(path, `cannot read: ${(err as Error).message}`)
   }
+  // Anyone who can read the key can join the private mesh.
+  await warnIfExposed(path, options.warn)
   parseSwarmKey(text, path)
   return new TextEncoder().encode(text)
 }

@@ -4,37 +4,87 @@ import type { AddressInfo } from 'node:net'
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
+import {
+  DEFAULT_HTTP_MAX_SESSIONS,
+  DEFAULT_HTTP_SESSION_IDLE_MS,
+  HTTP_ERROR_BAD_REQUEST,
+  HTTP_ERROR_FORBIDDEN,
+  HTTP_ERROR_SESSION_NOT_FOUND,
+  HTTP_ERROR_TOO_MANY_SESSIONS,
+  HTTP_ERROR_UNAUTHORIZED,
+  HTTP_HOST,
+  HTTP_PATH,
+  MAX_HTTP_BODY_BYTES
+} from './constants.js'
 import type { McpFront } from './front.js'
+import { allowedHosts, hostAllowed, isInitializeBody, originAllowed, requestId, rpcErrorBody } from './http-guard.js'
+import { bearerToken, httpTokenPath, loadHttpToken, tokenMatches } from './http-token.js'
 import type { ToolView } from './view.js'
+
+export { HTTP_HOST, HTTP_PATH, MAX_HTTP_BODY_BYTES }
 
 const log = meshLogger('http')
 
-export const HTTP_HOST = '127.0.0.1'
-export const HTTP_PATH = '/mcp'
-/** Largest accepted request body; larger ones get 413 before the MCP layer sees them. */
-export const MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024
+export type HttpSessionEnd = 'idle' | 'closed'
+
+export interface HttpEndpointInit {
+  /** The node's home: the bearer token lives in `<home>/http.token` (created on first use, mode 0600). */
+  home: string
+  /** TCP port on 127.0.0.1; 0 picks a free one. */
+  port: number
+  /** Open sessions at once; a new one beyond it is refused with 503 (default 64). */
+  maxSessions?: number
+  /** A session with no request in flight for this long is closed (default 15 min). */
+  sessionIdleMs?: number
+  /** Told when a session ends: closed by the client (DELETE, transport) or expired while idle. */
+  onSessionClosed?: (sessionId: string, reason: HttpSessionEnd) => void
+}
+
+interface Session {
+  readonly transport: WebStandardStreamableHTTPServerTransport
+  id?: string
+  /** POST and DELETE requests being answered (a POST's SSE response counts until it closes). */
+  inFlight: number
+  idleTimer?: NodeJS.Timeout
+  endReason?: HttpSessionEnd
+  ended: boolean
+}
 
 /**
  * MCP Streamable HTTP on 127.0.0.1 only, sessionful (so list_changed and
- * progress reach the client), with DNS-rebinding protection: only localhost
- * Host headers are served.
+ * progress reach the client). Every request passes, in order: the `Host`
+ * check (DNS rebinding), the `Origin` check (a browser page may only be a
+ * loopback origin), the size cap and the bearer token. Sessions are capped
+ * and closed when idle; only an `initialize` request opens one.
  */
 export class HttpEndpoint {
   readonly #front: McpFront
   readonly #view: ToolView
-  readonly #port: number
-  readonly #sessions = new Map<string, WebStandardStreamableHTTPServerTransport>()
+  readonly #init: HttpEndpointInit
+  readonly #maxSessions: number
+  readonly #idleMs: number
+  readonly #sessions = new Map<string, Session>()
+  /** Sessions whose initialize is being answered: counted against the cap. */
+  #opening = 0
+  #token?: string
   #server?: HttpServer
 
-  constructor(front: McpFront, view: ToolView, port: number) {
+  constructor(front: McpFront, view: ToolView, init: HttpEndpointInit) {
     this.#front = front
     this.#view = view
-    this.#port = port
+    this.#init = init
+    this.#maxSessions = init.maxSessions ?? DEFAULT_HTTP_MAX_SESSIONS
+    this.#idleMs = init.sessionIdleMs ?? DEFAULT_HTTP_SESSION_IDLE_MS
   }
 
   get url(): string | undefined {
     const address = this.#server?.address() as AddressInfo | null | undefined
     return address == null ? undefined : `http://${HTTP_HOST}:${address.port}${HTTP_PATH}`
+  }
+
+  /** Where the bearer token is kept (`mcp-mesh http-token` prints it). */
+  get tokenPath(): string {
+    return httpTokenPath(this.#init.home)
   }
 
   get sessionCount(): number {
@@ -43,6 +93,7 @@ export class HttpEndpoint {
 
   async start(): Promise<void> {
     if (this.#server != null) return
+    this.#token = (await loadHttpToken(this.#init.home)).token
     const server = createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         log.error('http request failed: %s', errorMessage(err))
@@ -52,7 +103,7 @@ export class HttpEndpoint {
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(this.#port, HTTP_HOST, () => {
+      server.listen(this.#init.port, HTTP_HOST, () => {
         server.off('error', reject)
         resolve()
       })
@@ -64,16 +115,26 @@ export class HttpEndpoint {
     const server = this.#server
     if (server == null) return
     this.#server = undefined
-    await Promise.all([...this.#sessions.values()].map(async (transport) => transport.close().catch(() => {})))
+    await Promise.all([...this.#sessions.values()].map(async (session) => this.#close(session, 'closed')))
     this.#sessions.clear()
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? HTTP_HOST}`)
+    const port = (this.#server?.address() as AddressInfo | null)?.port ?? this.#init.port
+    const url = new URL(req.url ?? '/', `http://${HTTP_HOST}:${port}`)
     if (url.pathname !== HTTP_PATH) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; MCP is served at ${HTTP_PATH}`)
+      return
+    }
+    if (!hostAllowed(req.headers.host, port)) {
+      reply(res, 403, HTTP_ERROR_FORBIDDEN, 'Forbidden: invalid Host header')
+      return
+    }
+    const origin = headerValue(req.headers.origin)
+    if (!originAllowed(origin)) {
+      reply(res, 403, HTTP_ERROR_FORBIDDEN, `Forbidden: Origin ${origin} is not a loopback origin`)
       return
     }
     const body = await readBody(req)
@@ -81,44 +142,136 @@ export class HttpEndpoint {
       res.writeHead(413, { 'content-type': 'text/plain' }).end('request body too large')
       return
     }
+    if (this.#token == null || !tokenMatches(this.#token, bearerToken(headerValue(req.headers.authorization)))) {
+      reply(
+        res,
+        401,
+        HTTP_ERROR_UNAUTHORIZED,
+        'Unauthorized: send Authorization: Bearer <token> (print the token with `mcp-mesh http-token`)',
+        requestId(body),
+        { 'www-authenticate': 'Bearer realm="mcp-mesh"' }
+      )
+      return
+    }
+
     const sessionId = headerValue(req.headers['mcp-session-id'])
-    let transport = sessionId != null ? this.#sessions.get(sessionId) : undefined
-    if (transport == null) {
-      if (sessionId != null) {
-        res
-          .writeHead(404, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }))
+    let session: Session | undefined
+    if (sessionId != null) {
+      session = this.#sessions.get(sessionId)
+      if (session == null) {
+        reply(res, 404, HTTP_ERROR_SESSION_NOT_FOUND, 'Session not found', requestId(body))
         return
       }
-      transport = await this.#newSession()
+    } else {
+      // Only initialize opens a session: anything else would create a server nobody ever closes.
+      if (req.method !== 'POST' || !isInitializeBody(body)) {
+        reply(res, 400, HTTP_ERROR_BAD_REQUEST, 'Bad Request: Mcp-Session-Id header is required', requestId(body))
+        return
+      }
+      if (this.#sessions.size + this.#opening >= this.#maxSessions) {
+        reply(
+          res,
+          503,
+          HTTP_ERROR_TOO_MANY_SESSIONS,
+          `Service Unavailable: too many open sessions (limit ${this.#maxSessions}, mcp.httpMaxSessions); close one or wait for idle ones to expire`,
+          requestId(body)
+        )
+        return
+      }
     }
+
     const request = new Request(url, {
       method: req.method,
       headers: toHeaders(req),
       body: body != null && body.byteLength > 0 ? new Uint8Array(body) : undefined
     })
-    const response = await transport.handleRequest(request)
+    if (session == null) {
+      this.#opening++
+      let opened: Session | undefined
+      try {
+        opened = await this.#open()
+        const response = await opened.transport.handleRequest(request)
+        session = opened
+        this.#track(session, req, res)
+        await writeResponse(response, res)
+      } finally {
+        this.#opening--
+        // initialize was refused (bad params, protocol version): no session, so no client will ever close it.
+        if (opened != null && opened.id == null) await this.#close(opened, 'closed')
+      }
+      return
+    }
+    this.#track(session, req, res)
+    const response = await session.transport.handleRequest(request)
     await writeResponse(response, res)
   }
 
-  async #newSession(): Promise<WebStandardStreamableHTTPServerTransport> {
+  async #open(): Promise<Session> {
     const port = (this.#server!.address() as AddressInfo).port
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
+      // Checked above too; kept here as a second line of defence.
       enableDnsRebindingProtection: true,
-      allowedHosts: [`${HTTP_HOST}:${port}`, `localhost:${port}`, HTTP_HOST, 'localhost'],
+      allowedHosts: allowedHosts(port),
       onsessioninitialized: (id) => {
-        this.#sessions.set(id, transport)
-      },
-      onsessionclosed: (id) => {
-        this.#sessions.delete(id)
+        session.id = id
+        this.#sessions.set(id, session)
       }
     })
-    await this.#front.connect(transport, this.#view, { kind: 'local' }, () => {
-      if (transport.sessionId != null) this.#sessions.delete(transport.sessionId)
-    })
-    return transport
+    const session: Session = { transport, inFlight: 0, ended: false }
+    await this.#front.connect(transport, this.#view, { kind: 'local' }, () => this.#ended(session))
+    return session
   }
+
+  /**
+   * Counts a POST or DELETE as in flight until its response closes (a long
+   * call streaming progress is not idle); the idle clock runs when none is.
+   * The standalone GET stream does not count: a client that only listens
+   * for notifications is idle.
+   */
+  #track(session: Session, req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET') return
+    session.inFlight++
+    clearTimeout(session.idleTimer)
+    session.idleTimer = undefined
+    res.once('close', () => {
+      session.inFlight--
+      if (session.inFlight > 0 || session.ended || session.id == null) return
+      session.idleTimer = setTimeout(() => {
+        log('session %s idle for %d ms; closing it', session.id, this.#idleMs)
+        void this.#close(session, 'idle')
+      }, this.#idleMs)
+      session.idleTimer.unref()
+    })
+  }
+
+  async #close(session: Session, reason: HttpSessionEnd): Promise<void> {
+    session.endReason ??= reason
+    clearTimeout(session.idleTimer)
+    await session.transport.close().catch(() => {})
+    this.#ended(session)
+  }
+
+  /** The session's server closed (client DELETE, idle expiry, stop): forget it, once. */
+  #ended(session: Session): void {
+    if (session.ended) return
+    session.ended = true
+    clearTimeout(session.idleTimer)
+    if (session.id == null) return
+    this.#sessions.delete(session.id)
+    this.#init.onSessionClosed?.(session.id, session.endReason ?? 'closed')
+  }
+}
+
+function reply(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  id: string | number | null = null,
+  headers: Record<string, string> = {}
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(rpcErrorBody(code, message, id))
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,5 +1,5 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { type CircuitRelayServerInit, circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
@@ -15,6 +15,13 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
+import {
+  RELAY_HOP_TIMEOUT_MS,
+  RELAY_LIMIT_DATA_BYTES,
+  RELAY_LIMIT_DURATION_MS,
+  RELAY_MAX_INBOUND_HOP_STREAMS,
+  RELAY_MAX_OUTBOUND_STOP_STREAMS
+} from '../config/defaults.js'
 import type { MeshConfig } from '../config/schema.js'
 import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
 import { nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
@@ -72,22 +79,32 @@ export function initialDhtClientMode(config: MeshConfig): boolean {
   return !config.addresses.listen.some((address) => !isCircuitAddress(address))
 }
 
-function relayServer(config: MeshConfig): ReturnType<typeof circuitRelayServer> {
-  const { maxReservations, limitDurationMs, limitDataBytes } = config.relay
-  const limited = limitDurationMs != null || limitDataBytes != null
-  return circuitRelayServer({
+/**
+ * `--relay`: a circuit-relay-v2 server with every bound explicit (values in
+ * src/config/defaults.ts): reservations by count and TTL, hop streams, and -
+ * with `relay.limitCircuits` or a configured limit - each circuit's duration
+ * and data. Circuits are unlimited otherwise, since a limited connection
+ * carries only protocols registered with `runOnLimitedConnection`.
+ */
+export function relayServerInit(config: MeshConfig): CircuitRelayServerInit {
+  const { maxReservations, reservationTtlMs, limitCircuits, limitDurationMs, limitDataBytes } = config.relay
+  const limited = limitCircuits || limitDurationMs != null || limitDataBytes != null
+  return {
+    hopTimeout: RELAY_HOP_TIMEOUT_MS,
+    maxInboundHopStreams: RELAY_MAX_INBOUND_HOP_STREAMS,
+    maxOutboundStopStreams: RELAY_MAX_OUTBOUND_STOP_STREAMS,
     reservations: {
       maxReservations,
-      // Our relay serves its own mesh (opt-in with --relay): unlimited unless configured.
+      reservationTtl: reservationTtlMs,
       applyDefaultLimit: limited,
       ...(limited
         ? {
-            defaultDurationLimit: limitDurationMs ?? 24 * 3_600_000,
-            defaultDataLimit: BigInt(limitDataBytes ?? Number.MAX_SAFE_INTEGER)
+            defaultDurationLimit: limitDurationMs ?? RELAY_LIMIT_DURATION_MS,
+            defaultDataLimit: BigInt(limitDataBytes ?? RELAY_LIMIT_DATA_BYTES)
           }
         : {})
     }
-  })
+  }
 }
 
 export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServices> {
@@ -129,7 +146,7 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
   if (config.nat.autonat) services.autoNAT = autoNATv2()
   if (config.nat.dcutr) services.dcutr = dcutr()
   if (config.nat.upnp) services.upnp = uPnPNAT()
-  if (config.relay.server) services.relay = relayServer(config)
+  if (config.relay.server) services.relay = circuitRelayServer(relayServerInit(config))
 
   return {
     privateKey: init.privateKey,

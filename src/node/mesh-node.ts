@@ -172,7 +172,12 @@ export class MeshNode implements NodeInfo {
         await this.#api.start()
       }
       if (this.config.mcp.httpPort != null) {
-        this.#http = new HttpEndpoint(this.front, this.localView, this.config.mcp.httpPort)
+        this.#http = new HttpEndpoint(this.front, this.localView, {
+          home: this.home,
+          port: this.config.mcp.httpPort,
+          maxSessions: this.config.mcp.httpMaxSessions,
+          sessionIdleMs: this.config.mcp.httpSessionIdleMs
+        })
         await this.#http.start()
       }
       this.#state = 'running'

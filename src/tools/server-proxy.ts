@@ -1,5 +1,5 @@
 import { Client } from '@modelcontextprotocol/client'
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
 import type { ServerSpec } from '../config/schema.js'
 import { errorMessage } from '../util/errors.js'
@@ -91,7 +91,7 @@ export class ServerProxy {
     const transport = new StdioClientTransport({
       command: this.#spec.command,
       args: this.#spec.args,
-      env: { ...(process.env as Record<string, string>), ...this.#spec.env },
+      env: serverEnvironment(this.#spec),
       cwd: this.#spec.cwd,
       stderr: 'inherit'
     })
@@ -197,6 +197,16 @@ export class ServerProxy {
     )
     return result as CallToolResult
   }
+}
+
+/**
+ * A child's environment: the MCP SDK's safe defaults (PATH, HOME, USER, SHELL,
+ * TERM, LOGNAME and their Windows equivalents) plus the entry's own `env`.
+ * The node's other variables (API keys, tokens of other tools, MCP_MESH_*)
+ * are not passed on: a server gets only what its entry names.
+ */
+export function serverEnvironment(spec: Pick<ServerSpec, 'env'>): Record<string, string> {
+  return { ...getDefaultEnvironment(), ...spec.env }
 }
 
 async function listAllTools(client: Client): Promise<McpTool[]> {

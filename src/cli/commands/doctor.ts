@@ -1,9 +1,12 @@
 import type { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { type Command, InvalidArgumentError } from 'commander'
-import { resolveHome } from '../../config/load.js'
+import { configPathFor, resolveHome } from '../../config/load.js'
 import type { BootstrapPeerStatus } from '../../discovery/bootstrap-keeper.js'
 import type { DiscoveryStatus } from '../../discovery/discovery.js'
+import { swarmKeyPath } from '../../discovery/swarm-key.js'
+import { exposedWarning, type FilePermissions, filePermissions, formatMode } from '../../identity/permissions.js'
+import { httpTokenPath } from '../../mcp/http-token.js'
 import { resultText } from '../../mcp/result.js'
 import { errorMessage } from '../../util/errors.js'
 import { callTool, withApi } from '../api-client.js'
@@ -48,6 +51,43 @@ export interface DoctorInput {
     subsystems: Record<string, unknown>
   }
   endToEnd: EndToEnd
+  /** Modes of the home's secret files, each with what it holds. */
+  files?: SecretFile[]
+}
+
+export interface SecretFile extends FilePermissions {
+  /** What the file holds: `identity key`, `http token`, `swarm key`. */
+  holds: string
+}
+
+/** The home's secret files and their modes: the config (identity key), `http.token` and `swarm.key`. */
+export async function secretFiles(home: string, configPath = configPathFor(home)): Promise<SecretFile[]> {
+  const files: Array<[string, string]> = [
+    ['identity key', configPath],
+    ['http token', httpTokenPath(home)],
+    ['swarm key', swarmKeyPath(home)]
+  ]
+  return Promise.all(files.map(async ([holds, path]) => ({ holds, ...(await filePermissions(path)) })))
+}
+
+function secretFilesCheck(files: SecretFile[]): { level: CheckLevel; summary: string; details: string[] } {
+  const present = files.filter((file) => file.exists)
+  const exposed = present.filter((file) => file.exposed)
+  const details = files.map((file) =>
+    !file.exists
+      ? `${file.holds}: ${file.path}: absent`
+      : file.exposed
+        ? `${file.holds}: ${exposedWarning(file)}`
+        : `${file.holds}: ${file.path}: ${formatMode(file.mode ?? 0)}`
+  )
+  if (exposed.length > 0) {
+    return {
+      level: 'warn',
+      summary: `${plural(exposed.length, 'secret file')} readable by other users: ${exposed.map((f) => f.holds).join(', ')}`,
+      details
+    }
+  }
+  return { level: 'ok', summary: `${plural(present.length, 'secret file')}, owner-only`, details }
 }
 
 function plural(count: number, word: string): string {
@@ -246,6 +286,11 @@ export function buildDoctorReport(input: DoctorInput): DoctorReport {
     add('mdns', 'info', d.mdns.enabled ? `on (${d.mdns.serviceTag}), ${d.mdns.discovered} peers seen` : 'off')
   }
 
+  if (input.files != null) {
+    const files = secretFilesCheck(input.files)
+    add('secret files', files.level, files.summary, files.details)
+  }
+
   // End to end.
   const e2e = input.endToEnd
   switch (e2e.state) {
@@ -349,7 +394,7 @@ export async function runDoctor(home: string, options: { timeoutMs: number }): P
     const e2e = await endToEnd(client, status.connectedPeers, { timeoutMs: options.timeoutMs }).catch(
       (err: unknown): EndToEnd => ({ state: 'failed', peer: '-', error: errorMessage(err), tried: 0 })
     )
-    return buildDoctorReport({ status, endToEnd: e2e })
+    return buildDoctorReport({ status, endToEnd: e2e, files: await secretFiles(home) })
   })
 }
 
@@ -357,7 +402,7 @@ export function registerDoctorCommand(program: Command, setExit: (code: number) 
   program
     .command('doctor')
     .description(
-      'diagnose the running node: reachability, addresses, relays, DHT, topics, bootstrap, an end-to-end call (exit 0 healthy, 1 problems)'
+      'diagnose the running node: reachability, addresses, relays, DHT, topics, bootstrap, secret file modes, an end-to-end call (exit 0 healthy, 1 problems)'
     )
     .addOption(homeOption())
     .option('--json', 'print the report as JSON')

@@ -2,7 +2,9 @@ import type { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { type ConfigFlags, homeIsInitialized, initHome, loadConfig } from '../../config/load.js'
+import { warnIfExposed } from '../../identity/permissions.js'
 import { createFront } from '../../mcp/front.js'
+import { httpTokenPath } from '../../mcp/http-token.js'
 import type { ToolView } from '../../mcp/view.js'
 import type { MeshNode } from '../../node/mesh-node.js'
 import { acquireRepoLock } from '../../node/repo-lock.js'
@@ -20,6 +22,7 @@ export interface StartOptions {
 }
 
 const ATTACH_WAIT_MS = 20_000
+const HTTP_TOKEN_HINT = 'clients send Authorization: Bearer <token>'
 
 /**
  * A node's code paths are driven by remote peers: a promise rejection nobody
@@ -48,6 +51,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     notice(`initialised ${home} (peer ${init.identity.peerId})`)
   }
   const loaded = await loadConfig(home, { configFile: options.configFile, flags: options.flags })
+  // The config file holds the identity's private key.
+  await warnIfExposed(loaded.configPath)
   const lock = await acquireRepoLock(home)
   if (!lock.acquired) {
     if (options.daemon || process.stdin.isTTY) {
@@ -138,6 +143,9 @@ export async function runStart(options: StartOptions): Promise<number> {
   } else if (!serveStdio) {
     notice(`daemon running: peer ${node.peerId.toString()}, api ${node.apiPath}`)
   }
+  if (!interactive && node.httpUrl != null) {
+    notice(`http ${node.httpUrl} (${HTTP_TOKEN_HINT}; \`mcp-mesh http-token --home ${home}\` prints it)`)
+  }
   return exited
 }
 
@@ -192,7 +200,13 @@ function printBanner(node: MeshNode): void {
     `  bootstrap  ${bootstrapAddress}`,
     '             (other nodes join with: mcp-mesh start --bootstrap <this address>)',
     `  api        ${node.apiPath}`,
-    ...(node.httpUrl != null ? [`  http       ${node.httpUrl}`] : []),
+    ...(node.httpUrl != null
+      ? [
+          `  http       ${node.httpUrl}`,
+          `             (${HTTP_TOKEN_HINT}; the token is in ${httpTokenPath(node.home)},`,
+          `             printed by: mcp-mesh http-token --home ${node.home})`
+        ]
+      : []),
     '',
     '  claude_desktop_config.json:',
     ...JSON.stringify(snippet, null, 2)

@@ -1,0 +1,21 @@
+import { minute } from '../util/time.js'
+
+/** Streamable HTTP listens on this address only. */
+export const HTTP_HOST = '127.0.0.1'
+export const HTTP_PATH = '/mcp'
+/** Largest accepted request body; larger ones get 413 before the MCP layer sees them. */
+export const MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024
+/** Open Streamable HTTP sessions at once (`mcp.httpMaxSessions`); a new one beyond it gets 503. */
+export const DEFAULT_HTTP_MAX_SESSIONS = 64
+/** A session with no request in flight for this long is closed (`mcp.httpSessionIdleMs`). */
+export const DEFAULT_HTTP_SESSION_IDLE_MS = 15 * minute
+/** The bearer token file in the node's home (mode 0600). */
+export const HTTP_TOKEN_FILE = 'http.token'
+/** Random bytes in a generated token (base64url: 43 characters). */
+export const HTTP_TOKEN_BYTES = 32
+/** JSON-RPC error codes of the HTTP layer (server-defined range, as the SDK's -32000 and -32001). */
+export const HTTP_ERROR_BAD_REQUEST = -32000
+export const HTTP_ERROR_SESSION_NOT_FOUND = -32001
+export const HTTP_ERROR_UNAUTHORIZED = -32002
+export const HTTP_ERROR_FORBIDDEN = -32003
+export const HTTP_ERROR_TOO_MANY_SESSIONS = -32004
