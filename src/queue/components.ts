@@ -1,6 +1,5 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import type { Client } from '@modelcontextprotocol/client'
 import type { Datastore } from 'interface-datastore'
 import type { MeshConfig } from '../config/schema.js'
 import type { PeerMethod } from '../mcp/front.js'
