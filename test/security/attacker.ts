@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { type GossipSub, gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -454,4 +455,36 @@ export class Attacker {
 /** A tool descriptor for tools/list (what a real node would list). */
 export function toolDescriptor(name: string, inputSchema: Json = { type: 'object', properties: {} }): Json {
   return { name, description: `attacker's ${name}`, inputSchema }
+}
+
+/** Keys sorted at every level, as the mesh hashes schemas (duplicated from the wire contract). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as Json)
+        .sort()
+        .map((key) => [key, canonical((value as Json)[key])])
+    )
+  }
+  return value
+}
+
+/** The advert's schemaHash: sha256 of the canonical JSON of `{ inputSchema, outputSchema }`. */
+export function schemaHash(inputSchema: unknown, outputSchema?: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(canonical({ inputSchema, outputSchema: outputSchema ?? null })))
+    .digest('hex')
+}
+
+/** An advert tool entry matching `toolDescriptor(name, inputSchema)`. */
+export function advertTool(name: string, inputSchema: Json = { type: 'object', properties: {} }): Json {
+  return {
+    name,
+    schemaHash: schemaHash(inputSchema),
+    tags: [],
+    category: 'test',
+    priority: 5,
+    timeoutMs: 30_000
+  }
 }
