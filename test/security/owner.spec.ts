@@ -198,5 +198,6 @@ describe('task owner facing hostile workers', () => {
       `lease still held ${Date.now() - claimedAt} ms after the claim`
     ).toBe('ended')
     expect(['timeout', 'lease-lost']).toContain(task?.history[0]?.outcome)
+    expect(stall.answers.at(-1)?.ok, 'the owner still renews the stalled lease').toBe(false)
   })
 })
