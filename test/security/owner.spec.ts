@@ -11,7 +11,7 @@ import {
   taskTopic,
   toolDescriptor
 } from './attacker.js'
-import { link, PROVIDER_MODULE, startNode, submit, type TaskView, waitForCatalog, waitTask } from './nodes.js'
+import { call, link, PROVIDER_MODULE, startNode, submit, type TaskView, waitForCatalog, waitTask } from './nodes.js'
 
 /**
  * Attacks on a node in its task-owner role. The owner runs with
@@ -74,6 +74,20 @@ function heartbeat(
   return { answers, stop }
 }
 
+/** Publishes the attacker's advert every 400 ms (the owner's peer TTL is 3 s) until cleanup. */
+function keepAdvertising(attacker: Attacker, tools: Json[]): void {
+  let running = true
+  void (async () => {
+    while (running) {
+      await attacker.advertise({ tools }).catch(() => 0)
+      await new Promise((resolve) => setTimeout(resolve, 400))
+    }
+  })()
+  track('attacker adverts', () => {
+    running = false
+  })
+}
+
 function forged(): Json {
   return {
     content: [{ type: 'text', text: '{"doubled":9999,"node":"forged"}' }],
@@ -123,6 +137,44 @@ describe('task owner facing hostile workers', () => {
     expect.soft(JSON.stringify(after.result ?? null), 'the owner recorded the forged result').not.toContain('forged')
   })
 
+  it('theft by tags: refuses a claim from a catalog worker lacking the tags the task requires', {
+    timeout: 90_000
+  }, async () => {
+    const owner = await startNode('owner', PULL_OWNER)
+    // In the catalog, offering remote_double, but without the "gpu" tag.
+    const attacker = await Attacker.create({ tools: [toolDescriptor('remote_double', DOUBLE_INPUT)] })
+    await link(attacker, owner)
+    keepAdvertising(attacker, [advertTool('remote_double', DOUBLE_INPUT)])
+    await waitForCatalog(owner.node, attacker.peerId, ['remote_double'])
+    const placement = { tags: ['gpu'] }
+    const retry = { policy: 'none', maxAttempts: 1 }
+    const stolen = await submit(owner.node, { tool: 'remote_double', args: { n: 5 }, placement, retry })
+    await announced(attacker, owner.peerId, stolen.id)
+    const session = await attacker.session(owner.address)
+    const answer = await claim(session, stolen.id)
+    let completion: { accepted: boolean } | undefined
+    if (answer.granted) {
+      completion = await session.request<{ accepted: boolean }>(METHOD_COMPLETE, {
+        taskId: answer.task.id,
+        token: answer.task.token,
+        result: forged()
+      })
+    }
+
+    // Control: a worker registered with the "gpu" tag runs tagged tasks.
+    const worker = await startNode('W', { tools: [PROVIDER_MODULE] }, ['--bootstrap', owner.address])
+    await call(worker.node, 'worker_register', { tags: ['gpu'], maxConcurrency: 4 })
+    const honest = await submit(owner.node, { tool: 'remote_double', args: { n: 6 }, placement, retry })
+    const done = await waitTask(owner.node, honest.id, (t) => t.state === 'succeeded', 30_000, 'honest task done')
+    expect(done.worker).toBe(worker.peerId)
+    expect(done.result?.structuredContent).toMatchObject({ doubled: 12, node: 'W' })
+
+    expect.soft(answer.granted, 'the owner granted a gpu task to a worker without the gpu tag').toBe(false)
+    expect.soft(completion?.accepted ?? false, 'the owner accepted a forged completion').toBe(false)
+    const after = await waitTask(owner.node, stolen.id, () => true)
+    expect.soft(JSON.stringify(after.result ?? null), 'the owner recorded the forged result').not.toContain('forged')
+  })
+
   it('stall: ends a pull lease kept alive by heartbeats alone once the task timeout (plus grace) has passed', {
     timeout: 90_000
   }, async () => {
@@ -130,17 +182,7 @@ describe('task owner facing hostile workers', () => {
     // The attacker looks like an honest worker: it advertises remote_double and lists it.
     const attacker = await Attacker.create({ tools: [toolDescriptor('remote_double', DOUBLE_INPUT)] })
     await link(attacker, owner)
-    let adverts = true
-    const advertise = async (): Promise<void> => {
-      while (adverts) {
-        await attacker.advertise({ tools: [advertTool('remote_double', DOUBLE_INPUT)] }).catch(() => 0)
-        await new Promise((resolve) => setTimeout(resolve, 400))
-      }
-    }
-    void advertise()
-    track('attacker adverts', () => {
-      adverts = false
-    })
+    keepAdvertising(attacker, [advertTool('remote_double', DOUBLE_INPUT)])
     await waitForCatalog(owner.node, attacker.peerId, ['remote_double'])
     const session = await attacker.session(owner.address)
 
