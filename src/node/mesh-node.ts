@@ -255,6 +255,7 @@ export class MeshNode implements NodeInfo {
       router: this.router.metrics(),
       servers: this.#servers.map((proxy) => proxy.status()),
       sessions: this.front.sessionCount,
+      trust: { policy: this.gate.policy(), ...this.gate.stats() },
       subsystems
     }
   }

@@ -48,6 +48,11 @@ export interface DoctorInput {
     meshName: string
     addresses: string[]
     connectedPeers: Array<{ peerId: string; addresses: string[] }>
+    /** The gate's refusals (absent from nodes older than the gate). */
+    trust?: {
+      inbound: Record<string, { denied: number; busy: number; 'rate-limited': number }>
+      outbound: Record<string, number>
+    }
     subsystems: Record<string, unknown>
   }
   endToEnd: EndToEnd
@@ -90,6 +95,26 @@ function secretFilesCheck(files: SecretFile[]): { level: CheckLevel; summary: st
   return { level: 'ok', summary: `${plural(present.length, 'secret file')}, owner-only`, details }
 }
 
+/** The gate's refusals by path: what peers tried and were refused (denied, busy, rate limited). */
+function trustCheck(trust: NonNullable<DoctorInput['status']['trust']>): { summary: string; details: string[] } {
+  const details: string[] = []
+  let refused = 0
+  for (const [path, counts] of Object.entries(trust.inbound)) {
+    const total = counts.denied + counts.busy + counts['rate-limited']
+    refused += total
+    if (total > 0) {
+      details.push(`${path}: ${counts.denied} denied, ${counts.busy} busy, ${counts['rate-limited']} rate limited`)
+    }
+  }
+  for (const [path, count] of Object.entries(trust.outbound)) {
+    if (count > 0) details.push(`outbound ${path}: ${count} kept from peers outside trust.sendTo`)
+  }
+  return {
+    summary: refused === 0 ? 'no peer request refused' : `${plural(refused, 'peer request')} refused`,
+    details
+  }
+}
+
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`
 }
@@ -122,6 +147,10 @@ export function buildDoctorReport(input: DoctorInput): DoctorReport {
   const { status } = input
   const discovery = status.subsystems.discovery as DiscoveryStatus | undefined
   add('node', 'ok', `peer ${status.peerId}, mesh "${status.meshName}"`)
+  if (status.trust != null) {
+    const { summary, details } = trustCheck(status.trust)
+    add('trust', 'ok', summary, details)
+  }
 
   if (discovery == null || !('reachability' in discovery)) {
     add('discovery', 'fail', 'the node reports no running discovery subsystem')

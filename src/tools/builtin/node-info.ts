@@ -35,6 +35,20 @@ export const meshStatusSchema = z.object({
   router: routerMetricsSchema,
   servers: z.array(serverStatusSchema),
   sessions: z.number().int(),
+  /** The authorization gate: the policy in force and every refusal, by path and kind. */
+  trust: z.object({
+    policy: z.object({
+      exportTools: z.array(z.string()),
+      allowPeers: z.number().int().optional(),
+      perTool: z.number().int(),
+      sendTo: z.number().int().optional()
+    }),
+    inbound: z.record(
+      z.string(),
+      z.object({ denied: z.number().int(), busy: z.number().int(), 'rate-limited': z.number().int() })
+    ),
+    outbound: z.record(z.string(), z.number().int())
+  }),
   /** Subsystems added by later layers (mesh protocol limits, catalog, queue) report here. */
   subsystems: z.record(z.string(), z.unknown())
 })
