@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { DEFAULT_LEASE_MS, DEFAULT_RESULT_TTL_MS, DEFAULT_WORKER_CONCURRENCY } from '../queue/constants.js'
 import { TOOL_NAME_PATTERN, toolMetaSchema } from '../tools/meta.js'
 import {
+  DEFAULT_IDLE_EXIT_MS,
   DEFAULT_LISTEN,
   DEFAULT_MDNS_SERVICE_TAG,
   DEFAULT_MESH_NAME,
@@ -268,6 +269,20 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** How `mcp-mesh start` runs the node (docs/lifecycle.md). */
+    lifecycle: z
+      .object({
+        /**
+         * `start` runs the node as a detached process shared by every client
+         * of the home (true), or inside the first client's process (false,
+         * as `start --foreground`).
+         */
+        detach: z.boolean().default(true),
+        /** The detached node exits this long after its last client detached (`daemon` never does). */
+        idleExitMs: z.number().int().min(0).default(DEFAULT_IDLE_EXIT_MS)
+      })
+      .strict()
+      .prefault({}),
     /** ES modules whose exports are tool definitions (paths relative to the home). */
     tools: z.array(z.string().min(1)).default([]),
     /** MCP servers to run as children and share, like claude_desktop_config `mcpServers`. */

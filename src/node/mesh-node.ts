@@ -17,8 +17,9 @@ import { loadToolModule } from '../tools/modules.js'
 import { ToolRegistry } from '../tools/registry.js'
 import { ServerProxy } from '../tools/server-proxy.js'
 import { errorMessage } from '../util/errors.js'
-import { meshLogger } from '../util/logger.js'
+import { meshLogger, notice } from '../util/logger.js'
 import { ApiServer } from './api-server.js'
+import { boundFallbackPorts, fallbackNotice, type ListenFallback, resolveListenPorts } from './listen-ports.js'
 import { AGENT_NAME } from '../interface/version.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import { libp2pDefaults } from './libp2p-defaults.js'
@@ -37,6 +38,8 @@ export interface MeshNodeInit {
   front?: McpFront
   /** Called whenever the number of local API sessions changes. */
   onApiSessionsChanged?: (count: number) => void
+  /** How the process runs the node, for mesh_status (default: foreground, as an embedded node). */
+  lifecycle?: { mode: 'foreground' | 'daemon' | 'detached'; idleExitMs?: number; logFile?: string }
 }
 
 /**
@@ -62,6 +65,7 @@ export class MeshNode implements NodeInfo {
   #api?: ApiServer
   #http?: HttpEndpoint
   #startedAt = 0
+  #listenFallbacks: ListenFallback[] = []
   #state: 'stopped' | 'starting' | 'running' | 'stopping' = 'stopped'
   #stopping?: Promise<void>
   #starting?: Promise<void>
@@ -136,15 +140,23 @@ export class MeshNode implements NodeInfo {
       const privateKey = loadPrivateKey(this.config.identity!)
       this.#datastore = new LevelDatastore(join(this.home, DATASTORE_DIR))
       await this.#datastore.open()
+      // A fixed listen port another process holds falls back to a random one.
+      const ports = await resolveListenPorts(this.config.addresses.listen)
       this.#libp2p = await createLibp2p(
         libp2pDefaults({
-          config: this.config,
+          config: { ...this.config, addresses: { ...this.config.addresses, listen: ports.listen } },
           privateKey,
           datastore: this.#datastore,
           version: VERSION,
           swarmKey: await readSwarmKey(this.home)
         })
       )
+      const bound = this.#libp2p
+        .getMultiaddrs()
+        .map((ma) => ma.toString())
+        .filter((a) => !a.includes('/p2p-circuit'))
+      this.#listenFallbacks = boundFallbackPorts(ports.fallbacks, ports.listen, bound)
+      for (const fallback of this.#listenFallbacks) notice(fallbackNotice(fallback))
       this.registry.registerAll([...demoTools(), ...nodeTools(this)])
       for (const path of this.config.tools) this.registry.registerAll(await loadToolModule(path))
       this.#services = createServices({
@@ -256,6 +268,11 @@ export class MeshNode implements NodeInfo {
       servers: this.#servers.map((proxy) => proxy.status()),
       sessions: this.front.sessionCount,
       trust: { policy: this.gate.policy(), ...this.gate.stats() },
+      process: {
+        pid: process.pid,
+        ...(this.#init.lifecycle ?? { mode: 'foreground' }),
+        listenFallbacks: this.#listenFallbacks
+      },
       subsystems
     }
   }
