@@ -36,6 +36,8 @@ interface NodeFlags {
   http?: number
   mesh?: string
   relay?: boolean
+  foreground?: boolean
+  detachedForHome?: boolean
 }
 
 function addNodeOptions(command: Command): Command {
@@ -59,6 +61,8 @@ async function startFromFlags(flags: NodeFlags, daemon: boolean): Promise<number
     home: resolveHome(flags.home),
     configFile: flags.config,
     daemon,
+    foreground: flags.foreground,
+    detachedForHome: flags.detachedForHome,
     flags: {
       listen: flags.listen,
       bootstrap: flags.bootstrap,
@@ -116,12 +120,21 @@ export async function buildProgram(setExit: (code: number) => void, nodeOnly = f
   addNodeOptions(
     program
       .command('start')
-      .description('run a node serving MCP on stdio (attaches to the node already running on this home, if any)')
-  ).action(async (opts: NodeFlags) => setExit(await startFromFlags(opts, false)))
-
-  addNodeOptions(program.command('daemon').description('run a node without stdio MCP, until SIGINT/SIGTERM')).action(
-    async (opts: NodeFlags) => setExit(await startFromFlags(opts, true))
+      .description(
+        "serve MCP on stdio from the home's node: launches it (detached, shared by every client of the home) or attaches to the one running"
+      )
   )
+    .option(
+      '--foreground',
+      'run the node inside this process; it stops when this client goes (or $MCP_MESH_FOREGROUND=1)'
+    )
+    .action(async (opts: NodeFlags) => setExit(await startFromFlags(opts, false)))
+
+  addNodeOptions(program.command('daemon').description('run a node without stdio MCP, until SIGINT/SIGTERM'))
+    .addOption(
+      new Option('--detached-for-home', 'the node `start` launches: exits when idle (lifecycle.idleExitMs)').hideHelp()
+    )
+    .action(async (opts: NodeFlags) => setExit(await startFromFlags(opts, true)))
 
   if (nodeOnly) return program
 
