@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
@@ -209,18 +210,27 @@ async function runNode(options: StartOptions, loaded: LoadedConfig, lock: HeldLo
 /** Bridges this process's stdio to the running node's API socket (src/cli/bridge.ts). */
 async function attach(home: string, holderPid: number): Promise<number> {
   exitOnSignals()
+  const attached = async (socket: Socket): Promise<Socket> => {
+    notice(`attached to the running node (pid ${(await lockHolder(home)) ?? holderPid}) on ${home}`)
+    return socket
+  }
+  // A running node answers at once, initialize included; one still starting
+  // gets its initialize answered by the bridge meanwhile.
+  const now = await waitForApiSocket(home, 0)
+  if (!('error' in now)) {
+    const socket = await attached(now)
+    return runBridge({ input: process.stdin, output: process.stdout, connect: async () => socket })
+  }
   return runBridge({
     input: process.stdin,
     output: process.stdout,
-    // The owner may still be starting: its socket appears once it is ready.
     connect: async () => {
       const socket = await waitForApiSocket(home, Date.now() + ATTACH_WAIT_MS)
       if ('error' in socket) {
         notice(`node pid ${holderPid} holds ${home} but its API socket did not answer: ${socket.error}`)
         return undefined
       }
-      notice(`attached to the running node (pid ${(await lockHolder(home)) ?? holderPid}) on ${home}`)
-      return socket
+      return attached(socket)
     }
   })
 }
