@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
@@ -207,32 +206,20 @@ async function runNode(options: StartOptions, loaded: LoadedConfig, lock: HeldLo
   return exited
 }
 
-/** Bridges this process's stdio to the running node's API socket (src/cli/bridge.ts). */
+/**
+ * Bridges this process's stdio to the running node's API socket
+ * (src/cli/bridge.ts). The node answers initialize itself: a node still
+ * starting is waited for (its socket appears once it runs), as before.
+ */
 async function attach(home: string, holderPid: number): Promise<number> {
   exitOnSignals()
-  const attached = async (socket: Socket): Promise<Socket> => {
-    notice(`attached to the running node (pid ${(await lockHolder(home)) ?? holderPid}) on ${home}`)
-    return socket
+  const socket = await waitForApiSocket(home, Date.now() + ATTACH_WAIT_MS)
+  if ('error' in socket) {
+    notice(`node pid ${holderPid} holds ${home} but its API socket did not answer: ${socket.error}`)
+    return 1
   }
-  // A running node answers at once, initialize included; one still starting
-  // gets its initialize answered by the bridge meanwhile.
-  const now = await waitForApiSocket(home, 0)
-  if (!('error' in now)) {
-    const socket = await attached(now)
-    return runBridge({ input: process.stdin, output: process.stdout, connect: async () => socket })
-  }
-  return runBridge({
-    input: process.stdin,
-    output: process.stdout,
-    connect: async () => {
-      const socket = await waitForApiSocket(home, Date.now() + ATTACH_WAIT_MS)
-      if ('error' in socket) {
-        notice(`node pid ${holderPid} holds ${home} but its API socket did not answer: ${socket.error}`)
-        return undefined
-      }
-      return attached(socket)
-    }
-  })
+  notice(`attached to the running node (pid ${(await lockHolder(home)) ?? holderPid}) on ${home}`)
+  return runBridge({ input: process.stdin, output: process.stdout, connect: async () => socket })
 }
 
 /**
