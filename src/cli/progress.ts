@@ -43,7 +43,7 @@ export function progressLine(initial: string, options: ProgressOptions = {}): Pr
   let finished = false
   const draw = (): void => {
     const line = `${SPINNER[frame++ % SPINNER.length]} ${text} (${elapsed(now() - started)})`
-    const columns = stream.columns ?? 100
+    const columns = stream.columns || 100
     stream.write(`\r\x1b[2K${line.slice(0, Math.max(20, columns - 1))}`)
   }
   const timer = setInterval(draw, options.tickMs ?? 1_000)
