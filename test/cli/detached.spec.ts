@@ -82,6 +82,10 @@ describe('a node that outlives the client that started it', () => {
       const home = await detachedHome()
       const first = await spawnNode({ home: home.dir, env: DETACHED, clientName: 'client-1' })
       expect(first.stderr()).toContain(`started the node for ${home.dir}`)
+      // The bridge answered initialize as the node's own front does.
+      expect(first.client.getServerVersion()?.name).toBe('mcp-mesh')
+      expect(first.client.getServerCapabilities()?.tools?.listChanged).toBe(true)
+      expect(first.client.getInstructions()).toContain('mcp-mesh')
       const nodePid = await detachedNodePid(home.dir, first)
       expect(await commandLine(nodePid)).toContain('daemon --detached-for-home')
       // Tool calls wait for the node; initialize did not.
