@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { NodeProcessStatus } from '../../src/cli/commands/doctor-node.js'
 import { UNHANDLED_REJECTION_NOTICE } from '../../src/util/errors.js'
@@ -38,7 +38,8 @@ async function detachedNodePid(home: string, launcher: NodeProcess): Promise<num
   const pid = await waitFor(
     async () => {
       const holder = await lockPid(home)
-      return holder !== launcher.pid && isAlive(holder) ? holder : undefined
+      // Not the launcher (nor, through the bin's re-exec, its child): the node itself.
+      return holder !== launcher.pid && (await commandLine(holder)).includes('--detached-for-home') ? holder : undefined
     },
     { message: 'the detached node to hold the repo lock' }
   )
@@ -87,7 +88,7 @@ describe('a node that outlives the client that started it', () => {
       expect(first.client.getServerCapabilities()?.tools?.listChanged).toBe(true)
       expect(first.client.getInstructions()).toContain('mcp-mesh')
       const nodePid = await detachedNodePid(home.dir, first)
-      expect(await commandLine(nodePid)).toContain('daemon --detached-for-home')
+      expect(await commandLine(nodePid)).toContain(`daemon --detached-for-home --home ${home.dir}`)
       // Tool calls wait for the node; initialize did not.
       expect((await first.status()).peerId).toBe(home.peerId)
 
@@ -144,6 +145,24 @@ describe('a node that outlives the client that started it', () => {
     const nextPid = await detachedNodePid(home.dir, third)
     expect(nextPid).not.toBe(nodePid)
     expect((await third.status()).peerId).toBe(home.peerId)
+  })
+
+  it('works when the bin is started by absolute path with the system node (re-exec to the pinned one)', async () => {
+    const home = await detachedHome()
+    const plainPath = (process.env.PATH ?? '/usr/bin:/bin')
+      .split(delimiter)
+      .filter((dir) => !dir.includes('node_modules'))
+      .join(delimiter)
+    const client = await spawnNode({
+      home: home.dir,
+      executable: true,
+      env: { ...DETACHED, PATH: plainPath, MCP_MESH_REEXEC: undefined }
+    })
+    const nodePid = await detachedNodePid(home.dir, client)
+    const echo = await client.callOk('echo', { message: 'relaunched' })
+    expect(echo.structuredContent).toEqual({ message: 'relaunched' })
+    expect(await client.closeStdin()).toEqual({ code: 0, signal: null })
+    await waitFor(() => !isAlive(nodePid), { timeoutMs: 15_000, message: 'the idle node to exit' })
   })
 
   it('a daemon started by hand reports daemon mode (no idle exit) and serves start clients', async () => {
