@@ -1,4 +1,5 @@
 import { type CallToolResult, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
+import { ERROR_CODE_DENIED } from '../mesh/index.js'
 import { TypedEventEmitter } from 'main-event'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { ViewCallContext } from '../mcp/view.js'
@@ -116,6 +117,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       leases: this.#leases,
       worker: this.worker,
       mesh,
+      gate: components.gate,
       leaseMs: this.#leaseMs
     })
     this.#owner = new QueueOwner({
@@ -130,6 +132,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     this.#claims = new TaskClaims({
       worker: this.worker,
       mesh,
+      gate: components.gate,
       self: this.#self,
       localTags: (tool) => this.#localTags(tool)
     })
@@ -138,10 +141,13 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       scheduler: this.#scheduler,
       leases: this.#leases,
       worker: this.worker,
-      leaseMs: this.#leaseMs
+      leaseMs: this.#leaseMs,
+      peers: () => mesh.peers(),
+      gate: components.gate
     })
     this.#topic = new TaskTopic({
       pubsub: components.pubsub,
+      gate: components.gate,
       meshName: init.meshName,
       self: this.#self,
       onAnnouncement: (announcement) => this.#claims.onAnnouncement(announcement)
@@ -204,6 +210,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     const worker = this.worker
     return {
       accepting: worker.freeSlots > 0 || worker.runningCount > 0,
+      // The whole maxConcurrency: owners give peers' tasks peerSlots() of it (the rest is this node's own).
       maxConcurrency: worker.maxConcurrency,
       running: worker.runningCount,
       tags: worker.registration?.tags ?? []
@@ -228,6 +235,9 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     if (!task.success) {
       return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, `invalid _meta["${TASK_META_KEY}"]`))
     }
+    // The peer view authorized the call already; the gate is asked again on the task-push path (and counts there).
+    const decision = this.#components.gate.checkRun('task-push', call.peer, call.tool)
+    if (!decision.allowed) return Promise.reject(new ProtocolError(ERROR_CODE_DENIED, `denied: ${decision.reason}`))
     // Tasks are bounded by the worker's maxConcurrency, not the per-peer call queue.
     return executePushed(this.worker, { ...call, task: task.data })
   }
@@ -311,7 +321,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       peers: () => this.#components.mesh.peers(),
       outstanding: (peer) => leases.outstanding(peer),
       coolingDown: (peer, now) => leases.coolingDown(peer, now),
-      spreadWorkers: (spread) => leases.spreadWorkers(spread)
+      spreadWorkers: (spread) => leases.spreadWorkers(spread),
+      maySendTo: (peer) => this.#components.gate.maySendTo(peer)
     }
   }
 
@@ -322,10 +333,16 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     ]
   }
 
-  /** Expires pull leases without heartbeats and deletes finished tasks past their retention. */
+  /**
+   * Ends attempts past their deadline (a pull worker is told to abort),
+   * expires pull leases without heartbeats and deletes finished tasks past
+   * their retention.
+   */
   #sweep(): void {
     const now = Date.now()
-    this.#leases.sweep(now)
+    for (const { taskId, lease } of this.#leases.sweep(now)) {
+      void this.#dispatch.abort(lease.worker, taskId, lease.token)
+    }
     for (const task of this.#store.tasks.values()) {
       if (task.expiresAt != null && task.expiresAt < now && FINAL_STATES.has(task.state)) void this.#store.remove(task)
     }

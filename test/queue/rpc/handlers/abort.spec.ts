@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { abortHandler } from '../../../../src/queue/rpc/handlers/abort.js'
-import { callPeerMethod, gatedWorker } from '../../fixtures.js'
+import { callPeerMethod, gatedWorker, testGate } from '../../fixtures.js'
 
 const ctx = { signal: new AbortController().signal, reportProgress: () => {} }
 
@@ -12,7 +12,9 @@ describe('abort handler', () => {
       ctx
     )
     expect(worker.isRunning('t1')).toBe(true)
-    expect(await callPeerMethod(abortHandler({ worker }), 'peer-a', { taskId: 't1', token: 'tok' })).toEqual({
+    expect(
+      await callPeerMethod(abortHandler({ worker, gate: testGate() }), 'peer-a', { taskId: 't1', token: 'tok' })
+    ).toEqual({
       aborted: true
     })
     const result = await run
@@ -22,7 +24,9 @@ describe('abort handler', () => {
 
   it('answers false for a task not running here', async () => {
     const { worker } = gatedWorker()
-    expect(await callPeerMethod(abortHandler({ worker }), 'peer-a', { taskId: 'nope', token: 'tok' })).toEqual({
+    expect(
+      await callPeerMethod(abortHandler({ worker, gate: testGate() }), 'peer-a', { taskId: 'nope', token: 'tok' })
+    ).toEqual({
       aborted: false
     })
   })

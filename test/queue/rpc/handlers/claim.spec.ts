@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { claimHandler } from '../../../../src/queue/rpc/handlers/claim.js'
 import { queueRpcHost } from '../../../../src/queue/rpc/index.js'
-import { callPeerMethod, gatedWorker, ownerParts, queued, storedTask } from '../../fixtures.js'
+import { callPeerMethod, catalogPeer, gatedWorker, ownerParts, queued, storedTask, testGate } from '../../fixtures.js'
 
 async function setup(options: { paused?: boolean } = {}) {
   const parts = await ownerParts()
   parts.store.paused = options.paused === true
-  const host = queueRpcHost({ ...parts, worker: gatedWorker().worker, leaseMs: 1_000 })
+  const host = queueRpcHost({
+    ...parts,
+    worker: gatedWorker().worker,
+    leaseMs: 1_000,
+    peers: () => [catalogPeer('peer-a'), catalogPeer('peer-b')],
+    gate: testGate()
+  })
   return { ...parts, claim: claimHandler(host) }
 }
 
