@@ -1,5 +1,4 @@
 import { type CallToolResult, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
-import { ERROR_CODE_DENIED } from '../mesh/index.js'
 import { TypedEventEmitter } from 'main-event'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { ViewCallContext } from '../mcp/view.js'
@@ -235,11 +234,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     if (!task.success) {
       return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, `invalid _meta["${TASK_META_KEY}"]`))
     }
-    // The peer view authorized the call already; the gate is asked again on the task-push path (and counts there).
-    const decision = this.#components.gate.checkRun('task-push', call.peer, call.tool)
-    if (!decision.allowed) return Promise.reject(new ProtocolError(ERROR_CODE_DENIED, `denied: ${decision.reason}`))
     // Tasks are bounded by the worker's maxConcurrency, not the per-peer call queue.
-    return executePushed(this.worker, { ...call, task: task.data })
+    return executePushed(this.worker, this.#components.gate, { ...call, task: task.data })
   }
 
   // ---------------------------------------------------------------- public API
