@@ -76,7 +76,8 @@ export function createServices(ctx: ServiceContext): NodeServices {
     pubsub: libp2p.services.pubsub,
     workerHost: { registry, router, isExported: (name) => gate.isExported(name) },
     peerMethods: { add: (method) => front.addPeerMethod(method), remove: (name) => front.removePeerMethod(name) },
-    mesh: mesh.port()
+    mesh: mesh.port(),
+    gate
   })
 
   const workflowService = workflows({ limits: config.workflow })({
