@@ -96,9 +96,12 @@ export class P2PStreamTransport implements Transport {
   async start(): Promise<void> {
     this.stream.addEventListener('message', (event) => this.#onData(event.data))
     this.stream.addEventListener('close', () => this.#finish(), { once: true })
-    this.stream.addEventListener('remoteCloseWrite', () => this.#onRemoteEnd(), { once: true })
+    // 'end', not 'remoteCloseWrite': it comes once every byte the remote sent
+    // has been delivered, so requests still buffered are read (and answered)
+    // before this side closes. A stream that ended before start is caught by readableEnded.
+    this.stream.addEventListener('end', () => this.#onRemoteEnd(), { once: true })
     if (this.stream.status !== 'open') this.#finish()
-    else if (this.stream.remoteWriteStatus === 'closed') this.#onRemoteEnd()
+    else if (this.stream.readableEnded) this.#onRemoteEnd()
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
@@ -192,6 +195,8 @@ export class P2PStreamTransport implements Transport {
   }
 
   #onRemoteEnd(): void {
+    // 'end' also follows our own abort; only the remote ending its write side counts here.
+    if (this.stream.remoteWriteStatus !== 'closed' || this.stream.status !== 'open') return
     this.#remoteEnded = true
     this.#closeIfDone()
   }
