@@ -202,7 +202,15 @@ export const configSchema = z
         requestTimeoutMs: z.number().int().positive().optional(),
         idleTimeoutMs: z.number().int().positive().optional(),
         maxInboundConcurrencyPerPeer: z.number().int().min(1).optional(),
-        maxRequestsPerSecondPerPeer: z.number().int().min(1).optional()
+        maxRequestsPerSecondPerPeer: z.number().int().min(1).optional(),
+        /** A frame must be complete this long after its first byte, or the stream is aborted. */
+        frameTimeoutMs: z.number().int().min(50).optional(),
+        /** Budgets for bytes of partial frames buffered, per peer and over all peers. */
+        maxPartialFrameBytesPerPeer: z.number().int().min(1024).optional(),
+        maxPartialFrameBytes: z.number().int().min(1024).optional(),
+        /** Node-wide caps: inbound streams, and inbound calls accepted (running or waiting). */
+        maxInboundStreams: z.number().int().min(1).optional(),
+        maxInboundCalls: z.number().int().min(1).optional()
       })
       .strict()
       .default({}),

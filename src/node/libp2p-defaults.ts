@@ -1,7 +1,7 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { type CircuitRelayServerInit, circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
-import { gossipsub } from '@libp2p/gossipsub'
+import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -26,6 +26,7 @@ import type { MeshConfig } from '../config/schema.js'
 import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
 import { nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
 import type { MeshServices } from '../interface/libp2p.js'
+import { GOSSIP_MAX_INBOUND_RPC_BYTES } from '../mesh/index.js'
 import { AGENT_NAME } from '../interface/version.js'
 import {
   CONNECTION_PING_INTERVAL_MS,
@@ -129,6 +130,11 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
       // Catalog adverts are re-sent periodically; a publish with no peers yet is not an error.
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
+      // Every message is signed by its author and unsigned ones are dropped:
+      // the catalog's adverts (and the queue's announcements) rely on it.
+      globalSignaturePolicy: StrictSign,
+      // An RPC larger than this is not decoded (the default is 4 MiB); adverts are at most 256 KiB.
+      maxInboundDataLength: GOSSIP_MAX_INBOUND_RPC_BYTES,
       // Gossipsub's sybil defence scores down every peer once more than 10 share
       // an IP; nodes on one host (loopback) would then never form a topic mesh.
       scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }

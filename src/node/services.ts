@@ -64,8 +64,7 @@ export function createServices(ctx: ServiceContext): NodeServices {
     libp2p,
     registry,
     serve: async (transport, view, caller, onClose) => front.connect(transport, view, caller, onClose),
-    isExported: (name) => gate.isExported(name),
-    trust: config.trust,
+    gate,
     runLocal: async (name, args, context) => router.call(name, args, context, { override: 'local' })
   })
   const managedMesh = new ManagedService(mesh, registry)
