@@ -40,7 +40,7 @@ import type { ToolView } from '../mcp/view.js'
 import type { MeshDispatcher } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, Tool, ToolCaller, ToolContext } from '../tools/types.js'
-import type { TrustGate, TrustGateStats } from '../trust/index.js'
+import type { TrustGate } from '../trust/index.js'
 import type { CatalogAdvert } from './advert.js'
 import type { CatalogChange, CatalogPeer, CatalogStats } from './catalog.js'
 import type { DispatchCounters } from './dispatcher.js'
@@ -144,7 +144,6 @@ export interface MeshStatus {
   dispatch?: DispatchCounters
   catalog?: CatalogStats
   /** The gate's refusal counters (every inbound path's denials, busy and rate-limited; outbound skips). */
-  trust: TrustGateStats
 }
 
 export interface MeshService extends NodeSubsystem {

@@ -243,8 +243,7 @@ export class Mesh implements MeshService {
       },
       outbound: { pooledStreams: this.#pool?.size ?? 0, streamsOpened: this.#pool?.opened ?? 0 },
       dispatch: this.#dispatcher?.counters,
-      catalog: this.#catalog?.stats(),
-      trust: this.#components.gate.stats()
+      catalog: this.#catalog?.stats()
     }
   }
 

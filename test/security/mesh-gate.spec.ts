@@ -33,7 +33,9 @@ async function target(config: Record<string, unknown> = {}): Promise<{ node: Nod
 }
 
 async function meshStatus(node: NodeProcess): Promise<MeshStatusPart> {
-  return (await node.status()).subsystems.mesh as MeshStatusPart
+  const status = await node.status()
+  // The gate's counters are node-wide: mesh_status.trust.
+  return { ...(status.subsystems.mesh as MeshStatusPart), trust: status.trust } as MeshStatusPart
 }
 
 function toolNames(response: Record<string, unknown>): string[] {

@@ -27,7 +27,9 @@ async function target(protocol: Record<string, unknown> = {}): Promise<{ node: N
 }
 
 async function meshStatus(node: NodeProcess): Promise<MeshStatusPart> {
-  return (await node.status()).subsystems.mesh as MeshStatusPart
+  const status = await node.status()
+  // The gate's counters are node-wide: mesh_status.trust.
+  return { ...(status.subsystems.mesh as MeshStatusPart), trust: status.trust } as MeshStatusPart
 }
 
 /** The header and first `sent` bytes of a frame that claims `length` bytes. */
