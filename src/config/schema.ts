@@ -168,10 +168,12 @@ export const configSchema = z
         reservationTtlMs: z.number().int().min(1_000).default(RELAY_RESERVATION_TTL_MS),
         /**
          * Cap every relayed connection (duration and data, defaults in
-         * src/config/defaults.ts). Off by default: a limited connection carries
-         * only protocols that opt in, and the mesh's own do not yet.
+         * src/config/defaults.ts). On by default: a relay open to strangers must
+         * not be an unlimited pipe. The mesh's protocols (`/mcp+p2p`, gossipsub,
+         * the member protocol) run on such limited connections, and a relayed
+         * peer is upgraded to a direct connection where one is possible.
          */
-        limitCircuits: z.boolean().default(false),
+        limitCircuits: z.boolean().default(true),
         /** Per relayed connection; setting either one turns the limits on. */
         limitDurationMs: z.number().int().positive().optional(),
         limitDataBytes: z.number().int().positive().optional()

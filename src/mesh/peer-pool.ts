@@ -90,7 +90,10 @@ export class PeerPool {
     let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>
     const started = Date.now()
     try {
-      stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, { signal: dialSignal })
+      stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, {
+        signal: dialSignal,
+        runOnLimitedConnection: true
+      })
     } catch (err) {
       throw new PeerUnreachableError(key, errorMessage(err), { cause: err })
     }

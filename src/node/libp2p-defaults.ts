@@ -82,10 +82,10 @@ export function initialDhtClientMode(config: MeshConfig): boolean {
 
 /**
  * `--relay`: a circuit-relay-v2 server with every bound explicit (values in
- * src/config/defaults.ts): reservations by count and TTL, hop streams, and -
- * with `relay.limitCircuits` or a configured limit - each circuit's duration
- * and data. Circuits are unlimited otherwise, since a limited connection
- * carries only protocols registered with `runOnLimitedConnection`.
+ * src/config/defaults.ts): reservations by count and TTL, hop streams, and
+ * (unless `relay.limitCircuits` is false) each circuit's duration and data.
+ * A limited connection carries only protocols registered with
+ * `runOnLimitedConnection`, which the mesh's own protocols are.
  */
 export function relayServerInit(config: MeshConfig): CircuitRelayServerInit {
   const { maxReservations, reservationTtlMs, limitCircuits, limitDurationMs, limitDataBytes } = config.relay
@@ -130,6 +130,8 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
       // Catalog adverts are re-sent periodically; a publish with no peers yet is not an error.
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
+      // A peer reached through a (limited) relay circuit still gets the catalog.
+      runOnLimitedConnection: true,
       // Every message is signed by its author and unsigned ones are dropped:
       // the catalog's adverts (and the queue's announcements) rely on it.
       globalSignaturePolicy: StrictSign,
