@@ -26,7 +26,8 @@ import type { MeshConfig } from '../config/schema.js'
 import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
 import { nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
 import type { MeshServices } from '../interface/libp2p.js'
-import { GOSSIP_MAX_INBOUND_RPC_BYTES } from '../mesh/index.js'
+import { catalogTopic, GOSSIP_MAX_INBOUND_RPC_BYTES } from '../mesh/index.js'
+import { taskTopic } from '../queue/index.js'
 import { AGENT_NAME } from '../interface/version.js'
 import {
   CONNECTION_PING_INTERVAL_MS,
@@ -54,6 +55,37 @@ export interface Libp2pDefaultsInit {
 const CIRCUIT_LISTEN = '/p2p-circuit'
 /** This machine's own processes: exempt from per-IP limits (as in discovery's connection gater). */
 const LOOPBACK_IPS = ['127.0.0.1', '::1']
+
+/**
+ * Penalties for bad senders on the mesh's own topics. Only invalid messages
+ * (those our validators Reject: malformed, wrongly signed, signed by someone
+ * other than the record's owner, oversized) count, as gossipsub's P4:
+ * -10 × n² with n decaying by 1 % a second, so a peer that sends three is
+ * below the graylist threshold (-80: its RPCs are ignored) for about a
+ * minute, and ten for about three. Delivery-rate penalties (P3, mesh
+ * failures) are off: adverts and announcements are rare by design, and an
+ * honest quiet peer must not look like a bad one. Stale or replayed records
+ * are Ignored, never Rejected, since an honest relay may forward them.
+ */
+const MESH_TOPIC_SCORE = {
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 3_600,
+  firstMessageDeliveriesWeight: 0,
+  firstMessageDeliveriesDecay: 0.5,
+  firstMessageDeliveriesCap: 1,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5_000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.99
+}
 
 function isCircuitAddress(address: string): boolean {
   return address.split('/').includes('p2p-circuit')
@@ -139,7 +171,12 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
       maxInboundDataLength: GOSSIP_MAX_INBOUND_RPC_BYTES,
       // Gossipsub's sybil defence scores down every peer once more than 10 share
       // an IP; nodes on one host (loopback) would then never form a topic mesh.
-      scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }
+      scoreParams: {
+        IPColocationFactorWhitelist: new Set(LOOPBACK_IPS),
+        topics: Object.fromEntries(
+          [catalogTopic(config.mesh.name), taskTopic(config.mesh.name)].map((topic) => [topic, MESH_TOPIC_SCORE])
+        )
+      }
     }),
     meshInternals: internals.service
   }
