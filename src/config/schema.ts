@@ -169,10 +169,12 @@ export const configSchema = z
         reservationTtlMs: z.number().int().min(1_000).default(RELAY_RESERVATION_TTL_MS),
         /**
          * Cap every relayed connection (duration and data, defaults in
-         * src/config/defaults.ts). Off by default: a limited connection carries
-         * only protocols that opt in, and the mesh's own do not yet.
+         * src/config/defaults.ts). On by default: a relay open to strangers must
+         * not be an unlimited pipe. The mesh's protocols (`/mcp+p2p`, gossipsub,
+         * the member protocol) run on such limited connections, and a relayed
+         * peer is upgraded to a direct connection where one is possible.
          */
-        limitCircuits: z.boolean().default(false),
+        limitCircuits: z.boolean().default(true),
         /** Per relayed connection; setting either one turns the limits on. */
         limitDurationMs: z.number().int().positive().optional(),
         limitDataBytes: z.number().int().positive().optional()
@@ -203,7 +205,15 @@ export const configSchema = z
         requestTimeoutMs: z.number().int().positive().optional(),
         idleTimeoutMs: z.number().int().positive().optional(),
         maxInboundConcurrencyPerPeer: z.number().int().min(1).optional(),
-        maxRequestsPerSecondPerPeer: z.number().int().min(1).optional()
+        maxRequestsPerSecondPerPeer: z.number().int().min(1).optional(),
+        /** A frame must be complete this long after its first byte, or the stream is aborted. */
+        frameTimeoutMs: z.number().int().min(50).optional(),
+        /** Budgets for bytes of partial frames buffered, per peer and over all peers. */
+        maxPartialFrameBytesPerPeer: z.number().int().min(1024).optional(),
+        maxPartialFrameBytes: z.number().int().min(1024).optional(),
+        /** Node-wide caps: inbound streams, and inbound calls accepted (running or waiting). */
+        maxInboundStreams: z.number().int().min(1).optional(),
+        maxInboundCalls: z.number().int().min(1).optional()
       })
       .strict()
       .default({}),

@@ -22,6 +22,7 @@ import {
   emptyStats,
   type ListTools
 } from './catalog/types.js'
+import { OutboundDeniedError } from './errors.js'
 import type { PeerPool } from './peer-pool.js'
 import { catalogTopic } from './topics.js'
 
@@ -85,9 +86,13 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     const stats = this.#stats
     const running = (): boolean => this.#started
     const changed = (peer: string, reason: CatalogChangeReason): void => {
+      // A dropped peer's descriptors no longer count against the byte budget.
+      if (reason === 'expired' || reason === 'disconnected') this.#descriptors.forget(peer)
       this.safeDispatchEvent('change', { detail: { peer, reason } })
     }
     const listTools: ListTools = async (peer, signal) => {
+      // trust.sendTo: no request of ours ever goes to a peer it does not list.
+      if (!init.gate.maySendTo(peer)) throw new OutboundDeniedError(peer)
       const client = await pool.get(peerIdFromString(peer), { signal })
       return (await client.listTools(undefined, { signal })).tools
     }
@@ -101,7 +106,8 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       listTools,
       changed,
       connected: (peer) => libp2p.getConnections(peer).length > 0,
-      running
+      running,
+      gate: init.gate
     })
     this.#receiver = new AdvertReceiver({
       self: libp2p.peerId.toString(),
@@ -113,7 +119,9 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       changed,
       storeAddrs: async (peer, multiaddrs) => {
         await libp2p.peerStore.merge(peerIdFromString(peer), { multiaddrs })
-      }
+      },
+      gate: init.gate,
+      advertIntervalMs: init.advertIntervalMs
     })
     this.#publisher = new AdvertPublisher({ ...init, libp2p, registry, topic: this.#topic, stats })
     this.#records = new ProviderRecords({

@@ -25,6 +25,20 @@ export const CONNECT_TIMEOUT_MS = 10 * second
 export const MAX_INBOUND_STREAMS = 8
 export const MAX_OUTBOUND_STREAMS = 8
 
+/**
+ * A frame must be complete this long after its first byte arrived, or the
+ * stream is aborted (a peer trickling a frame holds a stream slot and memory).
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10 * second
+/** Bytes of partial (not yet complete) frames buffered for one peer, over all its streams. */
+export const DEFAULT_MAX_PARTIAL_FRAME_BYTES_PER_PEER = 32 * 1024 * 1024
+/** Bytes of partial frames buffered over all peers. */
+export const DEFAULT_MAX_PARTIAL_FRAME_BYTES = 256 * 1024 * 1024
+/** Inbound `/mcp+p2p` streams over all connections (libp2p's limit is per connection). */
+export const DEFAULT_MAX_INBOUND_STREAMS_TOTAL = 512
+/** Inbound calls accepted (running or waiting) over all peers; more are refused as busy. */
+export const DEFAULT_MAX_INBOUND_CALLS_TOTAL = 256
+
 /** JSON-RPC error codes of the mesh (server-defined range). */
 // Outside JSON-RPC's reserved -32768..-32000 range on purpose: MCP claims
 // codes there (-32002 is ResourceNotFound, which the SDK rewrites to -32602
@@ -55,6 +69,21 @@ export const DIRECT_LISTING_TIMEOUT_MS = 10_000
 export const SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS = 1_000
 /** Largest catalog advert accepted from gossip. */
 export const MAX_ADVERT_BYTES = 256 * 1024
+/**
+ * Largest gossipsub RPC read from a peer (gossipsub's `maxInboundDataLength`).
+ * An RPC batches messages of every topic; adverts are at most MAX_ADVERT_BYTES.
+ */
+export const GOSSIP_MAX_INBOUND_RPC_BYTES = 1024 * 1024
+/** An advert is fresh for this long past 2 advert intervals (then it is a replay or stale). */
+export const ADVERT_MAX_AGE_SLACK_MS = 30 * second
+/** An advert dated further ahead than this (the signer's clock, or a forgery for long replay) is refused. */
+export const ADVERT_MAX_CLOCK_SKEW_MS = 30 * second
+/** Peers listed in the catalog at most; adverts of further peers are refused (and counted). */
+export const MAX_CATALOG_PEERS = 10_000
+/** Tools listed for one peer at most (the advert schema caps an advert at this too). */
+export const MAX_CATALOG_TOOLS_PER_PEER = 1024
+/** Bytes of fetched descriptors (JSON) kept over all catalog peers. */
+export const MAX_CATALOG_DESCRIPTOR_BYTES = 64 * 1024 * 1024
 /** How long a DHT lookup on a catalog miss may take before the call fails. */
 export const DHT_LOOKUP_TIMEOUT_MS = 5 * second
 /** Re-announce DHT provider records this often. */

@@ -15,6 +15,7 @@ import { KeyedCounter } from '../util/counter.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { parsePeerId } from '../util/peer-id.js'
+import type { TrustGate } from '../trust/index.js'
 import { resultText } from '../mcp/result.js'
 import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog } from './catalog.js'
@@ -22,6 +23,7 @@ import { DHT_LOOKUP_TIMEOUT_MS } from './constants.js'
 import {
   MeshCallTimeoutError,
   NoProviderError,
+  OutboundDeniedError,
   PeerDeniedError,
   PeerUnreachableError,
   peerRefusal,
@@ -65,14 +67,22 @@ export class PeerDispatcher implements MeshDispatcher {
   readonly #catalog: Catalog
   readonly #surface: MeshSurface
   readonly #pool: PeerPool
+  readonly #gate: Pick<TrustGate, 'maySendTo' | 'checkSend'>
   /** Calls this node has in flight per peer (its advert's load lags behind). */
   readonly #outstanding = new KeyedCounter()
   readonly counters: DispatchCounters = { calls: 0, failovers: 0, retries: 0, noProvider: 0, timeouts: 0 }
 
-  constructor(catalog: Catalog, surface: MeshSurface, pool: PeerPool) {
+  /** `gate` holds trust.sendTo: peers it does not list are never called (and each skip is counted). */
+  constructor(
+    catalog: Catalog,
+    surface: MeshSurface,
+    pool: PeerPool,
+    gate: Pick<TrustGate, 'maySendTo' | 'checkSend'>
+  ) {
     this.#catalog = catalog
     this.#surface = surface
     this.#pool = pool
+    this.#gate = gate
   }
 
   offers(name: string): boolean {
@@ -88,6 +98,7 @@ export class PeerDispatcher implements MeshDispatcher {
     timeoutMs: number
   ): Promise<CallToolResult> {
     parsePeerId(peer)
+    if (!this.#gate.checkSend('call', peer)) throw new OutboundDeniedError(peer)
     const limit = deadline(ctx.signal, timeoutMs)
     try {
       const outcome = await this.#attempt(peer, tool, args, ctx, limit.signal, timeoutMs)
@@ -146,7 +157,7 @@ export class PeerDispatcher implements MeshDispatcher {
 
   async #dispatchTo(
     call: MeshCall,
-    entry: SurfaceEntry,
+    offered: SurfaceEntry,
     ctx: ToolContext,
     limit: Deadline,
     timeoutMs: number,
@@ -155,6 +166,15 @@ export class PeerDispatcher implements MeshDispatcher {
   ): Promise<{ result: CallToolResult; executed: boolean }> {
     const { signal } = limit
     const key = randomUUID()
+    // trust.sendTo: a provider it does not list is never called (the catalog lists none; a belt to those braces).
+    const sendable = offered.providers.filter((peer) => this.#gate.checkSend('call', peer))
+    if (sendable.length === 0) {
+      const refused = offered.providers[0]
+      const message =
+        refused != null ? new OutboundDeniedError(refused).message : new NoProviderError(call.name).message
+      return { result: errorResult(message), executed: false }
+    }
+    const entry = sendable.length < offered.providers.length ? { ...offered, providers: sendable } : offered
     // Peers without a live connection are tried last (they may be gone for good).
     const tried = new Set<string>(entry.providers.filter((peer) => this.#catalog.peer(peer)?.disconnectedAt != null))
     // Attempts that reached a peer and may have run the tool.
@@ -244,6 +264,7 @@ export class PeerDispatcher implements MeshDispatcher {
     signal: AbortSignal,
     timeoutMs: number
   ): Promise<Outcome> {
+    if (!this.#gate.maySendTo(peer)) return { kind: 'not-executed', error: new OutboundDeniedError(peer) }
     let client: Awaited<ReturnType<PeerPool['get']>>
     try {
       client = await this.#pool.get(parsePeerId(peer), { signal })

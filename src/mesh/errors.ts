@@ -44,6 +44,14 @@ export class PeerDeniedError extends MeshError {
   }
 }
 
+/** This node's own policy (config `trust.sendTo`) forbids sending calls or tasks to the peer. */
+export class OutboundDeniedError extends MeshError {
+  static override readonly code = 'ERR_OUTBOUND_DENIED'
+  constructor(readonly peer: string) {
+    super(`not sending to peer ${peer}: it is not in trust.sendTo`)
+  }
+}
+
 export class RemoteToolError extends MeshError {
   static override readonly code = 'ERR_REMOTE_TOOL'
   constructor(

@@ -20,8 +20,7 @@
  * })({
  *   libp2p, registry,
  *   serve: (transport, view, caller, onClose) => front.connect(transport, view, caller, onClose),
- *   isExported: (name) => node.isExported(name),
- *   trust: config.trust,
+ *   gate,
  *   runLocal: (name, args, ctx) => router.call(name, args, ctx, { override: 'local' })
  * })
  * const router = new RuntimeRouter(registry, { dispatcher: () => (meshRunning ? mesh.dispatcher : undefined) })
@@ -41,6 +40,7 @@ import type { ToolView } from '../mcp/view.js'
 import type { MeshDispatcher } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, Tool, ToolCaller, ToolContext } from '../tools/types.js'
+import type { TrustGate } from '../trust/index.js'
 import type { CatalogAdvert } from './advert.js'
 import type { CatalogChange, CatalogPeer, CatalogStats } from './catalog.js'
 import type { DispatchCounters } from './dispatcher.js'
@@ -72,9 +72,13 @@ export interface MeshComponents {
   registry: ToolRegistry
   /** Serves one MCP session over `transport` (McpFront.connect). */
   serve: (transport: Transport, view: ToolView, caller: ToolCaller, onClose?: () => void) => Promise<unknown>
-  /** Whether peers may see and call a tool of this node. */
-  isExported: (name: string) => boolean
-  trust: MeshConfig['trust']
+  /**
+   * The node's one authorization gate: which peers see and may call which
+   * tools (the peer view asks it for every list and call), whose adverts the
+   * catalog takes (trust.allowPeers), and which peers this node sends calls
+   * and tasks to (trust.sendTo). Every refusal of the mesh is counted in it.
+   */
+  gate: TrustGate
   /** Runs a tool on this node, never routed into the mesh (the router with `override: 'local'`). */
   runLocal: (name: string, args: JsonObject, ctx: ToolContext) => Promise<CallToolResult>
 }
@@ -115,15 +119,31 @@ export interface MeshLimits {
   maxInboundQueuePerPeer: number
   maxRequestsPerSecondPerPeer: number
   maxInboundStreamsPerConnection: number
+  /** A frame must be complete this long after its first byte, or its stream is aborted. */
+  frameTimeoutMs: number
+  /** Budgets for bytes of partial frames buffered: per peer, and over all peers. */
+  maxPartialFrameBytesPerPeer: number
+  maxPartialFrameBytes: number
+  /** Node-wide caps: inbound streams, and inbound calls accepted (running or waiting). */
+  maxInboundStreams: number
+  maxInboundCalls: number
 }
 
 /** `mesh_status.subsystems.mesh`. */
 export interface MeshStatus {
   protocol: MeshLimits
-  inbound: InboundCounters & { streams: number; violations: Record<ProtocolViolation, number> }
+  inbound: InboundCounters & {
+    streams: number
+    /** Streams refused at the node-wide stream cap. */
+    refusedStreams: number
+    /** Bytes of partial frames buffered now, over all peers. */
+    partialFrameBytes: number
+    violations: Record<ProtocolViolation, number>
+  }
   outbound: { pooledStreams: number; streamsOpened: number }
   dispatch?: DispatchCounters
   catalog?: CatalogStats
+  /** The gate's refusal counters (every inbound path's denials, busy and rate-limited; outbound skips). */
 }
 
 export interface MeshService extends NodeSubsystem {
@@ -162,6 +182,7 @@ export {
   ERROR_CODE_BUSY,
   ERROR_CODE_DENIED,
   ERROR_CODE_RATE_LIMITED,
+  GOSSIP_MAX_INBOUND_RPC_BYTES,
   MCP_P2P_PROTOCOL
 } from './constants.js'
 export type { DispatchCounters } from './dispatcher.js'
@@ -169,6 +190,7 @@ export {
   MeshCallTimeoutError,
   MeshNotStartedError,
   NoProviderError,
+  OutboundDeniedError,
   PeerDeniedError,
   type PeerRefusal,
   PeerUnreachableError,

@@ -3,6 +3,7 @@ import { type JSONRPCMessage, parseJSONRPCMessage, type Transport } from '@model
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
+import type { PartialFrameBudget } from './frame-budget.js'
 import { FrameDecoder, encodeFrame } from './frame.js'
 
 const log = meshLogger('mcp+p2p')
@@ -11,10 +12,35 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 /** Frames that are well-formed but carry bad JSON tolerated per stream before it is closed. */
 export const MAX_BAD_MESSAGES_PER_STREAM = 16
 
-export type ProtocolViolation = 'oversized-frame' | 'malformed-frame' | 'invalid-json' | 'invalid-jsonrpc'
+export type ProtocolViolation =
+  | 'oversized-frame'
+  | 'malformed-frame'
+  | 'invalid-json'
+  | 'invalid-jsonrpc'
+  /** A frame was not complete within the frame timeout of its first byte. */
+  | 'frame-timeout'
+  /** Partial frames of the peer (or of all peers) outgrew their byte budget. */
+  | 'buffer-budget'
+
+export const PROTOCOL_VIOLATIONS: readonly ProtocolViolation[] = [
+  'oversized-frame',
+  'malformed-frame',
+  'invalid-json',
+  'invalid-jsonrpc',
+  'frame-timeout',
+  'buffer-budget'
+]
+
+type RequestId = string | number
 
 export interface P2PStreamTransportInit {
   maxFrameBytes: number
+  /** The remote peer (the key of its partial-frame budget). */
+  peer?: string
+  /** A frame must be complete this long after its first byte, or the stream is aborted. */
+  frameTimeoutMs?: number
+  /** Shared budgets for bytes of partial frames; a stream outgrowing one is aborted. */
+  budget?: PartialFrameBudget
   /** Called for every frame or message this side refused. */
   onViolation?: (kind: ProtocolViolation, detail: string) => void
 }
@@ -27,7 +53,13 @@ export interface P2PStreamTransportInit {
  * Failure is closed: an oversized or malformed length aborts the stream (the
  * frame boundary is lost, so nothing after it can be trusted); invalid JSON
  * or a non-JSON-RPC message is answered with a JSON-RPC error, and a stream
- * that keeps sending them is aborted.
+ * that keeps sending them is aborted. A frame not complete within the frame
+ * timeout, or partial frames outgrowing the peer's or the node's budget,
+ * abort the stream too.
+ *
+ * Half-close: once the remote closes its write side and every request it
+ * sent has been answered, this side closes too, so a finished session never
+ * holds one of the connection's stream slots until the idle timeout.
  */
 export class P2PStreamTransport implements Transport {
   readonly stream: Stream
@@ -35,6 +67,13 @@ export class P2PStreamTransport implements Transport {
   readonly #init: P2PStreamTransportInit
   #badMessages = 0
   #closed = false
+  /** Requests the remote sent that this side has not answered yet. */
+  readonly #pending = new Set<RequestId>()
+  #remoteEnded = false
+  #closing = false
+  /** Bytes of the partial frame charged to the budget. */
+  #charged = 0
+  #frameTimer?: NodeJS.Timeout
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
@@ -49,20 +88,36 @@ export class P2PStreamTransport implements Transport {
     return this.#closed
   }
 
+  /** Requests received and not answered yet. */
+  get pendingRequests(): number {
+    return this.#pending.size
+  }
+
   async start(): Promise<void> {
     this.stream.addEventListener('message', (event) => this.#onData(event.data))
     this.stream.addEventListener('close', () => this.#finish(), { once: true })
+    // 'end', not 'remoteCloseWrite': it comes once every byte the remote sent
+    // has been delivered, so requests still buffered are read (and answered)
+    // before this side closes. A stream that ended before start is caught by readableEnded.
+    this.stream.addEventListener('end', () => this.#onRemoteEnd(), { once: true })
     if (this.stream.status !== 'open') this.#finish()
+    else if (this.stream.readableEnded) this.#onRemoteEnd()
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new Error('stream is closed')
     const frame = encodeFrame(JSON.stringify(message), this.#init.maxFrameBytes)
-    if (!this.stream.send(frame)) await this.stream.onDrain()
+    const answered = responseId(message)
+    try {
+      if (!this.stream.send(frame)) await this.stream.onDrain()
+    } finally {
+      if (answered !== undefined && this.#pending.delete(answered)) this.#closeIfDone()
+    }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
+    this.#closing = true
     try {
       await this.stream.close({ signal: AbortSignal.timeout(1_000) })
     } catch {
@@ -73,21 +128,90 @@ export class P2PStreamTransport implements Transport {
 
   #onData(data: Uint8Array | Uint8ArrayList): void {
     if (this.#closed) return
+    if (!this.#charge(this.#charged + data.byteLength)) return
     let frames: Uint8Array[]
     try {
       frames = this.#decoder.push(data)
     } catch (err) {
       const kind = (err as Error).name === 'FrameTooLargeError' ? 'oversized-frame' : 'malformed-frame'
-      this.#violation(kind, errorMessage(err))
-      this.stream.abort(err as Error)
-      this.#finish()
+      this.#fail(kind, errorMessage(err), err as Error)
       return
     }
+    this.#charge(this.#decoder.buffered)
+    this.#armFrameTimer(frames.length > 0)
     for (const frame of frames) {
       const message = this.#parse(frame)
-      if (message != null) this.onmessage?.(message)
+      if (message != null) {
+        this.#track(message)
+        this.onmessage?.(message)
+      }
       if (this.#closed) return
     }
+  }
+
+  /** Charges the partial frame at `bytes` to the budget; aborts the stream (false) when over. */
+  #charge(bytes: number): boolean {
+    const budget = this.#init.budget
+    if (budget == null) return true
+    const over = budget.resize(this.#init.peer ?? '', this.#charged, bytes)
+    if (over == null) {
+      this.#charged = bytes
+      return true
+    }
+    const limit = over === 'peer' ? budget.perPeer : budget.total
+    this.#fail('buffer-budget', `partial frames over the ${over} budget of ${limit} bytes`)
+    return false
+  }
+
+  /** A frame's first byte starts its deadline; a complete frame ends it. */
+  #armFrameTimer(frameCompleted: boolean): void {
+    const timeoutMs = this.#init.frameTimeoutMs
+    if (timeoutMs == null) return
+    if (this.#decoder.buffered === 0) {
+      clearTimeout(this.#frameTimer)
+      this.#frameTimer = undefined
+      return
+    }
+    if (this.#frameTimer != null && !frameCompleted) return
+    clearTimeout(this.#frameTimer)
+    this.#frameTimer = setTimeout(() => {
+      this.#frameTimer = undefined
+      this.#fail('frame-timeout', `frame not complete ${timeoutMs} ms after its first byte`)
+    }, timeoutMs)
+    this.#frameTimer.unref()
+  }
+
+  /** Requests of the remote are pending until answered (or cancelled by it). */
+  #track(message: JSONRPCMessage): void {
+    if (!('method' in message)) return
+    if ('id' in message) {
+      this.#pending.add(message.id)
+      return
+    }
+    if (message.method === 'notifications/cancelled') {
+      const id = (message.params as { requestId?: unknown } | undefined)?.requestId
+      if ((typeof id === 'string' || typeof id === 'number') && this.#pending.delete(id)) this.#closeIfDone()
+    }
+  }
+
+  #onRemoteEnd(): void {
+    // 'end' also follows our own abort; only the remote ending its write side counts here.
+    if (this.stream.remoteWriteStatus !== 'closed' || this.stream.status !== 'open') return
+    this.#remoteEnded = true
+    this.#closeIfDone()
+  }
+
+  /** The remote ended its side and nothing it asked is unanswered: end ours. */
+  #closeIfDone(): void {
+    if (!this.#remoteEnded || this.#pending.size > 0 || this.#closed || this.#closing) return
+    log('remote ended its side of %p; closing ours', this.stream)
+    void this.close()
+  }
+
+  #fail(kind: ProtocolViolation, detail: string, err?: Error): void {
+    this.#violation(kind, detail)
+    this.stream.abort(err ?? new Error(detail))
+    this.#finish()
   }
 
   #parse(frame: Uint8Array): JSONRPCMessage | undefined {
@@ -134,6 +258,18 @@ export class P2PStreamTransport implements Transport {
   #finish(): void {
     if (this.#closed) return
     this.#closed = true
+    clearTimeout(this.#frameTimer)
+    this.#frameTimer = undefined
+    this.#init.budget?.resize(this.#init.peer ?? '', this.#charged, 0)
+    this.#charged = 0
+    this.#pending.clear()
     this.onclose?.()
   }
+}
+
+/** The id a message answers, when it is a response (result or error). */
+function responseId(message: JSONRPCMessage): RequestId | undefined {
+  if ('method' in message || !('id' in message)) return undefined
+  const id = (message as { id?: unknown }).id
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined
 }

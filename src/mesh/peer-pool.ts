@@ -6,6 +6,7 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { CONNECT_TIMEOUT_MS, MCP_P2P_PROTOCOL } from './constants.js'
 import { PeerUnreachableError } from './errors.js'
+import type { PartialFrameBudget } from './frame-budget.js'
 import { P2PStreamTransport, type ProtocolViolation } from './p2p-transport.js'
 
 const log = meshLogger('mcp+p2p:pool')
@@ -13,6 +14,9 @@ const log = meshLogger('mcp+p2p:pool')
 export interface PeerPoolInit {
   maxFrameBytes: number
   idleTimeoutMs: number
+  /** Deadline and shared budgets for partial frames, as on inbound streams. */
+  frameTimeoutMs?: number
+  budget?: PartialFrameBudget
   onViolation?: (kind: ProtocolViolation, detail: string) => void
 }
 
@@ -86,7 +90,10 @@ export class PeerPool {
     let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>
     const started = Date.now()
     try {
-      stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, { signal: dialSignal })
+      stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, {
+        signal: dialSignal,
+        runOnLimitedConnection: true
+      })
     } catch (err) {
       throw new PeerUnreachableError(key, errorMessage(err), { cause: err })
     }
@@ -94,6 +101,9 @@ export class PeerPool {
     stream.inactivityTimeout = this.#init.idleTimeoutMs
     const transport = new P2PStreamTransport(stream, {
       maxFrameBytes: this.#init.maxFrameBytes,
+      peer: key,
+      frameTimeoutMs: this.#init.frameTimeoutMs,
+      budget: this.#init.budget,
       onViolation: this.#init.onViolation
     })
     const client = new Client({ name: 'mcp-mesh', version: VERSION })

@@ -1,13 +1,18 @@
 import { Queue, RateLimiter } from '@libp2p/utils'
 import { type CallToolResult, type Tool as McpTool, ProtocolError } from '@modelcontextprotocol/server'
-import type { MeshConfig } from '../config/schema.js'
 import { toMcpTool } from '../mcp/local-view.js'
 import type { ToolView, ViewCallContext } from '../mcp/view.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
 import { deadline } from '../util/deadline.js'
+import type { InboundPath, RefusalKind, TrustGate } from '../trust/index.js'
 import { meshLogger } from '../util/logger.js'
-import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from './constants.js'
+import {
+  DEFAULT_MAX_INBOUND_CALLS_TOTAL,
+  ERROR_CODE_BUSY,
+  ERROR_CODE_DENIED,
+  ERROR_CODE_RATE_LIMITED
+} from './constants.js'
 
 const log = meshLogger('mcp+p2p:auth')
 
@@ -16,6 +21,8 @@ export interface InboundLimits {
   maxQueuePerPeer: number
   maxRequestsPerSecondPerPeer: number
   requestTimeoutMs: number
+  /** Calls accepted (running or waiting) over all peers; more are refused as busy. */
+  maxCallsTotal?: number
 }
 
 export interface InboundCounters {
@@ -41,11 +48,18 @@ export type InboundCallHook = (call: {
   ctx: ViewCallContext
 }) => Promise<CallToolResult> | undefined
 
+/**
+ * `_meta` key that marks a call as a task pushed by an owner (the task
+ * queue's key, here only an opaque string: the mesh knows nothing of tasks).
+ * Denials of such calls are counted under the gate's `task-push` path.
+ */
+export const PUSHED_TASK_META_KEY = 'mcp-mesh/task'
+
 /** What the authorization view needs from the node. */
 export interface PeerViewHost {
-  registry: Pick<ToolRegistry, 'list' | 'get' | 'has'>
-  isExported(name: string): boolean
-  trust: MeshConfig['trust']
+  registry: Pick<ToolRegistry, 'list' | 'get'>
+  /** The node's one authorization gate: visibility (mayRun), calls (checkRun) and refusal counts. */
+  gate: Pick<TrustGate, 'mayRun' | 'checkRun'>
   /** Runs a tool on this node (never routed into the mesh). */
   runLocal(name: string, args: JsonObject, ctx: ToolContext): Promise<CallToolResult>
   inboundCall?: InboundCallHook
@@ -61,9 +75,14 @@ export class InboundLimiter {
   readonly counters: InboundCounters = { calls: 0, denied: 0, rateLimited: 0, busy: 0, inFlight: 0, queued: 0 }
   readonly #rate: RateLimiter
   readonly #queues = new Map<string, Queue<CallToolResult>>()
+  readonly #maxCallsTotal: number
+  readonly #onRefused?: (kind: RefusalKind, peer: string, reason: string) => void
 
-  constructor(limits: InboundLimits) {
+  /** `onRefused` hears every busy and rate-limited refusal (the gate counts them). */
+  constructor(limits: InboundLimits, onRefused?: (kind: RefusalKind, peer: string, reason: string) => void) {
     this.limits = limits
+    this.#maxCallsTotal = limits.maxCallsTotal ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
+    this.#onRefused = onRefused
     this.#rate = new RateLimiter({ points: limits.maxRequestsPerSecondPerPeer, duration: 1 })
   }
 
@@ -72,10 +91,16 @@ export class InboundLimiter {
       this.#rate.consume(peer)
     } catch {
       this.counters.rateLimited++
-      throw new ProtocolError(
-        ERROR_CODE_RATE_LIMITED,
-        `rate limited: more than ${this.limits.maxRequestsPerSecondPerPeer} requests per second`
-      )
+      const reason = `rate limited: more than ${this.limits.maxRequestsPerSecondPerPeer} requests per second`
+      this.#onRefused?.('rate-limited', peer, reason)
+      throw new ProtocolError(ERROR_CODE_RATE_LIMITED, reason)
+    }
+    // Node-wide: new peer IDs are free to mint, so per-peer bounds alone bound nothing.
+    if (this.counters.inFlight + this.counters.queued >= this.#maxCallsTotal) {
+      this.counters.busy++
+      const reason = `busy: more than ${this.#maxCallsTotal} requests pending on this node`
+      this.#onRefused?.('busy', peer, reason)
+      throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     let queue = this.#queues.get(peer)
     if (queue == null) {
@@ -84,7 +109,9 @@ export class InboundLimiter {
     }
     if (queue.size >= this.limits.maxConcurrencyPerPeer + this.limits.maxQueuePerPeer) {
       this.counters.busy++
-      throw new ProtocolError(ERROR_CODE_BUSY, `busy: more than ${queue.size} requests pending from this peer`)
+      const reason = `busy: more than ${queue.size} requests pending from this peer`
+      this.#onRefused?.('busy', peer, reason)
+      throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     this.counters.queued++
     const current = queue
@@ -136,13 +163,16 @@ export class PeerToolView implements ToolView {
   }
 
   async call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
-    const denial = this.#denial(name)
-    if (denial != null) {
+    // A pushed task is a call like any other for the gate; its denials are counted on its own path.
+    const path: InboundPath = ctx.meta?.[PUSHED_TASK_META_KEY] != null ? 'task-push' : 'call'
+    const decision = this.#host.gate.checkRun(path, this.#peer, name)
+    if (!decision.allowed) {
       this.#limiter.counters.denied++
-      log('denied %s from peer %s: %s', name, this.#peer, denial)
-      throw new ProtocolError(ERROR_CODE_DENIED, `denied: ${denial}`)
+      log('denied %s from peer %s: %s', name, this.#peer, decision.reason)
+      throw new ProtocolError(ERROR_CODE_DENIED, `denied: ${decision.reason}`)
     }
     this.#limiter.counters.calls++
+    // Reached only once the gate allowed the call.
     const takenOver = this.#host.inboundCall?.({ peer: this.#peer, tool: name, args, ctx })
     if (takenOver != null) return takenOver
     return this.#limiter.run(this.#peer, async () => {
@@ -159,19 +189,8 @@ export class PeerToolView implements ToolView {
     })
   }
 
+  /** Listing is not a request to run anything: asked of the gate without counting. */
   #visible(name: string): boolean {
-    return this.#denial(name) == null
-  }
-
-  /** Why this peer may not call `name`, or undefined when it may. */
-  #denial(name: string): string | undefined {
-    if (!this.#host.registry.has(name) || !this.#host.isExported(name)) {
-      return `tool "${name}" is not exported to peers`
-    }
-    const { allowPeers, tools } = this.#host.trust
-    if (allowPeers != null && !allowPeers.includes(this.#peer)) return `peer ${this.#peer} is not in trust.allowPeers`
-    const perTool = tools[name]
-    if (perTool != null && !perTool.includes(this.#peer)) return `peer ${this.#peer} is not allowed to call "${name}"`
-    return undefined
+    return this.#host.gate.mayRun(this.#peer, name).allowed
   }
 }

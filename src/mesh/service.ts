@@ -8,20 +8,28 @@ import { schemaHash } from './advert.js'
 import { Catalog } from './catalog.js'
 import {
   DEFAULT_ADVERT_INTERVAL_MS,
+  DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_INBOUND_CALLS_TOTAL,
   DEFAULT_MAX_INBOUND_CONCURRENCY_PER_PEER,
+  DEFAULT_MAX_INBOUND_STREAMS_TOTAL,
+  DEFAULT_MAX_PARTIAL_FRAME_BYTES,
+  DEFAULT_MAX_PARTIAL_FRAME_BYTES_PER_PEER,
   DEFAULT_MAX_INBOUND_QUEUE_PER_PEER,
   DEFAULT_MAX_REQUESTS_PER_SECOND_PER_PEER,
   DEFAULT_PEER_TTL_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  ERROR_CODE_BUSY,
   LATENCY_PROBE_INTERVAL_MS,
   MAX_INBOUND_STREAMS,
   MAX_OUTBOUND_STREAMS,
   MCP_P2P_PROTOCOL
 } from './constants.js'
 import { PeerDispatcher } from './dispatcher.js'
-import { MeshNotStartedError } from './errors.js'
+import { MeshNotStartedError, OutboundDeniedError } from './errors.js'
+import { encodeFrame } from './frame.js'
+import { PartialFrameBudget } from './frame-budget.js'
 import type {
   MeshComponents,
   MeshInit,
@@ -31,7 +39,7 @@ import type {
   MeshService,
   MeshStatus
 } from './index.js'
-import { P2PStreamTransport, type ProtocolViolation } from './p2p-transport.js'
+import { P2PStreamTransport, PROTOCOL_VIOLATIONS, type ProtocolViolation } from './p2p-transport.js'
 import { PeerPool } from './peer-pool.js'
 import { InboundLimiter, PeerToolView, type PeerViewHost } from './peer-view.js'
 import { MeshSurface, peerAlias } from './surface.js'
@@ -50,12 +58,11 @@ export class Mesh implements MeshService {
   readonly name = 'mesh'
   readonly limits: MeshLimits
   readonly limiter: InboundLimiter
-  readonly #violations: Record<ProtocolViolation, number> = {
-    'oversized-frame': 0,
-    'malformed-frame': 0,
-    'invalid-json': 0,
-    'invalid-jsonrpc': 0
-  }
+  readonly #violations = Object.fromEntries(PROTOCOL_VIOLATIONS.map((kind) => [kind, 0])) as Record<
+    ProtocolViolation,
+    number
+  >
+  readonly #budget: PartialFrameBudget
   readonly #init: MeshInit
   readonly #components: MeshComponents
   readonly #viewHost: PeerViewHost
@@ -68,6 +75,8 @@ export class Mesh implements MeshService {
   #dispatcher?: PeerDispatcher
   #probeTimer?: NodeJS.Timeout
   #inboundStreams = 0
+  /** Inbound streams refused because the node-wide cap was reached. */
+  #refusedStreams = 0
   #started = false
   readonly #onRegistryChange = (): void => this.#surface?.invalidate()
 
@@ -83,18 +92,28 @@ export class Mesh implements MeshService {
       maxInboundConcurrencyPerPeer: protocol.maxInboundConcurrencyPerPeer ?? DEFAULT_MAX_INBOUND_CONCURRENCY_PER_PEER,
       maxInboundQueuePerPeer: DEFAULT_MAX_INBOUND_QUEUE_PER_PEER,
       maxRequestsPerSecondPerPeer: protocol.maxRequestsPerSecondPerPeer ?? DEFAULT_MAX_REQUESTS_PER_SECOND_PER_PEER,
-      maxInboundStreamsPerConnection: MAX_INBOUND_STREAMS
+      maxInboundStreamsPerConnection: MAX_INBOUND_STREAMS,
+      frameTimeoutMs: protocol.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+      maxPartialFrameBytesPerPeer: protocol.maxPartialFrameBytesPerPeer ?? DEFAULT_MAX_PARTIAL_FRAME_BYTES_PER_PEER,
+      maxPartialFrameBytes: protocol.maxPartialFrameBytes ?? DEFAULT_MAX_PARTIAL_FRAME_BYTES,
+      maxInboundStreams: protocol.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS_TOTAL,
+      maxInboundCalls: protocol.maxInboundCalls ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
     }
-    this.limiter = new InboundLimiter({
-      maxConcurrencyPerPeer: this.limits.maxInboundConcurrencyPerPeer,
-      maxQueuePerPeer: this.limits.maxInboundQueuePerPeer,
-      maxRequestsPerSecondPerPeer: this.limits.maxRequestsPerSecondPerPeer,
-      requestTimeoutMs: this.limits.requestTimeoutMs
-    })
+    this.#budget = new PartialFrameBudget(this.limits.maxPartialFrameBytesPerPeer, this.limits.maxPartialFrameBytes)
+    const gate = components.gate
+    this.limiter = new InboundLimiter(
+      {
+        maxConcurrencyPerPeer: this.limits.maxInboundConcurrencyPerPeer,
+        maxQueuePerPeer: this.limits.maxInboundQueuePerPeer,
+        maxRequestsPerSecondPerPeer: this.limits.maxRequestsPerSecondPerPeer,
+        requestTimeoutMs: this.limits.requestTimeoutMs,
+        maxCallsTotal: this.limits.maxInboundCalls
+      },
+      (kind, peer, reason) => gate.refused('call', kind, peer, reason)
+    )
     this.#viewHost = {
       registry: components.registry,
-      isExported: components.isExported,
-      trust: components.trust,
+      gate,
       runLocal: components.runLocal,
       inboundCall: init.inboundCall
     }
@@ -136,7 +155,8 @@ export class Mesh implements MeshService {
 
   port(): MeshPort {
     this.#port ??= {
-      peers: () => this.#catalog?.peers() ?? [],
+      // trust.sendTo: the catalog lists no other peer; filtered again so no task is ever pushed to one.
+      peers: () => (this.#catalog?.peers() ?? []).filter((peer) => this.#components.gate.maySendTo(peer.peerId)),
       onCatalogChange: (listener) => {
         // A wrapper per subscription, so one listener may subscribe twice and unsubscribe once.
         const entry = (): void => listener()
@@ -154,11 +174,13 @@ export class Mesh implements MeshService {
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    const { libp2p, registry } = this.#components
+    const { libp2p, registry, gate } = this.#components
     const init = this.#init
     this.#pool = new PeerPool(libp2p, {
       maxFrameBytes: this.limits.maxFrameBytes,
       idleTimeoutMs: this.limits.idleTimeoutMs,
+      frameTimeoutMs: this.limits.frameTimeoutMs,
+      budget: this.#budget,
       onViolation: (kind) => {
         this.#violations[kind]++
       }
@@ -168,7 +190,8 @@ export class Mesh implements MeshService {
       advertIntervalMs: init.catalog.advertIntervalMs ?? DEFAULT_ADVERT_INTERVAL_MS,
       peerTtlMs: init.catalog.peerTtlMs ?? DEFAULT_PEER_TTL_MS,
       dhtProvide: init.dhtProvide,
-      isExported: this.#components.isExported,
+      isExported: (name) => gate.isExported(name),
+      gate,
       capacity: () => ({ maxConcurrency: this.limits.maxInboundConcurrencyPerPeer }),
       load: () => ({ inFlight: this.limiter.counters.inFlight, queued: this.limiter.counters.queued }),
       worker: () => init.workerInfo?.()
@@ -179,7 +202,7 @@ export class Mesh implements MeshService {
       return tool == null ? undefined : schemaHash(tool.inputSchema, tool.outputSchema)
     })
     registry.addEventListener('change', this.#onRegistryChange)
-    this.#dispatcher = new PeerDispatcher(catalog, this.#surface, this.#pool)
+    this.#dispatcher = new PeerDispatcher(catalog, this.#surface, this.#pool, gate)
     catalog.addEventListener('change', (event) => {
       init.onCatalogChange?.(event.detail)
       for (const listener of this.#catalogListeners) listener()
@@ -189,7 +212,9 @@ export class Mesh implements MeshService {
 
     await libp2p.handle(MCP_P2P_PROTOCOL, (stream, connection) => this.#accept(stream, connection), {
       maxInboundStreams: MAX_INBOUND_STREAMS,
-      maxOutboundStreams: MAX_OUTBOUND_STREAMS
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+      // Relayed connections are limited (src/node/libp2p-defaults.ts relayServerInit); calls still flow on them.
+      runOnLimitedConnection: true
     })
     await catalog.start()
     this.#probeTimer = setInterval(() => {
@@ -211,7 +236,13 @@ export class Mesh implements MeshService {
   status(): MeshStatus {
     return {
       protocol: this.limits,
-      inbound: { streams: this.#inboundStreams, ...this.limiter.counters, violations: { ...this.#violations } },
+      inbound: {
+        streams: this.#inboundStreams,
+        refusedStreams: this.#refusedStreams,
+        partialFrameBytes: this.#budget.used,
+        ...this.limiter.counters,
+        violations: { ...this.#violations }
+      },
       outbound: { pooledStreams: this.#pool?.size ?? 0, streamsOpened: this.#pool?.opened ?? 0 },
       dispatch: this.#dispatcher?.counters,
       catalog: this.#catalog?.stats()
@@ -261,6 +292,8 @@ export class Mesh implements MeshService {
   }
 
   async peerTools(peer: string, signal: AbortSignal): Promise<McpTool[]> {
+    parsePeerId(peer)
+    if (!this.#components.gate.checkSend('call', peer)) throw new OutboundDeniedError(peer)
     const client = await this.pool.get(parsePeerId(peer), { signal })
     const listed = await client.listTools(undefined, { signal })
     return listed.tools
@@ -278,25 +311,56 @@ export class Mesh implements MeshService {
 
   #accept(stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
+    if (this.#inboundStreams >= this.limits.maxInboundStreams) {
+      this.#refuseStream(stream, peer)
+      return
+    }
     stream.inactivityTimeout = this.limits.idleTimeoutMs
     const transport = new P2PStreamTransport(stream, {
       maxFrameBytes: this.limits.maxFrameBytes,
+      peer,
+      frameTimeoutMs: this.limits.frameTimeoutMs,
+      budget: this.#budget,
       onViolation: (kind, detail) => {
         this.#violations[kind]++
         log('peer %s: %s (%s)', peer, kind, detail)
       }
     })
     this.#inboundStreams++
+    let open = true
+    const closed = (): void => {
+      if (!open) return
+      open = false
+      this.#inboundStreams--
+    }
     const view = new PeerToolView(peer, this.#viewHost, this.limiter)
-    this.#components
-      .serve(transport, view, { kind: 'peer', peerId: peer }, () => {
-        this.#inboundStreams--
-      })
-      .catch((err: unknown) => {
-        this.#inboundStreams--
-        log.error('inbound /mcp+p2p session from %s failed: %s', peer, errorMessage(err))
-        stream.abort(err as Error)
-      })
+    this.#components.serve(transport, view, { kind: 'peer', peerId: peer }, closed).catch((err: unknown) => {
+      closed()
+      log.error('inbound /mcp+p2p session from %s failed: %s', peer, errorMessage(err))
+      stream.abort(err as Error)
+    })
+  }
+
+  /**
+   * Node-wide stream cap reached (minting peer IDs must buy no streams): the
+   * peer is told it is busy (a JSON-RPC error with no id), and the stream ends.
+   */
+  #refuseStream(stream: Stream, peer: string): void {
+    this.#refusedStreams++
+    const reason = `busy: more than ${this.limits.maxInboundStreams} inbound /mcp+p2p streams on this node`
+    this.#components.gate.refused('call', 'busy', peer, reason)
+    try {
+      stream.send(
+        encodeFrame(
+          JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: ERROR_CODE_BUSY, message: reason } }),
+          this.limits.maxFrameBytes
+        )
+      )
+    } catch {}
+    stream.close({ signal: AbortSignal.timeout(1_000) }).then(
+      () => stream.abort(new Error(reason)),
+      () => stream.abort(new Error(reason))
+    )
   }
 
   /**

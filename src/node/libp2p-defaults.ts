@@ -1,7 +1,7 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { type CircuitRelayServerInit, circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
-import { gossipsub } from '@libp2p/gossipsub'
+import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -26,6 +26,8 @@ import type { MeshConfig } from '../config/schema.js'
 import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
 import { nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
 import type { MeshServices } from '../interface/libp2p.js'
+import { catalogTopic, GOSSIP_MAX_INBOUND_RPC_BYTES } from '../mesh/index.js'
+import { taskTopic } from '../queue/index.js'
 import { AGENT_NAME } from '../interface/version.js'
 import {
   CONNECTION_PING_INTERVAL_MS,
@@ -54,6 +56,37 @@ const CIRCUIT_LISTEN = '/p2p-circuit'
 /** This machine's own processes: exempt from per-IP limits (as in discovery's connection gater). */
 const LOOPBACK_IPS = ['127.0.0.1', '::1']
 
+/**
+ * Penalties for bad senders on the mesh's own topics. Only invalid messages
+ * (those our validators Reject: malformed, wrongly signed, signed by someone
+ * other than the record's owner, oversized) count, as gossipsub's P4:
+ * -10 × n² with n decaying by 1 % a second, so a peer that sends three is
+ * below the graylist threshold (-80: its RPCs are ignored) for about a
+ * minute, and ten for about three. Delivery-rate penalties (P3, mesh
+ * failures) are off: adverts and announcements are rare by design, and an
+ * honest quiet peer must not look like a bad one. Stale or replayed records
+ * are Ignored, never Rejected, since an honest relay may forward them.
+ */
+const MESH_TOPIC_SCORE = {
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 3_600,
+  firstMessageDeliveriesWeight: 0,
+  firstMessageDeliveriesDecay: 0.5,
+  firstMessageDeliveriesCap: 1,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5_000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.99
+}
+
 function isCircuitAddress(address: string): boolean {
   return address.split('/').includes('p2p-circuit')
 }
@@ -81,10 +114,10 @@ export function initialDhtClientMode(config: MeshConfig): boolean {
 
 /**
  * `--relay`: a circuit-relay-v2 server with every bound explicit (values in
- * src/config/defaults.ts): reservations by count and TTL, hop streams, and -
- * with `relay.limitCircuits` or a configured limit - each circuit's duration
- * and data. Circuits are unlimited otherwise, since a limited connection
- * carries only protocols registered with `runOnLimitedConnection`.
+ * src/config/defaults.ts): reservations by count and TTL, hop streams, and
+ * (unless `relay.limitCircuits` is false) each circuit's duration and data.
+ * A limited connection carries only protocols registered with
+ * `runOnLimitedConnection`, which the mesh's own protocols are.
  */
 export function relayServerInit(config: MeshConfig): CircuitRelayServerInit {
   const { maxReservations, reservationTtlMs, limitCircuits, limitDurationMs, limitDataBytes } = config.relay
@@ -129,9 +162,21 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
       // Catalog adverts are re-sent periodically; a publish with no peers yet is not an error.
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
+      // A peer reached through a (limited) relay circuit still gets the catalog.
+      runOnLimitedConnection: true,
+      // Every message is signed by its author and unsigned ones are dropped:
+      // the catalog's adverts (and the queue's announcements) rely on it.
+      globalSignaturePolicy: StrictSign,
+      // An RPC larger than this is not decoded (the default is 4 MiB); adverts are at most 256 KiB.
+      maxInboundDataLength: GOSSIP_MAX_INBOUND_RPC_BYTES,
       // Gossipsub's sybil defence scores down every peer once more than 10 share
       // an IP; nodes on one host (loopback) would then never form a topic mesh.
-      scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }
+      scoreParams: {
+        IPColocationFactorWhitelist: new Set(LOOPBACK_IPS),
+        topics: Object.fromEntries(
+          [catalogTopic(config.mesh.name), taskTopic(config.mesh.name)].map((topic) => [topic, MESH_TOPIC_SCORE])
+        )
+      }
     }),
     meshInternals: internals.service
   }

@@ -64,8 +64,7 @@ export function createServices(ctx: ServiceContext): NodeServices {
     libp2p,
     registry,
     serve: async (transport, view, caller, onClose) => front.connect(transport, view, caller, onClose),
-    isExported: (name) => gate.isExported(name),
-    trust: config.trust,
+    gate,
     runLocal: async (name, args, context) => router.call(name, args, context, { override: 'local' })
   })
   const managedMesh = new ManagedService(mesh, registry)
@@ -76,7 +75,8 @@ export function createServices(ctx: ServiceContext): NodeServices {
     pubsub: libp2p.services.pubsub,
     workerHost: { registry, router, isExported: (name) => gate.isExported(name) },
     peerMethods: { add: (method) => front.addPeerMethod(method), remove: (name) => front.removePeerMethod(name) },
-    mesh: mesh.port()
+    mesh: mesh.port(),
+    gate
   })
 
   const workflowService = workflows({ limits: config.workflow })({

@@ -4,6 +4,7 @@ import type { Datastore } from 'interface-datastore'
 import type { MeshConfig } from '../config/schema.js'
 import type { PeerMethod } from '../mcp/front.js'
 import type { MeshPort } from '../mesh/index.js'
+import type { TrustGate } from '../trust/index.js'
 import type { WorkerHost } from './worker/task-worker.js'
 
 /** What the queue needs of the mesh: who offers what, when that changes, a pooled MCP client per peer. */
@@ -34,4 +35,9 @@ export interface QueueComponents {
   workerHost: WorkerHost
   peerMethods: PeerMethods
   mesh: MeshPort
+  /** The node's authorization gate: every inbound queue path asks it, and the outbound allowlist (trust.sendTo). */
+  gate: QueueGate
 }
+
+/** The trust gate's calls the queue makes. */
+export type QueueGate = Pick<TrustGate, 'admits' | 'checkRun' | 'checkPeer' | 'maySendTo' | 'checkSend' | 'refused'>

@@ -30,8 +30,13 @@ export const MAX_ANNOUNCED_TASKS = 256
 export const REFUSAL_COOLDOWN_MS = second
 /** The queue state (paused, seq) is saved every this many submissions. */
 export const STATE_SAVE_EVERY = 64
-/** Timeouts of the worker's claim and the owner's abort requests. */
-export const CLAIM_TIMEOUT_MS = 5 * second
+/**
+ * Timeout of the worker's claim request: a claim is one round trip, so an
+ * owner that does not answer within this is treated as refusing (and the
+ * slot reserved for the claim is freed).
+ */
+export const CLAIM_TIMEOUT_MS = 2 * second
+/** Timeout of the owner's abort request. */
 export const ABORT_TIMEOUT_MS = 5 * second
 /** A worker reports a claimed task's result this many times, backing off from REPORT_BACKOFF_MS, doubling. */
 export const COMPLETE_TIMEOUT_MS = 10 * second
@@ -45,6 +50,36 @@ export const DEFAULT_PAGE_SIZE = 50
 export const THROUGHPUT_WINDOW_MS = minute
 /** Extra time over a task's timeout before the owner gives up on the worker's answer. */
 export const TIMEOUT_GRACE_MS = 2 * second
+
+/** Most unanswered requests (claims awaiting a reply, results awaiting an ack) a worker has open with one owner. */
+export const MAX_CLAIMS_PER_OWNER = 8
+/** Share of the worker's slots kept for the node's own tasks (peers' pushed and claimed tasks use the rest). */
+export const LOCAL_SLOT_SHARE = 0.25
+
+/**
+ * Worker slots kept back for the node's own tasks: a quarter of
+ * `maxConcurrency`, rounded down, so a worker with fewer than 4 slots keeps
+ * none back (a 1-slot worker would otherwise never serve a peer).
+ */
+export function localReserve(maxConcurrency: number): number {
+  return Math.floor(maxConcurrency * LOCAL_SLOT_SHARE)
+}
+
+/** Worker slots peers' tasks (pushed or claimed) may use: the rest of `maxConcurrency`. */
+export function peerSlots(maxConcurrency: number): number {
+  return maxConcurrency - localReserve(maxConcurrency)
+}
+
+/** A pull task handed back (`notExecuted`) this many times counts as a lost lease: a peer cannot cycle it forever. */
+export const MAX_HAND_BACKS = 5
+/** Results a worker keeps for re-leases, node-wide and per owner (oldest dropped first). */
+export const MAX_RECENT_RESULTS = 1024
+export const MAX_RECENT_RESULTS_PER_OWNER = 256
+/** Announced tasks a worker remembers having tried to claim (so it tries others first), and for how long. */
+export const MAX_CLAIM_MEMORY = 4096
+export const CLAIM_MEMORY_MS = minute
+/** Peers an owner keeps in its refusal cooldown at once (oldest dropped first). */
+export const MAX_COOLDOWNS = 1024
 
 /** Peer-only JSON-RPC methods of the queue protocol, on `/mcp+p2p`. */
 export const METHOD_CLAIM = 'mcp-mesh/task/claim'

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * const queue = taskQueue({ config: config.queue, meshName: config.mesh.name })({
- *   peerId, datastore, pubsub, workerHost, peerMethods, mesh
+ *   peerId, datastore, pubsub, workerHost, peerMethods, mesh, gate
  * })
  * await queue.start()
  * registry.registerAll(queue.tools())
@@ -18,7 +18,7 @@
 import type { QueueComponents, QueueInit } from './components.js'
 import { TaskQueueService } from './service.js'
 
-export type { MeshPort, PeerMethods, QueueComponents, QueueInit, QueuePubSub } from './components.js'
+export type { MeshPort, PeerMethods, QueueComponents, QueueGate, QueueInit, QueuePubSub } from './components.js'
 export { type InboundTask, inboundTaskSchema, TASK_META_KEY, taskTopic } from './protocol.js'
 export { type DispatchMode, type QueueStats, TaskQueueService } from './service.js'
 export type {
@@ -33,7 +33,7 @@ export type {
   TaskState,
   TaskSubmission
 } from './types.js'
-export type { WorkerHost, WorkerRegistration, WorkerStatus } from './worker/task-worker.js'
+export type { AbortOutcome, WorkerHost, WorkerRegistration, WorkerStatus } from './worker/task-worker.js'
 
 /** The task queue service factory (js-libp2p style): `taskQueue(init)(components)`. */
 export function taskQueue(init: QueueInit): (components: QueueComponents) => TaskQueueService {

@@ -116,6 +116,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       leases: this.#leases,
       worker: this.worker,
       mesh,
+      gate: components.gate,
       leaseMs: this.#leaseMs
     })
     this.#owner = new QueueOwner({
@@ -130,6 +131,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     this.#claims = new TaskClaims({
       worker: this.worker,
       mesh,
+      gate: components.gate,
       self: this.#self,
       localTags: (tool) => this.#localTags(tool)
     })
@@ -138,10 +140,13 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       scheduler: this.#scheduler,
       leases: this.#leases,
       worker: this.worker,
-      leaseMs: this.#leaseMs
+      leaseMs: this.#leaseMs,
+      peers: () => mesh.peers(),
+      gate: components.gate
     })
     this.#topic = new TaskTopic({
       pubsub: components.pubsub,
+      gate: components.gate,
       meshName: init.meshName,
       self: this.#self,
       onAnnouncement: (announcement) => this.#claims.onAnnouncement(announcement)
@@ -204,6 +209,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     const worker = this.worker
     return {
       accepting: worker.freeSlots > 0 || worker.runningCount > 0,
+      // The whole maxConcurrency: owners give peers' tasks peerSlots() of it (the rest is this node's own).
       maxConcurrency: worker.maxConcurrency,
       running: worker.runningCount,
       tags: worker.registration?.tags ?? []
@@ -229,7 +235,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, `invalid _meta["${TASK_META_KEY}"]`))
     }
     // Tasks are bounded by the worker's maxConcurrency, not the per-peer call queue.
-    return executePushed(this.worker, { ...call, task: task.data })
+    return executePushed(this.worker, this.#components.gate, { ...call, task: task.data })
   }
 
   // ---------------------------------------------------------------- public API
@@ -311,7 +317,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       peers: () => this.#components.mesh.peers(),
       outstanding: (peer) => leases.outstanding(peer),
       coolingDown: (peer, now) => leases.coolingDown(peer, now),
-      spreadWorkers: (spread) => leases.spreadWorkers(spread)
+      spreadWorkers: (spread) => leases.spreadWorkers(spread),
+      maySendTo: (peer) => this.#components.gate.maySendTo(peer)
     }
   }
 
@@ -322,10 +329,16 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     ]
   }
 
-  /** Expires pull leases without heartbeats and deletes finished tasks past their retention. */
+  /**
+   * Ends attempts past their deadline (a pull worker is told to abort),
+   * expires pull leases without heartbeats and deletes finished tasks past
+   * their retention.
+   */
   #sweep(): void {
     const now = Date.now()
-    this.#leases.sweep(now)
+    for (const { taskId, lease } of this.#leases.sweep(now)) {
+      void this.#dispatch.abort(lease.worker, taskId, lease.token)
+    }
     for (const task of this.#store.tasks.values()) {
       if (task.expiresAt != null && task.expiresAt < now && FINAL_STATES.has(task.state)) void this.#store.remove(task)
     }

@@ -10,6 +10,7 @@ import { Catalog } from '../../src/mesh/catalog.js'
 import { DIRECT_LISTING_DELAY_MS, MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import type { PeerPool } from '../../src/mesh/peer-pool.js'
 import type { ToolRegistry } from '../../src/tools/registry.js'
+import { TrustGate } from '../../src/trust/index.js'
 import { waitFor } from '../helpers/index.js'
 
 /**
@@ -85,7 +86,8 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
     dhtProvide: false,
     capacity: () => ({ maxConcurrency: 1 }),
     load: () => ({ inFlight: 0, queued: 0 }),
-    isExported: () => true
+    isExported: () => true,
+    gate: new TrustGate({ export: { tools: [] }, trust: { tools: {} } }, { tools: { get: () => undefined } })
   })
   await catalog.start()
   running.push(catalog)

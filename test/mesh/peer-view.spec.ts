@@ -6,6 +6,7 @@ import { createFront } from '../../src/mcp/front.js'
 import { type InboundCallHook, InboundLimiter, PeerToolView, type PeerViewHost } from '../../src/mesh/peer-view.js'
 import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
+import { TrustGate } from '../../src/trust/index.js'
 import { rejectionOf, testContext, testTool } from '../helpers/index.js'
 
 function setup(
@@ -27,8 +28,7 @@ function setup(
   })
   const host: PeerViewHost = {
     registry,
-    trust,
-    isExported: (name: string) => registry.get(name)?.meta.export === true,
+    gate: new TrustGate({ export: { tools: [] }, trust }, { tools: registry }),
     runLocal: async (name, args, context) => router.call(name, args, context, { override: 'local' }),
     inboundCall
   }

@@ -7,6 +7,7 @@ import { ADVERT_VERSION, encodeAdvert } from '../../src/mesh/advert.js'
 import { type CatalogChange, type MeshService, meshService } from '../../src/mesh/index.js'
 import { catalogTopic } from '../../src/mesh/topics.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
+import { TrustGate } from '../../src/trust/index.js'
 import { rejectionOf, thrownBy } from '../helpers/index.js'
 
 /**
@@ -71,8 +72,7 @@ async function setup(): Promise<{
     libp2p: libp2p as never,
     registry,
     serve: async () => undefined,
-    isExported: () => false,
-    trust: { tools: {} },
+    gate: new TrustGate({ export: { tools: [] }, trust: { tools: {} } }, { tools: registry }),
     runLocal: async () => ({ content: [] })
   })
   running.push(mesh)

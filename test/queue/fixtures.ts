@@ -8,6 +8,8 @@ import type { StoredTask } from '../../src/queue/owner/types.js'
 import { TaskWorker } from '../../src/queue/worker/task-worker.js'
 import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
+import { TrustGate } from '../../src/trust/index.js'
+import type { CatalogPeer } from '../../src/mesh/catalog.js'
 import { testTool } from '../helpers/index.js'
 
 export const SELF = 'self-peer'
@@ -114,4 +116,51 @@ export function gatedWorker(): { worker: TaskWorker; release: () => void } {
   )
   const host = { registry, router: new RuntimeRouter(registry), isExported: () => true }
   return { worker: new TaskWorker(host, { maxConcurrency: 2 }), release: () => gates.shift()?.() }
+}
+
+/**
+ * A real trust gate over a registry where every named tool is exported
+ * (default: echo and gated), with the given trust config.
+ */
+export function testGate(
+  trust: Partial<ConstructorParameters<typeof TrustGate>[0]['trust']> = {},
+  exported: string[] = ['echo', 'gated']
+): TrustGate {
+  const tools = new Map(exported.map((name) => [name, { meta: { export: true } }]))
+  return new TrustGate(
+    { export: { tools: [] }, trust: { tools: {}, ...trust } },
+    { tools: { get: (name: string) => tools.get(name) } }
+  )
+}
+
+/** A catalog entry: `peerId` offering `tools` (advert tags `toolTags`), its worker with `workerTags`. */
+export function catalogPeer(
+  peerId: string,
+  options: { tools?: string[]; toolTags?: string[]; workerTags?: string[]; maxConcurrency?: number } = {}
+): CatalogPeer {
+  const { tools = ['echo'], toolTags = [], workerTags = [], maxConcurrency = 4 } = options
+  return {
+    peerId,
+    seq: 1,
+    lastSeen: Date.now(),
+    source: 'gossip',
+    capacity: { maxConcurrency },
+    load: { inFlight: 0, queued: 0 },
+    worker: { accepting: true, maxConcurrency, running: 0, tags: workerTags },
+    tools: new Map(
+      tools.map((name) => [
+        name,
+        {
+          advert: {
+            name,
+            schemaHash: '0'.repeat(64),
+            tags: toolTags,
+            category: 'test',
+            priority: 5,
+            timeoutMs: 1_000
+          }
+        }
+      ])
+    )
+  }
 }

@@ -23,6 +23,7 @@ import {
 } from '../../src/queue/index.js'
 import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
+import { TrustGate } from '../../src/trust/index.js'
 import { rejectionOf, testTool } from '../helpers/index.js'
 
 const config = { dispatch: 'auto' as const, leaseMs: 3_000, resultTtlMs: 60_000, worker: { maxConcurrency: 4 } }
@@ -63,7 +64,8 @@ async function queueWithStubs(datastore = new MemoryDatastore()) {
         throw new Error('no peers in this test')
       },
       drop: async () => {}
-    }
+    },
+    gate: new TrustGate({ export: { tools: [] }, trust: { tools: {} } }, { tools: registry })
   }
   const queue = taskQueue({ config, meshName: 'test' })(components)
   running.push(queue)

@@ -5,10 +5,10 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { type CatalogAdvert, decodeAdvert } from '../advert.js'
-import { MAX_ADVERT_BYTES } from '../constants.js'
+import { ADVERT_MAX_AGE_SLACK_MS, ADVERT_MAX_CLOCK_SKEW_MS, MAX_ADVERT_BYTES, MAX_CATALOG_PEERS } from '../constants.js'
 import type { DescriptorStore } from './descriptors.js'
 import type { PeerTable } from './peers.js'
-import type { CatalogStats, CatalogTool, ChangeReporter } from './types.js'
+import type { CatalogGate, CatalogStats, CatalogTool, ChangeReporter } from './types.js'
 
 const log = meshLogger('catalog')
 
@@ -23,7 +23,17 @@ export interface AdvertReceiverInit {
   changed: ChangeReporter
   /** Stores a peer's advertised addresses, so the first dial needs no DHT lookup. */
   storeAddrs: (peerId: string, addrs: Multiaddr[]) => Promise<void>
+  gate: CatalogGate
+  /** Our advert interval: an advert older than 2 intervals + ADVERT_MAX_AGE_SLACK_MS is stale. */
+  advertIntervalMs: number
+  /** Peers listed at most (default MAX_CATALOG_PEERS). */
+  maxPeers?: number
+  /** The clock (tests). */
+  now?: () => number
 }
+
+/** Why an advert that is well-formed is still not taken, or undefined when it is taken. */
+type Refusal = { result: TopicValidatorResult; reason: string; stale?: boolean } | undefined
 
 /** The advert's addresses that parse; a malformed one is dropped, not the advert. */
 function dialableAddrs(addrs: readonly string[] | undefined): Multiaddr[] {
@@ -41,14 +51,32 @@ function dialableAddrs(addrs: readonly string[] | undefined): Multiaddr[] {
 /**
  * Takes peers' adverts from the catalog topic. gossipsub's StrictSign
  * envelope is the advert's signature: the validator accepts only signed,
- * well-formed adverts of our mesh that name their signer, and ignores old
- * or repeated sequence numbers, so bad adverts are neither listed nor relayed.
+ * well-formed adverts of our mesh that name their signer, so bad adverts are
+ * neither listed nor relayed.
+ *
+ * Verdicts: a malformed, unsigned, oversized, mis-signed or foreign-mesh
+ * advert is `Reject`ed (gossipsub then scores down the peer that relayed it)
+ * and counted in the gate as a `gossip-catalog` denial. A well-formed advert
+ * that is stale (older than 2 advert intervals + 30 s), dated more than 30 s
+ * ahead, or replayed (its sequence number not above the last one accepted
+ * from its signer, remembered beyond the peer's catalog entry) is `Ignore`d:
+ * not listed, not relayed, not penalised, because an honest peer may relay a
+ * message that went stale in transit or was signed on a skewed clock. So a
+ * replay after gossipsub's seen-cache expired never refreshes an entry.
+ * Adverts of peers the gate does not admit (trust.allowPeers) are ignored;
+ * peers the gate may not send to (trust.sendTo) are relayed but not listed.
  */
 export class AdvertReceiver {
   readonly #init: AdvertReceiverInit
+  /** The last sequence number accepted per signer, kept after its catalog entry expires. */
+  readonly #lastSeq = new Map<string, { seq: number; ts: number }>()
+  readonly #maxAgeMs: number
+  readonly #now: () => number
 
   constructor(init: AdvertReceiverInit) {
     this.#init = init
+    this.#maxAgeMs = 2 * init.advertIntervalMs + ADVERT_MAX_AGE_SLACK_MS
+    this.#now = init.now ?? Date.now
   }
 
   /** The topic validator: runs before gossipsub relays a message. */
@@ -64,12 +92,63 @@ export class AdvertReceiver {
     if (advert.peerId !== message.from.toString())
       return this.#reject(peer, 'advert names a peer other than its signer')
     if (advert.mesh !== this.#init.meshName) return this.#reject(peer, `advert of mesh "${advert.mesh}"`)
-    const known = this.#init.peers.get(advert.peerId)
-    if (known != null && known.source === 'gossip' && advert.seq <= known.seq) {
+    const refusal = this.#refusal(advert, true)
+    if (refusal != null) {
       this.#init.stats.advertsIgnored++
-      return TopicValidatorResult.Ignore
+      log('ignored catalog advert of %s relayed by %p: %s', advert.peerId, peer, refusal.reason)
+      return refusal.result
     }
     return TopicValidatorResult.Accept
+  }
+
+  /**
+   * Why a well-formed advert of our mesh is not taken: its signer is not
+   * admitted, it is stale, future-dated or replayed, or the catalog is full.
+   * `count` counts it (once per advert: the validator counts, receive does not).
+   */
+  #refusal(advert: CatalogAdvert, count: boolean): Refusal {
+    const { gate, stats, peers } = this.#init
+    const admitted = count ? gate.checkPeer('gossip-catalog', advert.peerId) : gate.admits(advert.peerId)
+    if (!admitted.allowed) return { result: TopicValidatorResult.Ignore, reason: admitted.reason }
+    const now = this.#now()
+    let reason: string | undefined
+    if (advert.ts < now - this.#maxAgeMs) reason = `stale advert (${now - advert.ts} ms old)`
+    else if (advert.ts > now + ADVERT_MAX_CLOCK_SKEW_MS) reason = `advert dated ${advert.ts - now} ms ahead`
+    else {
+      const last = this.#lastSeq.get(advert.peerId)
+      if (last != null && advert.seq <= last.seq) reason = `replayed advert (seq ${advert.seq} <= ${last.seq})`
+    }
+    if (reason != null) {
+      if (count) stats.advertsStale++
+      return { result: TopicValidatorResult.Ignore, reason, stale: true }
+    }
+    if (!peers.has(advert.peerId) && peers.size >= (this.#init.maxPeers ?? MAX_CATALOG_PEERS)) {
+      if (count) {
+        stats.catalogFull++
+        gate.refused('gossip-catalog', 'busy', advert.peerId, 'the catalog is full')
+      }
+      return { result: TopicValidatorResult.Ignore, reason: 'the catalog is full' }
+    }
+    return undefined
+  }
+
+  /** Remembers the signer's last accepted sequence number, bounded (stale entries go first). */
+  #remember(advert: CatalogAdvert): void {
+    this.#lastSeq.delete(advert.peerId)
+    this.#lastSeq.set(advert.peerId, { seq: advert.seq, ts: advert.ts })
+    const bound = 2 * (this.#init.maxPeers ?? MAX_CATALOG_PEERS)
+    if (this.#lastSeq.size <= bound) return
+    // An entry older than the freshness window guards nothing: any replay of it is stale anyway.
+    const cutoff = this.#now() - this.#maxAgeMs
+    for (const [peerId, last] of this.#lastSeq) {
+      if (this.#lastSeq.size <= bound) break
+      if (last.ts < cutoff) this.#lastSeq.delete(peerId)
+    }
+    while (this.#lastSeq.size > bound) {
+      const oldest = this.#lastSeq.keys().next().value
+      if (oldest == null) break
+      this.#lastSeq.delete(oldest)
+    }
   }
 
   /** Lists the sender with its tools; descriptors not known yet are fetched (the tool is listed once they are). */
@@ -86,6 +165,11 @@ export class AdvertReceiver {
     stats.advertsReceived++
     const previous = peers.get(advert.peerId)
     if (previous != null && previous.source === 'gossip' && advert.seq <= previous.seq) return
+    // The validator already judged (and counted) it; checked again for adverts that reach us otherwise.
+    if (this.#refusal(advert, false) != null) return
+    this.#remember(advert)
+    // trust.sendTo: a peer we may not send to is neither listed nor asked for descriptors.
+    if (!this.#init.gate.maySendTo(advert.peerId)) return
     const tools = new Map<string, CatalogTool>()
     let missing = false
     for (const tool of advert.tools) {
@@ -129,6 +213,7 @@ export class AdvertReceiver {
 
   #reject(peer: PeerId, reason: string): TopicValidatorResult {
     this.#init.stats.advertsRejected++
+    this.#init.gate.refused('gossip-catalog', 'denied', peer.toString(), reason)
     log('rejected catalog advert relayed by %p: %s', peer, reason)
     return TopicValidatorResult.Reject
   }

@@ -3,9 +3,14 @@ import { retryDelayMs } from '../../tools/meta.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { schemaHash } from '../advert.js'
-import { DESCRIPTOR_RETRY_ATTEMPTS, DESCRIPTOR_RETRY_INITIAL_MS, MAX_CACHED_DESCRIPTORS } from '../constants.js'
+import {
+  DESCRIPTOR_RETRY_ATTEMPTS,
+  DESCRIPTOR_RETRY_INITIAL_MS,
+  MAX_CACHED_DESCRIPTORS,
+  MAX_CATALOG_DESCRIPTOR_BYTES
+} from '../constants.js'
 import type { PeerTable } from './peers.js'
-import type { CatalogPeer, CatalogStats, ChangeReporter, ListTools } from './types.js'
+import type { CatalogPeer, CatalogStats, CatalogTool, ChangeReporter, ListTools } from './types.js'
 
 const log = meshLogger('catalog')
 
@@ -16,6 +21,14 @@ export interface DescriptorStoreInit {
   changed: ChangeReporter
   /** Whether the catalog runs (no retries are scheduled once it stops). */
   running: () => boolean
+  /** Bytes (JSON) of descriptors held over all peers, and in the cache (default MAX_CATALOG_DESCRIPTOR_BYTES). */
+  maxBytes?: number
+}
+
+function descriptorBytes(descriptors: readonly McpTool[]): number {
+  let bytes = 0
+  for (const descriptor of descriptors) bytes += JSON.stringify(descriptor).length
+  return bytes
 }
 
 function descriptorKey(name: string, hash: string): string {
@@ -40,15 +53,52 @@ export class DescriptorStore {
   /** Failed fetches per peer: attempt count and the pending retry. */
   readonly #retries = new Map<string, { attempts: number; timer?: NodeJS.Timeout }>()
   /** Verified descriptors by `name\0schemaHash` (insertion order = eviction order). */
-  readonly #cache = new Map<string, McpTool>()
+  readonly #cache = new Map<string, { descriptor: McpTool; bytes: number }>()
+  #cacheBytes = 0
+  /** Bytes of descriptors charged per peer (their JSON), bounded over all peers. */
+  readonly #bytesByPeer = new Map<string, number>()
+  readonly #maxBytes: number
 
   constructor(init: DescriptorStoreInit) {
     this.#init = init
+    this.#maxBytes = init.maxBytes ?? MAX_CATALOG_DESCRIPTOR_BYTES
+  }
+
+  /**
+   * Charges `descriptors` as the whole set held for `peerId` (replacing its
+   * previous charge). Returns false, charging nothing, when the set would
+   * take the catalog over its descriptor byte budget: they are not listed.
+   */
+  admit(peerId: string, descriptors: readonly McpTool[]): boolean {
+    const stats = this.#init.stats
+    const bytes = descriptorBytes(descriptors)
+    const previous = this.#bytesByPeer.get(peerId) ?? 0
+    if (stats.descriptorBytes - previous + bytes > this.#maxBytes) {
+      stats.descriptorsOverBudget++
+      log(
+        'descriptors of %s (%d bytes) exceed the catalog budget of %d bytes; not listed',
+        peerId,
+        bytes,
+        this.#maxBytes
+      )
+      return false
+    }
+    this.#bytesByPeer.set(peerId, bytes)
+    stats.descriptorBytes += bytes - previous
+    return true
+  }
+
+  /** A peer left the catalog: its descriptors no longer count. */
+  forget(peerId: string): void {
+    const previous = this.#bytesByPeer.get(peerId)
+    if (previous == null) return
+    this.#bytesByPeer.delete(peerId)
+    this.#init.stats.descriptorBytes -= previous
   }
 
   /** A verified descriptor of `name` with this schema hash, counted as a cache hit. */
   cached(name: string, hash: string): McpTool | undefined {
-    const descriptor = this.#cache.get(descriptorKey(name, hash))
+    const descriptor = this.#cache.get(descriptorKey(name, hash))?.descriptor
     if (descriptor != null) this.#init.stats.descriptorCacheHits++
     return descriptor
   }
@@ -90,6 +140,7 @@ export class DescriptorStore {
         this.#retries.delete(peerId)
         const peer = peers.get(peerId)
         if (peer == null) return
+        const verified: Array<{ entry: CatalogTool; descriptor: McpTool }> = []
         for (const descriptor of listed) {
           const entry = peer.tools.get(descriptor.name)
           if (entry == null) continue
@@ -98,6 +149,14 @@ export class DescriptorStore {
             log('%s listed %s with schemas other than it advertised; not listed', peerId, descriptor.name)
             continue
           }
+          verified.push({ entry, descriptor })
+        }
+        // The peer's set as it will be held: already described tools plus those just fetched.
+        const held = new Map<string, McpTool>()
+        for (const [name, tool] of peer.tools) if (tool.descriptor != null) held.set(name, tool.descriptor)
+        for (const { descriptor } of verified) held.set(descriptor.name, descriptor)
+        if (!this.admit(peerId, [...held.values()])) return
+        for (const { entry, descriptor } of verified) {
           entry.descriptor = descriptor
           this.#remember(descriptorKey(descriptor.name, entry.advert.schemaHash), descriptor)
         }
@@ -143,12 +202,21 @@ export class DescriptorStore {
     retry.timer.unref()
   }
 
+  /** Caches a verified descriptor, bounded in entries and in bytes (oldest first out). */
   #remember(key: string, descriptor: McpTool): void {
-    this.#cache.delete(key)
-    this.#cache.set(key, descriptor)
-    if (this.#cache.size > MAX_CACHED_DESCRIPTORS) {
-      const oldest = this.#cache.keys().next().value
-      if (oldest != null) this.#cache.delete(oldest)
+    const old = this.#cache.get(key)
+    if (old != null) {
+      this.#cache.delete(key)
+      this.#cacheBytes -= old.bytes
+    }
+    const bytes = descriptorBytes([descriptor])
+    this.#cache.set(key, { descriptor, bytes })
+    this.#cacheBytes += bytes
+    while (this.#cache.size > MAX_CACHED_DESCRIPTORS || this.#cacheBytes > this.#maxBytes) {
+      const oldest = this.#cache.entries().next().value
+      if (oldest == null) break
+      this.#cache.delete(oldest[0])
+      this.#cacheBytes -= oldest[1].bytes
     }
   }
 }

@@ -6,10 +6,17 @@ import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS } from '../../tools/meta.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { type AdvertTool, schemaHash } from '../advert.js'
-import { DIRECT_LISTING_DELAY_MS, DIRECT_LISTING_TIMEOUT_MS, MCP_P2P_PROTOCOL } from '../constants.js'
+import {
+  DIRECT_LISTING_DELAY_MS,
+  DIRECT_LISTING_TIMEOUT_MS,
+  MAX_CATALOG_PEERS,
+  MAX_CATALOG_TOOLS_PER_PEER,
+  MCP_P2P_PROTOCOL
+} from '../constants.js'
+import { InvalidAdvertError, OutboundDeniedError } from '../errors.js'
 import { type DescriptorStore, lacksDescriptors } from './descriptors.js'
 import type { PeerTable } from './peers.js'
-import type { CatalogPeer, CatalogStats, ChangeReporter, ListTools } from './types.js'
+import type { CatalogGate, CatalogPeer, CatalogStats, ChangeReporter, ListTools } from './types.js'
 
 const log = meshLogger('catalog')
 
@@ -23,6 +30,10 @@ export interface DirectListingInit {
   /** Whether we have a live connection to the peer. */
   connected: (peer: PeerId) => boolean
   running: () => boolean
+  /** Peers not admitted (trust.allowPeers) or not sendable (trust.sendTo) are never listed. */
+  gate: CatalogGate
+  /** Peers listed at most (default MAX_CATALOG_PEERS). */
+  maxPeers?: number
 }
 
 /**
@@ -51,6 +62,7 @@ export class DirectListing {
   identified(peerId: PeerId, protocols: readonly string[]): void {
     if (!protocols.includes(MCP_P2P_PROTOCOL) || !protocols.includes(memberProtocol(this.#init.meshName))) return
     const id = peerId.toString()
+    if (!this.#listable(id)) return
     const known = this.#init.peers.get(id)
     if (known != null) {
       // Advertised before we could reach it: now we can, fetch what is missing.
@@ -73,8 +85,16 @@ export class DirectListing {
 
   /** Lists a peer from its tools/list and adds (or refreshes) it in the catalog. */
   async add(peerId: string, signal?: AbortSignal, source: 'dht' | 'direct' = 'dht'): Promise<CatalogPeer> {
+    if (!this.#listable(peerId)) throw new OutboundDeniedError(peerId)
+    const { peers, stats } = this.#init
+    if (!peers.has(peerId) && peers.size >= (this.#init.maxPeers ?? MAX_CATALOG_PEERS)) {
+      stats.catalogFull++
+      throw new InvalidAdvertError(`the catalog is full; ${peerId} is not listed`)
+    }
     const listed = await this.#init.listTools(peerId, signal)
-    const { peers } = this.#init
+    if (listed.length > MAX_CATALOG_TOOLS_PER_PEER) {
+      throw new InvalidAdvertError(`${peerId} lists ${listed.length} tools (at most ${MAX_CATALOG_TOOLS_PER_PEER})`)
+    }
     const peer: CatalogPeer = peers.get(peerId) ?? {
       peerId,
       seq: 0,
@@ -84,11 +104,23 @@ export class DirectListing {
       load: { inFlight: 0, queued: 0 },
       tools: new Map()
     }
+    const held = new Map<string, McpTool>()
+    for (const [name, tool] of peer.tools) if (tool.descriptor != null) held.set(name, tool.descriptor)
+    for (const descriptor of listed) held.set(descriptor.name, descriptor)
+    if (held.size > MAX_CATALOG_TOOLS_PER_PEER || !this.#init.descriptors.admit(peerId, [...held.values()])) {
+      throw new InvalidAdvertError(`the tools of ${peerId} exceed the catalog's limits; not listed`)
+    }
     peer.lastSeen = Date.now()
     for (const descriptor of listed) peer.tools.set(descriptor.name, { advert: advertOf(descriptor), descriptor })
     peers.set(peer)
     this.#init.changed(peerId, source)
     return peer
+  }
+
+  /** Whether the gate lets this node list (and so call) the peer. */
+  #listable(peerId: string): boolean {
+    const { gate } = this.#init
+    return gate.admits(peerId).allowed && gate.maySendTo(peerId)
   }
 
   async #listMember(peerId: PeerId): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Tool as McpTool } from '@modelcontextprotocol/server'
+import type { TrustGate } from '../../trust/index.js'
 import type { AdvertTool, CatalogAdvert } from '../advert.js'
 
 export interface CatalogTool {
@@ -47,7 +48,16 @@ export interface CatalogInit {
   load: () => CatalogAdvert['load']
   worker?: () => CatalogAdvert['worker']
   isExported: (name: string) => boolean
+  /**
+   * The trust gate: adverts of peers it does not admit (trust.allowPeers) are
+   * ignored, peers it may not send to (trust.sendTo) are neither listed nor
+   * asked for descriptors, and refused adverts are counted in it.
+   */
+  gate: CatalogGate
 }
+
+/** What the catalog asks of the trust gate. */
+export type CatalogGate = Pick<TrustGate, 'admits' | 'checkPeer' | 'maySendTo' | 'refused'>
 
 export interface CatalogStats {
   peers: number
@@ -64,6 +74,14 @@ export interface CatalogStats {
   advertsReceived: number
   advertsRejected: number
   advertsIgnored: number
+  /** Adverts ignored as stale, dated in the future, or replayed (sequence not above the last accepted). */
+  advertsStale: number
+  /** Adverts or listings refused because the catalog is full (peers). */
+  catalogFull: number
+  /** Descriptor listings refused because they would exceed the descriptor byte budget. */
+  descriptorsOverBudget: number
+  /** Bytes (JSON) of descriptors held for catalog peers. */
+  descriptorBytes: number
   advertsSent: number
   dhtProvided: number
   dhtLookups: number
@@ -81,6 +99,10 @@ export function emptyStats(): CatalogStats {
     advertsReceived: 0,
     advertsRejected: 0,
     advertsIgnored: 0,
+    advertsStale: 0,
+    catalogFull: 0,
+    descriptorsOverBudget: 0,
+    descriptorBytes: 0,
     advertsSent: 0,
     dhtProvided: 0,
     dhtLookups: 0

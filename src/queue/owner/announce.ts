@@ -1,5 +1,6 @@
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { TrustGate } from '../../trust/index.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import type { QueuePubSub } from '../components.js'
@@ -20,6 +21,8 @@ function decode(data: Uint8Array): Announcement | undefined {
 
 export interface TaskTopicInit {
   pubsub: QueuePubSub
+  /** Announcements from peers the gate does not admit are ignored (and counted on `gossip-task`). */
+  gate: Pick<TrustGate, 'checkPeer'>
   meshName: string
   /** This node's peer ID. */
   self: string
@@ -30,7 +33,9 @@ export interface TaskTopicInit {
 /**
  * The mesh's task topic (pull dispatch): owners announce queued tasks no
  * known worker can take; idle workers claim them over a direct stream. Only
- * signed messages whose announced owner is their signer are accepted.
+ * signed messages whose announced owner is their signer are accepted
+ * (others are rejected); those of an owner the gate does not admit
+ * (trust.allowPeers) are ignored: neither delivered nor forwarded.
  */
 export class TaskTopic {
   readonly #init: TaskTopicInit
@@ -44,10 +49,14 @@ export class TaskTopic {
 
   start(): void {
     const { pubsub } = this.#init
+    const { gate } = this.#init
     pubsub.topicValidators.set(this.topic, (_peer, message) => {
       if (message.type !== 'signed') return TopicValidatorResult.Reject
+      const signer = message.from.toString()
       const announcement = decode(message.data)
-      return announcement?.owner === message.from.toString() ? TopicValidatorResult.Accept : TopicValidatorResult.Reject
+      if (announcement?.owner !== signer) return TopicValidatorResult.Reject
+      if (signer === this.#init.self) return TopicValidatorResult.Accept
+      return gate.checkPeer('gossip-task', signer).allowed ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
     })
     pubsub.addEventListener('message', this.#onMessage)
     pubsub.subscribe(this.topic)

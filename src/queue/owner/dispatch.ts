@@ -6,6 +6,7 @@ import { UnknownToolError } from '../../tools/errors.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { parsePeerId } from '../../util/peer-id.js'
+import type { TrustGate } from '../../trust/index.js'
 import type { MeshPort } from '../components.js'
 import { ABORT_TIMEOUT_MS, METHOD_ABORT, TIMEOUT_GRACE_MS } from '../constants.js'
 import { abortResult, type InboundTask, TASK_META_KEY } from '../protocol.js'
@@ -21,6 +22,8 @@ export interface TaskDispatchInit {
   leases: LeaseBook
   worker: Pick<TaskWorker, 'execute'>
   mesh: Pick<MeshPort, 'client'>
+  /** trust.sendTo: a task (with its arguments) is never pushed to a peer outside it. */
+  gate: Pick<TrustGate, 'checkSend'>
   leaseMs: number
 }
 
@@ -58,8 +61,13 @@ export class TaskDispatch {
 
   /** Pushes a task to `peer`, which the catalog shows with a free slot. */
   async push(task: StoredTask, peer: string): Promise<void> {
-    const { store, leases, mesh, leaseMs } = this.#init
+    const { store, leases, mesh, leaseMs, gate } = this.#init
     const lease = leases.start(task, peer, 'push')
+    // Placement keeps such peers out; this is the last check before the arguments leave.
+    if (!gate.checkSend('task', peer)) {
+      leases.notExecuted(task.id, lease.token, `peer ${peer} is not in trust.sendTo`)
+      return
+    }
     // The lease is on disk before the worker hears of the task, so a crash of
     // this node can only lead to a re-lease, never to a second run.
     await store.journal

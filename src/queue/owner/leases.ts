@@ -4,7 +4,14 @@ import { resultText } from '../../mcp/result.js'
 import { retryDelayMs } from '../../tools/meta.js'
 import { KeyedCounter } from '../../util/counter.js'
 import { meshLogger } from '../../util/logger.js'
-import { MAX_LEASE_LOSSES, MAX_REJECTED_IN_HISTORY, REFUSAL_COOLDOWN_MS } from '../constants.js'
+import {
+  MAX_COOLDOWNS,
+  MAX_HAND_BACKS,
+  MAX_LEASE_LOSSES,
+  MAX_REJECTED_IN_HISTORY,
+  REFUSAL_COOLDOWN_MS,
+  TIMEOUT_GRACE_MS
+} from '../constants.js'
 import type { TaskState } from '../types.js'
 import type { QueueMetrics } from './stats.js'
 import { closeAttempt, type TaskStore } from './task-store.js'
@@ -27,8 +34,10 @@ export interface LeaseBookInit {
  * (a token and an expiry); it ends in exactly one of: settled (the worker's
  * answer with the current token), not executed (the worker certainly did not
  * run it: requeued, the attempt not counted), lost (the worker died or went
- * silent: requeued with the attempt counted), or cancelled. Answers carrying
- * any other token are stale and ignored.
+ * silent: requeued with the attempt counted), timed out (its deadline, the
+ * task's timeout plus TIMEOUT_GRACE_MS, passed: heartbeats do not extend it),
+ * or cancelled. Answers carrying any other token are stale and ignored.
+ * A pull task handed back MAX_HAND_BACKS times counts as a lost lease.
  */
 export class LeaseBook {
   readonly #init: LeaseBookInit
@@ -56,9 +65,12 @@ export class LeaseBook {
     return lease != null && lease.token === token && lease.worker === worker ? lease : undefined
   }
 
-  /** Extends a lease by leaseMs from now (a heartbeat arrived). */
-  renew(lease: Lease): void {
-    lease.expiresAt = Date.now() + this.#init.leaseMs
+  /** Extends a lease by leaseMs from now (a heartbeat arrived); false, and nothing renewed, past its deadline. */
+  renew(lease: Lease): boolean {
+    const now = Date.now()
+    if (now > lease.deadline) return false
+    lease.expiresAt = now + this.#init.leaseMs
+    return true
   }
 
   outstanding(peer: string): number {
@@ -83,7 +95,8 @@ export class LeaseBook {
       token: randomUUID(),
       dispatch,
       controller: new AbortController(),
-      expiresAt: now + this.#init.leaseMs
+      expiresAt: now + this.#init.leaseMs,
+      deadline: now + task.timeoutMs + TIMEOUT_GRACE_MS
     }
     task.state = 'running'
     task.attempts++
@@ -102,19 +115,39 @@ export class LeaseBook {
 
   /** Takes over the journaled lease of a task that was running on a peer when this node stopped. */
   adopt(task: StoredTask, stored: StoredLease): Lease {
-    const lease: Lease = { ...stored, controller: new AbortController(), expiresAt: Date.now() + this.#init.leaseMs }
+    const now = Date.now()
+    const lease: Lease = {
+      ...stored,
+      controller: new AbortController(),
+      expiresAt: now + this.#init.leaseMs,
+      // The original deadline; a restarted owner still gives a worker one lease to hand over a finished result.
+      deadline: Math.max((task.startedAt ?? now) + task.timeoutMs + TIMEOUT_GRACE_MS, now + this.#init.leaseMs)
+    }
     this.#leases.set(task.id, lease)
     if (lease.worker !== LOCAL) this.#outstanding.increment(lease.worker)
     return lease
   }
 
-  /** The worker certainly did not run the attempt: undo it and requeue. */
+  /**
+   * The worker certainly did not run the attempt: undo it and requeue. A
+   * pull task handed back MAX_HAND_BACKS times since its last counted attempt
+   * is treated as a lost lease instead (the attempt counts), so a peer cannot
+   * claim and hand back a task forever.
+   */
   notExecuted(id: string, token: string, reason: string, peer?: string): void {
     const { store } = this.#init
     const task = store.get(id)
     const lease = task == null ? undefined : this.#take(id, token)
     if (task == null || lease == null) return
-    if (peer != null) this.#cooldown.set(peer, Date.now() + REFUSAL_COOLDOWN_MS)
+    if (peer != null) this.#coolDown(peer)
+    if (lease.dispatch === 'pull') {
+      task.handBacks = (task.handBacks ?? 0) + 1
+      if (task.handBacks >= MAX_HAND_BACKS) {
+        task.handBacks = 0
+        this.#requeueLost(task, lease, `handed back ${MAX_HAND_BACKS} times without running; last: ${reason}`)
+        return
+      }
+    }
     // The attempt stays in the history as `rejected` (when and where it was
     // dispatched is worth seeing) but is not counted against maxAttempts.
     task.attempts--
@@ -132,13 +165,18 @@ export class LeaseBook {
 
   /** A worker died or went silent mid-attempt: requeue, counting the attempt. */
   lost(id: string, token: string, reason: string): void {
-    const { store } = this.#init
-    const task = store.get(id)
+    const task = this.#init.store.get(id)
     const lease = task == null ? undefined : this.#take(id, token)
     if (task == null || lease == null) return
+    this.#requeueLost(task, lease, reason)
+  }
+
+  /** Ends an attempt (already taken out of the book) as a lost lease: requeued with the attempt counted, or dead. */
+  #requeueLost(task: StoredTask, lease: Lease, reason: string): void {
+    const { store } = this.#init
     lease.controller.abort(new Error(reason))
-    this.#cooldown.set(lease.worker, Date.now() + REFUSAL_COOLDOWN_MS)
-    log('task %s lost its lease: %s', id, reason)
+    if (lease.worker !== LOCAL) this.#coolDown(lease.worker)
+    log('task %s lost its lease: %s', task.id, reason)
     closeAttempt(task, 'lease-lost', reason)
     task.leaseLosses = (task.leaseLosses ?? 0) + 1
     if (task.leaseLosses > MAX_LEASE_LOSSES && task.attempts >= task.retry.maxAttempts) {
@@ -202,19 +240,52 @@ export class LeaseBook {
     return lease
   }
 
-  /** Expires pull leases whose heartbeats stopped, and forgets past cooldowns. */
-  sweep(now: number = Date.now()): void {
+  /**
+   * Ends local and pull attempts past their deadline as timeouts (the retry
+   * policy applies; push attempts end by their call's maxTotalTimeout, at the
+   * same deadline), expires pull leases whose heartbeats stopped, and forgets
+   * past cooldowns. Returns the pull attempts it timed out: their workers are
+   * told to abort (a local run and a push call are aborted through the lease).
+   */
+  sweep(now: number = Date.now()): Array<{ taskId: string; lease: Lease }> {
+    const timedOut: Array<{ taskId: string; lease: Lease }> = []
     for (const [id, lease] of this.#leases) {
-      if (lease.dispatch === 'pull' && lease.expiresAt < now)
+      if (lease.dispatch !== 'push' && lease.deadline < now) {
+        this.timeout(id, lease.token)
+        if (lease.dispatch === 'pull') timedOut.push({ taskId: id, lease })
+      } else if (lease.dispatch === 'pull' && lease.expiresAt < now) {
         this.lost(id, lease.token, `no heartbeat from ${lease.worker}`)
+      }
     }
     for (const [peer, until] of this.#cooldown) if (until < now) this.#cooldown.delete(peer)
+    return timedOut
+  }
+
+  /** Ends the attempt holding `token` as timed out (retry policy applies) and aborts it through its lease. */
+  timeout(id: string, token: string): void {
+    const lease = this.#leases.get(id)
+    if (lease == null || lease.token !== token) return
+    log('task %s timed out on %s', id, lease.worker)
+    this.settle(id, token, { timeout: true })
+    lease.controller.abort(new Error('timed out'))
   }
 
   /** Aborts every attempt in flight (the node stops); their tasks stay journaled as running. */
   abortAll(reason: string): void {
     for (const lease of this.#leases.values()) lease.controller.abort(new Error(reason))
     this.#leases.clear()
+  }
+
+  /** Offers `peer` no work for REFUSAL_COOLDOWN_MS; the map is bounded (expired, then oldest entries dropped). */
+  #coolDown(peer: string): void {
+    const now = Date.now()
+    this.#cooldown.delete(peer)
+    this.#cooldown.set(peer, now + REFUSAL_COOLDOWN_MS)
+    if (this.#cooldown.size <= MAX_COOLDOWNS) return
+    for (const [old, until] of this.#cooldown) {
+      if (this.#cooldown.size <= MAX_COOLDOWNS && until >= now) break
+      this.#cooldown.delete(old)
+    }
   }
 
   /** Removes the lease of `id` if it holds `token`, releasing its worker's slot. */

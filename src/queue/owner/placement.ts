@@ -1,5 +1,6 @@
 import type { CatalogPeer } from '../../mesh/index.js'
 import { type Candidate, rankCandidates } from '../../mesh/index.js'
+import { peerSlots } from '../constants.js'
 import { type DispatchMode, LOCAL, type StoredTask, type WorkerChoice } from './types.js'
 
 /** This node's worker as placement sees it. */
@@ -26,6 +27,35 @@ export interface PlacementView {
   coolingDown(peer: string, now: number): boolean
   /** Workers holding leases of tasks with this spread key. */
   spreadWorkers(spread: string): Iterable<string>
+  /** Whether this node may send tasks and their arguments to a peer (trust.sendTo); absent: any peer. */
+  maySendTo?(peer: string): boolean
+}
+
+/** What the catalog says a peer offers for one tool: the tags it runs it with and the slots it has for peers. */
+export interface CatalogOffer {
+  /** The tool advert's tags plus the worker's registered tags. */
+  tags: string[]
+  /** Slots the peer's worker gives other peers' tasks (its maxConcurrency less its local share). */
+  capacity: number
+  /** False when the peer's worker says it takes no tasks. */
+  accepting: boolean
+}
+
+/** The catalog entry of `peer` for `tool`, or undefined when it does not offer the tool. */
+export function catalogOffer(peer: CatalogPeer, tool: string): CatalogOffer | undefined {
+  const entry = peer.tools.get(tool)
+  if (entry == null) return undefined
+  const worker = peer.worker
+  return {
+    tags: [...entry.advert.tags, ...(worker?.tags ?? [])],
+    capacity: peerSlots(worker?.maxConcurrency ?? peer.capacity.maxConcurrency),
+    accepting: worker == null || worker.accepting
+  }
+}
+
+/** Whether an offer carries every tag a task's placement requires. */
+export function offerFits(task: StoredTask, offer: CatalogOffer): boolean {
+  return (task.placement?.tags ?? []).every((tag) => offer.tags.includes(tag))
 }
 
 /** Whether `peer` may take the task by claiming it (pull). */
@@ -63,17 +93,15 @@ export function chooseWorker(task: StoredTask, view: PlacementView): WorkerChoic
   }
   if (placement?.local !== true && view.dispatchMode !== 'pull') {
     for (const peer of view.peers()) {
-      const tool = peer.tools.get(task.tool)
-      if (tool == null) continue
+      const offer = catalogOffer(peer, task.tool)
+      if (offer == null || !offer.accepting || !offerFits(task, offer)) continue
       if (placement?.peer != null && placement.peer !== peer.peerId) continue
-      const worker = peer.worker
-      if (worker != null && !worker.accepting) continue
-      const tags = [...tool.advert.tags, ...(worker?.tags ?? [])]
-      if (!(placement?.tags ?? []).every((tag) => tags.includes(tag))) continue
+      // Tasks carry their arguments: never to a peer outside trust.sendTo.
+      if (view.maySendTo != null && !view.maySendTo(peer.peerId)) continue
       exists = true
       // A briefly disconnected worker gets work again once it is back (or is dropped).
       if (peer.disconnectedAt != null) continue
-      const capacity = worker?.maxConcurrency ?? peer.capacity.maxConcurrency
+      const { capacity, tags } = offer
       const outstanding = view.outstanding(peer.peerId)
       if (outstanding >= capacity || view.coolingDown(peer.peerId, now)) continue
       candidates.push({

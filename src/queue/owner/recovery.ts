@@ -73,13 +73,16 @@ async function reattach(init: RecoveryInit, task: StoredTask, lease: Lease): Pro
         signal: lease.controller.signal,
         timeout: leaseMs,
         resetTimeoutOnProgress: true,
+        // Progress renews the lease, never past the attempt's deadline.
+        maxTotalTimeout: Math.max(1, lease.deadline - Date.now()),
         onprogress: () => leases.renew(lease)
       }
     )
     if (answer.state === 'finished') leases.settle(task.id, lease.token, { result: answer.result as CallToolResult })
     else leases.lost(task.id, lease.token, `worker ${lease.worker} no longer knows the task`)
   } catch (err) {
-    if (!lease.controller.signal.aborted)
-      leases.lost(task.id, lease.token, `re-lease from ${lease.worker} failed: ${errorMessage(err)}`)
+    if (lease.controller.signal.aborted) return
+    if (Date.now() >= lease.deadline) leases.timeout(task.id, lease.token)
+    else leases.lost(task.id, lease.token, `re-lease from ${lease.worker} failed: ${errorMessage(err)}`)
   }
 }

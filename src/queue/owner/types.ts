@@ -13,6 +13,8 @@ export interface Lease {
   dispatch: Dispatch
   controller: AbortController
   expiresAt: number
+  /** When the attempt times out whatever its heartbeats say: its start + the task's timeoutMs + TIMEOUT_GRACE_MS. */
+  deadline: number
 }
 
 /** What a journaled running task remembers of its lease, for recovery after a restart. */
@@ -23,12 +25,17 @@ export interface StoredLease {
 }
 
 /** A task as the owner keeps and journals it, with its lease bookkeeping. */
-export type StoredTask = Task & { lease?: StoredLease; leaseLosses?: number }
+export type StoredTask = Task & {
+  lease?: StoredLease
+  leaseLosses?: number
+  /** Pull hand-backs (`notExecuted`) not yet counted; every MAX_HAND_BACKS-th counts as a lost lease. */
+  handBacks?: number
+}
 
 export type WorkerChoice = { kind: 'local' } | { kind: 'push'; peer: string } | { kind: 'busy' } | { kind: 'none' }
 
 /** A copy without the internal lease fields, safe to hand out. */
 export function taskView(task: StoredTask): Task {
-  const { lease: _lease, leaseLosses: _losses, ...rest } = task
+  const { lease: _lease, leaseLosses: _losses, handBacks: _handBacks, ...rest } = task
   return { ...rest, history: task.history.map((attempt) => ({ ...attempt })) }
 }

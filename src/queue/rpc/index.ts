@@ -1,4 +1,6 @@
 import type { PeerMethod } from '../../mcp/front.js'
+import type { CatalogPeer } from '../../mesh/index.js'
+import type { TrustGate } from '../../trust/index.js'
 import type { LeaseBook } from '../owner/leases.js'
 import type { Scheduler } from '../owner/scheduler.js'
 import type { TaskStore } from '../owner/task-store.js'
@@ -32,8 +34,11 @@ export function queueRpcHost(parts: {
   leases: LeaseBook
   worker: TaskWorker
   leaseMs: number
+  /** The catalog's peers (who may claim what). */
+  peers: () => readonly CatalogPeer[]
+  gate: Pick<TrustGate, 'checkPeer' | 'maySendTo' | 'checkSend' | 'refused'>
 }): QueueRpcHost {
-  const { store, scheduler, leases, worker, leaseMs } = parts
+  const { store, scheduler, leases, worker, leaseMs, peers, gate } = parts
   return {
     leaseMs,
     paused: () => store.paused,
@@ -43,6 +48,10 @@ export function queueRpcHost(parts: {
       scheduler.dequeue(task)
       return leases.start(task, peer, 'pull')
     },
+    peers,
+    outstanding: (peer) => leases.outstanding(peer),
+    coolingDown: (peer, now) => leases.coolingDown(peer, now),
+    gate,
     leases,
     worker
   }

@@ -1,13 +1,18 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { peerRefusal } from '../../mesh/index.js'
 import { errorResult } from '../../tools/define.js'
+import type { TrustGate } from '../../trust/index.js'
+import { KeyedCounter } from '../../util/counter.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { parsePeerId, tryParsePeerId } from '../../util/peer-id.js'
 import type { MeshPort } from '../components.js'
 import {
+  CLAIM_MEMORY_MS,
   CLAIM_TIMEOUT_MS,
   COMPLETE_TIMEOUT_MS,
+  MAX_CLAIM_MEMORY,
+  MAX_CLAIMS_PER_OWNER,
   METHOD_CLAIM,
   METHOD_COMPLETE,
   REPORT_ATTEMPTS,
@@ -22,41 +27,62 @@ const log = meshLogger('queue:worker')
 export interface TaskClaimsInit {
   worker: Pick<TaskWorker, 'offers' | 'isRunning' | 'reserve' | 'execute' | 'abort'>
   mesh: Pick<MeshPort, 'client' | 'drop'>
+  /** Whether an owner may make this node run a tool (export, trust.allowPeers, trust.tools). */
+  gate: Pick<TrustGate, 'checkRun' | 'refused'>
   /** This node's peer ID. */
   self: string
   /** Tags of a local tool plus those this worker registered. */
   localTags(tool: string): string[]
 }
 
+type OpenTask = Announcement['tasks'][number]
+
 /**
  * The worker side of pull dispatch: claims announced tasks this node can
- * run (one claim per task, one reserved slot per claim), runs the granted
+ * run for their owner (one claim per task, one reserved slot per claim, at
+ * most MAX_CLAIMS_PER_OWNER unanswered requests per owner), runs the granted
  * task with heartbeats, and reports its result to the owner.
+ *
+ * What runs is bound to what was claimed: the granted task must be of the
+ * announced tool (the owner may substitute another task id of that tool, its
+ * priority rule), and the gate must allow the owner to run it, checked before
+ * the claim and again after the grant. A grant naming another tool is refused
+ * (not run) and handed back to the owner as not executed.
  */
 export class TaskClaims {
   readonly #init: TaskClaimsInit
-  /** Announced tasks this node is claiming right now (one claim per task). */
+  /** Announced tasks this node is claiming right now, by owner and id (bounded by the reserved slots). */
   readonly #claiming = new Set<string>()
+  /** Unanswered requests (claims, result reports) per owner. */
+  readonly #pending = new KeyedCounter()
+  /** When this node last tried to claim an announced task (owner and id): untried tasks are claimed first. */
+  readonly #tried = new Map<string, number>()
 
   constructor(init: TaskClaimsInit) {
     this.#init = init
   }
 
-  /** Claims the announced tasks this worker offers, while it has free slots. */
+  /** Claims the announced tasks this worker offers, while it has free slots and the owner is under its quota. */
   onAnnouncement(announcement: Announcement): void {
-    const { worker, self } = this.#init
-    for (const open of announcement.tasks) {
+    const { worker, self, gate } = this.#init
+    const owner = announcement.owner
+    for (const open of this.#byLastTried(owner, announcement.tasks)) {
+      if (this.#pending.get(owner) >= MAX_CLAIMS_PER_OWNER) return
       if (open.peer != null && open.peer !== self) continue
       if (!worker.offers(open.tool, 'peer')) continue
       const tags = this.#init.localTags(open.tool)
       if (!open.tags.every((tag) => tags.includes(tag))) continue
-      if (this.#claiming.has(open.id) || worker.isRunning(open.id)) continue
+      const key = claimKey(owner, open.id)
+      if (this.#claiming.has(key) || worker.isRunning(open.id, owner)) continue
+      if (!gate.checkRun('task-claim', owner, open.tool).allowed) continue
       const slot = worker.reserve()
       if (slot == null) return
-      this.#claiming.add(open.id)
-      void this.#claim(announcement.owner, open.id, slot).finally(() => {
+      this.#claiming.add(key)
+      this.#remember(key)
+      this.#pending.increment(owner)
+      void this.#claim(owner, open, slot).finally(() => {
         slot()
-        this.#claiming.delete(open.id)
+        this.#claiming.delete(key)
       })
     }
   }
@@ -64,22 +90,49 @@ export class TaskClaims {
   /**
    * Claims one announced task from its owner and, if granted, runs it with
    * heartbeats. `slot` is the worker slot reserved for it, released into the
-   * run (or when the claim is not granted).
+   * run (or when the claim is not granted). Holds one of the owner's pending
+   * requests until the claim is answered.
    */
-  async #claim(owner: string, taskId: string, slot: () => void): Promise<void> {
-    const { worker, mesh } = this.#init
-    const ownerId = tryParsePeerId(owner)
-    if (ownerId == null) return
+  async #claim(owner: string, open: OpenTask, slot: () => void): Promise<void> {
+    const { worker, mesh, gate } = this.#init
+    let answered = false
+    const answer = (): void => {
+      if (answered) return
+      answered = true
+      this.#pending.decrement(owner)
+    }
     try {
+      const ownerId = tryParsePeerId(owner)
+      if (ownerId == null) return
       const client = await mesh.client(ownerId)
-      const answer = await client.request({ method: METHOD_CLAIM, params: { taskId } }, claimResult, {
+      const reply = await client.request({ method: METHOD_CLAIM, params: { taskId: open.id } }, claimResult, {
         timeout: CLAIM_TIMEOUT_MS
       })
-      if (!answer.granted) return
+      answer()
+      if (!reply.granted) return
       // The owner may grant a better-ranked task than the one claimed (Scheduler.bestClaimFor):
-      // from here on everything refers to the granted task.
-      const granted = answer.task
-      const stopHeartbeat = heartbeatClaim(client, granted, (reason) => worker.abort(granted.id, reason))
+      // from here on everything refers to the granted task, which must be of the claimed tool.
+      const granted = reply.task
+      const refusal =
+        granted.tool !== open.tool
+          ? `granted tool "${granted.tool}" for a claim of "${open.tool}"`
+          : granted.id !== open.id && worker.isRunning(granted.id, owner)
+            ? `task ${granted.id} already runs here`
+            : undefined
+      if (refusal != null) {
+        gate.refused('task-claim', 'denied', owner, refusal)
+        await this.#report(owner, granted.id, granted.token, errorResult(`denied: ${refusal}`), `denied: ${refusal}`)
+        return
+      }
+      const decision = gate.checkRun('task-claim', owner, granted.tool)
+      if (!decision.allowed) {
+        const reason = `denied: ${decision.reason}`
+        await this.#report(owner, granted.id, granted.token, errorResult(reason), reason)
+        return
+      }
+      const stopHeartbeat = heartbeatClaim(client, granted, (reason) =>
+        worker.abort(owner, granted.id, granted.token, reason)
+      )
       let result: CallToolResult
       let notExecuted: string | undefined
       try {
@@ -105,11 +158,17 @@ export class TaskClaims {
       }
       await this.#report(owner, granted.id, granted.token, result, notExecuted)
     } catch (err) {
-      log('claiming %s from %s failed: %s', taskId, owner, errorMessage(err))
+      log('claiming %s from %s failed: %s', open.id, owner, errorMessage(err))
+    } finally {
+      answer()
     }
   }
 
-  /** Reports a claimed task's result to its owner, retrying with backoff over a fresh stream. */
+  /**
+   * Reports a claimed task's result to its owner, retrying with backoff over
+   * a fresh stream. Holds one of the owner's pending requests meanwhile, so
+   * an owner that never acknowledges results gets no more claims.
+   */
   async #report(
     owner: string,
     taskId: string,
@@ -119,16 +178,50 @@ export class TaskClaims {
   ): Promise<void> {
     const { mesh } = this.#init
     const params = notExecuted == null ? { taskId, token, result } : { taskId, token, result, notExecuted }
-    for (let attempt = 0; attempt < REPORT_ATTEMPTS; attempt++) {
-      try {
-        const client = await mesh.client(parsePeerId(owner))
-        await client.request({ method: METHOD_COMPLETE, params }, completeResult, { timeout: COMPLETE_TIMEOUT_MS })
-        return
-      } catch (err) {
-        log('reporting %s to %s failed (attempt %d): %s', taskId, owner, attempt + 1, errorMessage(err))
-        await mesh.drop(owner)
-        await new Promise((resolve) => setTimeout(resolve, REPORT_BACKOFF_MS * 2 ** attempt))
+    this.#pending.increment(owner)
+    try {
+      for (let attempt = 0; attempt < REPORT_ATTEMPTS; attempt++) {
+        try {
+          const client = await mesh.client(parsePeerId(owner))
+          await client.request({ method: METHOD_COMPLETE, params }, completeResult, { timeout: COMPLETE_TIMEOUT_MS })
+          return
+        } catch (err) {
+          log('reporting %s to %s failed (attempt %d): %s', taskId, owner, attempt + 1, errorMessage(err))
+          await mesh.drop(owner)
+          await new Promise((resolve) => setTimeout(resolve, REPORT_BACKOFF_MS * 2 ** attempt))
+        }
       }
+    } finally {
+      this.#pending.decrement(owner)
     }
   }
+
+  /** The announced tasks, never-tried ones first (in announcement order), then the least recently tried. */
+  #byLastTried(owner: string, tasks: readonly OpenTask[]): OpenTask[] {
+    const now = Date.now()
+    const triedAt = (open: OpenTask): number => {
+      const at = this.#tried.get(claimKey(owner, open.id))
+      return at == null || now - at > CLAIM_MEMORY_MS ? 0 : at
+    }
+    return tasks
+      .map((open, index) => ({ open, index, at: triedAt(open) }))
+      .sort((a, b) => a.at - b.at || a.index - b.index)
+      .map((entry) => entry.open)
+  }
+
+  /** Notes a claim attempt; the memory is bounded (expired entries, then the oldest, are dropped). */
+  #remember(key: string): void {
+    const now = Date.now()
+    this.#tried.delete(key)
+    this.#tried.set(key, now)
+    if (this.#tried.size <= MAX_CLAIM_MEMORY) return
+    for (const [old, at] of this.#tried) {
+      if (this.#tried.size <= MAX_CLAIM_MEMORY && now - at <= CLAIM_MEMORY_MS) break
+      this.#tried.delete(old)
+    }
+  }
+}
+
+function claimKey(owner: string, taskId: string): string {
+  return `${owner}\u0000${taskId}`
 }

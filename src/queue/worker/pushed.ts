@@ -1,7 +1,8 @@
 import { type CallToolResult, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
-import { ERROR_CODE_BUSY } from '../../mesh/index.js'
+import { ERROR_CODE_BUSY, ERROR_CODE_DENIED } from '../../mesh/index.js'
 import type { ViewCallContext } from '../../mcp/view.js'
 import type { JsonObject } from '../../tools/types.js'
+import type { TrustGate } from '../../trust/index.js'
 import { meshLogger } from '../../util/logger.js'
 import type { InboundTask } from '../protocol.js'
 import { heartbeatPushed } from './heartbeat.js'
@@ -12,16 +13,22 @@ const log = meshLogger('queue:worker')
 /**
  * Runs a task an owner pushed to this node (a tools/call carrying the lease
  * in `_meta`). Refused as BUSY (nothing ran) when this worker does not take
- * tasks for the tool. Heartbeats ride the call as progress notifications.
+ * tasks for the tool, or when peers' share of its slots is full; DENIED when
+ * the gate does not let the owner run the tool (the peer view asked it
+ * already: this is the `task-push` path's own count). Heartbeats ride the
+ * call as progress notifications.
  */
 export async function executePushed(
   worker: Pick<TaskWorker, 'offers' | 'execute'>,
+  gate: Pick<TrustGate, 'checkRun'>,
   call: { peer: string; tool: string; args: JsonObject; task: InboundTask; ctx: ViewCallContext }
 ): Promise<CallToolResult> {
   const { peer, tool, args, task, ctx } = call
   if (!worker.offers(tool, 'peer')) {
     throw new ProtocolError(ERROR_CODE_BUSY, `busy: this node does not accept tasks for "${tool}"`)
   }
+  const decision = gate.checkRun('task-push', peer, tool)
+  if (!decision.allowed) throw new ProtocolError(ERROR_CODE_DENIED, `denied: ${decision.reason}`)
   // The owner cancels with notifications/cancelled; a dropped connection is
   // not a cancel: the task keeps running so a restarted owner can re-lease it.
   const controller = new AbortController()

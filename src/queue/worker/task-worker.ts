@@ -6,7 +6,14 @@ import type { ToolRegistry } from '../../tools/registry.js'
 import type { JsonObject, ToolProgress } from '../../tools/types.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
-import { DEFAULT_WORKER_CONCURRENCY, WORKER_RESULT_CACHE_MS } from '../constants.js'
+import { KeyedCounter } from '../../util/counter.js'
+import {
+  DEFAULT_WORKER_CONCURRENCY,
+  MAX_RECENT_RESULTS,
+  MAX_RECENT_RESULTS_PER_OWNER,
+  peerSlots,
+  WORKER_RESULT_CACHE_MS
+} from '../constants.js'
 
 const log = meshLogger('queue:worker')
 
@@ -52,23 +59,46 @@ export interface WorkerStatus {
 export interface WorkerHost {
   registry: ToolRegistry
   router: RuntimeRouter
+  /** Whether peers may see and call a tool of this node (the trust gate's `isExported`). */
   isExported(name: string): boolean
+}
+
+/** What `abort` found: the run aborted, no run of that owner and id here, or a token that is not the run's lease. */
+export type AbortOutcome = 'aborted' | 'not-running' | 'wrong-token'
+
+/** The owner this node's own tasks run for. */
+const LOCAL_OWNER = 'local'
+
+/** Runs are keyed by owner and task id: task ids are chosen by owners, so two owners may use the same one. */
+function runKey(owner: string, taskId: string): string {
+  return `${owner}\u0000${taskId}`
 }
 
 /**
  * This node as a worker: runs tasks handed to it (pushed by an owner, claimed
- * from the task topic, or its own), never more than `maxConcurrency` at once.
- * It keeps recent results so a restarted owner can re-lease a task instead of
- * running it again.
+ * from the task topic, or its own), never more than `maxConcurrency` at once,
+ * and peers' tasks never in the share kept back for its own (`peerSlots`).
+ * Runs are keyed by (owner, task id): only the owner, with the run's lease
+ * token, aborts or attaches to it. It keeps recent results (bounded per owner
+ * and node-wide) so a restarted owner can re-lease a task instead of running
+ * it again.
  */
 export class TaskWorker {
   readonly #host: WorkerHost
   #registration?: WorkerRegistration
   #accepting = true
+  /** Running tasks by runKey(owner, id). */
   readonly #running = new Map<string, RunningTask>()
+  /** Running tasks of peers (pushed or claimed), bounded by peerSlots. */
+  #peerRunning = 0
   /** Slots held by claims in flight (see reserve). */
   #reserved = 0
-  readonly #recent = new Map<string, { token: string; result: CallToolResult; finishedAt: number }>()
+  /** Results of peers' tasks by runKey(owner, id), oldest first. */
+  readonly #recent = new Map<
+    string,
+    { id: string; owner: string; token: string; result: CallToolResult; finishedAt: number }
+  >()
+  readonly #recentPerOwner = new KeyedCounter()
   #done = 0
   #failed = 0
   #onIdle: Array<() => void> = []
@@ -95,9 +125,16 @@ export class TaskWorker {
     return this.#registration?.maxConcurrency ?? 0
   }
 
+  /** Free slots for this node's own tasks (every slot). */
   get freeSlots(): number {
     if (this.#registration == null || !this.#accepting) return 0
     return Math.max(0, this.#registration.maxConcurrency - this.#running.size - this.#reserved)
+  }
+
+  /** Free slots for peers' tasks: never those kept back for this node's own (see `peerSlots`). */
+  get freePeerSlots(): number {
+    const peerLimit = peerSlots(this.maxConcurrency) - this.#peerRunning - this.#reserved
+    return Math.max(0, Math.min(this.freeSlots, peerLimit))
   }
 
   /**
@@ -108,13 +145,15 @@ export class TaskWorker {
    * (call it just before `execute`, in the same tick), or undefined when full.
    */
   reserve(): (() => void) | undefined {
-    if (this.freeSlots <= 0) return undefined
+    if (this.freePeerSlots <= 0) return undefined
     this.#reserved++
     let released = false
     return () => {
       if (released) return
       released = true
       this.#reserved--
+      // A claim that was not granted frees its slot: the owner's pump may use it.
+      this.#onSlotFree?.()
     }
   }
 
@@ -164,12 +203,21 @@ export class TaskWorker {
     task: WorkerTask,
     ctx: { signal: AbortSignal; reportProgress: (p: ToolProgress) => void }
   ): Promise<CallToolResult> {
-    const existing = this.#running.get(task.id)
-    if (existing != null && existing.token === task.token) return existing.result
-    if (this.freeSlots <= 0) {
+    const key = runKey(task.owner, task.id)
+    const existing = this.#running.get(key)
+    if (existing != null) {
+      if (existing.token === task.token) return existing.result
+      throw new ProtocolError(ERROR_CODE_BUSY, `busy: task ${task.id} already runs here under another lease`)
+    }
+    const forPeer = task.owner !== LOCAL_OWNER
+    if ((forPeer ? this.freePeerSlots : this.freeSlots) <= 0) {
       throw new ProtocolError(
         ERROR_CODE_BUSY,
-        this.#accepting ? 'busy: worker is at maxConcurrency' : 'busy: not accepting tasks'
+        !this.#accepting
+          ? 'busy: not accepting tasks'
+          : forPeer && this.freeSlots > 0
+            ? "busy: the worker's slots for peers are full"
+            : 'busy: worker is at maxConcurrency'
       )
     }
     const controller = new AbortController()
@@ -188,7 +236,7 @@ export class TaskWorker {
           {
             signal,
             reportProgress: ctx.reportProgress,
-            caller: task.owner === 'local' ? { kind: 'local' } : { kind: 'peer', peerId: task.owner }
+            caller: forPeer ? { kind: 'peer', peerId: task.owner } : { kind: 'local' }
           },
           { override: 'local' }
         )
@@ -197,7 +245,8 @@ export class TaskWorker {
         return errorResult(errorMessage(err))
       }
     })()
-    this.#running.set(task.id, running)
+    this.#running.set(key, running)
+    if (forPeer) this.#peerRunning++
     try {
       const result = await running.result
       if (result.isError === true) this.#failed++
@@ -208,7 +257,8 @@ export class TaskWorker {
       this.#failed++
       throw err
     } finally {
-      this.#running.delete(task.id)
+      this.#running.delete(key)
+      if (forPeer) this.#peerRunning--
       if (this.#running.size === 0) {
         const waiters = this.#onIdle
         this.#onIdle = []
@@ -218,30 +268,42 @@ export class TaskWorker {
     }
   }
 
-  abort(taskId: string, reason = 'cancelled by its owner'): boolean {
-    const running = this.#running.get(taskId)
-    if (running == null) return false
-    log('aborting task %s: %s', taskId, reason)
+  /** Aborts `owner`'s run of `taskId`, only with that run's lease token. */
+  abort(owner: string, taskId: string, token: string, reason = 'cancelled by its owner'): AbortOutcome {
+    const running = this.#running.get(runKey(owner, taskId))
+    if (running == null) return 'not-running'
+    if (running.token !== token) return 'wrong-token'
+    log('aborting task %s of %s: %s', taskId, owner, reason)
     running.controller.abort(new Error(reason))
-    return true
+    return 'aborted'
   }
 
-  /** For a restarted owner: the result of a task run or running here, if its lease token matches. */
-  async attach(taskId: string, token: string, signal: AbortSignal): Promise<CallToolResult | undefined> {
-    const running = this.#running.get(taskId)
+  /**
+   * For a restarted owner: the result of a task run or running here, if its
+   * lease token matches. `owner` is the caller (the peer method always passes
+   * it); without it, any owner's run with that id and token matches.
+   */
+  async attach(
+    taskId: string,
+    token: string,
+    signal: AbortSignal,
+    owner?: string
+  ): Promise<CallToolResult | undefined> {
+    const running = this.#find(this.#running, taskId, owner)
     if (running != null && running.token === token) {
       const aborted = new Promise<never>((_, reject) => {
         signal.addEventListener('abort', () => reject(signal.reason), { once: true })
       })
       return Promise.race([running.result, aborted])
     }
-    const recent = this.#recent.get(taskId)
+    const recent = this.#find(this.#recent, taskId, owner)
     if (recent != null && recent.token === token) return recent.result
     return undefined
   }
 
-  isRunning(taskId: string): boolean {
-    return this.#running.has(taskId)
+  /** Whether `owner`'s task `taskId` runs here (any owner's, when `owner` is not given). */
+  isRunning(taskId: string, owner?: string): boolean {
+    return this.#find(this.#running, taskId, owner) != null
   }
 
   status(): WorkerStatus {
@@ -262,13 +324,45 @@ export class TaskWorker {
     }
   }
 
+  #find<T extends { owner: string; id: string }>(
+    runs: ReadonlyMap<string, T>,
+    taskId: string,
+    owner?: string
+  ): T | undefined {
+    if (owner != null) return runs.get(runKey(owner, taskId))
+    for (const run of runs.values()) if (run.id === taskId) return run
+    return undefined
+  }
+
+  /**
+   * Keeps a peer's result for re-leases: at most MAX_RECENT_RESULTS_PER_OWNER
+   * per owner and MAX_RECENT_RESULTS in all (oldest dropped first), each for
+   * WORKER_RESULT_CACHE_MS.
+   */
   #remember(task: WorkerTask, result: CallToolResult): void {
-    if (task.owner === 'local') return
+    if (task.owner === LOCAL_OWNER) return
     const now = Date.now()
-    this.#recent.set(task.id, { token: task.token, result, finishedAt: now })
-    for (const [id, entry] of this.#recent) {
-      if (now - entry.finishedAt < WORKER_RESULT_CACHE_MS) break
-      this.#recent.delete(id)
+    const key = runKey(task.owner, task.id)
+    this.#forget(key)
+    if (this.#recentPerOwner.get(task.owner) >= MAX_RECENT_RESULTS_PER_OWNER) {
+      for (const [oldKey, entry] of this.#recent) {
+        if (entry.owner !== task.owner) continue
+        this.#forget(oldKey)
+        break
+      }
     }
+    this.#recent.set(key, { id: task.id, owner: task.owner, token: task.token, result, finishedAt: now })
+    this.#recentPerOwner.increment(task.owner)
+    for (const [oldKey, entry] of this.#recent) {
+      if (now - entry.finishedAt < WORKER_RESULT_CACHE_MS && this.#recent.size <= MAX_RECENT_RESULTS) break
+      this.#forget(oldKey)
+    }
+  }
+
+  #forget(key: string): void {
+    const entry = this.#recent.get(key)
+    if (entry == null) return
+    this.#recent.delete(key)
+    this.#recentPerOwner.decrement(entry.owner)
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_LEASE_LOSSES } from '../../../src/queue/constants.js'
+import { MAX_LEASE_LOSSES, TIMEOUT_GRACE_MS } from '../../../src/queue/constants.js'
 import { ownerParts, queued, storedTask } from '../fixtures.js'
 
 async function leased(options: { dispatch?: 'pull' | 'push'; maxAttempts?: number } = {}) {
@@ -113,5 +113,35 @@ describe('leases', () => {
     leases.settle('t1', lease.token, { result: { content: [] } })
     expect(task.state).toBe('cancelled')
     expect(leases.outstanding('peer-a')).toBe(0)
+  })
+})
+
+describe('leases: every attempt has a deadline', () => {
+  it("times out a pull attempt kept alive by heartbeats once the task's timeout plus grace passed, for an abort", async () => {
+    const { task, leases, lease } = await leased()
+    expect(lease.deadline).toBe((task.startedAt ?? 0) + task.timeoutMs + TIMEOUT_GRACE_MS)
+    lease.expiresAt = lease.deadline + 60_000
+    expect(leases.sweep(lease.deadline - 1)).toEqual([])
+    expect(leases.sweep(lease.deadline + 1)).toEqual([{ taskId: 't1', lease }])
+    expect(task).toMatchObject({ state: 'failed', error: `timed out after ${task.timeoutMs} ms` })
+    expect(task.history.at(-1)?.outcome).toBe('timeout')
+    expect(lease.controller.signal.aborted).toBe(true)
+  })
+
+  it('times out a local attempt too (its run is aborted through the lease); the retry policy applies', async () => {
+    const parts = await ownerParts({ leaseMs: 1_000 })
+    const task = queued(
+      parts,
+      storedTask('t1', {
+        retry: { policy: 'linear', maxAttempts: 2, baseDelayMs: 0, jitter: false, retryOnToolError: false }
+      })
+    )
+    parts.scheduler.dequeue(task)
+    const lease = parts.leases.start(task, 'local', 'local')
+    expect(parts.leases.sweep(lease.deadline + 1)).toEqual([])
+    expect(lease.controller.signal.aborted).toBe(true)
+    expect(task).toMatchObject({ state: 'queued', attempts: 1 })
+    expect(task.history.at(-1)?.outcome).toBe('timeout')
+    parts.scheduler.stop()
   })
 })

@@ -116,3 +116,22 @@ describe('placement', () => {
     expect(claimableBy(storedTask('t', { placement: { peer: 'a' } }), 'a')).toBe(true)
   })
 })
+
+describe('placement: outbound allowlist and peers share', () => {
+  it('never pushes to a peer outside trust.sendTo', () => {
+    const peers = (): CatalogPeer[] => [peer('a'), peer('b')]
+    expect(chooseWorker(storedTask('t'), view({ peers, maySendTo: (p) => p === 'b' }))).toEqual({
+      kind: 'push',
+      peer: 'b'
+    })
+    expect(chooseWorker(storedTask('t'), view({ peers, maySendTo: () => false }))).toEqual({ kind: 'none' })
+  })
+
+  it('pushes no more than the slots a worker gives peers (its maxConcurrency less its local share)', () => {
+    const peers = (): CatalogPeer[] => [
+      peer('a', { worker: { accepting: true, maxConcurrency: 32, running: 0, tags: [] } })
+    ]
+    expect(chooseWorker(storedTask('t'), view({ peers, outstanding: () => 23 }))).toEqual({ kind: 'push', peer: 'a' })
+    expect(chooseWorker(storedTask('t'), view({ peers, outstanding: () => 24 }))).toEqual({ kind: 'busy' })
+  })
+})

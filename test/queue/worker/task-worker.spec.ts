@@ -1,6 +1,7 @@
 import type { ProtocolError } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
 import { ERROR_CODE_BUSY } from '../../../src/mesh/constants.js'
+import { localReserve, MAX_RECENT_RESULTS_PER_OWNER, peerSlots } from '../../../src/queue/constants.js'
 import { TaskWorker } from '../../../src/queue/worker/task-worker.js'
 import { RuntimeRouter } from '../../../src/router/router.js'
 import { ToolRegistry } from '../../../src/tools/registry.js'
@@ -110,5 +111,79 @@ describe('TaskWorker', () => {
     const aborted = abandoned.worker.execute(abandoned.task('1'), abandoned.ctx)
     expect(await abandoned.worker.unregister('abandon', 0)).toEqual({ drained: 0, abandoned: 1 })
     expect((await aborted).isError).toBe(true)
+  })
+})
+
+describe('TaskWorker: the local share and runs keyed by owner', () => {
+  it("keeps a quarter of its slots for the node's own tasks: peers' tasks are refused as BUSY there", async () => {
+    const { worker, gates, ctx, task } = gatedWorker(4)
+    expect(localReserve(4)).toBe(1)
+    expect(peerSlots(4)).toBe(3)
+    const peers = [worker.execute(task('1'), ctx), worker.execute(task('2'), ctx), worker.execute(task('3'), ctx)]
+    expect(worker.freePeerSlots).toBe(0)
+    expect(worker.reserve()).toBeUndefined()
+    const refused = await rejectionOf<ProtocolError>(worker.execute(task('4'), ctx))
+    expect(refused.code).toBe(ERROR_CODE_BUSY)
+    expect(refused.message).toContain('slots for peers are full')
+    // The node's own task still finds its slot.
+    const own = worker.execute({ ...task('own'), owner: 'local' }, ctx)
+    expect(worker.status()).toMatchObject({ running: 4 })
+    for (const open of gates) open()
+    await Promise.all([...peers, own])
+  })
+
+  it('keeps no share back below 4 slots, so a small worker still serves peers', () => {
+    expect(localReserve(1)).toBe(0)
+    expect(localReserve(3)).toBe(0)
+    expect(peerSlots(32)).toBe(24)
+  })
+
+  it('keys runs by owner: the same task id from two owners runs twice; abort needs the owner and the token', async () => {
+    const { worker, gates, ctx, task } = gatedWorker(4)
+    const a = worker.execute(task('same'), ctx)
+    const b = worker.execute({ ...task('same'), owner: 'peer-b', token: 'other' }, ctx)
+    expect(worker.status().running).toBe(2)
+    expect(worker.isRunning('same', 'peer-a')).toBe(true)
+    expect(worker.isRunning('same', 'peer-c')).toBe(false)
+    expect(worker.abort('peer-c', 'same', 't-same')).toBe('not-running')
+    expect(worker.abort('peer-a', 'same', 'other')).toBe('wrong-token')
+    expect(worker.abort('peer-b', 'same', 'other')).toBe('aborted')
+    expect((await b).isError).toBe(true)
+    gates[0]!()
+    expect((await a).isError).not.toBe(true)
+    // A second lease of a task already running here is refused as BUSY (nothing ran twice).
+    const again = worker.execute(task('twice'), ctx)
+    const twice = await rejectionOf<ProtocolError>(worker.execute({ ...task('twice'), token: 'new' }, ctx))
+    expect(twice.code).toBe(ERROR_CODE_BUSY)
+    gates.at(-1)!()
+    await again
+  })
+
+  it('restarts the owner pump when a claim gives its reserved slot back', () => {
+    const registry = new ToolRegistry()
+    let freed = 0
+    const host = { registry, router: new RuntimeRouter(registry), isExported: () => true }
+    const worker = new TaskWorker(host, { maxConcurrency: 4, onSlotFree: () => freed++ })
+    const slot = worker.reserve()!
+    slot()
+    slot()
+    expect(freed).toBe(1)
+  })
+
+  it("bounds the results kept for re-leases per owner, dropping the owner's oldest first", async () => {
+    const registry = new ToolRegistry()
+    registry.register(testTool('quick', { meta: { export: true } }))
+    const host = { registry, router: new RuntimeRouter(registry), isExported: () => true }
+    const worker = new TaskWorker(host, { maxConcurrency: 4 })
+    const ctx = { signal: new AbortController().signal, reportProgress: () => {} }
+    const run = (owner: string, id: string) =>
+      worker.execute({ id, token: `t-${id}`, tool: 'quick', args: {}, timeoutMs: 10_000, owner }, ctx)
+    await run('peer-b', 'kept')
+    for (let n = 0; n <= MAX_RECENT_RESULTS_PER_OWNER; n++) await run('peer-a', `r${n}`)
+    const signal = new AbortController().signal
+    expect(await worker.attach('r0', 't-r0', signal, 'peer-a')).toBeUndefined()
+    expect(await worker.attach('r1', 't-r1', signal, 'peer-a')).toBeDefined()
+    expect(await worker.attach('kept', 't-kept', signal, 'peer-b')).toBeDefined()
+    expect(await worker.attach('kept', 't-kept', signal, 'peer-a')).toBeUndefined()
   })
 })

@@ -14,7 +14,8 @@ export interface AttachWorker {
 /**
  * `mcp-mesh/task/attach`: a restarted owner asks for the result of a task it
  * had pushed here, waiting while it still runs (progress notifications keep
- * its new lease alive). Answered only with the task's lease token.
+ * its new lease alive). Answered only to the task's owner (runs are keyed by
+ * owner), with the task's lease token; anything else is `unknown`.
  */
 export function attachHandler(host: AttachWorker): PeerMethod {
   return {
@@ -34,7 +35,8 @@ export function attachHandler(host: AttachWorker): PeerMethod {
             )
           : undefined
       try {
-        const result = await host.worker.attach(taskId, token, ctx.signal)
+        // Only the owner's own run, with its lease token: anyone else learns nothing.
+        const result = await host.worker.attach(taskId, token, ctx.signal, ctx.peerId)
         return result == null ? { state: 'unknown' } : { state: 'finished', result }
       } finally {
         clearInterval(beat)

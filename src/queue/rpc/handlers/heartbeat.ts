@@ -15,6 +15,7 @@ export interface HeartbeatOwner {
  * `mcp-mesh/task/heartbeat`: a pull worker renews its lease. Only the peer
  * holding the lease, with its token, renews it; anyone else is told the
  * lease is not held, and whether the task was cancelled (so it stops).
+ * Heartbeats never carry a lease past the task's deadline.
  */
 export function heartbeatHandler(owner: HeartbeatOwner): PeerMethod {
   return {
@@ -24,8 +25,8 @@ export function heartbeatHandler(owner: HeartbeatOwner): PeerMethod {
       const { taskId, token } = params as z.infer<typeof heartbeatParams>
       const lease = owner.leases.held(taskId, token, ctx.peerId)
       if (lease == null) return { ok: false, cancel: owner.task(taskId)?.state === 'cancelled' }
-      owner.leases.renew(lease)
-      return { ok: true, cancel: false }
+      // Past the task's deadline (timeout + grace) heartbeats no longer extend the lease; the sweep ends it.
+      return { ok: owner.leases.renew(lease), cancel: false }
     }
   }
 }

@@ -44,4 +44,15 @@ describe('attach handler', () => {
     await vi.advanceTimersByTimeAsync(500)
     expect(notify).toHaveBeenCalledTimes(3)
   })
+
+  it("tells a peer other than the task's owner nothing, even with the token", async () => {
+    const { worker, release } = gatedWorker()
+    const attach = attachHandler({ worker, leaseMs: 3_000 })
+    const run = worker.execute(task, ctx)
+    expect(await callPeerMethod(attach, 'peer-x', { taskId: 't1', token: 'tok' })).toEqual({ state: 'unknown' })
+    release()
+    await run
+    expect(await callPeerMethod(attach, 'peer-x', { taskId: 't1', token: 'tok' })).toEqual({ state: 'unknown' })
+    expect(await callPeerMethod(attach, 'peer-a', { taskId: 't1', token: 'tok' })).toMatchObject({ state: 'finished' })
+  })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { MAX_HAND_BACKS } from '../../../../src/queue/constants.js'
 import { completeHandler } from '../../../../src/queue/rpc/handlers/complete.js'
 import { callPeerMethod, ownerParts, queued, storedTask } from '../../fixtures.js'
 
@@ -50,5 +51,28 @@ describe('complete handler', () => {
     expect(await callPeerMethod(complete, 'peer-a', { taskId: 't1', token: lease.token, result })).toEqual({
       accepted: false
     })
+  })
+
+  it('counts hand-backs: every MAX_HAND_BACKS-th counts as a lost lease, so a peer cannot cycle a task forever', async () => {
+    const { complete, lease, store, scheduler, leases } = await running()
+    let token = lease.token
+    for (let handBack = 1; handBack <= MAX_HAND_BACKS; handBack++) {
+      expect(
+        await callPeerMethod(complete, 'peer-a', { taskId: 't1', token, result: { content: [] }, notExecuted: 'busy' })
+      ).toEqual({ accepted: true })
+      const task = store.get('t1')!
+      expect(task.state).toBe('queued')
+      if (handBack < MAX_HAND_BACKS) {
+        expect(task).toMatchObject({ attempts: 0 })
+        expect(task.history.at(-1)?.outcome).toBe('rejected')
+        scheduler.dequeue(task)
+        token = leases.start(task, 'peer-a', 'pull').token
+      }
+    }
+    const task = store.get('t1')!
+    expect(task).toMatchObject({ attempts: 1, leaseLosses: 1 })
+    expect(task.history.at(-1)).toMatchObject({ outcome: 'lease-lost' })
+    expect(task.history.at(-1)?.error).toContain(`handed back ${MAX_HAND_BACKS} times`)
+    expect(leases.coolingDown('peer-a', Date.now())).toBe(true)
   })
 })

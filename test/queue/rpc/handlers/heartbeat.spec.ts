@@ -48,4 +48,14 @@ describe('heartbeat handler', () => {
       cancel: true
     })
   })
+
+  it("stops renewing once the task's timeout plus grace has passed, however often the worker beats", async () => {
+    const { heartbeat, lease } = await running()
+    lease.deadline = Date.now() - 1
+    expect(await callPeerMethod(heartbeat, 'peer-a', { taskId: 't1', token: lease.token })).toEqual({
+      ok: false,
+      cancel: false
+    })
+    expect(lease.expiresAt).toBe(0)
+  })
 })
