@@ -110,7 +110,7 @@ export async function waitForApiSocket(
       if (Date.now() > deadline) return { error: 'its API socket did not appear in time' }
     }
     await new Promise((resolve) => setTimeout(resolve, delay))
-    delay = Math.min(delay * 2, 200)
+    delay = Math.min(delay * 2, 50)
   }
 }
 

@@ -31,6 +31,8 @@ type HeldLock = Extract<LockResult, { acquired: true }>
 const ATTACH_WAIT_MS = 20_000
 /** Longest wait for a freshly launched node's API socket. */
 const LAUNCH_WAIT_MS = 60_000
+/** A detached node waits at least this long for its first client. */
+const FIRST_CLIENT_WAIT_MS = 10_000
 /** `MCP_MESH_FOREGROUND=1` is `start --foreground`. */
 const FOREGROUND_ENV = 'MCP_MESH_FOREGROUND'
 const HTTP_TOKEN_HINT = 'clients send Authorization: Bearer <token>'
@@ -120,16 +122,23 @@ async function runNode(options: StartOptions, loaded: LoadedConfig, lock: HeldLo
     if (!serveStdio || stdioOpen || node == null || !node.running) return
     if (node.apiSessionCount === 0) void shutdown('stdin closed and no client attached').then(exit)
   }
-  // A detached node stops a grace period after its last client left.
+  // A detached node stops a grace period after its last client left. Until
+  // its first client (the launcher's bridge, polling for the socket) has
+  // connected, it waits at least FIRST_CLIENT_WAIT_MS, however short the grace.
   let idleTimer: NodeJS.Timeout | undefined
+  let hadClient = false
   const watchIdle = (): void => {
     if (!detached || node == null || !node.running) return
     clearTimeout(idleTimer)
     idleTimer = undefined
-    if (node.apiSessionCount > 0) return
+    if (node.apiSessionCount > 0) {
+      hadClient = true
+      return
+    }
+    const waitMs = hadClient ? idleExitMs : Math.max(idleExitMs, FIRST_CLIENT_WAIT_MS)
     idleTimer = setTimeout(() => {
-      void shutdown(`no client for ${idleExitMs} ms`).then(exit)
-    }, idleExitMs)
+      void shutdown(`no client for ${waitMs} ms`).then(exit)
+    }, waitMs)
   }
   const onApiSessionsChanged = (): void => {
     maybeStopUnattended()
