@@ -208,15 +208,18 @@ export async function buildProgram(setExit: (code: number) => void, nodeOnly = f
     { registerDiscoveryCommands },
     { registerTaskCommands },
     { registerWorkflowCommands },
-    { registerHttpTokenCommand }
+    { registerHttpTokenCommand },
+    { registerStopCommand }
   ] = await Promise.all([
     import('./commands/discovery.js'),
     import('./commands/task.js'),
     import('./commands/workflow.js'),
-    import('./commands/http-token.js')
+    import('./commands/http-token.js'),
+    import('./commands/stop.js')
   ])
   registerDiscoveryCommands(program, setExit)
   registerHttpTokenCommand(program)
+  registerStopCommand(program, setExit)
   registerTaskCommands(program)
   registerWorkflowCommands(program, setExit)
 

@@ -9,6 +9,7 @@ import {
   commandLine,
   createHome,
   isAlive,
+  runCli,
   type NodeProcess,
   spawnNode,
   startDaemon,
@@ -163,6 +164,23 @@ describe('a node that outlives the client that started it', () => {
     expect(echo.structuredContent).toEqual({ message: 'relaunched' })
     expect(await client.closeStdin()).toEqual({ code: 0, signal: null })
     await waitFor(() => !isAlive(nodePid), { timeoutMs: 15_000, message: 'the idle node to exit' })
+  })
+
+  it('mcp-mesh stop stops the detached node and disconnects its clients', async () => {
+    const home = await detachedHome(60_000)
+    const client = await spawnNode({ home: home.dir, env: DETACHED })
+    const nodePid = await detachedNodePid(home.dir, client)
+    await client.status()
+    const stopped = await runCli(['stop', '--home', home.dir])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(stopped.stderr).toContain(`stopped the node on ${home.dir} (pid ${nodePid})`)
+    expect(isAlive(nodePid)).toBe(false)
+    // The bridge ends with the node.
+    expect(await client.exited).toEqual({ code: 0, signal: null })
+    expect(existsSync(lockPath(home.dir))).toBe(false)
+    const again = await runCli(['stop', '--home', home.dir])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('no node is running')
   })
 
   it('a daemon started by hand reports daemon mode (no idle exit) and serves start clients', async () => {
