@@ -115,14 +115,28 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
   }
   input.on('data', beforeConnect)
   input.once('end', onInputEnd)
+  // The client went away (EPIPE on its stdout): the bridge ends with it.
+  let outputFailed = false
+  output.on('error', () => {
+    outputFailed = true
+    socket?.destroy()
+  })
+  let socket: Socket | undefined
 
-  const socket = await options.connect()
-  if (socket == null) {
+  socket = await options.connect()
+  if (socket == null || outputFailed) {
+    socket?.destroy()
     input.off('data', beforeConnect)
     input.pause()
     return 1
   }
   const connected = socket
+  connected.on('error', () => {})
+  const closed = new Promise<undefined>((resolveClosed) => connected.once('close', () => resolveClosed(undefined)))
+  const finish = (): number => {
+    input.pause()
+    return 0
+  }
   await answering
 
   // Replay the locally answered initialize; the node's answer is dropped.
@@ -143,9 +157,8 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
     }
     connected.on('data', onData)
     connected.write(`${initialize.line}\n`)
-    const closed = new Promise<undefined>((resolveClosed) => connected.once('close', () => resolveClosed(undefined)))
     const rest = await Promise.race([answered, closed])
-    if (rest == null) return 0
+    if (rest == null) return finish()
     if (rest !== '') output.write(rest)
   }
 
@@ -158,11 +171,6 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
   connected.pipe(output, { end: false })
   if (inputEnded) connected.end()
   else input.pipe(connected)
-  return new Promise<number>((resolve) => {
-    connected.once('close', () => {
-      input.pause()
-      resolve(0)
-    })
-    connected.on('error', () => {})
-  })
+  await closed
+  return finish()
 }
