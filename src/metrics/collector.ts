@@ -13,6 +13,7 @@ export interface MetricsSources {
   worker?: () => { running: number; slots: number; done: number; failed: number } | undefined
   workflows?: () => { active: number; byState: Record<string, number> } | undefined
   localTools?: () => { total: number; exported: number }
+  tracing?: () => { spans: number; otlp?: { exported: number; dropped: number } }
 }
 
 type Read<T> = () => T | undefined
@@ -109,6 +110,10 @@ export class StatusCollector {
     this.#gauge('mcp_sessions', 'Open MCP sessions (stdio, HTTP, local API and peers).', () => node?.()?.sessions)
     this.#gauge('local_tools', 'Tools registered on this node.', () => this.#sources.localTools?.().total)
     this.#gauge('exported_tools', 'Tools this node exports to peers.', () => this.#sources.localTools?.().exported)
+    const tracing = this.#sources.tracing
+    this.#counter('trace_spans_total', 'Trace spans this node recorded.', () => tracing?.().spans)
+    this.#counter('trace_spans_exported_total', 'Spans sent to the OTLP endpoint.', () => tracing?.().otlp?.exported)
+    this.#counter('trace_spans_dropped_total', 'Spans the OTLP exporter dropped.', () => tracing?.().otlp?.dropped)
   }
 
   #router(): void {

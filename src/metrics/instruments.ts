@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Histogram, type Registry } from 'prom-client'
 import {
   DURATION_BUCKETS_SECONDS,
   MAX_TOOL_LABELS,
@@ -39,7 +39,6 @@ export interface OperationObservation {
 export class CallInstruments {
   readonly #toolCalls: Histogram<'tool' | 'route' | 'outcome'>
   readonly #operations: Histogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type' | 'caller'>
-  readonly #spans: Counter<'kind'>
   readonly #toolLabels = new Set<string>()
 
   constructor(registry: Registry) {
@@ -55,12 +54,6 @@ export class CallInstruments {
       help: 'MCP requests answered by this node (OpenTelemetry mcp.server.operation.duration); caller is local or peer.',
       labelNames: ['mcp_method_name', 'gen_ai_tool_name', 'error_type', 'caller'],
       buckets: DURATION_BUCKETS_SECONDS,
-      registers: [registry]
-    })
-    this.#spans = new Counter({
-      name: `${METRIC_PREFIX}trace_spans_total`,
-      help: 'Trace spans recorded by this node, by span kind.',
-      labelNames: ['kind'],
       registers: [registry]
     })
   }
@@ -88,8 +81,30 @@ export class CallInstruments {
     )
   }
 
-  span(kind: string): void {
-    this.#spans.inc({ kind })
+  /** Calls and mean latency per tool and route so far (for the dashboard). */
+  async toolLatency(): Promise<Array<{ tool: string; route: string; calls: number; meanMs: number }>> {
+    const totals = new Map<string, { tool: string; route: string; calls: number; sum: number }>()
+    for (const value of (await this.#toolCalls.get()).values) {
+      const suffix = value.metricName?.endsWith('_count')
+        ? 'count'
+        : value.metricName?.endsWith('_sum')
+          ? 'sum'
+          : undefined
+      if (suffix == null) continue
+      const tool = String(value.labels.tool)
+      const route = String(value.labels.route)
+      const key = `${tool}\u0000${route}`
+      const entry = totals.get(key) ?? { tool, route, calls: 0, sum: 0 }
+      if (suffix === 'count') entry.calls += value.value
+      else entry.sum += value.value
+      totals.set(key, entry)
+    }
+    return [...totals.values()].map(({ tool, route, calls, sum }) => ({
+      tool,
+      route,
+      calls,
+      meanMs: calls === 0 ? 0 : Math.round((sum / calls) * 1000 * 10) / 10
+    }))
   }
 
   #toolLabel(tool: string, unknown = false): string {
