@@ -23,7 +23,10 @@ async function scrape(http: NodeHttp): Promise<Sample[]> {
 }
 
 beforeAll(async () => {
-  a = await spawnNode({ home: (await createHome({ config: { ...FAST_CATALOG, metrics: { port: 0 } } })).dir, args: ['--http', '0'] })
+  a = await spawnNode({
+    home: (await createHome({ config: { ...FAST_CATALOG, metrics: { port: 0 } } })).dir,
+    args: ['--http', '0']
+  })
   const statusA = await a.status()
   b = await spawnNode({
     home: (await createHome({ config: FAST_CATALOG })).dir,
@@ -33,7 +36,7 @@ beforeAll(async () => {
   httpA = await nodeHttp(a)
   await waitFor(
     async () => ((await a.status()).subsystems.mesh as { catalog?: { peers: number } }).catalog?.peers === 1,
-    { message: 'B in A\'s catalog', timeoutMs: 30_000 }
+    { message: "B in A's catalog", timeoutMs: 30_000 }
   )
 }, 90_000)
 
@@ -42,7 +45,9 @@ afterAll(cleanup)
 describe('/metrics', () => {
   it('is refused without the token, and on a non-loopback Host', async () => {
     expect((await fetch(`${httpA.origin}/metrics`)).status).toBe(401)
-    expect(await rawGet(`${httpA.origin}/metrics`, { authorization: `Bearer ${httpA.token}`, host: 'evil.example' })).toBe(403)
+    expect(
+      await rawGet(`${httpA.origin}/metrics`, { authorization: `Bearer ${httpA.token}`, host: 'evil.example' })
+    ).toBe(403)
     expect(await rawGet(`${httpA.origin}/metrics`, { authorization: `Bearer ${httpA.token}` })).toBe(200)
   })
 
@@ -54,7 +59,9 @@ describe('/metrics', () => {
     const { samples, types } = parsePrometheus(text)
     expect(types.get('mcp_mesh_tool_call_duration_seconds')).toBe('histogram')
     expect(types.get('mcp_server_operation_duration_seconds')).toBe('histogram')
-    expect(total(samples, 'mcp_mesh_tool_call_duration_seconds_count', { tool: 'echo', route: 'local', outcome: 'ok' })).toBeGreaterThanOrEqual(2)
+    expect(
+      total(samples, 'mcp_mesh_tool_call_duration_seconds_count', { tool: 'echo', route: 'local', outcome: 'ok' })
+    ).toBeGreaterThanOrEqual(2)
     expect(
       total(samples, 'mcp_server_operation_duration_seconds_count', {
         mcp_method_name: 'tools/call',
@@ -88,13 +95,22 @@ describe('/metrics', () => {
       _meta: { 'mcp-mesh/runtime': 'mesh' }
     })) as CallToolResult
     expect(result.isError).not.toBe(true)
-    const submitted = await a.callOk('task_submit', { tool: 'echo', args: { message: 'task' }, placement: { local: true } })
-    expect((submitted.structuredContent as { task: { id: string } }).task.id).toBeDefined()
-    await waitFor(async () => total(await scrape(httpA), 'mcp_mesh_tasks_finished_total', { state: 'succeeded' }) >= 1, {
-      message: 'the task finished'
+    const submitted = await a.callOk('task_submit', {
+      tool: 'echo',
+      args: { message: 'task' },
+      placement: { local: true }
     })
+    expect((submitted.structuredContent as { task: { id: string } }).task.id).toBeDefined()
+    await waitFor(
+      async () => total(await scrape(httpA), 'mcp_mesh_tasks_finished_total', { state: 'succeeded' }) >= 1,
+      {
+        message: 'the task finished'
+      }
+    )
     const samples = await scrape(httpA)
-    expect(total(samples, 'mcp_mesh_tool_call_duration_seconds_count', { tool: 'echo', route: 'mesh', outcome: 'ok' })).toBeGreaterThanOrEqual(1)
+    expect(
+      total(samples, 'mcp_mesh_tool_call_duration_seconds_count', { tool: 'echo', route: 'mesh', outcome: 'ok' })
+    ).toBeGreaterThanOrEqual(1)
     expect(total(samples, 'mcp_mesh_dispatch_calls_total')).toBeGreaterThanOrEqual(1)
     expect(total(samples, 'mcp_mesh_catalog_peers')).toBeGreaterThanOrEqual(1)
     expect(find(samples, 'mcp_mesh_tasks', { state: 'succeeded' })[0]?.value).toBeGreaterThanOrEqual(1)

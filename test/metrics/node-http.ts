@@ -66,7 +66,8 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
     const labels: Record<string, string> = {}
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = value!
     const raw = match[3]!.toLowerCase()
-    const value = raw === 'nan' ? Number.NaN : raw.endsWith('inf') ? (raw.startsWith('-') ? -Infinity : Infinity) : Number(raw)
+    const value =
+      raw === 'nan' ? Number.NaN : raw.endsWith('inf') ? (raw.startsWith('-') ? -Infinity : Infinity) : Number(raw)
     samples.push({ name: match[1]!, labels, value })
   }
   return { samples, types }
