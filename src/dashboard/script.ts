@@ -28,7 +28,7 @@ export const DASHBOARD_JS = `'use strict'
     if (text != null) node.textContent = text
     return node
   }
-  function short(id) { return id && id.length > 16 ? id.slice(0, 6) + '…' + id.slice(-6) : (id || '') }
+  function short(id) { return id && id.length > 16 ? '…' + id.slice(-8) : (id || '') }
   function ms(value) {
     if (value == null) return ''
     if (value < 1000) return Math.round(value) + ' ms'
