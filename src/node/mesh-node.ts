@@ -283,12 +283,6 @@ export class MeshNode implements NodeInfo {
     for (const subsystem of this.#subsystems) {
       if (subsystem.status != null) subsystems[subsystem.name] = subsystem.status()
     }
-    subsystems.observability = {
-      metricsUrl:
-        this.observability.metrics.url ??
-        (this.#http?.origin != null ? `${this.#http.origin}${METRICS_PATH}` : undefined),
-      tracing: this.observability.tracing.status()
-    }
     return {
       peerId: libp2p.peerId.toString(),
       agentVersion: `${AGENT_NAME}/${VERSION}`,
@@ -346,6 +340,7 @@ export class MeshNode implements NodeInfo {
           : ''
       }`
     })
+    checks.push({ subsystem: 'observability', ok: true, detail: this.#observabilityDetail() })
     for (const proxy of this.#servers) {
       const status = proxy.status()
       checks.push({
@@ -388,6 +383,21 @@ export class MeshNode implements NodeInfo {
         latency: async () => metrics.calls.toolLatency()
       })
     ]
+  }
+
+  /** Where /metrics is served, and what tracing recorded and exported. */
+  #observabilityDetail(): string {
+    const urls = [
+      this.observability.metrics.url,
+      this.#http?.origin != null ? `${this.#http.origin}${METRICS_PATH}` : undefined
+    ]
+    const metrics = urls.filter((url) => url != null)
+    const tracing = this.observability.tracing.status()
+    const otlp =
+      tracing.otlp == null
+        ? 'otlp off'
+        : `otlp ${tracing.otlp.endpoint}: ${tracing.otlp.exported} exported, ${tracing.otlp.dropped} dropped`
+    return `metrics ${metrics.length > 0 ? metrics.join(', ') : 'not served (no --http, no metrics.port)'}; ${tracing.spans} spans, ${otlp}`
   }
 
   /** Workflows this node owns, by state (for the metrics collector). */

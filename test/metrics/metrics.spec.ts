@@ -125,12 +125,13 @@ describe('/metrics', () => {
   })
 
   it('is served alone on the metrics port without a token', async () => {
-    const observability = (await a.status()).subsystems.observability as { metricsUrl?: string }
-    expect(observability.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
-    const response = await fetch(observability.metricsUrl!)
+    const check = (await a.health()).checks.find((c) => c.subsystem === 'observability')
+    const metricsUrl = /metrics (http:\/\/127\.0\.0\.1:\d+\/metrics),/.exec(check?.detail ?? '')?.[1]
+    expect(metricsUrl).toBeDefined()
+    const response = await fetch(metricsUrl!)
     expect(response.status).toBe(200)
     const { samples } = parsePrometheus(await response.text())
     expect(total(samples, 'mcp_mesh_tool_call_duration_seconds_count', { tool: 'echo' })).toBeGreaterThanOrEqual(2)
-    expect((await fetch(observability.metricsUrl!.replace('/metrics', '/other'))).status).toBe(404)
+    expect((await fetch(metricsUrl!.replace('/metrics', '/other'))).status).toBe(404)
   })
 })
