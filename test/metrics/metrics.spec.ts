@@ -3,9 +3,11 @@
  * text parses as the Prometheus exposition format and carries the named
  * series after real calls (tool calls, a task, a mesh call between two nodes).
  */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, createHome, type NodeProcess, spawnNode, tcpAddress, waitFor } from '../helpers/index.js'
+import { cleanup, createHome, type NodeProcess, REPO_ROOT, spawnNode, tcpAddress, waitFor } from '../helpers/index.js'
 import { find, type NodeHttp, nodeHttp, parsePrometheus, rawGet, type Sample, total } from './node-http.js'
 
 const FAST_CATALOG = { catalog: { advertIntervalMs: 500, peerTtlMs: 10_000 } }
@@ -122,6 +124,18 @@ describe('/metrics', () => {
     const mesh = statusB.subsystems.mesh as { inbound: { calls: number } }
     expect(mesh.inbound.calls).toBeGreaterThanOrEqual(1)
     expect(peerB).toBe(statusB.peerId)
+  })
+
+  it('has every series the Grafana dashboard queries', async () => {
+    const dashboard = await readFile(join(REPO_ROOT, 'docs', 'grafana-dashboard.json'), 'utf8')
+    const queried = new Set(
+      [...dashboard.matchAll(/\b((?:mcp_mesh|mcp_server|libp2p)_[a-z0-9_]+)/g)].map(([name]) =>
+        name!.replace(/_(bucket|count|sum)$/, '')
+      )
+    )
+    const { types } = parsePrometheus(await (await httpA.get('/metrics')).text())
+    expect(queried.size).toBeGreaterThan(30)
+    for (const name of queried) expect(types.has(name), name).toBe(true)
   })
 
   it('is served alone on the metrics port without a token', async () => {
