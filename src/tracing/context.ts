@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import { MAX_TRACESTATE_LENGTH, TRACEPARENT_META_KEY, TRACESTATE_META_KEY } from './constants.js'
 
 /**
@@ -50,12 +50,29 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(
 const ZERO_TRACE = '0'.repeat(32)
 const ZERO_SPAN = '0'.repeat(16)
 
+/** Random bytes for ids, drawn from a pool refilled in bulk (a span per call must stay cheap). */
+const POOL_BYTES = 4096
+const pool = Buffer.alloc(POOL_BYTES)
+let poolOffset = POOL_BYTES
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL_BYTES) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes)
+  poolOffset += bytes
+  return hex
+}
+
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex')
+  const id = randomHex(16)
+  return id === ZERO_TRACE ? newTraceId() : id
 }
 
 export function newSpanId(): string {
-  return randomBytes(8).toString('hex')
+  const id = randomHex(8)
+  return id === ZERO_SPAN ? newSpanId() : id
 }
 
 /** Parses a `traceparent` value; undefined when it is not valid (then a new trace starts). */

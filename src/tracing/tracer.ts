@@ -51,7 +51,9 @@ function nowMs(): number {
  * and, when configured, to an exporter.
  */
 export class Tracer implements SpanRecorder {
+  /** A ring of the last `#max` spans; `#next` is where the next one goes. */
   readonly #recent: FinishedSpan[] = []
+  #next = 0
   readonly #max: number
   readonly #sink?: SpanSink
   readonly #attributes: SpanAttributes
@@ -115,13 +117,16 @@ export class Tracer implements SpanRecorder {
 
   /** The most recent finished spans, oldest first; of one trace when `traceId` is given. */
   recent(traceId?: string): FinishedSpan[] {
-    return traceId == null ? [...this.#recent] : this.#recent.filter((span) => span.traceId === traceId)
+    const ordered = [...this.#recent.slice(this.#next), ...this.#recent.slice(0, this.#next)]
+    return traceId == null ? ordered : ordered.filter((span) => span.traceId === traceId)
   }
 
   #record(span: FinishedSpan): void {
     this.#finished++
-    this.#recent.push(span)
-    if (this.#recent.length > this.#max) this.#recent.shift()
+    if (this.#max > 0) {
+      this.#recent[this.#next] = span
+      this.#next = (this.#next + 1) % this.#max
+    }
     this.#sink?.export(span)
   }
 }

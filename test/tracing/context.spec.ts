@@ -88,6 +88,13 @@ describe('W3C trace context', () => {
     expect(tracer.recent()[0]).toMatchObject({ name: 'boom', error: 'boom' })
   })
 
+  it('keeps the last spans in a ring, oldest first', () => {
+    const tracer = new Tracer({ recent: 2 })
+    for (const name of ['one', 'two', 'three']) tracer.startSpan(name, { parent: null }).end()
+    expect(tracer.recent().map((span) => span.name)).toEqual(['two', 'three'])
+    expect(tracer.finishedCount).toBe(3)
+  })
+
   it('writes OTLP/HTTP JSON', () => {
     const body = otlpBody(
       [
