@@ -19,6 +19,17 @@ import {
 const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead'])
 /** Submission contexts remembered for tasks still open (bounded: a flood of tasks must not grow it forever). */
 const MAX_OPEN_TASK_TRACES = 10_000
+/** Workflows whose trace is remembered, so every step joins the trace of the call that submitted it. */
+const MAX_WORKFLOW_TRACES = 1_000
+
+/** Inserts into a bounded map, dropping the oldest entry when full. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (map.size >= max && !map.has(key)) {
+    const oldest = map.keys().next().value
+    if (oldest !== undefined) map.delete(oldest)
+  }
+  map.set(key, value)
+}
 
 /**
  * The node's metrics and tracing, and the closures that feed them: the
@@ -31,6 +42,8 @@ export class NodeObservability {
   readonly tracing: NodeTracing
   /** Trace context of each open task's submission, so its span joins the submitter's trace. */
   readonly #taskParents = new Map<string, { parent?: SpanContext; spanId: string }>()
+  /** Trace context of each workflow's first step: later steps are submitted from task events, not from the call. */
+  readonly #workflowParents = new Map<string, SpanContext>()
 
   constructor(config: MeshConfig, sources: MetricsSources) {
     const peerId = config.identity?.peerId ?? 'unknown'
@@ -116,12 +129,15 @@ export class NodeObservability {
     this.metrics.tasks.observe(task)
     let entry = this.#taskParents.get(task.id)
     if (entry == null) {
-      if (this.#taskParents.size >= MAX_OPEN_TASK_TRACES) {
-        const oldest = this.#taskParents.keys().next().value
-        if (oldest != null) this.#taskParents.delete(oldest)
+      const workflowId = task.labels.workflowId
+      let parent = workflowId != null ? this.#workflowParents.get(workflowId) : undefined
+      if (parent == null) {
+        parent = activeSpan()?.context
+        if (parent != null && workflowId != null)
+          remember(this.#workflowParents, workflowId, parent, MAX_WORKFLOW_TRACES)
       }
-      entry = { parent: activeSpan()?.context, spanId: newSpanId() }
-      this.#taskParents.set(task.id, entry)
+      entry = { parent, spanId: newSpanId() }
+      remember(this.#taskParents, task.id, entry, MAX_OPEN_TASK_TRACES)
     }
     if (!FINAL.has(task.state)) return
     this.#taskParents.delete(task.id)

@@ -130,6 +130,45 @@ describe('trace propagation', () => {
     ).toBe(true)
   })
 
+  it('puts every step of a workflow in the trace of the call that submitted it', async () => {
+    const traceId = 'e5'.repeat(16)
+    const submitted = (await a.client.callTool({
+      name: 'workflow_submit',
+      arguments: {
+        document: {
+          name: 'traced',
+          steps: [
+            { id: 'first', tool: 'echo', args: { message: 'one' }, placement: { peer: peerB } },
+            {
+              id: 'second',
+              tool: 'sha256',
+              args: { data: { $ref: 'steps.first.output.message' } },
+              placement: { peer: peerB }
+            }
+          ]
+        },
+        wait: true,
+        timeoutMs: 30_000
+      },
+      _meta: { traceparent: traceparent(traceId, 'f6'.repeat(8)) }
+    })) as CallToolResult
+    expect(submitted.isError).not.toBe(true)
+    await waitFor(
+      () =>
+        ['first', 'second'].every((step) =>
+          spansOf(traceId).some((span) => span.service === peerA && span.name === `workflow step ${step}`)
+        ),
+      { message: "A's step spans", timeoutMs: 20_000 }
+    )
+    await waitFor(
+      () =>
+        ['tools/call echo', 'tools/call sha256'].every((name) =>
+          spansOf(traceId).some((span) => span.service === peerB && span.name === name)
+        ),
+      { message: "B's spans of both steps", timeoutMs: 15_000 }
+    )
+  })
+
   it('carries a task pushed to another node into the same trace', async () => {
     const traceId = 'c3'.repeat(16)
     const submitted = (await a.client.callTool({
