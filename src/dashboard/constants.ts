@@ -6,6 +6,9 @@ export const STATE_PATH = '/api/state'
 
 /** Tasks in one state snapshot (newest first); the page filters them by state. */
 export const STATE_MAX_TASKS = 200
+/** The queue is read in pages of this size (its maximum), and at most this many pages per snapshot. */
+export const STATE_TASK_PAGE_SIZE = 500
+export const STATE_MAX_TASK_PAGES = 100
 /** Workflows (newest first) whose DAG the snapshot carries. */
 export const STATE_MAX_WORKFLOWS = 20
 /** Health checks are slow-ish (a datastore write): one result is reused this long. */

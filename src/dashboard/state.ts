@@ -2,7 +2,14 @@ import type { MeshPeerSummary } from '../mesh/index.js'
 import type { Task, TaskQueueApi } from '../queue/index.js'
 import type { GraphView, WorkflowEngine, WorkflowSummary } from '../workflow/index.js'
 import { errorMessage } from '../util/errors.js'
-import { HEALTH_CACHE_MS, HEALTH_TIMEOUT_MS, STATE_MAX_TASKS, STATE_MAX_WORKFLOWS } from './constants.js'
+import {
+  HEALTH_CACHE_MS,
+  HEALTH_TIMEOUT_MS,
+  STATE_MAX_TASK_PAGES,
+  STATE_MAX_TASKS,
+  STATE_MAX_WORKFLOWS,
+  STATE_TASK_PAGE_SIZE
+} from './constants.js'
 
 export interface HealthView {
   healthy: boolean
@@ -100,10 +107,7 @@ export class StateBuilder {
     for (const peer of peers) {
       for (const name of peer.tools) providers.set(name, [...(providers.get(name) ?? []), peer.peerId])
     }
-    const queue = sources.queue()
-    const page = queue?.list({}, { limit: STATE_MAX_TASKS })
-    const counts: Record<string, number> = {}
-    for (const task of page?.tasks ?? []) counts[task.state] = (counts[task.state] ?? 0) + 1
+    const tasks = this.#tasks()
     return {
       at: Date.now(),
       refreshMs: sources.refreshMs,
@@ -112,13 +116,30 @@ export class StateBuilder {
       peers,
       tools: [...providers].map(([name, by]) => ({ name, providers: by })).sort((a, b) => a.name.localeCompare(b.name)),
       latency: (await sources.latency?.()) ?? [],
-      tasks: {
-        counts,
-        total: page?.total ?? 0,
-        rows: (page?.tasks ?? []).map(taskRow).sort((a, b) => b.createdAt - a.createdAt)
-      },
+      tasks,
       workflows: await this.#workflows()
     }
+  }
+
+  /**
+   * Counts by state over every task, and the newest STATE_MAX_TASKS as rows.
+   * The queue lists oldest first, so this pages through all of it.
+   */
+  #tasks(): DashboardState['tasks'] {
+    const queue = this.#sources.queue()
+    const counts: Record<string, number> = {}
+    let newest: Task[] = []
+    let total = 0
+    let cursor: string | undefined
+    for (let pages = 0; queue != null && pages < STATE_MAX_TASK_PAGES; pages++) {
+      const page = queue.list({}, { cursor, limit: STATE_TASK_PAGE_SIZE })
+      total = page.total
+      for (const task of page.tasks) counts[task.state] = (counts[task.state] ?? 0) + 1
+      newest = [...newest, ...page.tasks].slice(-STATE_MAX_TASKS)
+      if (page.nextCursor == null) break
+      cursor = page.nextCursor
+    }
+    return { counts, total, rows: newest.map(taskRow).sort((a, b) => b.createdAt - a.createdAt) }
   }
 
   async #healthCached(): Promise<HealthView> {
