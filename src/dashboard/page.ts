@@ -36,7 +36,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       <option value="">all</option><option>queued</option><option>running</option><option>succeeded</option>
       <option>failed</option><option>cancelled</option><option>dead</option>
     </select></label>
-    <table data-testid="tasks"><thead><tr><th>task</th><th>tool</th><th>state</th><th>priority</th><th>attempts</th><th>worker</th><th>age</th><th>workflow</th></tr></thead><tbody></tbody></table>
+    <table data-testid="tasks"><thead><tr><th>task</th><th>tool</th><th>state</th><th>priority</th><th>attempts</th><th>worker</th><th>took / age</th><th>workflow</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
     <h2>Workflows</h2>
@@ -64,7 +64,7 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 6px; p
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
 th { color: var(--muted); font-weight: 600; }
-code, .id { font-family: ui-monospace, monospace; font-size: 12px; }
+code, .id { font-family: ui-monospace, monospace; font-size: 12px; white-space: nowrap; }
 .muted { color: var(--muted); }
 .badge { padding: .1rem .5rem; border-radius: 1rem; color: #fff; background: var(--muted); }
 .badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); }

@@ -125,7 +125,7 @@ export const DASHBOARD_JS = `'use strict'
     rows('[data-testid=tasks]', tasks, {
       attrs: (t) => ({ 'data-task': t.id, 'data-state': t.state }),
       render: (t) => [el('span', { class: 'id', text: short(t.id), title: t.id }), t.tool, el('span', { class: 'state-' + t.state, text: t.state }),
-        t.priority, t.attempts, t.worker ? short(t.worker) : '', ms(state.at - t.createdAt), t.workflowId ? short(t.workflowId) + ' / ' + (t.stepId || '') : '']
+        t.priority, t.attempts, t.worker ? el('span', { class: 'id', text: short(t.worker), title: t.worker }) : '', t.finishedAt != null ? ms(t.finishedAt - t.createdAt) : ms(state.at - t.createdAt) + ' ago', t.workflowId ? short(t.workflowId) + ' / ' + (t.stepId || '') : '']
     })
     $('#workflows').replaceChildren(...state.workflows.map((w) => {
       const box = el('div', { class: 'workflow', 'data-workflow': w.workflowId, 'data-state': w.state }, [
