@@ -162,9 +162,9 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
     transports: [tcp(), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(init.metrics != null ? { metrics: init.metrics } : {}),
     // A private mesh: every connection is wrapped in the pre-shared key's
     // cipher before Noise; peers without the key fail the handshake.
-    ...(init.metrics != null ? { metrics: init.metrics } : {}),
     ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
     connectionGater: perIpConnectionGater(config.connections.maxConnectionsPerIp, internals.connections),
     connectionMonitor: {
