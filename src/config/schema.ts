@@ -293,6 +293,38 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** `/metrics` (Prometheus text format); always on the HTTP endpoint, behind its token. */
+    metrics: z
+      .object({
+        /** Also serve `/metrics` alone on 127.0.0.1:<port>, without the token (for a scraper); 0 picks a port. */
+        port: z.number().int().min(0).max(65_535).optional(),
+        /** Include libp2p's own series (`libp2p_*`) and Node.js process metrics. */
+        libp2p: z.boolean().default(true)
+      })
+      .strict()
+      .prefault({}),
+    /** W3C trace context is always carried in `_meta`; spans are exported only when an endpoint is set. */
+    tracing: z
+      .object({
+        /** OTLP/HTTP (JSON) traces URL, e.g. http://127.0.0.1:4318/v1/traces; off when absent. */
+        otlpEndpoint: z
+          .string()
+          .regex(/^https?:\/\/\S+$/, 'an http(s) URL')
+          .optional(),
+        /** Extra headers of each OTLP request (e.g. an API key of a hosted collector). */
+        otlpHeaders: z.record(z.string(), z.string()).default({})
+      })
+      .strict()
+      .prefault({}),
+    /** The web dashboard at /dashboard on the HTTP endpoint (needs mcp.httpPort). */
+    dashboard: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How often the page polls /api/state. */
+        refreshMs: z.number().int().min(250).max(60_000).default(2_000)
+      })
+      .strict()
+      .prefault({}),
     /** ES modules whose exports are tool definitions (paths relative to the home). */
     tools: z.array(z.string().min(1)).default([]),
     /** MCP servers to run as children and share, like claude_desktop_config `mcpServers`. */

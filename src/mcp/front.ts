@@ -40,6 +40,26 @@ export interface PeerMethod {
   handler: (params: unknown, ctx: PeerMethodContext) => Promise<Record<string, unknown>>
 }
 
+/** One tools/call as the front received it (before routing). */
+export interface ToolCallInfo {
+  name: string
+  caller: ToolCaller
+  /** The request's `_meta` (trace context, progress token, runtime override). */
+  meta?: Record<string, unknown>
+}
+
+/**
+ * Observes the calls the front answers (the node's metrics and tracing):
+ * `toolCall` wraps running one call, so it can time it and run it in the
+ * call's trace context. It must call `run` exactly once and return (or throw)
+ * what `run` does.
+ */
+export interface FrontInstrumentation {
+  toolCall(info: ToolCallInfo, run: () => Promise<CallToolResult>): Promise<CallToolResult>
+}
+
+const NO_INSTRUMENTATION: FrontInstrumentation = { toolCall: async (_info, run) => run() }
+
 export interface McpSession {
   readonly server: Server
   close(): Promise<void>
@@ -55,6 +75,7 @@ export class McpFront {
   readonly #sessions = new Set<McpSession>()
   readonly #peerMethods = new Map<string, PeerMethod>()
   #ready: Promise<unknown> = Promise.resolve()
+  #instrumentation: FrontInstrumentation = NO_INSTRUMENTATION
   #listChangedTimer?: NodeJS.Timeout
 
   constructor(init: McpFrontInit) {
@@ -73,6 +94,15 @@ export class McpFront {
   gate(ready: Promise<unknown>): void {
     this.#ready = ready
     ready.catch(() => {})
+  }
+
+  /**
+   * Set once by the composition root (like `gate`): the front is created
+   * before the node (stdio answers initialize while the node starts), so
+   * the node's metrics and tracing are attached here.
+   */
+  instrument(instrumentation: FrontInstrumentation): void {
+    this.#instrumentation = instrumentation
   }
 
   async #whenReady(): Promise<void> {
@@ -122,18 +152,20 @@ export class McpFront {
       }
       let result: CallToolResult
       try {
-        result = await view.call(name, (args ?? {}) as JsonObject, {
-          signal: ctx.mcpReq.signal,
-          caller,
-          override: overrideValue ?? undefined,
-          meta,
-          reportProgress: (progress) => {
-            if (progressToken == null || ctx.mcpReq.signal.aborted) return
-            ctx.mcpReq
-              .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
-              .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
-          }
-        })
+        result = await this.#instrumentation.toolCall({ name, caller, meta }, async () =>
+          view.call(name, (args ?? {}) as JsonObject, {
+            signal: ctx.mcpReq.signal,
+            caller,
+            override: overrideValue ?? undefined,
+            meta,
+            reportProgress: (progress) => {
+              if (progressToken == null || ctx.mcpReq.signal.aborted) return
+              ctx.mcpReq
+                .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
+                .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
+            }
+          })
+        )
       } catch (err) {
         if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
         if (err instanceof InvalidToolArgumentsError) {

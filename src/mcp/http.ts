@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
@@ -27,7 +27,40 @@ const log = meshLogger('http')
 
 export type HttpSessionEnd = 'idle' | 'closed'
 
+/** A read-only resource served beside MCP (metrics, the dashboard), behind the same checks and token. */
+export interface HttpRoute {
+  path: string
+  /**
+   * A page a browser opens: `?token=<token>` exchanges the bearer token for
+   * an HttpOnly SameSite=Strict cookie (then redirects to drop it from the
+   * address bar), and a request without either gets a form asking for it.
+   */
+  page?: boolean
+  handle(url: URL): Promise<HttpRouteResponse>
+}
+
+export interface HttpRouteResponse {
+  status?: number
+  contentType: string
+  body: string | Uint8Array
+}
+
+/** The cookie a page login sets; its value is derived from the token, never the token itself. */
+export const SESSION_COOKIE = 'mcp_mesh_session'
+
+/** Headers of every route response: nothing cached, no framing, scripts only from this origin. */
+const ROUTE_HEADERS: Record<string, string> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
 export interface HttpEndpointInit {
+  /** Served beside MCP, each behind the Host and Origin checks and the token (or its cookie). */
+  routes?: HttpRoute[]
   /** The node's home: the bearer token lives in `<home>/http.token` (created on first use, mode 0600). */
   home: string
   /** TCP port on 127.0.0.1; 0 picks a free one. */
@@ -67,7 +100,9 @@ export class HttpEndpoint {
   /** Sessions whose initialize is being answered: counted against the cap. */
   #opening = 0
   #token?: string
+  #cookie?: string
   #server?: HttpServer
+  readonly #routes: Map<string, HttpRoute>
 
   constructor(front: McpFront, view: ToolView, init: HttpEndpointInit) {
     this.#front = front
@@ -75,6 +110,13 @@ export class HttpEndpoint {
     this.#init = init
     this.#maxSessions = init.maxSessions ?? DEFAULT_HTTP_MAX_SESSIONS
     this.#idleMs = init.sessionIdleMs ?? DEFAULT_HTTP_SESSION_IDLE_MS
+    this.#routes = new Map((init.routes ?? []).map((route) => [route.path, route]))
+  }
+
+  /** The base URL (`http://127.0.0.1:PORT`) while serving. */
+  get origin(): string | undefined {
+    const address = this.#server?.address() as AddressInfo | null | undefined
+    return address == null ? undefined : `http://${HTTP_HOST}:${address.port}`
   }
 
   get url(): string | undefined {
@@ -94,6 +136,7 @@ export class HttpEndpoint {
   async start(): Promise<void> {
     if (this.#server != null) return
     this.#token = (await loadHttpToken(this.#init.home)).token
+    this.#cookie = sessionCookieValue(this.#token)
     const server = createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         log.error('http request failed: %s', errorMessage(err))
@@ -124,6 +167,11 @@ export class HttpEndpoint {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const port = (this.#server?.address() as AddressInfo | null)?.port ?? this.#init.port
     const url = new URL(req.url ?? '/', `http://${HTTP_HOST}:${port}`)
+    const route = this.#routes.get(url.pathname)
+    if (route != null) {
+      await this.#serveRoute(route, req, res, url, port)
+      return
+    }
     if (url.pathname !== HTTP_PATH) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; MCP is served at ${HTTP_PATH}`)
       return
@@ -206,6 +254,60 @@ export class HttpEndpoint {
     await writeResponse(response, res)
   }
 
+  /** A route: the same Host, Origin and token checks as MCP; GET only; a page may log in with `?token=`. */
+  async #serveRoute(
+    route: HttpRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    port: number
+  ): Promise<void> {
+    if (!hostAllowed(req.headers.host, port)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden: invalid Host header')
+      return
+    }
+    const origin = headerValue(req.headers.origin)
+    if (!originAllowed(origin)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`Forbidden: Origin ${origin} is not a loopback origin`)
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed')
+      return
+    }
+    const presented = url.searchParams.get('token')
+    if (route.page === true && presented != null) {
+      if (this.#token != null && tokenMatches(this.#token, presented)) {
+        res
+          .writeHead(303, {
+            ...ROUTE_HEADERS,
+            location: route.path,
+            'set-cookie': `${SESSION_COOKIE}=${this.#cookie}; HttpOnly; SameSite=Strict; Path=/`
+          })
+          .end()
+      } else {
+        res.writeHead(401, { ...ROUTE_HEADERS, 'content-type': 'text/html; charset=utf-8' }).end(loginPage(true))
+      }
+      return
+    }
+    const bearerOk =
+      this.#token != null && tokenMatches(this.#token, bearerToken(headerValue(req.headers.authorization)))
+    const cookieOk = this.#cookie != null && tokenMatches(this.#cookie, cookieValue(req.headers.cookie, SESSION_COOKIE))
+    if (!bearerOk && !cookieOk) {
+      if (route.page === true) {
+        res.writeHead(401, { ...ROUTE_HEADERS, 'content-type': 'text/html; charset=utf-8' }).end(loginPage(false))
+      } else {
+        res
+          .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="mcp-mesh"' })
+          .end('Unauthorized: send Authorization: Bearer <token> (print the token with `mcp-mesh http-token`)')
+      }
+      return
+    }
+    const response = await route.handle(url)
+    res.writeHead(response.status ?? 200, { ...ROUTE_HEADERS, 'content-type': response.contentType })
+    res.end(req.method === 'HEAD' ? undefined : response.body)
+  }
+
   async #open(): Promise<Session> {
     const port = (this.#server!.address() as AddressInfo).port
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
@@ -272,6 +374,29 @@ function reply(
   headers: Record<string, string> = {}
 ): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(rpcErrorBody(code, message, id))
+}
+
+/** The session cookie's value for `token`: a hash, so the cookie never holds the token itself. */
+export function sessionCookieValue(token: string): string {
+  return createHash('sha256').update(`mcp-mesh-session:${token}`).digest('base64url')
+}
+
+/** The value of cookie `name` in a `Cookie` header. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+/** The page shown to a browser without the cookie: it asks for the token (sent once, exchanged for the cookie). */
+function loginPage(wrong: boolean): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcp-mesh: sign in</title></head>
+<body><h1>mcp-mesh</h1>
+<p>${wrong ? 'That token is not valid. ' : ''}Enter this node's HTTP token (print it with <code>mcp-mesh http-token</code>).</p>
+<form method="get"><input name="token" type="password" autocomplete="off" aria-label="token" size="50"> <button type="submit">Open</button></form>
+</body></html>`
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -3,7 +3,7 @@ import { type CircuitRelayServerInit, circuitRelayServer, circuitRelayTransport 
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
@@ -44,6 +44,8 @@ export interface Libp2pDefaultsInit {
   version: string
   /** Contents of `<home>/swarm.key`: when present, pnet protects every connection. */
   swarmKey?: Uint8Array
+  /** libp2p's metrics (`@libp2p/prometheus-metrics` on the node's own registry). */
+  metrics?: (components: { logger: ComponentLogger }) => Metrics
 }
 
 /**
@@ -205,6 +207,7 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
     transports: [tcp(), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(init.metrics != null ? { metrics: init.metrics } : {}),
     // A private mesh: every connection is wrapped in the pre-shared key's
     // cipher before Noise; peers without the key fail the handshake.
     ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),

@@ -8,7 +8,9 @@ import type { LoadedConfig } from '../config/load.js'
 import { loadPrivateKey } from '../identity/identity.js'
 import { readSwarmKey } from '../discovery/swarm-key.js'
 import { createFront, type McpFront } from '../mcp/front.js'
-import { HttpEndpoint } from '../mcp/http.js'
+import { dashboardRoutes } from '../dashboard/index.js'
+import { type HttpRoute, HttpEndpoint } from '../mcp/http.js'
+import { METRICS_PATH } from '../metrics/index.js'
 import { LocalToolView } from '../mcp/local-view.js'
 import { RuntimeRouter } from '../router/router.js'
 import { demoTools, nodeTools } from '../tools/builtin/index.js'
@@ -23,6 +25,7 @@ import { boundFallbackPorts, fallbackNotice, type ListenFallback, resolveListenP
 import { AGENT_NAME } from '../interface/version.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import { libp2pDefaults } from './libp2p-defaults.js'
+import { NodeObservability } from './observability.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import { createServices, type NodeServices } from './services.js'
 import { type TrustGate, trustGate } from '../trust/index.js'
@@ -56,6 +59,8 @@ export class MeshNode implements NodeInfo {
   readonly localView: LocalToolView
   /** Answers "may peer P make this node do X" for every inbound path. */
   readonly gate: TrustGate
+  /** Metrics (`/metrics`) and tracing (W3C trace context, optional OTLP export). */
+  readonly observability: NodeObservability
   readonly #init: MeshNodeInit
   readonly #servers: ServerProxy[] = []
   readonly #subsystems: NodeSubsystem[] = []
@@ -74,13 +79,42 @@ export class MeshNode implements NodeInfo {
     this.#init = init
     this.config = init.loaded.config
     this.home = init.loaded.home
+    this.observability = new NodeObservability(this.config, {
+      node: () => ({
+        peerId: this.config.identity?.peerId ?? '',
+        version: VERSION,
+        meshName: this.config.mesh.name,
+        uptimeMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
+        sessions: this.front.sessionCount
+      }),
+      router: () => this.router.metrics(),
+      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.status() : undefined),
+      queue: () => this.#services?.queue.stats(),
+      worker: () => {
+        const worker = this.#services?.queue.worker.status()
+        if (worker == null) return undefined
+        return {
+          running: worker.running,
+          slots: worker.registration?.maxConcurrency ?? 0,
+          done: worker.done,
+          failed: worker.failed
+        }
+      },
+      workflows: () => this.#workflowCounts(),
+      localTools: () => {
+        const stats = this.registry.stats()
+        return { total: stats.total, exported: stats.exported }
+      }
+    })
     this.router = new RuntimeRouter(this.registry, {
-      dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined)
+      dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined),
+      observe: (call) => this.observability.routed(call)
     })
     this.localView = new LocalToolView(this.registry, this.router, {
       mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined)
     })
     this.front = init.front ?? createFront()
+    this.front.instrument(this.observability.frontInstrumentation())
     this.gate = trustGate({ export: this.config.export, trust: this.config.trust })({ tools: this.registry })
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
   }
@@ -148,7 +182,8 @@ export class MeshNode implements NodeInfo {
           privateKey,
           datastore: this.#datastore,
           version: VERSION,
-          swarmKey: await readSwarmKey(this.home)
+          swarmKey: await readSwarmKey(this.home),
+          metrics: this.observability.metrics.libp2p
         })
       )
       const bound = this.#libp2p
@@ -171,7 +206,10 @@ export class MeshNode implements NodeInfo {
         gate: this.gate
       })
       this.#subsystems.push(...this.#services.all)
+      const queue = this.#services.queue
+      queue.addEventListener('task', (event) => this.observability.taskEvent(event.detail))
       for (const subsystem of this.#subsystems) await subsystem.start()
+      await this.observability.start()
       for (const [name, spec] of Object.entries(this.config.servers)) {
         const proxy = new ServerProxy(name, spec, this.registry)
         this.#servers.push(proxy)
@@ -188,7 +226,8 @@ export class MeshNode implements NodeInfo {
           home: this.home,
           port: this.config.mcp.httpPort,
           maxSessions: this.config.mcp.httpMaxSessions,
-          sessionIdleMs: this.config.mcp.httpSessionIdleMs
+          sessionIdleMs: this.config.mcp.httpSessionIdleMs,
+          routes: this.#httpRoutes()
         })
         await this.#http.start()
       }
@@ -224,6 +263,7 @@ export class MeshNode implements NodeInfo {
       await step('api', async () => this.#api?.stop())
       await step('mcp', async () => this.front.close())
       for (const subsystem of [...this.#subsystems].reverse()) await step(subsystem.name, async () => subsystem.stop())
+      await step('observability', async () => this.observability.stop())
       await step('servers', async () => {
         await Promise.all(this.#servers.map(async (proxy) => proxy.stop()))
       })
@@ -317,6 +357,7 @@ export class MeshNode implements NodeInfo {
           : ''
       }`
     })
+    checks.push({ subsystem: 'observability', ok: true, detail: this.#observabilityDetail() })
     for (const proxy of this.#servers) {
       const status = proxy.status()
       checks.push({
@@ -331,6 +372,63 @@ export class MeshNode implements NodeInfo {
       checks.push({ subsystem: subsystem.name, ...result })
     }
     return { healthy: checks.every((check) => check.ok), checks }
+  }
+
+  /** `/metrics` and, unless `dashboard.enabled` is false, the dashboard: served by the HTTP endpoint. */
+  #httpRoutes(): HttpRoute[] {
+    const metrics = this.observability.metrics
+    const routes: HttpRoute[] = [{ path: METRICS_PATH, handle: async () => metrics.render() }]
+    if (!this.config.dashboard.enabled) return routes
+    return [
+      ...routes,
+      ...dashboardRoutes({
+        refreshMs: this.config.dashboard.refreshMs,
+        node: () => ({
+          peerId: this.peerId.toString(),
+          version: VERSION,
+          meshName: this.config.mesh.name,
+          uptimeMs: Date.now() - this.#startedAt,
+          sessions: this.front.sessionCount,
+          addresses: this.libp2p.getMultiaddrs().map((ma) => ma.toString())
+        }),
+        health: async (signal) => this.health(signal),
+        peers: () => (this.#services?.meshRunning() === true ? this.#services.mesh.peerSummaries() : undefined),
+        localTools: () =>
+          this.registry.list().map((tool) => ({ name: tool.name, exported: this.isExported(tool.name) })),
+        queue: () => this.#services?.queue,
+        workflows: () => this.#services?.workflows.engine,
+        latency: async () => metrics.calls.toolLatency()
+      })
+    ]
+  }
+
+  /** Where /metrics is served, and what tracing recorded and exported. */
+  #observabilityDetail(): string {
+    const urls = [
+      this.observability.metrics.url,
+      this.#http?.origin != null ? `${this.#http.origin}${METRICS_PATH}` : undefined
+    ]
+    const metrics = urls.filter((url) => url != null)
+    const tracing = this.observability.tracing.status()
+    const otlp =
+      tracing.otlp == null
+        ? 'otlp off'
+        : `otlp ${tracing.otlp.endpoint}: ${tracing.otlp.exported} exported, ${tracing.otlp.dropped} dropped`
+    return `metrics ${metrics.length > 0 ? metrics.join(', ') : 'not served (no --http, no metrics.port)'}; ${tracing.spans} spans, ${otlp}`
+  }
+
+  /** Workflows this node owns, by state (for the metrics collector). */
+  #workflowCounts(): { active: number; byState: Record<string, number> } | undefined {
+    const service = this.#services?.workflows
+    if (service == null) return undefined
+    const status = service.status()
+    const byState: Record<string, number> = {}
+    if (status.known > 0) {
+      for (const summary of service.engine.list({}, { limit: status.known }).workflows) {
+        byState[summary.state] = (byState[summary.state] ?? 0) + 1
+      }
+    }
+    return { active: status.active, byState }
   }
 
   /** Whether peers may see and call `tool`: its own `meta.export`, or config `export.tools`. */

@@ -10,7 +10,7 @@ import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject } from '../tools/types.js'
 import type { TrustGate } from '../trust/index.js'
-import { workflows } from '../workflow/index.js'
+import { type WorkflowService, workflows } from '../workflow/index.js'
 import type { Datastore } from 'interface-datastore'
 import { ManagedService } from './managed.js'
 
@@ -32,6 +32,7 @@ export interface NodeServices {
   all: ManagedService[]
   mesh: MeshService
   queue: TaskQueueService
+  workflows: WorkflowService
   /** Whether the mesh is running (the router and the local view use it only then). */
   meshRunning: () => boolean
 }
@@ -101,6 +102,7 @@ export function createServices(ctx: ServiceContext): NodeServices {
     ],
     mesh,
     queue,
+    workflows: workflowService,
     meshRunning: () => managedMesh.running
   }
 }
