@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/load.js'
 import { loadPrivateKey } from '../identity/identity.js'
 import { readSwarmKey } from '../discovery/swarm-key.js'
 import { createFront, type McpFront } from '../mcp/front.js'
-import { dashboardRoutes } from '../dashboard/index.js'
+import { DASHBOARD_PATH, dashboardRoutes } from '../dashboard/index.js'
 import { type HttpRoute, HttpEndpoint } from '../mcp/http.js'
 import { METRICS_PATH } from '../metrics/index.js'
 import { LocalToolView } from '../mcp/local-view.js'
@@ -313,6 +313,7 @@ export class MeshNode implements NodeInfo {
         ...(this.#init.lifecycle ?? { mode: 'foreground' }),
         listenFallbacks: this.#listenFallbacks
       },
+      endpoints: this.#endpoints(),
       subsystems
     }
   }
@@ -400,6 +401,17 @@ export class MeshNode implements NodeInfo {
         latency: async () => metrics.calls.toolLatency()
       })
     ]
+  }
+
+  /** The HTTP URLs of MCP, /metrics and the dashboard, for mesh_status and doctor. */
+  #endpoints(): MeshStatus['endpoints'] {
+    const origin = this.#http?.origin
+    const metrics = [this.observability.metrics.url, origin != null ? `${origin}${METRICS_PATH}` : undefined]
+    return {
+      mcp: this.httpUrl,
+      metrics: metrics.filter((url) => url != null),
+      dashboard: origin != null && this.config.dashboard.enabled ? `${origin}${DASHBOARD_PATH}` : undefined
+    }
   }
 
   /** Where /metrics is served, and what tracing recorded and exported. */

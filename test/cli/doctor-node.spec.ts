@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { buildDoctorReport, type DoctorInput, formatDoctorReport } from '../../src/cli/commands/doctor.js'
 import { observabilityUrls } from '../../src/cli/commands/doctor-node.js'
+import { cleanup, createHome, runCli, startDaemon } from '../helpers/index.js'
+
+afterEach(cleanup)
 
 const PEER = '12D3KooWGRYZDHBembyGJQqQ6WgLqJWYNjnECGFVbKR1TTyh8XTN'
 
@@ -56,6 +59,20 @@ describe("doctor: the node's process, listen ports and endpoints", () => {
       })
     ).toEqual([{ name: 'dashboard', url: 'http://127.0.0.1:8080/dashboard' }])
     expect(observabilityUrls({ metrics: { enabled: false } })).toEqual([])
+    // What mesh_status reports: every /metrics URL and the dashboard.
+    expect(
+      observabilityUrls({
+        endpoints: {
+          mcp: 'http://127.0.0.1:8080/mcp',
+          metrics: ['http://127.0.0.1:9464/metrics', 'http://127.0.0.1:8080/metrics'],
+          dashboard: 'http://127.0.0.1:8080/dashboard'
+        }
+      })
+    ).toEqual([
+      { name: 'metrics', url: 'http://127.0.0.1:9464/metrics' },
+      { name: 'metrics', url: 'http://127.0.0.1:8080/metrics' },
+      { name: 'dashboard', url: 'http://127.0.0.1:8080/dashboard' }
+    ])
     const text = report({
       metrics: { url: 'http://127.0.0.1:9464/metrics' },
       dashboard: 'http://127.0.0.1:80/dashboard'
@@ -63,5 +80,19 @@ describe("doctor: the node's process, listen ports and endpoints", () => {
     expect(text).toContain(
       '[info] endpoints: metrics http://127.0.0.1:9464/metrics, dashboard http://127.0.0.1:80/dashboard'
     )
+  })
+})
+
+describe('doctor against a node serving HTTP', () => {
+  it('prints the metrics and dashboard URLs from mesh_status, and the daemon process', async () => {
+    const home = await createHome({ config: { metrics: { port: 0 } } })
+    const daemon = await startDaemon({ home: home.dir, args: ['--http', '0'] })
+    const result = await runCli(['doctor', '--home', home.dir, '--timeout', '1000'])
+    expect(result.stdout).toMatch(
+      /\[info\] endpoints: metrics http:\/\/127\.0\.0\.1:\d+\/metrics, metrics http:\/\/127\.0\.0\.1:\d+\/metrics, dashboard http:\/\/127\.0\.0\.1:\d+\/dashboard/
+    )
+    expect(result.stdout).toContain(`[info] process: daemon, pid ${daemon.pid}: runs until stopped`)
+    // The permissions of the key, token and swarm key files (the existing check).
+    expect(result.stdout).toMatch(/secret files: .*owner-only/)
   })
 })

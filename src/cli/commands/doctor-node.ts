@@ -34,27 +34,30 @@ export function processCheck(proc: NodeProcessStatus): { summary: string; detail
 
 /**
  * URLs of the node's metrics and dashboard, read defensively wherever the
- * node reports them (top level, `mcp`, `http`, or a subsystem): a string URL
- * or an object with a `url`. Nodes without them report nothing.
+ * node reports them (`endpoints`, then the top level, `mcp`, `http` or a
+ * subsystem): a string URL, an object with a `url`, or a list of either.
+ * Nodes without them report nothing.
  */
 export function observabilityUrls(status: unknown): Array<{ name: string; url: string }> {
-  const found = new Map<string, string>()
-  const urlOf = (value: unknown): string | undefined => {
+  const found: Array<{ name: string; url: string }> = []
+  const add = (name: string, value: unknown): void => {
     const url = typeof value === 'string' ? value : (value as { url?: unknown } | null)?.url
-    return typeof url === 'string' && /^https?:\/\//.test(url) ? url : undefined
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url) || found.some((f) => f.url === url)) return
+    found.push({ name, url })
   }
   const scan = (value: unknown): void => {
     if (typeof value !== 'object' || value === null) return
     for (const name of ['metrics', 'dashboard'] as const) {
-      const url = urlOf((value as Record<string, unknown>)[name])
-      if (url != null && !found.has(name)) found.set(name, url)
+      const entry = (value as Record<string, unknown>)[name]
+      for (const item of Array.isArray(entry) ? entry : [entry]) add(name, item)
     }
   }
   const root = status as Record<string, unknown> | null
+  scan(root?.endpoints)
   scan(root)
   scan(root?.mcp)
   scan(root?.http)
   const subsystems = root?.subsystems
   if (typeof subsystems === 'object' && subsystems !== null) for (const value of Object.values(subsystems)) scan(value)
-  return [...found].map(([name, url]) => ({ name, url }))
+  return found
 }

@@ -70,6 +70,14 @@ export const meshStatusSchema = z.object({
       )
     })
     .optional(),
+  /** URLs the node serves over HTTP (absent without `--http` / `metrics.port`). */
+  endpoints: z
+    .object({
+      mcp: z.string().optional(),
+      metrics: z.array(z.string()),
+      dashboard: z.string().optional()
+    })
+    .optional(),
   /** Subsystems added by later layers (mesh protocol limits, catalog, queue) report here. */
   subsystems: z.record(z.string(), z.unknown())
 })
