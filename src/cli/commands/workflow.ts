@@ -115,6 +115,11 @@ export class ProgressDisplay {
     this.#tty = stream.isTTY === true && process.env.TERM !== 'dumb'
   }
 
+  /** Whether the stream is a terminal the bar can be redrawn on. */
+  get tty(): boolean {
+    return this.#tty
+  }
+
   update(progress: { progress: number; total?: number; message?: string }): void {
     const message = progress.message ?? ''
     if (!this.#tty) {
@@ -175,7 +180,8 @@ function deliverNotificationsFirst(client: Client): void {
 async function runWorkflow(client: Client, document: unknown, flags: RunFlags): Promise<number> {
   deliverNotificationsFirst(client)
   const display = new ProgressDisplay()
-  const showProgress = flags.progress !== false
+  // Progress is for a person watching: on a terminal by default, otherwise only with --progress.
+  const showProgress = flags.progress ?? display.tty
   let workflowId: string | undefined
   // Ctrl-C cancels the workflow (its running steps, wherever they run); a second one leaves at once.
   let interrupted = 0
@@ -293,7 +299,7 @@ export function registerWorkflowCommands(program: Command, setExit: (code: numbe
   workflow
     .command('run')
     .description(
-      'submit a workflow document (JSON; - for stdin), show its progress on stderr and print the result as JSON. Exit 0 succeeded, 1 failed or cancelled, 2 rejected document or bad usage'
+      'submit a workflow document (JSON; - for stdin), show its progress on stderr (on a terminal) and print the result as JSON. Exit 0 succeeded, 1 failed or cancelled, 2 rejected document or bad usage'
     )
     .argument('<file>', 'workflow document (JSON), or - for stdin')
     .addOption(homeOption())
@@ -303,7 +309,8 @@ export function registerWorkflowCommands(program: Command, setExit: (code: numbe
     .option('--detach', 'print the submitted workflow and return at once')
     .option('--all', 'print every step output, not just the final one')
     .option('--timeout <ms>', 'stop waiting after this long (the workflow keeps running; exit 1)', parsePositive)
-    .option('--no-progress', 'no progress output on stderr')
+    .option('--progress', 'show progress on stderr even when it is not a terminal (one line per step event)')
+    .option('--no-progress', 'no progress output on stderr, even on a terminal')
     .action(async (file: string, flags: RunFlags) => {
       const document = await readDocument(file)
       setExit(await withApi(resolveHome(flags.home), async (client) => runWorkflow(client, document, flags)))
