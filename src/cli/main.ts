@@ -34,6 +34,7 @@ interface NodeFlags {
   bootstrap?: string[]
   mdns?: boolean
   http?: number
+  metrics?: number
   mesh?: string
   relay?: boolean
   foreground?: boolean
@@ -52,6 +53,11 @@ function addNodeOptions(command: Command): Command {
       'also serve MCP Streamable HTTP on 127.0.0.1:<port>/mcp (bearer token: `mcp-mesh http-token`)',
       parsePort
     )
+    .option(
+      '--metrics <port>',
+      'also serve Prometheus /metrics alone on 127.0.0.1:<port> (bearer token: `mcp-mesh http-token`)',
+      parsePort
+    )
     .option('--mesh <name>', 'mesh name (namespaces catalog topics and DHT records)')
     .option('--relay', 'act as a circuit-relay-v2 server for peers that are not reachable')
 }
@@ -68,6 +74,7 @@ async function startFromFlags(flags: NodeFlags, daemon: boolean): Promise<number
       bootstrap: flags.bootstrap,
       mdns: flags.mdns,
       httpPort: flags.http,
+      metricsPort: flags.metrics,
       meshName: flags.mesh,
       relay: flags.relay
     }

@@ -23,7 +23,7 @@ import type { Registry } from 'prom-client'
 import { CallInstruments } from './instruments.js'
 import { type MetricsSources, StatusCollector } from './collector.js'
 import { createMetricsRegistry, libp2pMetrics } from './registry.js'
-import { type MetricsPage, MetricsServer } from './server.js'
+import { type MetricsAuthorizer, type MetricsPage, MetricsServer } from './server.js'
 import { TaskEventCounters } from './task-events.js'
 
 export * from './constants.js'
@@ -31,13 +31,15 @@ export * from './errors.js'
 export type { MetricsSources } from './collector.js'
 export type { CallOutcome, OperationObservation, RouteObservation } from './instruments.js'
 export { createMetricsRegistry, libp2pMetrics, NodeRegistry } from './registry.js'
-export type { MetricsPage } from './server.js'
+export type { MetricsAuthorizer, MetricsPage } from './server.js'
 
 export interface MetricsInit {
   /** Serve `/metrics` on its own 127.0.0.1 port as well (0 picks one); unset: only on the HTTP endpoint. */
   port?: number
   /** Include libp2p's metrics (default true). */
   libp2p?: boolean
+  /** Checks the metrics port's `Authorization` header (required with `port`). */
+  authorize?: MetricsAuthorizer
 }
 
 export interface MetricsComponents {
@@ -72,7 +74,11 @@ class Metrics_ implements NodeMetrics {
     this.calls = new CallInstruments(this.registry)
     this.tasks = new TaskEventCounters(this.registry)
     new StatusCollector(this.registry, components.sources)
-    if (init.port != null) this.#server = new MetricsServer(init.port, async () => this.render())
+    if (init.port != null) {
+      // No authorizer means nobody may read the port: fail closed.
+      const authorize = init.authorize ?? (async () => false)
+      this.#server = new MetricsServer(init.port, async () => this.render(), authorize)
+    }
   }
 
   get url(): string | undefined {

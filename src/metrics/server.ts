@@ -13,19 +13,27 @@ export interface MetricsPage {
   body: string
 }
 
+/** Whether a request's `Authorization` header carries the node's bearer token. */
+export type MetricsAuthorizer = (authorization: string | undefined) => Promise<boolean>
+
 /**
  * `--metrics PORT`: `/metrics` alone on its own port, 127.0.0.1 only, for a
- * Prometheus scraper that cannot send the HTTP endpoint's bearer token. GET
- * only, and the `Host` header must be a loopback name (DNS rebinding).
+ * Prometheus scraper that does not speak MCP. GET only, the `Host` header
+ * must be a loopback name (DNS rebinding), and the request must carry the
+ * node's bearer token like every other local surface (Prometheus:
+ * `authorization: { credentials_file: <home>/http.token }`): metrics name
+ * peers and tools, which other local users are not to see.
  */
 export class MetricsServer {
   readonly #port: number
   readonly #render: () => Promise<MetricsPage>
+  readonly #authorize: MetricsAuthorizer
   #server?: Server
 
-  constructor(port: number, render: () => Promise<MetricsPage>) {
+  constructor(port: number, render: () => Promise<MetricsPage>, authorize: MetricsAuthorizer) {
     this.#port = port
     this.#render = render
+    this.#authorize = authorize
   }
 
   get url(): string | undefined {
@@ -50,14 +58,22 @@ export class MetricsServer {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed')
         return
       }
-      this.#render().then(
-        (page) =>
-          res.writeHead(200, { 'content-type': page.contentType }).end(req.method === 'HEAD' ? undefined : page.body),
-        (err: unknown) => {
+      this.#authorize(req.headers.authorization)
+        .then(async (authorized) => {
+          if (!authorized) {
+            res
+              .writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' })
+              .end('unauthorized: send Authorization: Bearer <token> (mcp-mesh http-token)')
+            return
+          }
+          const page = await this.#render()
+          res.writeHead(200, { 'content-type': page.contentType }).end(req.method === 'HEAD' ? undefined : page.body)
+        })
+        .catch((err: unknown) => {
           log.error('rendering metrics failed: %s', errorMessage(err))
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error')
-        }
-      )
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+          res.end('internal error')
+        })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new MetricsListenError(this.#port, errorMessage(err))))

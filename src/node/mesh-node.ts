@@ -20,6 +20,7 @@ import { ToolRegistry } from '../tools/registry.js'
 import { ServerProxy } from '../tools/server-proxy.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger, notice } from '../util/logger.js'
+import { bearerToken, loadHttpToken, tokenMatches } from '../mcp/http-token.js'
 import { ApiServer } from './api-server.js'
 import { boundFallbackPorts, fallbackNotice, type ListenFallback, resolveListenPorts } from './listen-ports.js'
 import { AGENT_NAME } from '../interface/version.js'
@@ -79,33 +80,38 @@ export class MeshNode implements NodeInfo {
     this.#init = init
     this.config = init.loaded.config
     this.home = init.loaded.home
-    this.observability = new NodeObservability(this.config, {
-      node: () => ({
-        peerId: this.config.identity?.peerId ?? '',
-        version: VERSION,
-        meshName: this.config.mesh.name,
-        uptimeMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
-        sessions: this.front.sessionCount
-      }),
-      router: () => this.router.metrics(),
-      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.status() : undefined),
-      queue: () => this.#services?.queue.stats(),
-      worker: () => {
-        const worker = this.#services?.queue.worker.status()
-        if (worker == null) return undefined
-        return {
-          running: worker.running,
-          slots: worker.registration?.maxConcurrency ?? 0,
-          done: worker.done,
-          failed: worker.failed
+    this.observability = new NodeObservability(
+      this.config,
+      {
+        node: () => ({
+          peerId: this.config.identity?.peerId ?? '',
+          version: VERSION,
+          meshName: this.config.mesh.name,
+          uptimeMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
+          sessions: this.front.sessionCount
+        }),
+        router: () => this.router.metrics(),
+        mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.status() : undefined),
+        queue: () => this.#services?.queue.stats(),
+        worker: () => {
+          const worker = this.#services?.queue.worker.status()
+          if (worker == null) return undefined
+          return {
+            running: worker.running,
+            slots: worker.registration?.maxConcurrency ?? 0,
+            done: worker.done,
+            failed: worker.failed
+          }
+        },
+        workflows: () => this.#workflowCounts(),
+        localTools: () => {
+          const stats = this.registry.stats()
+          return { total: stats.total, exported: stats.exported }
         }
       },
-      workflows: () => this.#workflowCounts(),
-      localTools: () => {
-        const stats = this.registry.stats()
-        return { total: stats.total, exported: stats.exported }
-      }
-    })
+      // The metrics port takes the node's bearer token, like the HTTP endpoint.
+      async (authorization) => tokenMatches((await loadHttpToken(this.home)).token, bearerToken(authorization))
+    )
     this.router = new RuntimeRouter(this.registry, {
       dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined),
       observe: (call) => this.observability.routed(call)

@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import type { MeshConfig } from '../config/schema.js'
 import type { FrontInstrumentation } from '../mcp/front.js'
-import { type MetricsSources, type NodeMetrics, nodeMetrics } from '../metrics/index.js'
+import { type MetricsAuthorizer, type MetricsSources, type NodeMetrics, nodeMetrics } from '../metrics/index.js'
 import type { Task } from '../queue/index.js'
 import type { RoutedCall } from '../router/router.js'
 import {
@@ -45,13 +45,13 @@ export class NodeObservability {
   /** Trace context of each workflow's first step: later steps are submitted from task events, not from the call. */
   readonly #workflowParents = new Map<string, SpanContext>()
 
-  constructor(config: MeshConfig, sources: MetricsSources) {
+  constructor(config: MeshConfig, sources: MetricsSources, authorize?: MetricsAuthorizer) {
     const peerId = config.identity?.peerId ?? 'unknown'
     this.tracing = nodeTracing({
       otlpEndpoint: config.tracing.otlpEndpoint,
       otlpHeaders: config.tracing.otlpHeaders
     })({ peerId })
-    this.metrics = nodeMetrics({ port: config.metrics.port, libp2p: config.metrics.libp2p })({
+    this.metrics = nodeMetrics({ port: config.metrics.port, libp2p: config.metrics.libp2p, authorize })({
       sources: { ...sources, tracing: () => this.tracing.status() }
     })
   }

@@ -138,11 +138,13 @@ describe('/metrics', () => {
     for (const name of queried) expect(types.has(name), name).toBe(true)
   })
 
-  it('is served alone on the metrics port without a token', async () => {
+  it('is served alone on the metrics port, with the same bearer token', async () => {
     const check = (await a.health()).checks.find((c) => c.subsystem === 'observability')
     const metricsUrl = /metrics (http:\/\/127\.0\.0\.1:\d+\/metrics),/.exec(check?.detail ?? '')?.[1]
     expect(metricsUrl).toBeDefined()
-    const response = await fetch(metricsUrl!)
+    expect((await fetch(metricsUrl!)).status).toBe(401)
+    expect((await fetch(metricsUrl!, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
+    const response = await fetch(metricsUrl!, { headers: { authorization: `Bearer ${httpA.token}` } })
     expect(response.status).toBe(200)
     const { samples } = parsePrometheus(await response.text())
     expect(total(samples, 'mcp_mesh_tool_call_duration_seconds_count', { tool: 'echo' })).toBeGreaterThanOrEqual(2)
