@@ -264,10 +264,16 @@ export const configSchema = z
         /** Open Streamable HTTP sessions at once; defaults in src/mcp/constants.ts (64). */
         httpMaxSessions: z.number().int().min(1).max(4096).optional(),
         /** A session with no request in flight for this long is closed (default 15 min). */
-        httpSessionIdleMs: z.number().int().min(100).optional()
+        httpSessionIdleMs: z.number().int().min(100).optional(),
+        /**
+         * Require the bearer token on the HTTP endpoint (default true). `false` is
+         * for a loopback test node only (the MCP conformance suite sends no header);
+         * the node prints a warning when it is off.
+         */
+        httpAuth: z.boolean().default(true)
       })
       .strict()
-      .default({}),
+      .prefault({}),
     /** ES modules whose exports are tool definitions (paths relative to the home). */
     tools: z.array(z.string().min(1)).default([]),
     /** MCP servers to run as children and share, like claude_desktop_config `mcpServers`. */

@@ -5,6 +5,7 @@ import {
   Server,
   type Transport
 } from '@modelcontextprotocol/server'
+import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import type { z } from 'zod'
 import { AGENT_NAME } from '../interface/version.js'
 import { VERSION } from '../interface/version.js'
@@ -45,6 +46,13 @@ export interface McpSession {
   close(): Promise<void>
 }
 
+/** A stream connection served in the era its client opens with (see `McpFront.serveStream`). */
+export interface McpStreamSession {
+  /** Resolves once the client opened (a 2025 `initialize` or a 2026-07-28 request arrived). */
+  readonly opened: Promise<void>
+  close(): Promise<void>
+}
+
 /**
  * The node's MCP face. Every connection (stdio, Streamable HTTP, the local API
  * socket, a peer stream) gets its own low-level `Server` bound to a ToolView,
@@ -54,6 +62,7 @@ export class McpFront {
   readonly #init: McpFrontInit
   readonly #sessions = new Set<McpSession>()
   readonly #peerMethods = new Map<string, PeerMethod>()
+  readonly #listChangedListeners = new Set<() => void>()
   #ready: Promise<unknown> = Promise.resolve()
   #listChangedTimer?: NodeJS.Timeout
 
@@ -135,16 +144,22 @@ export class McpFront {
           }
         })
       } catch (err) {
+        // Spec 2025-11-25 (SEP-1303): only an unknown tool or a malformed request is a protocol
+        // error; bad arguments and a tool's refusal (unknown id, bad state) are tool results the
+        // model can read and correct.
         if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
-        if (err instanceof InvalidToolArgumentsError) {
-          throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { issues: err.issues })
+        if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
+        if (!(err instanceof InvalidToolArgumentsError) && !(err instanceof ProtocolError)) {
+          log.error('tool %s failed: %s', name, errorMessage(err))
         }
-        if (err instanceof ProtocolError) throw err
-        log.error('tool %s failed: %s', name, errorMessage(err))
         result = errorResult(errorMessage(err))
       }
-      const listed = result.isError === true ? undefined : view.describe(name)
-      return server.projectCallToolResult(result, listed?.outputSchema as JsonObject | undefined)
+      const listed = view.describe(name)
+      const outputSchema = listed?.outputSchema as JsonObject | undefined
+      return server.projectCallToolResult(
+        result.isError === true ? withoutStructuredContent(result, outputSchema) : result,
+        result.isError === true ? undefined : outputSchema
+      )
     })
     if (caller.kind === 'peer') {
       for (const peerMethod of this.#peerMethods.values()) {
@@ -184,6 +199,46 @@ export class McpFront {
   }
 
   /**
+   * Serves one stream connection (stdio, the local API socket) in whichever
+   * revision its client speaks: a 2025 client opens with `initialize` and is
+   * served by one sessionful server; a 2026-07-28 client sends
+   * `server/discover` or any request carrying the per-request `_meta`
+   * envelope (protocol version, client capabilities) and is served
+   * statelessly, `notifications/tools/list_changed` reaching it through
+   * `subscriptions/listen`. The SDK's `serveStdio` makes that decision.
+   */
+  serveStream(transport: Transport, view: ToolView, caller: ToolCaller, onClose?: () => void): McpStreamSession {
+    const { promise: opened, resolve: open } = Promise.withResolvers<void>()
+    const handle = serveStdio(
+      ({ era }) => {
+        const server = this.#track(this.createServer(view, caller))
+        // A 2026-07-28 opening has no initialized notification: its first request is the opening.
+        if (era === 'modern') open()
+        else server.oninitialized = () => open()
+        return server
+      },
+      { transport, onerror: (err) => log('session error: %s', errorMessage(err)) }
+    )
+    // serveStdio owns the transport's callbacks: chain ours after its own.
+    const owned = transport.onclose
+    transport.onclose = () => {
+      owned?.()
+      open()
+      onClose?.()
+    }
+    return { opened, close: async () => handle.close() }
+  }
+
+  /** A per-request or per-connection server, counted as a session until it closes. */
+  #track(server: Server): Server {
+    const session: McpSession = { server, close: async () => server.close().catch(() => {}) }
+    this.#sessions.add(session)
+    server.onclose = () => this.#sessions.delete(session)
+    server.onerror = (err) => log('session error: %s', errorMessage(err))
+    return server
+  }
+
+  /**
    * Tells every session its tool list changed. Coalesced over a short window
    * so a burst (a peer joining with 50 tools) is one notification.
    */
@@ -194,8 +249,24 @@ export class McpFront {
       for (const session of this.#sessions) {
         session.server.sendToolListChanged().catch(() => {})
       }
+      for (const listener of this.#listChangedListeners) listener()
     }, 25)
     this.#listChangedTimer.unref()
+  }
+
+  /**
+   * Also tells `listener` when the tool list changes: a stateless endpoint
+   * (2026-07-28 over HTTP) has no long-lived server to notify, only its open
+   * `subscriptions/listen` streams. Returns the function that removes it.
+   */
+  onToolListChanged(listener: () => void): () => void {
+    this.#listChangedListeners.add(listener)
+    return () => this.#listChangedListeners.delete(listener)
+  }
+
+  /** A server for one stateless request (2026-07-28 over HTTP), counted as a session while it serves. */
+  createRequestServer(view: ToolView, caller: ToolCaller): Server {
+    return this.#track(this.createServer(view, caller))
   }
 
   async close(): Promise<void> {
@@ -203,6 +274,20 @@ export class McpFront {
     await Promise.all([...this.#sessions].map(async (session) => session.close()))
     this.#sessions.clear()
   }
+}
+
+/**
+ * An error result of a tool with an `outputSchema` carries no `structuredContent`:
+ * clients validate it against the schema even on errors (the SDK 1.x client
+ * throws "Structured content does not match the tool's output schema" and
+ * the model never sees the error). What it held stays readable as JSON text.
+ */
+export function withoutStructuredContent(result: CallToolResult, outputSchema: JsonObject | undefined): CallToolResult {
+  if (result.structuredContent == null || outputSchema == null) return result
+  const { structuredContent, ...rest } = result
+  const json = JSON.stringify(structuredContent)
+  const present = rest.content.some((block) => block.type === 'text' && block.text === json)
+  return present ? rest : { ...rest, content: [...rest.content, { type: 'text', text: json }] }
 }
 
 /** The node's front, with the name, version and instructions every session announces. */

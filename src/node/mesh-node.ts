@@ -176,7 +176,8 @@ export class MeshNode implements NodeInfo {
           home: this.home,
           port: this.config.mcp.httpPort,
           maxSessions: this.config.mcp.httpMaxSessions,
-          sessionIdleMs: this.config.mcp.httpSessionIdleMs
+          sessionIdleMs: this.config.mcp.httpSessionIdleMs,
+          auth: this.config.mcp.httpAuth
         })
         await this.#http.start()
       }

@@ -109,18 +109,20 @@ export async function runStart(options: StartOptions): Promise<number> {
     call: async (name, args, ctx) => node!.localView.call(name, args, ctx)
   }
   if (serveStdio) {
-    const session = await front.connect(new StdioServerTransport(), view, { kind: 'local' }, () => {
+    // A 2025 client (initialize) or a 2026-07-28 one (server/discover, per-request _meta) alike.
+    const session = front.serveStream(new StdioServerTransport(), view, { kind: 'local' }, () => {
       stdioOpen = false
       maybeStopUnattended()
     })
     // Loading libp2p blocks the event loop for a few hundred ms; let the
-    // client's initialize (usually already waiting on stdin) be answered first.
+    // client's opening request (usually already waiting on stdin) be answered first.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, INITIALIZE_GRACE_MS)
-      session.server.oninitialized = () => {
+      void session.opened.then(() => {
         clearTimeout(timer)
-        resolve()
-      }
+        // The opening request is answered on a later tick: give it one.
+        setImmediate(resolve)
+      })
     })
   }
 
