@@ -19,3 +19,9 @@ export const HTTP_ERROR_SESSION_NOT_FOUND = -32001
 export const HTTP_ERROR_UNAUTHORIZED = -32002
 export const HTTP_ERROR_FORBIDDEN = -32003
 export const HTTP_ERROR_TOO_MANY_SESSIONS = -32004
+/** A call waiting for its client's input (2026-07-28 input_required) is abandoned after this long. */
+export const DEFAULT_INPUT_ROUND_TTL_MS = 10 * minute
+/** Input requests made within this window of the first one join the same input_required round. */
+export const INPUT_ROUND_GATHER_MS = 20
+/** Calls waiting for input at once, over all clients; a new one beyond it is refused. */
+export const MAX_PENDING_INPUT_CALLS = 256

@@ -1,8 +1,12 @@
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   type CallToolResult,
+  type ClientCapabilities,
+  isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
   Server,
+  type ServerContext,
   type Transport
 } from '@modelcontextprotocol/server'
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
@@ -13,10 +17,12 @@ import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { InvalidToolArgumentsError, UnknownToolError } from '../tools/errors.js'
-import type { JsonObject, ToolCaller } from '../tools/types.js'
+import type { JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
-import type { ToolView } from './view.js'
+import { registerContentHandlers } from './content-handlers.js'
+import { InputRounds, type RoundContext } from './input-rounds.js'
+import type { ToolView, ViewCallContext } from './view.js'
 
 const log = meshLogger('mcp')
 
@@ -63,6 +69,7 @@ export class McpFront {
   readonly #sessions = new Set<McpSession>()
   readonly #peerMethods = new Map<string, PeerMethod>()
   readonly #listChangedListeners = new Set<() => void>()
+  readonly #rounds = new InputRounds()
   #ready: Promise<unknown> = Promise.resolve()
   #listChangedTimer?: NodeJS.Timeout
 
@@ -106,11 +113,18 @@ export class McpFront {
   }
 
   createServer(view: ToolView, caller: ToolCaller): Server {
+    const content = view.content?.()
     const server = new Server(
       { name: this.#init.name, version: this.#init.version },
       {
-        capabilities: { tools: { listChanged: true }, logging: {} },
-        instructions: this.#init.instructions
+        capabilities: {
+          tools: { listChanged: true },
+          logging: {},
+          ...(content != null ? { prompts: {}, resources: {}, completions: {} } : {})
+        },
+        instructions: this.#init.instructions,
+        // requestState of input_required rounds: sealed by this front, refused when tampered or expired.
+        requestState: { verify: this.#rounds.verify }
       }
     )
     server.setRequestHandler('tools/list', async () => {
@@ -121,7 +135,6 @@ export class McpFront {
       await this.#whenReady()
       const { name, arguments: args } = request.params
       const meta = request.params._meta as Record<string, unknown> | undefined
-      const progressToken = meta?.progressToken
       const overrideValue = meta?.[RUNTIME_OVERRIDE_META_KEY]
       if (overrideValue != null && !isRuntime(overrideValue)) {
         throw new ProtocolError(
@@ -129,31 +142,22 @@ export class McpFront {
           `_meta["${RUNTIME_OVERRIDE_META_KEY}"] must be one of local, mesh, auto`
         )
       }
-      let result: CallToolResult
-      try {
-        result = await view.call(name, (args ?? {}) as JsonObject, {
-          signal: ctx.mcpReq.signal,
+      const call = async (callCtx: RoundContext): Promise<CallToolResult> =>
+        this.#callTool(view, name, (args ?? {}) as JsonObject, {
+          signal: callCtx.signal,
           caller,
           override: overrideValue ?? undefined,
           meta,
-          reportProgress: (progress) => {
-            if (progressToken == null || ctx.mcpReq.signal.aborted) return
-            ctx.mcpReq
-              .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
-              .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
-          }
+          reportProgress: callCtx.reportProgress,
+          requestInput: caller.kind === 'local' ? callCtx.requestInput : undefined
         })
-      } catch (err) {
-        // Spec 2025-11-25 (SEP-1303): only an unknown tool or a malformed request is a protocol
-        // error; bad arguments and a tool's refusal (unknown id, bad state) are tool results the
-        // model can read and correct.
-        if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
-        if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
-        if (!(err instanceof InvalidToolArgumentsError) && !(err instanceof ProtocolError)) {
-          log.error('tool %s failed: %s', name, errorMessage(err))
-        }
-        result = errorResult(errorMessage(err))
-      }
+      const reportProgress = progressReporter(ctx, meta?.progressToken as string | number | undefined)
+      // A peer is never asked for input: its calls run straight through.
+      const result =
+        caller.kind === 'peer'
+          ? await call({ signal: ctx.mcpReq.signal, reportProgress, requestInput: noInput })
+          : await this.#rounds.serve<CallToolResult>(ctx, clientCapabilities(server, ctx), reportProgress, call)
+      if (isInputRequiredResult(result)) return result
       const listed = view.describe(name)
       const outputSchema = listed?.outputSchema as JsonObject | undefined
       return server.projectCallToolResult(
@@ -161,6 +165,13 @@ export class McpFront {
         result.isError === true ? undefined : outputSchema
       )
     })
+    if (content != null) {
+      registerContentHandlers(server, content, {
+        rounds: this.#rounds,
+        whenReady: async () => this.#whenReady(),
+        capabilities: (ctx) => clientCapabilities(server, ctx)
+      })
+    }
     if (caller.kind === 'peer') {
       for (const peerMethod of this.#peerMethods.values()) {
         server.setRequestHandler(peerMethod.method, { params: peerMethod.params }, async (params, ctx) => {
@@ -175,6 +186,22 @@ export class McpFront {
       }
     }
     return server
+  }
+
+  async #callTool(view: ToolView, name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+    try {
+      return await view.call(name, args, ctx)
+    } catch (err) {
+      // Spec 2025-11-25 (SEP-1303): only an unknown tool or a malformed request is a protocol
+      // error; bad arguments and a tool's refusal (unknown id, bad state) are tool results the
+      // model can read and correct.
+      if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
+      if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
+      if (!(err instanceof InvalidToolArgumentsError) && !(err instanceof ProtocolError)) {
+        log.error('tool %s failed: %s', name, errorMessage(err))
+      }
+      return errorResult(errorMessage(err))
+    }
   }
 
   /** Connects a transport to a fresh server for `view`; the session ends when the transport closes. */
@@ -271,6 +298,7 @@ export class McpFront {
 
   async close(): Promise<void> {
     clearTimeout(this.#listChangedTimer)
+    this.#rounds.close()
     await Promise.all([...this.#sessions].map(async (session) => session.close()))
     this.#sessions.clear()
   }
@@ -298,4 +326,32 @@ export function createFront(): McpFront {
     instructions:
       'mcp-mesh node: tools of this node and of its libp2p mesh peers. Tool descriptions say where a tool runs.'
   })
+}
+
+/**
+ * The capabilities of the client behind one request: a 2026-07-28 request
+ * carries them in its `_meta` envelope (they may change from request to
+ * request); a 2025 session declared them once, at initialize.
+ */
+export function clientCapabilities(server: Server, ctx: ServerContext): ClientCapabilities {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined
+  const carried = envelope?.[CLIENT_CAPABILITIES_META_KEY]
+  if (carried != null && typeof carried === 'object') return carried as ClientCapabilities
+  return server.getClientCapabilities() ?? {}
+}
+
+function progressReporter(
+  ctx: ServerContext,
+  progressToken: string | number | undefined
+): (progress: ToolProgress) => void {
+  return (progress) => {
+    if (progressToken == null || ctx.mcpReq.signal.aborted) return
+    ctx.mcpReq
+      .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
+      .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
+  }
+}
+
+async function noInput(): Promise<Record<string, unknown>> {
+  throw new Error('this caller cannot be asked for input')
 }

@@ -15,6 +15,7 @@ import { demoTools, nodeTools } from '../tools/builtin/index.js'
 import type { MeshHealth, MeshStatus, NodeInfo } from '../tools/builtin/node-info.js'
 import { loadToolModule } from '../tools/modules.js'
 import { ToolRegistry } from '../tools/registry.js'
+import { SharedServerContent } from '../tools/server-content.js'
 import { ServerProxy } from '../tools/server-proxy.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -74,7 +75,8 @@ export class MeshNode implements NodeInfo {
       dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined)
     })
     this.localView = new LocalToolView(this.registry, this.router, {
-      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined)
+      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined),
+      content: new SharedServerContent(() => this.#servers)
     })
     this.front = init.front ?? createFront()
     this.gate = trustGate({ export: this.config.export, trust: this.config.trust })({ tools: this.registry })

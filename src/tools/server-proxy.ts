@@ -1,4 +1,17 @@
-import { Client } from '@modelcontextprotocol/client'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import {
+  Client,
+  type CompleteRequestParams,
+  type CompleteResult,
+  type GetPromptResult,
+  type Prompt,
+  ProtocolError,
+  ProtocolErrorCode,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplateType,
+  UriTemplate
+} from '@modelcontextprotocol/client'
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
 import type { ServerSpec } from '../config/schema.js'
@@ -8,7 +21,7 @@ import { second } from '../util/time.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
-import type { JsonObject, Tool, ToolContext } from './types.js'
+import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 
 const log = meshLogger('server-proxy')
 
@@ -18,6 +31,17 @@ export const RESTART_MAX_DELAY_MS = 30 * second
 export const RESTART_RESET_AFTER_MS = 60 * second
 
 export type ServerState = 'starting' | 'running' | 'restarting' | 'stopped'
+
+type AskInput = (request: InputRequest) => Promise<Record<string, unknown>>
+
+/** The input channel of the call (or prompt/resource request) a server's request belongs to. */
+const inputScope = new AsyncLocalStorage<AskInput | undefined>()
+
+/** Forwarding context of a prompt, resource or completion request. */
+export interface ServerRequestContext {
+  signal: AbortSignal
+  requestInput?: AskInput
+}
 
 export interface ServerProxyStatus {
   name: string
@@ -48,6 +72,11 @@ export class ServerProxy {
   #startedAt = 0
   #stopping = false
   #toolNames = new Set<string>()
+  /** Input channels of the requests in flight to the child (its input requests go to one of them). */
+  readonly #inFlight = new Set<AskInput | undefined>()
+  #prompts: Prompt[] = []
+  #resources: Resource[] = []
+  #templates: ResourceTemplateType[] = []
 
   constructor(name: string, spec: ServerSpec, registry: ToolRegistry) {
     this.name = name
@@ -95,8 +124,24 @@ export class ServerProxy {
       cwd: this.#spec.cwd,
       stderr: 'inherit'
     })
-    const client = new Client({ name: `mcp-mesh-proxy/${this.name}`, version: '1' })
+    // Declares every input capability: what the caller behind each request supports is
+    // checked per request when the child asks (a 2026-07-28 caller carries it in _meta).
+    const client = new Client(
+      { name: `mcp-mesh-proxy/${this.name}`, version: '1' },
+      { capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} } }
+    )
     client.onclose = () => this.#onExit(client)
+    for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
+      client.setRequestHandler(
+        method,
+        async (request) =>
+          // biome-ignore lint/suspicious/noExplicitAny: the caller's answer is relayed as the child's result
+          (await this.#askCaller({ method, params: request.params as Record<string, unknown> | undefined })) as any
+      )
+    }
+    client.setNotificationHandler('notifications/tools/list_changed', async () => {
+      if (this.#client === client) this.#sync(await listAllTools(client))
+    })
     try {
       await client.connect(transport)
       const tools = await listAllTools(client)
@@ -105,6 +150,7 @@ export class ServerProxy {
       this.#state = 'running'
       this.#lastError = undefined
       this.#sync(tools)
+      await this.#loadContent(client)
       log('server %s running with %d tools', this.name, tools.length)
     } catch (err) {
       this.#lastError = errorMessage(err)
@@ -186,16 +232,122 @@ export class ServerProxy {
       const retry = this.#restartAt != null ? `; restarting in ${Math.max(0, this.#restartAt - Date.now())} ms` : ''
       return errorResult(`MCP server "${this.name}" is not running (${this.#lastError ?? this.#state})${retry}`)
     }
-    const result = await client.callTool(
-      { name: remoteName, arguments: args },
-      {
-        signal: ctx.signal,
-        // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
-        timeout: 24 * 3_600_000,
-        onprogress: (progress) => ctx.reportProgress(progress)
-      }
+    const result = await this.#forward(ctx.requestInput, async () =>
+      client.callTool(
+        { name: remoteName, arguments: args },
+        {
+          signal: ctx.signal,
+          // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
+          timeout: 24 * 3_600_000,
+          onprogress: (progress) => ctx.reportProgress(progress)
+        }
+      )
     )
     return result as CallToolResult
+  }
+
+  /** Runs a request to the child with its caller's input channel registered. */
+  async #forward<T>(ask: AskInput | undefined, fn: () => Promise<T>): Promise<T> {
+    this.#inFlight.add(ask)
+    try {
+      return await inputScope.run(ask, fn)
+    } finally {
+      this.#inFlight.delete(ask)
+    }
+  }
+
+  /**
+   * The child asks its client for input (a 2025 server sends the request; a
+   * 2026-07-28 server's input_required round is fulfilled by the SDK client
+   * through the same handler). It goes to the caller of the request it
+   * belongs to: known through the async context when the SDK fulfils a
+   * round, else the only request in flight. With several in flight on a
+   * 2025 stdio child, the wire does not say which one asks: refused.
+   */
+  async #askCaller(request: InputRequest): Promise<Record<string, unknown>> {
+    let ask = inputScope.getStore()
+    if (ask == null && this.#inFlight.size === 1) ask = [...this.#inFlight][0]
+    if (ask == null) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        this.#inFlight.size > 1
+          ? `mcp-mesh cannot tell which of ${this.#inFlight.size} calls in flight asks for ${request.method}`
+          : `the caller of this request cannot answer ${request.method}`
+      )
+    }
+    return ask(request)
+  }
+
+  async #loadContent(client: Client): Promise<void> {
+    const capabilities = client.getServerCapabilities() ?? {}
+    try {
+      this.#prompts = capabilities.prompts != null ? await listAll(client, 'prompts') : []
+      this.#resources = capabilities.resources != null ? await listAll(client, 'resources') : []
+      this.#templates = capabilities.resources != null ? await listAll(client, 'resourceTemplates') : []
+    } catch (err) {
+      log.error('server %s: listing prompts or resources failed: %s', this.name, errorMessage(err))
+    }
+  }
+
+  /** The child's prompts, named with the server's prefix as its tools are. */
+  prompts(): Prompt[] {
+    return this.#prompts.map((prompt) => ({ ...prompt, name: `${this.#prefix}${prompt.name}` }))
+  }
+
+  resources(): Resource[] {
+    return this.#resources
+  }
+
+  resourceTemplates(): ResourceTemplateType[] {
+    return this.#templates
+  }
+
+  /** The child's name of one of its prompts as this node lists it, if it is one. */
+  promptName(listed: string): string | undefined {
+    if (!listed.startsWith(this.#prefix)) return undefined
+    const name = listed.slice(this.#prefix.length)
+    return this.#prompts.some((prompt) => prompt.name === name) ? name : undefined
+  }
+
+  /** Whether `uri` is one of the child's resources or matches one of its templates. */
+  servesResource(uri: string): boolean {
+    if (this.#resources.some((resource) => resource.uri === uri)) return true
+    return this.#templates.some((template) => new UriTemplate(template.uriTemplate).match(uri) != null)
+  }
+
+  async getPrompt(
+    name: string,
+    args: Record<string, string> | undefined,
+    ctx: ServerRequestContext
+  ): Promise<GetPromptResult> {
+    const client = this.#running()
+    return this.#forward(ctx.requestInput, async () =>
+      client.getPrompt({ name, arguments: args }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
+    )
+  }
+
+  async readResource(uri: string, ctx: ServerRequestContext): Promise<ReadResourceResult> {
+    const client = this.#running()
+    return this.#forward(ctx.requestInput, async () =>
+      client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
+    )
+  }
+
+  async complete(params: CompleteRequestParams, ctx: ServerRequestContext): Promise<CompleteResult> {
+    const client = this.#running()
+    if (client.getServerCapabilities()?.completions == null) return { completion: { values: [] } }
+    return client.complete(params, { signal: ctx.signal })
+  }
+
+  #running(): Client {
+    const client = this.#client
+    if (client == null || this.#state !== 'running') {
+      throw new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        `MCP server "${this.name}" is not running (${this.#lastError ?? this.#state})`
+      )
+    }
+    return client
   }
 }
 
@@ -218,4 +370,24 @@ async function listAllTools(client: Client): Promise<McpTool[]> {
     cursor = page.nextCursor
   } while (cursor != null)
   return tools
+}
+
+type Listed = { prompts: Prompt; resources: Resource; resourceTemplates: ResourceTemplateType }
+
+async function listAll<K extends keyof Listed>(client: Client, kind: K): Promise<Array<Listed[K]>> {
+  const items: Array<Listed[K]> = []
+  let cursor: string | undefined
+  do {
+    const params = cursor != null ? { cursor } : undefined
+    const page =
+      kind === 'prompts'
+        ? await client.listPrompts(params)
+        : kind === 'resources'
+          ? await client.listResources(params)
+          : await client.listResourceTemplates(params)
+    const pageItems = (page as unknown as Record<string, unknown>)[kind] as Array<Listed[K]>
+    items.push(...pageItems)
+    cursor = page.nextCursor
+  } while (cursor != null)
+  return items
 }

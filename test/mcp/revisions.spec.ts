@@ -168,8 +168,8 @@ describe('protocol revisions on Streamable HTTP', () => {
     // A method this node does not serve is refused, with the request's id.
     const legacyOnModern = await fetch(url, {
       method: 'POST',
-      headers: { ...headers, 'mcp-method': 'resources/list' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 'x-9', method: 'resources/list', params: { _meta: meta } })
+      headers: { ...headers, 'mcp-method': 'nope/method' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'x-9', method: 'nope/method', params: { _meta: meta } })
     })
     const refused = (await legacyOnModern.json()) as { id: unknown; error?: { code: number } }
     expect(refused.id).toBe('x-9')
