@@ -73,7 +73,10 @@ export class ServerProxy {
   #stopping = false
   #toolNames = new Set<string>()
   /** Input channels of the requests in flight to the child (its input requests go to one of them). */
-  readonly #inFlight = new Set<AskInput | undefined>()
+  readonly #inFlight = new Map<number, AskInput | undefined>()
+  #nextRequest = 1
+  readonly #progress = new Map<string, (progress: { progress: number; total?: number; message?: string }) => void>()
+  #nextProgressToken = 1
   #prompts: Prompt[] = []
   #resources: Resource[] = []
   #templates: ResourceTemplateType[] = []
@@ -139,6 +142,10 @@ export class ServerProxy {
           (await this.#askCaller({ method, params: request.params as Record<string, unknown> | undefined })) as any
       )
     }
+    client.setNotificationHandler('notifications/progress', (notification) => {
+      const { progressToken, progress, total, message } = notification.params
+      this.#progress.get(String(progressToken))?.({ progress, total, message })
+    })
     client.setNotificationHandler('notifications/tools/list_changed', async () => {
       if (this.#client === client) this.#sync(await listAllTools(client))
     })
@@ -232,27 +239,34 @@ export class ServerProxy {
       const retry = this.#restartAt != null ? `; restarting in ${Math.max(0, this.#restartAt - Date.now())} ms` : ''
       return errorResult(`MCP server "${this.name}" is not running (${this.#lastError ?? this.#state})${retry}`)
     }
-    const result = await this.#forward(ctx.requestInput, async () =>
-      client.callTool(
-        { name: remoteName, arguments: args },
-        {
-          signal: ctx.signal,
+    // Progress is routed by our own token, not the SDK's onprogress: the SDK drops a
+    // notification that arrives right before the result (it handles the response first).
+    const progressToken = `${this.name}-${this.#nextProgressToken++}`
+    this.#progress.set(progressToken, ctx.reportProgress)
+    try {
+      const result = await this.#forward(ctx.requestInput, async () =>
+        client.callTool(
+          { name: remoteName, arguments: args, _meta: { progressToken } },
           // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
-          timeout: 24 * 3_600_000,
-          onprogress: (progress) => ctx.reportProgress(progress)
-        }
+          { signal: ctx.signal, timeout: 24 * 3_600_000 }
+        )
       )
-    )
-    return result as CallToolResult
+      // Notifications read with the result are dispatched a tick later: deliver them first.
+      await new Promise((resolve) => setImmediate(resolve))
+      return result as CallToolResult
+    } finally {
+      this.#progress.delete(progressToken)
+    }
   }
 
   /** Runs a request to the child with its caller's input channel registered. */
   async #forward<T>(ask: AskInput | undefined, fn: () => Promise<T>): Promise<T> {
-    this.#inFlight.add(ask)
+    const id = this.#nextRequest++
+    this.#inFlight.set(id, ask)
     try {
       return await inputScope.run(ask, fn)
     } finally {
-      this.#inFlight.delete(ask)
+      this.#inFlight.delete(id)
     }
   }
 
@@ -261,18 +275,17 @@ export class ServerProxy {
    * 2026-07-28 server's input_required round is fulfilled by the SDK client
    * through the same handler). It goes to the caller of the request it
    * belongs to: known through the async context when the SDK fulfils a
-   * round, else the only request in flight. With several in flight on a
-   * 2025 stdio child, the wire does not say which one asks: refused.
+   * round. A 2025 child's request does not say which of its requests it
+   * belongs to: it goes to the most recent request in flight whose caller
+   * can answer (exact with one request at a time; a guess with several).
    */
   async #askCaller(request: InputRequest): Promise<Record<string, unknown>> {
-    let ask = inputScope.getStore()
-    if (ask == null && this.#inFlight.size === 1) ask = [...this.#inFlight][0]
+    // The most recent request in flight whose caller can be asked (a Map keeps insertion order).
+    const ask = inputScope.getStore() ?? [...this.#inFlight.values()].reverse().find((candidate) => candidate != null)
     if (ask == null) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
-        this.#inFlight.size > 1
-          ? `mcp-mesh cannot tell which of ${this.#inFlight.size} calls in flight asks for ${request.method}`
-          : `the caller of this request cannot answer ${request.method}`
+        `the caller of this request cannot answer ${request.method}`
       )
     }
     return ask(request)
