@@ -17,6 +17,7 @@ import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { InvalidToolArgumentsError, UnknownToolError } from '../tools/errors.js'
+import { callerInput } from '../tools/input-scope.js'
 import type { JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -149,14 +150,16 @@ export class McpFront {
           override: overrideValue ?? undefined,
           meta,
           reportProgress: callCtx.reportProgress,
-          requestInput: caller.kind === 'local' ? callCtx.requestInput : undefined
+          requestInput: callCtx.requestInput === noInput ? undefined : callCtx.requestInput
         })
       const reportProgress = progressReporter(ctx, meta?.progressToken as string | number | undefined)
-      // A peer is never asked for input: its calls run straight through.
+      const capabilities = clientCapabilities(server, ctx)
+      // A peer that can answer no input request (queue hand-overs, MCP++ peers) runs straight
+      // through; a local client always has rounds, so a request it cannot answer is -32021.
       const result =
-        caller.kind === 'peer'
-          ? await call({ signal: ctx.mcpReq.signal, reportProgress, requestInput: noInput })
-          : await this.#rounds.serve<CallToolResult>(ctx, clientCapabilities(server, ctx), reportProgress, call)
+        caller.kind === 'local' || canBeAsked(capabilities)
+          ? await this.#rounds.serve<CallToolResult>(ctx, capabilities, reportProgress, call)
+          : await call({ signal: ctx.mcpReq.signal, reportProgress, requestInput: noInput })
       if (isInputRequiredResult(result)) return result
       const listed = view.describe(name)
       const outputSchema = listed?.outputSchema as JsonObject | undefined
@@ -190,7 +193,8 @@ export class McpFront {
 
   async #callTool(view: ToolView, name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
     try {
-      return await view.call(name, args, ctx)
+      // A client forwarding the call (to a shared server, to a peer) finds who to ask for input here.
+      return await callerInput.run(ctx.requestInput, async () => view.call(name, args, ctx))
     } catch (err) {
       // Spec 2025-11-25 (SEP-1303): only an unknown tool or a malformed request is a protocol
       // error; bad arguments and a tool's refusal (unknown id, bad state) are tool results the
@@ -350,6 +354,10 @@ function progressReporter(
       .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
       .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
   }
+}
+
+function canBeAsked(capabilities: ClientCapabilities): boolean {
+  return capabilities.elicitation != null || capabilities.sampling != null || capabilities.roots != null
 }
 
 async function noInput(): Promise<Record<string, unknown>> {

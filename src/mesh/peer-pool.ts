@@ -2,6 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { Client } from '@modelcontextprotocol/client'
 import { VERSION } from '../interface/version.js'
+import { askCallerInput } from '../tools/input-scope.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { CONNECT_TIMEOUT_MS, MCP_P2P_PROTOCOL } from './constants.js'
@@ -96,7 +97,22 @@ export class PeerPool {
       maxFrameBytes: this.#init.maxFrameBytes,
       onViolation: this.#init.onViolation
     })
-    const client = new Client({ name: 'mcp-mesh', version: VERSION })
+    // The newest revision both sides speak: 2026-07-28 when the peer answers server/discover,
+    // else the legacy initialize (deployed MCP++ peers). Input the peer's tools ask for goes
+    // to the caller of the call in progress.
+    const client = new Client(
+      { name: 'mcp-mesh', version: VERSION },
+      {
+        versionNegotiation: { mode: 'auto', probe: { timeoutMs: CONNECT_TIMEOUT_MS } },
+        capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} }
+      }
+    )
+    for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
+      client.setRequestHandler(
+        method,
+        async (request) => (await askCallerInput({ method, params: request.params })) as never
+      )
+    }
     const pooled: PooledClient = { client, transport }
     client.onclose = () => {
       log('stream to %s closed', key)

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import {
   Client,
   type CompleteRequestParams,
@@ -21,6 +20,7 @@ import { second } from '../util/time.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
+import { type AskInput, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 
 const log = meshLogger('server-proxy')
@@ -31,11 +31,6 @@ export const RESTART_MAX_DELAY_MS = 30 * second
 export const RESTART_RESET_AFTER_MS = 60 * second
 
 export type ServerState = 'starting' | 'running' | 'restarting' | 'stopped'
-
-type AskInput = (request: InputRequest) => Promise<Record<string, unknown>>
-
-/** The input channel of the call (or prompt/resource request) a server's request belongs to. */
-const inputScope = new AsyncLocalStorage<AskInput | undefined>()
 
 /** Forwarding context of a prompt, resource or completion request. */
 export interface ServerRequestContext {
@@ -138,8 +133,7 @@ export class ServerProxy {
       client.setRequestHandler(
         method,
         async (request) =>
-          // biome-ignore lint/suspicious/noExplicitAny: the caller's answer is relayed as the child's result
-          (await this.#askCaller({ method, params: request.params as Record<string, unknown> | undefined })) as any
+          (await this.#askCaller({ method, params: request.params as Record<string, unknown> | undefined })) as never
       )
     }
     client.setNotificationHandler('notifications/progress', (notification) => {
@@ -244,7 +238,7 @@ export class ServerProxy {
     const progressToken = `${this.name}-${this.#nextProgressToken++}`
     this.#progress.set(progressToken, ctx.reportProgress)
     try {
-      const result = await this.#forward(ctx.requestInput, async () =>
+      const result = await this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
         client.callTool(
           { name: remoteName, arguments: args, _meta: { progressToken } },
           // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
@@ -264,7 +258,7 @@ export class ServerProxy {
     const id = this.#nextRequest++
     this.#inFlight.set(id, ask)
     try {
-      return await inputScope.run(ask, fn)
+      return await callerInput.run(ask, fn)
     } finally {
       this.#inFlight.delete(id)
     }
@@ -281,7 +275,7 @@ export class ServerProxy {
    */
   async #askCaller(request: InputRequest): Promise<Record<string, unknown>> {
     // The most recent request in flight whose caller can be asked (a Map keeps insertion order).
-    const ask = inputScope.getStore() ?? [...this.#inFlight.values()].reverse().find((candidate) => candidate != null)
+    const ask = callerInput.getStore() ?? [...this.#inFlight.values()].reverse().find((candidate) => candidate != null)
     if (ask == null) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
@@ -334,14 +328,14 @@ export class ServerProxy {
     ctx: ServerRequestContext
   ): Promise<GetPromptResult> {
     const client = this.#running()
-    return this.#forward(ctx.requestInput, async () =>
+    return this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
       client.getPrompt({ name, arguments: args }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
     )
   }
 
   async readResource(uri: string, ctx: ServerRequestContext): Promise<ReadResourceResult> {
     const client = this.#running()
-    return this.#forward(ctx.requestInput, async () =>
+    return this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
       client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
     )
   }

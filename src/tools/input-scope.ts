@@ -1,0 +1,20 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { InputRequest } from './types.js'
+
+export type AskInput = (request: InputRequest) => Promise<Record<string, unknown>>
+
+/**
+ * The input channel of the call in progress, for MCP clients that forward
+ * the call further (a shared server's client, a peer's pooled client): when
+ * the far side asks for input inside the call's async flow (a 2026-07-28
+ * `input_required` round that the SDK client fulfils), the client's handler
+ * finds the caller to ask here.
+ */
+export const callerInput = new AsyncLocalStorage<AskInput | undefined>()
+
+/** Answers a far side's input request through the caller of the call in progress, if it can be asked. */
+export async function askCallerInput(request: InputRequest): Promise<Record<string, unknown>> {
+  const ask = callerInput.getStore()
+  if (ask == null) throw new Error(`the caller of this request cannot answer ${request.method}`)
+  return ask(request)
+}
