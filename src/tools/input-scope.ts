@@ -15,6 +15,6 @@ export const callerInput = new AsyncLocalStorage<AskInput | undefined>()
 /** Answers a far side's input request through the caller of the call in progress, if it can be asked. */
 export async function askCallerInput(request: InputRequest): Promise<Record<string, unknown>> {
   const ask = callerInput.getStore()
-  if (ask == null) throw new Error(`the caller of this request cannot answer ${request.method}`)
+  if (ask == null) throw new Error(`the call in progress has no caller to answer ${request.method}`)
   return ask(request)
 }

@@ -279,7 +279,7 @@ export class ServerProxy {
     if (ask == null) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
-        `the caller of this request cannot answer ${request.method}`
+        `MCP server "${this.name}" asks for ${request.method}, and no call in flight to it can answer`
       )
     }
     return ask(request)
