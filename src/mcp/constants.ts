@@ -25,3 +25,7 @@ export const DEFAULT_INPUT_ROUND_TTL_MS = 10 * minute
 export const INPUT_ROUND_GATHER_MS = 20
 /** Calls waiting for input at once, over all clients; a new one beyond it is refused. */
 export const MAX_PENDING_INPUT_CALLS = 256
+/** Peers' prompt and resource lists are kept this long before they are listed again. */
+export const PEER_CONTENT_TTL_MS = 5_000
+/** Listing one peer's prompts and resources gives up after this long (that peer then shows none). */
+export const PEER_CONTENT_LIST_TIMEOUT_MS = 5_000

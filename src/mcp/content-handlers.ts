@@ -25,7 +25,7 @@ export function registerContentHandlers(server: Server, content: ContentSource, 
   const noProgress = (): void => {}
   server.setRequestHandler('prompts/list', async () => {
     await whenReady()
-    return { prompts: content.prompts() }
+    return { prompts: await content.prompts() }
   })
   server.setRequestHandler('prompts/get', async (request, ctx) => {
     await whenReady()
@@ -36,11 +36,11 @@ export function registerContentHandlers(server: Server, content: ContentSource, 
   })
   server.setRequestHandler('resources/list', async () => {
     await whenReady()
-    return { resources: content.resources() }
+    return { resources: await content.resources() }
   })
   server.setRequestHandler('resources/templates/list', async () => {
     await whenReady()
-    return { resourceTemplates: content.resourceTemplates() }
+    return { resourceTemplates: await content.resourceTemplates() }
   })
   server.setRequestHandler('resources/read', async (request, ctx) => {
     await whenReady()

@@ -23,7 +23,7 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { registerContentHandlers } from './content-handlers.js'
 import { InputRounds, type RoundContext } from './input-rounds.js'
-import type { ToolView, ViewCallContext } from './view.js'
+import type { ContentSource, ToolView, ViewCallContext } from './view.js'
 
 const log = meshLogger('mcp')
 
@@ -71,6 +71,7 @@ export class McpFront {
   readonly #peerMethods = new Map<string, PeerMethod>()
   readonly #listChangedListeners = new Set<() => void>()
   readonly #rounds = new InputRounds()
+  #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
   #listChangedTimer?: NodeJS.Timeout
 
@@ -113,8 +114,16 @@ export class McpFront {
     this.#peerMethods.delete(name)
   }
 
+  /**
+   * Shares prompts, resources and completions with peers' sessions opened
+   * after the call: `content(peer)` is what that peer may see (undefined: none).
+   */
+  sharePeerContent(content: (peerId: string) => ContentSource | undefined): void {
+    this.#peerContent = content
+  }
+
   createServer(view: ToolView, caller: ToolCaller): Server {
-    const content = view.content?.()
+    const content = caller.kind === 'peer' ? this.#peerContent?.(caller.peerId) : view.content?.()
     const server = new Server(
       { name: this.#init.name, version: this.#init.version },
       {

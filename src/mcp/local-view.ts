@@ -39,12 +39,12 @@ export interface LocalToolViewInit {
 }
 
 const NO_CONTENT: ContentSource = {
-  prompts: () => [],
+  prompts: async () => [],
   getPrompt: async (name) => {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`)
   },
-  resources: () => [],
-  resourceTemplates: () => [],
+  resources: async () => [],
+  resourceTemplates: async () => [],
   readResource: async (uri) => {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
   },

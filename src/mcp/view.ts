@@ -37,10 +37,10 @@ export interface ContentCallContext {
  * served to the local user next to the tools (not exported to peers).
  */
 export interface ContentSource {
-  prompts(): Prompt[]
+  prompts(): Promise<Prompt[]>
   getPrompt(name: string, args: Record<string, string> | undefined, ctx: ContentCallContext): Promise<GetPromptResult>
-  resources(): Resource[]
-  resourceTemplates(): ResourceTemplateType[]
+  resources(): Promise<Resource[]>
+  resourceTemplates(): Promise<ResourceTemplateType[]>
   readResource(uri: string, ctx: ContentCallContext): Promise<ReadResourceResult>
   complete(params: CompleteRequestParams, ctx: ContentCallContext): Promise<CompleteResult>
 }

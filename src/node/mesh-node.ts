@@ -10,12 +10,14 @@ import { readSwarmKey } from '../discovery/swarm-key.js'
 import { createFront, type McpFront } from '../mcp/front.js'
 import { HttpEndpoint } from '../mcp/http.js'
 import { LocalToolView } from '../mcp/local-view.js'
+import { combineContent, type ContentPeers, PeerContent } from '../mcp/peer-content.js'
 import { RuntimeRouter } from '../router/router.js'
 import { demoTools, nodeTools } from '../tools/builtin/index.js'
 import type { MeshHealth, MeshStatus, NodeInfo } from '../tools/builtin/node-info.js'
 import { loadToolModule } from '../tools/modules.js'
 import { ToolRegistry } from '../tools/registry.js'
 import { SharedServerContent } from '../tools/server-content.js'
+import { parsePeerId } from '../util/peer-id.js'
 import { ServerProxy } from '../tools/server-proxy.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -76,11 +78,28 @@ export class MeshNode implements NodeInfo {
     })
     this.localView = new LocalToolView(this.registry, this.router, {
       mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined),
-      content: new SharedServerContent(() => this.#servers)
+      content: combineContent(new SharedServerContent(() => this.#servers), new PeerContent(() => this.#contentPeers()))
     })
     this.front = init.front ?? createFront()
     this.gate = trustGate({ export: this.config.export, trust: this.config.trust })({ tools: this.registry })
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
+    // Servers with export: true share their prompts and resources with admitted peers too.
+    const exported = new SharedServerContent(() => this.#servers.filter((server) => server.exported))
+    this.front.sharePeerContent((peer) => (this.gate.admits(peer).allowed ? exported : undefined))
+  }
+
+  /** Peers whose shared prompts and resources the local client sees (those this node may send to). */
+  #contentPeers(): ContentPeers | undefined {
+    if (this.#services?.meshRunning() !== true) return undefined
+    const port = this.#services.mesh.port()
+    return {
+      peers: () =>
+        port
+          .peers()
+          .map((peer) => peer.peerId)
+          .filter((peer) => this.gate.maySendTo(peer)),
+      client: async (peer, options) => port.client(parsePeerId(peer), options)
+    }
   }
 
   get libp2p(): Libp2p<MeshServices> {

@@ -16,5 +16,16 @@ export const callerInput = new AsyncLocalStorage<AskInput | undefined>()
 export async function askCallerInput(request: InputRequest): Promise<Record<string, unknown>> {
   const ask = callerInput.getStore()
   if (ask == null) throw new Error(`the call in progress has no caller to answer ${request.method}`)
-  return ask(request)
+  try {
+    return await ask(request)
+  } catch (err) {
+    // The caller did not declare elicitation: decline, so the far side's other requests of
+    // the same round still reach it (a failed handler would abort the whole round).
+    if (request.method === 'elicitation/create' && isMissingCapability(err)) return { action: 'decline' }
+    throw err
+  }
+}
+
+function isMissingCapability(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === -32021
 }

@@ -24,7 +24,7 @@ export class SharedServerContent implements ContentSource {
     this.#servers = servers
   }
 
-  prompts(): Prompt[] {
+  async prompts(): Promise<Prompt[]> {
     return this.#servers().flatMap((server) => server.prompts())
   }
 
@@ -40,11 +40,11 @@ export class SharedServerContent implements ContentSource {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`)
   }
 
-  resources(): Resource[] {
+  async resources(): Promise<Resource[]> {
     return this.#servers().flatMap((server) => server.resources())
   }
 
-  resourceTemplates(): ResourceTemplateType[] {
+  async resourceTemplates(): Promise<ResourceTemplateType[]> {
     return this.#servers().flatMap((server) => server.resourceTemplates())
   }
 

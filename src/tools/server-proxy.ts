@@ -83,6 +83,11 @@ export class ServerProxy {
     this.#prefix = spec.prefix ?? `${name}.`
   }
 
+  /** Whether the server's tools (and prompts and resources) are shared with peers (`export: true`). */
+  get exported(): boolean {
+    return this.#spec.export
+  }
+
   async start(): Promise<void> {
     if (this.#state !== 'stopped') return
     this.#stopping = false
