@@ -56,3 +56,15 @@ export interface ToolView {
   /** Prompts, resources and completions offered with the tools (the local view only). */
   content?(): ContentSource
 }
+
+/** A content source resolved at each request (for a view created before its node starts). */
+export function deferredContent(get: () => ContentSource): ContentSource {
+  return {
+    prompts: async () => get().prompts(),
+    getPrompt: async (name, args, ctx) => get().getPrompt(name, args, ctx),
+    resources: async () => get().resources(),
+    resourceTemplates: async () => get().resourceTemplates(),
+    readResource: async (uri, ctx) => get().readResource(uri, ctx),
+    complete: async (params, ctx) => get().complete(params, ctx)
+  }
+}

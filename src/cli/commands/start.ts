@@ -5,7 +5,7 @@ import { type ConfigFlags, homeIsInitialized, initHome, loadConfig } from '../..
 import { warnIfExposed } from '../../identity/permissions.js'
 import { createFront } from '../../mcp/front.js'
 import { httpTokenPath } from '../../mcp/http-token.js'
-import type { ToolView } from '../../mcp/view.js'
+import { deferredContent, type ToolView } from '../../mcp/view.js'
 import type { MeshNode } from '../../node/mesh-node.js'
 import { acquireRepoLock } from '../../node/repo-lock.js'
 import { errorMessage, UNHANDLED_REJECTION_NOTICE } from '../../util/errors.js'
@@ -106,7 +106,9 @@ export async function runStart(options: StartOptions): Promise<number> {
   const view: ToolView = {
     list: () => node!.localView.list(),
     describe: (name) => node!.localView.describe(name),
-    call: async (name, args, ctx) => node!.localView.call(name, args, ctx)
+    call: async (name, args, ctx) => node!.localView.call(name, args, ctx),
+    // Requests wait for the node (front.gate) before they touch its content.
+    content: () => deferredContent(() => node!.localView.content())
   }
   if (serveStdio) {
     // A 2025 client (initialize) or a 2026-07-28 one (server/discover, per-request _meta) alike.
