@@ -35,6 +35,12 @@ export const serverSpecSchema = z
     export: z.boolean().default(false),
     /** Metadata applied to every tool imported from this server. */
     meta: toolMetaSchema.partial().default({}),
+    /**
+     * Probe the server for the 2026-07-28 revision before `initialize` (the MCP SDK
+     * starts the command once more for the probe). Off: the plain 2025 `initialize`,
+     * which every server speaks; needed only for a server that refuses 2025 clients.
+     */
+    negotiate: z.boolean().default(false),
     /** Name prefix for imported tools; defaults to `<server-name>.` */
     prefix: z
       .string()

@@ -2,7 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client'
 import { VERSION } from '../interface/version.js'
-import { askCallerInput, callerInput } from '../tools/input-scope.js'
+import { answerInCallerContext, askCallerInput } from '../tools/input-scope.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { CONNECT_TIMEOUT_MS, MCP_P2P_PROTOCOL } from './constants.js'
@@ -159,41 +159,5 @@ function relayProgressBeforeResults(transport: P2PStreamTransport): void {
     } else {
       deliver(message)
     }
-  }
-}
-
-/**
- * Delivers each response in the async context of the call that sent its
- * request: when the peer answers `input_required`, the SDK client fulfils
- * the round from its response handler, and the handler finds the caller to
- * ask (callerInput) there.
- */
-function answerInCallerContext(transport: P2PStreamTransport): void {
-  const deliver = transport.onmessage
-  if (deliver == null) return
-  const send = transport.send.bind(transport)
-  const callers = new Map<string | number, NonNullable<ReturnType<typeof callerInput.getStore>>>()
-  transport.send = async (message: JSONRPCMessage): Promise<void> => {
-    const ask = callerInput.getStore()
-    if (ask != null && 'method' in message && 'id' in message) callers.set(message.id, ask)
-    // A cancelled request gets no response: forget its caller.
-    if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
-      const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId
-      if (requestId != null) callers.delete(requestId)
-    }
-    return send(message)
-  }
-  transport.onmessage = (message: JSONRPCMessage) => {
-    if ('method' in message || !('id' in message) || message.id == null) {
-      deliver(message)
-      return
-    }
-    const ask = callers.get(message.id)
-    if (ask == null) {
-      deliver(message)
-      return
-    }
-    callers.delete(message.id)
-    callerInput.run(ask, () => deliver(message))
   }
 }

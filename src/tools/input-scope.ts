@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client'
 import type { InputRequest } from './types.js'
 
 export type AskInput = (request: InputRequest) => Promise<Record<string, unknown>>
@@ -28,4 +29,36 @@ export async function askCallerInput(request: InputRequest): Promise<Record<stri
 
 function isMissingCapability(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === -32021
+}
+
+/**
+ * Delivers each response in the async context of the call that sent its
+ * request. When the far side answers `input_required`, the SDK client
+ * fulfils the round from its response handler; there, the handler finds the
+ * caller to ask (`callerInput`). Call after the client connected.
+ */
+export function answerInCallerContext(transport: Transport): void {
+  const deliver = transport.onmessage
+  if (deliver == null) return
+  const send = transport.send.bind(transport)
+  const callers = new Map<string | number, AskInput>()
+  transport.send = async (message, options) => {
+    const ask = callerInput.getStore()
+    if (ask != null && 'method' in message && 'id' in message) callers.set(message.id, ask)
+    // A cancelled request gets no response: forget its caller.
+    if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
+      const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId
+      if (requestId != null) callers.delete(requestId)
+    }
+    return send(message, options)
+  }
+  transport.onmessage = (message: JSONRPCMessage, extra?: unknown) => {
+    const ask = !('method' in message) && 'id' in message && message.id != null ? callers.get(message.id) : undefined
+    if (ask == null) {
+      ;(deliver as (message: JSONRPCMessage, extra?: unknown) => void)(message, extra)
+      return
+    }
+    callers.delete((message as { id: string | number }).id)
+    callerInput.run(ask, () => (deliver as (message: JSONRPCMessage, extra?: unknown) => void)(message, extra))
+  }
 }

@@ -20,7 +20,7 @@ import { second } from '../util/time.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
-import { type AskInput, callerInput } from './input-scope.js'
+import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 
 const log = meshLogger('server-proxy')
@@ -131,7 +131,10 @@ export class ServerProxy {
     // checked per request when the child asks (a 2026-07-28 caller carries it in _meta).
     const client = new Client(
       { name: `mcp-mesh-proxy/${this.name}`, version: '1' },
-      { capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} } }
+      {
+        capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} },
+        versionNegotiation: { mode: this.#spec.negotiate ? 'auto' : 'legacy' }
+      }
     )
     client.onclose = () => this.#onExit(client)
     for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
@@ -150,6 +153,8 @@ export class ServerProxy {
     })
     try {
       await client.connect(transport)
+      // A 2026-07-28 server's input_required rounds are fulfilled from the response handler.
+      answerInCallerContext(transport)
       const tools = await listAllTools(client)
       this.#client = client
       this.#startedAt = Date.now()
