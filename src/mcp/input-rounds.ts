@@ -113,7 +113,7 @@ export class InputRounds {
       call.progress = reportProgress
       this.#deliver(call, ctx.mcpReq.inputResponses ?? {})
     } else {
-      call = this.#start(capabilities, reportProgress, start)
+      call = this.#start(capabilities, reportProgress, start, ctx.mcpReq.signal)
     }
     return (await this.#round(call, ctx)) as R | InputRequiredResult
   }
@@ -126,7 +126,8 @@ export class InputRounds {
   #start<R>(
     capabilities: ClientCapabilities,
     reportProgress: (progress: ToolProgress) => void,
-    start: (round: RoundContext) => Promise<R>
+    start: (round: RoundContext) => Promise<R>,
+    requestSignal: AbortSignal
   ): PendingCall<unknown> {
     if (this.#pending.size >= MAX_PENDING_INPUT_CALLS) {
       throw new ProtocolError(
@@ -147,6 +148,13 @@ export class InputRounds {
       nextKey: 1
     }
     clearTimeout(call.expiry)
+    // Cancelling the opening request cancels the call, as without rounds, until it is answered;
+    // later only expiry or a cancelled retry does (a stateless request's signal may abort
+    // once its server closes).
+    const onOpeningAbort = (): void => {
+      if (call.round === 0 && !call.settled) call.controller.abort(requestSignal.reason)
+    }
+    requestSignal.addEventListener('abort', onOpeningAbort, { once: true })
     const round: RoundContext = {
       signal: call.controller.signal,
       reportProgress: (progress) => call.progress?.(progress),
@@ -197,7 +205,9 @@ export class InputRounds {
     // Wait for the result or for input requests; a request that comes with others (Promise.all
     // on the server) joins the same round.
     while (!call.settled && call.waiting.size === 0) {
-      if (ctx.mcpReq.signal.aborted) {
+      // The opening request's cancellation reaches the call through its signal: wait for it
+      // to settle. A retry's cancellation abandons the call.
+      if (ctx.mcpReq.signal.aborted && call.round > 0) {
         this.#abandon(call, new Error('the client cancelled the request'))
         break
       }
