@@ -39,7 +39,7 @@ interface PendingCall<R> {
   wake?: () => void
   progress?: (progress: ToolProgress) => void
   readonly controller: AbortController
-  expiry: NodeJS.Timeout
+  expiry?: NodeJS.Timeout
   nextKey: number
 }
 
@@ -144,10 +144,8 @@ export class InputRounds {
       missing: {},
       progress: reportProgress,
       controller: new AbortController(),
-      expiry: setTimeout(() => {}, 0),
       nextKey: 1
     }
-    clearTimeout(call.expiry)
     // Cancelling the opening request cancels the call, as without rounds, until it is answered;
     // later only expiry or a cancelled retry does (a stateless request's signal may abort
     // once its server closes).
