@@ -7,6 +7,8 @@ export const HTTP_PATH = '/mcp'
 export const MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024
 /** Open Streamable HTTP sessions at once (`mcp.httpMaxSessions`); a new one beyond it gets 503. */
 export const DEFAULT_HTTP_MAX_SESSIONS = 64
+/** 2026-07-28 (stateless) HTTP requests being answered at once; one beyond it gets 503. */
+export const MAX_HTTP_STATELESS_IN_FLIGHT = 256
 /** A session with no request in flight for this long is closed (`mcp.httpSessionIdleMs`). */
 export const DEFAULT_HTTP_SESSION_IDLE_MS = 15 * minute
 /** The bearer token file in the node's home (mode 0600). */

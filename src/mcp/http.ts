@@ -19,7 +19,8 @@ import {
   HTTP_ERROR_UNAUTHORIZED,
   HTTP_HOST,
   HTTP_PATH,
-  MAX_HTTP_BODY_BYTES
+  MAX_HTTP_BODY_BYTES,
+  MAX_HTTP_STATELESS_IN_FLIGHT
 } from './constants.js'
 import type { McpFront } from './front.js'
 import {
@@ -93,6 +94,8 @@ export class HttpEndpoint {
   #token?: string
   #server?: HttpServer
   #modern?: McpHttpHandler
+  /** 2026-07-28 requests being answered (each has its own server until its response ends). */
+  #statelessInFlight = 0
   #unlisten?: () => void
 
   constructor(front: McpFront, view: ToolView, init: HttpEndpointInit) {
@@ -211,6 +214,18 @@ export class HttpEndpoint {
     if (modern != null && req.method === 'POST') {
       const parsedBody = parseBody(body)
       if (!(await isLegacyRequest(request, parsedBody, { maxRequestBodySize: MAX_HTTP_BODY_BYTES }))) {
+        if (this.#statelessInFlight >= MAX_HTTP_STATELESS_IN_FLIGHT) {
+          reply(
+            res,
+            503,
+            HTTP_ERROR_TOO_MANY_SESSIONS,
+            `Service Unavailable: too many requests in progress (limit ${MAX_HTTP_STATELESS_IN_FLIGHT})`,
+            id
+          )
+          return
+        }
+        this.#statelessInFlight++
+        res.once('close', () => this.#statelessInFlight--)
         await writeResponse(await modern.fetch(request, { parsedBody }), res, id)
         return
       }
