@@ -36,6 +36,12 @@ export const serverSpecSchema = z
     export: z.boolean().default(false),
     /** Metadata applied to every tool imported from this server. */
     meta: toolMetaSchema.partial().default({}),
+    /**
+     * Probe the server for the 2026-07-28 revision before `initialize` (the MCP SDK
+     * starts the command once more for the probe). Off: the plain 2025 `initialize`,
+     * which every server speaks; needed only for a server that refuses 2025 clients.
+     */
+    negotiate: z.boolean().default(false),
     /** Name prefix for imported tools; defaults to `<server-name>.` */
     prefix: z
       .string()
@@ -275,10 +281,16 @@ export const configSchema = z
         /** Open Streamable HTTP sessions at once; defaults in src/mcp/constants.ts (64). */
         httpMaxSessions: z.number().int().min(1).max(4096).optional(),
         /** A session with no request in flight for this long is closed (default 15 min). */
-        httpSessionIdleMs: z.number().int().min(100).optional()
+        httpSessionIdleMs: z.number().int().min(100).optional(),
+        /**
+         * Require the bearer token on the HTTP endpoint (default true). `false` is
+         * for a loopback test node only (the MCP conformance suite sends no header);
+         * the node prints a warning when it is off.
+         */
+        httpAuth: z.boolean().default(true)
       })
       .strict()
-      .default({}),
+      .prefault({}),
     /** How `mcp-mesh start` runs the node (docs/lifecycle.md). */
     lifecycle: z
       .object({

@@ -12,11 +12,14 @@ import { DASHBOARD_PATH, dashboardRoutes } from '../dashboard/index.js'
 import { type HttpRoute, HttpEndpoint } from '../mcp/http.js'
 import { METRICS_PATH } from '../metrics/index.js'
 import { LocalToolView } from '../mcp/local-view.js'
+import { combineContent, type ContentPeers, PeerContent } from '../mcp/peer-content.js'
 import { RuntimeRouter } from '../router/router.js'
 import { demoTools, nodeTools } from '../tools/builtin/index.js'
 import type { MeshHealth, MeshStatus, NodeInfo } from '../tools/builtin/node-info.js'
 import { loadToolModule } from '../tools/modules.js'
 import { ToolRegistry } from '../tools/registry.js'
+import { SharedServerContent } from '../tools/server-content.js'
+import { parsePeerId } from '../util/peer-id.js'
 import { ServerProxy } from '../tools/server-proxy.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger, notice } from '../util/logger.js'
@@ -117,12 +120,30 @@ export class MeshNode implements NodeInfo {
       observe: (call) => this.observability.routed(call)
     })
     this.localView = new LocalToolView(this.registry, this.router, {
-      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined)
+      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined),
+      content: combineContent(new SharedServerContent(() => this.#servers), new PeerContent(() => this.#contentPeers()))
     })
     this.front = init.front ?? createFront()
     this.front.instrument(this.observability.frontInstrumentation())
     this.gate = trustGate({ export: this.config.export, trust: this.config.trust })({ tools: this.registry })
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
+    // Servers with export: true share their prompts and resources with admitted peers too.
+    const exported = new SharedServerContent(() => this.#servers.filter((server) => server.exported))
+    this.front.sharePeerContent((peer) => (this.gate.admits(peer).allowed ? exported : undefined))
+  }
+
+  /** Peers whose shared prompts and resources the local client sees (those this node may send to). */
+  #contentPeers(): ContentPeers | undefined {
+    if (this.#services?.meshRunning() !== true) return undefined
+    const port = this.#services.mesh.port()
+    return {
+      peers: () =>
+        port
+          .peers()
+          .map((peer) => peer.peerId)
+          .filter((peer) => this.gate.maySendTo(peer)),
+      client: async (peer, options) => port.client(parsePeerId(peer), options)
+    }
   }
 
   get libp2p(): Libp2p<MeshServices> {
@@ -233,7 +254,8 @@ export class MeshNode implements NodeInfo {
           port: this.config.mcp.httpPort,
           maxSessions: this.config.mcp.httpMaxSessions,
           sessionIdleMs: this.config.mcp.httpSessionIdleMs,
-          routes: this.#httpRoutes()
+          routes: this.#httpRoutes(),
+          auth: this.config.mcp.httpAuth
         })
         await this.#http.start()
       }

@@ -6,7 +6,7 @@ import { type ConfigFlags, homeIsInitialized, initHome, type LoadedConfig, loadC
 import { warnIfExposed } from '../../identity/permissions.js'
 import { createFront } from '../../mcp/front.js'
 import { httpTokenPath } from '../../mcp/http-token.js'
-import type { ToolView } from '../../mcp/view.js'
+import { deferredContent, type ToolView } from '../../mcp/view.js'
 import type { MeshNode } from '../../node/mesh-node.js'
 import { acquireRepoLock, type LockResult, lockHolder } from '../../node/repo-lock.js'
 import { errorMessage, UNHANDLED_REJECTION_NOTICE } from '../../util/errors.js'
@@ -162,21 +162,25 @@ async function runNode(options: StartOptions, loaded: LoadedConfig, lock: HeldLo
   const view: ToolView = {
     list: () => node!.localView.list(),
     describe: (name) => node!.localView.describe(name),
-    call: async (name, args, ctx) => node!.localView.call(name, args, ctx)
+    call: async (name, args, ctx) => node!.localView.call(name, args, ctx),
+    // Requests wait for the node (front.gate) before they touch its content.
+    content: () => deferredContent(() => node!.localView.content())
   }
   if (serveStdio) {
-    const session = await front.connect(new StdioServerTransport(), view, { kind: 'local' }, () => {
+    // A 2025 client (initialize) or a 2026-07-28 one (server/discover, per-request _meta) alike.
+    const session = front.serveStream(new StdioServerTransport(), view, { kind: 'local' }, () => {
       stdioOpen = false
       maybeStopUnattended()
     })
     // Loading libp2p blocks the event loop for a few hundred ms; let the
-    // client's initialize (usually already waiting on stdin) be answered first.
+    // client's opening request (usually already waiting on stdin) be answered first.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, INITIALIZE_GRACE_MS)
-      session.server.oninitialized = () => {
+      void session.opened.then(() => {
         clearTimeout(timer)
-        resolve()
-      }
+        // The opening request is answered on a later tick: give it one.
+        setImmediate(resolve)
+      })
     })
   }
 

@@ -94,9 +94,17 @@ function reportProblems(problems: WorkflowProblem[]): number {
   return EXIT_USAGE
 }
 
+/** The problems of a rejected document: the error result's JSON text block (`{ error, problems }`). */
 function problemsOf(result: CallToolResult): WorkflowProblem[] | undefined {
-  const structured = result.structuredContent as { problems?: WorkflowProblem[] } | undefined
-  return result.isError === true && Array.isArray(structured?.problems) ? structured.problems : undefined
+  if (result.isError !== true) return undefined
+  for (const block of result.content) {
+    if (block.type !== 'text' || !block.text.startsWith('{')) continue
+    try {
+      const parsed = JSON.parse(block.text) as { problems?: WorkflowProblem[] }
+      if (Array.isArray(parsed.problems)) return parsed.problems
+    } catch {}
+  }
+  return undefined
 }
 
 /**
