@@ -104,8 +104,9 @@ describe('MCP Inspector CLI', () => {
       '--tool-args-json',
       '{"message":1}'
     ])
-    expect(result.code).toBe(1)
-    // The Inspector prints {"error": {...}} on stderr.
-    expect(result.stderr).toContain('Invalid arguments for tool echo: message')
+    // Spec 2025-11-25 (SEP-1303): invalid arguments are a tool error the model can read
+    // (`isError: true`), not a protocol error; the Inspector exits 5 for a tool error.
+    expect(result.code).toBe(5)
+    expect(`${result.stdout}${result.stderr}`).toContain('Invalid arguments for tool echo: message')
   })
 })

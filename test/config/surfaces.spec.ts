@@ -5,9 +5,9 @@ import { thrownBy } from '../helpers/index.js'
 
 describe('config keys of the local surfaces', () => {
   it('mcp.httpMaxSessions and mcp.httpSessionIdleMs are optional (defaults in src/mcp/constants.ts)', () => {
-    expect(parseConfig({}, 'test').mcp).toEqual({})
+    expect(parseConfig({}, 'test').mcp).toEqual({ httpAuth: true })
     expect(parseConfig({ mcp: { httpPort: 8080, httpMaxSessions: 8, httpSessionIdleMs: 60_000 } }, 'test').mcp).toEqual(
-      { httpPort: 8080, httpMaxSessions: 8, httpSessionIdleMs: 60_000 }
+      { httpPort: 8080, httpMaxSessions: 8, httpSessionIdleMs: 60_000, httpAuth: true }
     )
   })
 
