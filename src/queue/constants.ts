@@ -7,6 +7,14 @@ export const HEARTBEAT_FRACTION = 3
 /** Shortest heartbeat (worker side) and lease-sweep (owner side) intervals. */
 export const HEARTBEAT_FLOOR_MS = 100
 export const SWEEP_FLOOR_MS = 250
+/**
+ * Longest lease and task timeout a peer's lease may carry (a pushed task's
+ * `_meta`, a claim's grant): config `queue.leaseMs` and task timeouts stay
+ * below them, and they keep every timer derived from them in Node's 32-bit
+ * range (beyond it a timer fires every millisecond).
+ */
+export const MAX_PEER_LEASE_MS = 10 * minute
+export const MAX_PEER_TASK_TIMEOUT_MS = 24 * hour
 
 /** How often something tied to a lease of `leaseMs` ticks: a fraction of the lease, never below `floorMs`. */
 export function heartbeatIntervalMs(leaseMs: number, floorMs: number): number {
