@@ -61,6 +61,13 @@ export const TIMEOUT_GRACE_MS = 2 * second
 
 /** Most unanswered requests (claims awaiting a reply, results awaiting an ack) a worker has open with one owner. */
 export const MAX_CLAIMS_PER_OWNER = 8
+/**
+ * Attach requests of one owner for one task answered at once (each may wait
+ * for the running task, with a heartbeat timer); more are refused as busy.
+ * A restarted owner sends one per task; peer methods do not pass the peer
+ * view's inbound limiter, so this is their bound (with the running tasks).
+ */
+export const MAX_ATTACHES_PER_TASK = 2
 /** Share of the worker's slots kept for the node's own tasks (peers' pushed and claimed tasks use the rest). */
 export const LOCAL_SLOT_SHARE = 0.25
 
