@@ -9,6 +9,8 @@ import { Catalog } from './catalog.js'
 import {
   DEFAULT_ADVERT_INTERVAL_MS,
   DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_MAX_HELD_CALL_BYTES,
+  DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_INBOUND_CALLS_TOTAL,
@@ -107,7 +109,10 @@ export class Mesh implements MeshService {
         maxQueuePerPeer: this.limits.maxInboundQueuePerPeer,
         maxRequestsPerSecondPerPeer: this.limits.maxRequestsPerSecondPerPeer,
         requestTimeoutMs: this.limits.requestTimeoutMs,
-        maxCallsTotal: this.limits.maxInboundCalls
+        maxCallsTotal: this.limits.maxInboundCalls,
+        // One call of the largest allowed frame always fits.
+        maxHeldBytesPerPeer: Math.max(DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER, this.limits.maxFrameBytes),
+        maxHeldBytes: Math.max(DEFAULT_MAX_HELD_CALL_BYTES, 2 * this.limits.maxFrameBytes)
       },
       (kind, peer, reason) => gate.refused('call', kind, peer, reason)
     )
