@@ -103,8 +103,12 @@ export class Mesh implements MeshService {
       maxInboundStreams: protocol.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS_TOTAL,
       maxInboundCalls: protocol.maxInboundCalls ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
     }
-    this.#budget = new PartialFrameBudget(this.limits.maxPartialFrameBytesPerPeer, this.limits.maxPartialFrameBytes)
     const gate = components.gate
+    this.#budget = new PartialFrameBudget(
+      this.limits.maxPartialFrameBytesPerPeer,
+      this.limits.maxPartialFrameBytes,
+      (peer) => !gate.admits(peer).allowed
+    )
     this.limiter = new InboundLimiter(
       {
         maxConcurrencyPerPeer: this.limits.maxInboundConcurrencyPerPeer,
