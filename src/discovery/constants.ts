@@ -83,3 +83,11 @@ export const DEFAULT_DISCOVER_TIMEOUT_MS = 5 * second
 export const MDNS_QUERY_WINDOW_MS = 2 * second
 /** mDNS peers are dialled only while connections stay below this fraction of `connections.maxConnections`. */
 export const MDNS_DIAL_MAX_FILL = 0.8
+/**
+ * Direct upgrades of relayed connections in flight at once, and addresses
+ * dialed per upgrade: a relayed peer's identify names the addresses, and
+ * peer IDs are free, so without a bound a relay user could have this node
+ * dial any number of hosts of its choice at once.
+ */
+export const MAX_DIRECT_UPGRADES = 4
+export const MAX_DIRECT_UPGRADE_ADDRS = 16

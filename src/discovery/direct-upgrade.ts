@@ -3,6 +3,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { isCircuit, peerIdOf } from './address.js'
+import { MAX_DIRECT_UPGRADE_ADDRS, MAX_DIRECT_UPGRADES } from './constants.js'
 
 const log = meshLogger('discovery:direct-upgrade')
 
@@ -66,8 +67,11 @@ export class DirectUpgrade {
     if (!isCircuit(connection.remoteAddr) || connection.direction !== 'inbound') return
     const id = peerId.toString()
     if (this.#pending.has(id) || this.#hasDirect(connection)) return
+    // Bounded node-wide and per peer: the addresses are the relayed peer's claims (see constants).
+    if (this.#pending.size >= MAX_DIRECT_UPGRADES) return
     const candidates = listenAddrs
       .filter((ma) => !isCircuit(ma))
+      .slice(0, MAX_DIRECT_UPGRADE_ADDRS)
       .map((ma) => (peerIdOf(ma) != null ? ma : ma.encapsulate(`/p2p/${id}`)))
     if (candidates.length === 0) return
     void this.#upgrade(connection, candidates)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { priorityNumber, retryPolicySchema, TOOL_NAME_PATTERN } from '../tools/meta.js'
+import { MAX_TOOL_TIMEOUT_MS, priorityNumber, retryPolicySchema, TOOL_NAME_PATTERN } from '../tools/meta.js'
 import { canonicalHash } from '../util/canonical-json.js'
 
 export const ADVERT_VERSION = 1
@@ -14,7 +14,8 @@ export const advertToolSchema = z
     tags: z.array(z.string().min(1).max(64)).max(32),
     category: z.string().min(1).max(64),
     priority: priorityNumber(),
-    timeoutMs: z.number().int().positive(),
+    /** At most a tool's longest timeout: an owner takes it as a task's timeout, and a worker's timers as theirs. */
+    timeoutMs: z.number().int().positive().max(MAX_TOOL_TIMEOUT_MS),
     /** The tool's retry policy, so task owners can apply it before fetching descriptors. */
     retry: retryPolicySchema.optional()
   })

@@ -38,6 +38,14 @@ export const DEFAULT_MAX_PARTIAL_FRAME_BYTES = 256 * 1024 * 1024
 export const DEFAULT_MAX_INBOUND_STREAMS_TOTAL = 512
 /** Inbound calls accepted (running or waiting) over all peers; more are refused as busy. */
 export const DEFAULT_MAX_INBOUND_CALLS_TOTAL = 256
+/**
+ * Bytes of the arguments and `_meta` of inbound calls a peer has accepted and
+ * not yet answered (they are held until the answer): per peer, and over all
+ * peers. Raised to the frame limit (per peer) and twice it (node-wide) when
+ * that is larger, so one call of any allowed size is always accepted.
+ */
+export const DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER = 32 * 1024 * 1024
+export const DEFAULT_MAX_HELD_CALL_BYTES = 128 * 1024 * 1024
 
 /** JSON-RPC error codes of the mesh (server-defined range). */
 // Outside JSON-RPC's reserved -32768..-32000 range on purpose: MCP claims

@@ -11,10 +11,19 @@ export class PartialFrameBudget {
   readonly total: number
   readonly #byPeer = new Map<string, number>()
   #used = 0
+  /** Whether a peer is one the gate does not admit (trust.allowPeers): strangers share a slice of the total. */
+  readonly #stranger?: (peer: string) => boolean
+  #strangersUsed = 0
 
-  constructor(perPeer: number, total: number) {
+  constructor(perPeer: number, total: number, stranger?: (peer: string) => boolean) {
     this.perPeer = perPeer
     this.total = total
+    this.#stranger = stranger
+  }
+
+  /** What all strangers together may hold: an eighth of the total, so they never fill it for admitted peers. */
+  get strangersTotal(): number {
+    return Math.max(1, Math.floor(this.total / 8))
   }
 
   /** Bytes of partial frames held now, over all peers. */
@@ -34,14 +43,17 @@ export class PartialFrameBudget {
   resize(peer: string, from: number, to: number): 'peer' | 'node' | undefined {
     const delta = to - from
     const held = this.usedBy(peer)
+    const stranger = this.#stranger?.(peer) === true
     if (delta > 0) {
       if (held + delta > this.perPeer) return 'peer'
       if (this.#used + delta > this.total) return 'node'
+      if (stranger && this.#strangersUsed + delta > this.strangersTotal) return 'node'
     }
     const next = Math.max(0, held + delta)
     if (next === 0) this.#byPeer.delete(peer)
     else this.#byPeer.set(peer, next)
     this.#used = Math.max(0, this.#used + delta)
+    if (stranger) this.#strangersUsed = Math.max(0, this.#strangersUsed + (next - held))
     return undefined
   }
 }

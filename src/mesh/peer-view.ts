@@ -8,6 +8,8 @@ import { deadline } from '../util/deadline.js'
 import type { InboundPath, RefusalKind, TrustGate } from '../trust/index.js'
 import { meshLogger } from '../util/logger.js'
 import {
+  DEFAULT_MAX_HELD_CALL_BYTES,
+  DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
   DEFAULT_MAX_INBOUND_CALLS_TOTAL,
   ERROR_CODE_BUSY,
   ERROR_CODE_DENIED,
@@ -23,6 +25,9 @@ export interface InboundLimits {
   requestTimeoutMs: number
   /** Calls accepted (running or waiting) over all peers; more are refused as busy. */
   maxCallsTotal?: number
+  /** Bytes of arguments and `_meta` of calls held (accepted, not answered) per peer and over all peers. */
+  maxHeldBytesPerPeer?: number
+  maxHeldBytes?: number
 }
 
 export interface InboundCounters {
@@ -76,12 +81,18 @@ export class InboundLimiter {
   readonly #rate: RateLimiter
   readonly #queues = new Map<string, Queue<CallToolResult>>()
   readonly #maxCallsTotal: number
+  readonly #maxHeldPerPeer: number
+  readonly #maxHeld: number
+  readonly #heldByPeer = new Map<string, number>()
+  #held = 0
   readonly #onRefused?: (kind: RefusalKind, peer: string, reason: string) => void
 
   /** `onRefused` hears every busy and rate-limited refusal (the gate counts them). */
   constructor(limits: InboundLimits, onRefused?: (kind: RefusalKind, peer: string, reason: string) => void) {
     this.limits = limits
     this.#maxCallsTotal = limits.maxCallsTotal ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
+    this.#maxHeldPerPeer = limits.maxHeldBytesPerPeer ?? DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER
+    this.#maxHeld = limits.maxHeldBytes ?? DEFAULT_MAX_HELD_CALL_BYTES
     this.#onRefused = onRefused
     this.#rate = new RateLimiter({ points: limits.maxRequestsPerSecondPerPeer, duration: 1 })
   }
@@ -125,6 +136,39 @@ export class InboundLimiter {
         if (current.size === 0 && this.#queues.get(peer) === current) this.#queues.delete(peer)
       }
     })
+  }
+
+  /** Bytes of calls held now (accepted, not answered), over all peers. */
+  get heldBytes(): number {
+    return this.#held
+  }
+
+  /**
+   * Charges `bytes` (a call's arguments and `_meta`, held until it is
+   * answered) to the peer's and the node's budgets; returns the release.
+   * Over either budget the call is refused as busy (counted), nothing held:
+   * a complete request costs its size for as long as it runs (e.g. `sleep`).
+   */
+  hold(peer: string, bytes: number): () => void {
+    const mine = this.#heldByPeer.get(peer) ?? 0
+    if (mine + bytes > this.#maxHeldPerPeer || this.#held + bytes > this.#maxHeld) {
+      this.counters.busy++
+      const over = mine + bytes > this.#maxHeldPerPeer ? 'from this peer' : 'on this node'
+      const reason = `busy: calls holding more than ${over === 'from this peer' ? this.#maxHeldPerPeer : this.#maxHeld} bytes pending ${over}`
+      this.#onRefused?.('busy', peer, reason)
+      throw new ProtocolError(ERROR_CODE_BUSY, reason)
+    }
+    this.#heldByPeer.set(peer, mine + bytes)
+    this.#held += bytes
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (this.#heldByPeer.get(peer) ?? 0) - bytes
+      if (left > 0) this.#heldByPeer.set(peer, left)
+      else this.#heldByPeer.delete(peer)
+      this.#held = Math.max(0, this.#held - bytes)
+    }
   }
 
   forget(peer: string): void {
@@ -172,27 +216,42 @@ export class PeerToolView implements ToolView {
       throw new ProtocolError(ERROR_CODE_DENIED, `denied: ${decision.reason}`)
     }
     this.#limiter.counters.calls++
-    // Reached only once the gate allowed the call.
-    const takenOver = this.#host.inboundCall?.({ peer: this.#peer, tool: name, args, ctx })
-    if (takenOver != null) return takenOver
-    return this.#limiter.run(this.#peer, async () => {
-      const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
-      try {
-        return await this.#host.runLocal(name, args, {
-          signal: limit.signal,
-          reportProgress: ctx.reportProgress,
-          caller: { kind: 'peer', peerId: this.#peer },
-          // A shared server's input request goes back to the peer (an input_required round).
-          requestInput: ctx.requestInput
-        })
-      } finally {
-        limit.dispose()
-      }
-    })
+    // Held until answered, on either path (a pushed task too): charged to the byte budgets first.
+    const release = this.#limiter.hold(this.#peer, heldBytes(args, ctx.meta))
+    try {
+      // Reached only once the gate allowed the call.
+      const takenOver = this.#host.inboundCall?.({ peer: this.#peer, tool: name, args, ctx })
+      if (takenOver != null) return await takenOver
+      return await this.#limiter.run(this.#peer, async () => {
+        const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
+        try {
+          return await this.#host.runLocal(name, args, {
+            signal: limit.signal,
+            reportProgress: ctx.reportProgress,
+            caller: { kind: 'peer', peerId: this.#peer },
+            // A shared server's input request goes back to the peer (an input_required round).
+            requestInput: ctx.requestInput
+          })
+        } finally {
+          limit.dispose()
+        }
+      })
+    } finally {
+      release()
+    }
   }
 
   /** Listing is not a request to run anything: asked of the gate without counting. */
   #visible(name: string): boolean {
     return this.#host.gate.mayRun(this.#peer, name).allowed
+  }
+}
+
+/** What a call holds while it runs: its arguments and `_meta` as JSON (a peer's request is parsed JSON). */
+function heldBytes(args: JsonObject, meta: Record<string, unknown> | undefined): number {
+  try {
+    return JSON.stringify(args).length + (meta == null ? 0 : JSON.stringify(meta).length)
+  } catch {
+    return 0
   }
 }

@@ -9,6 +9,8 @@ import { Catalog } from './catalog.js'
 import {
   DEFAULT_ADVERT_INTERVAL_MS,
   DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_MAX_HELD_CALL_BYTES,
+  DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_INBOUND_CALLS_TOTAL,
@@ -75,6 +77,8 @@ export class Mesh implements MeshService {
   #dispatcher?: PeerDispatcher
   #probeTimer?: NodeJS.Timeout
   #inboundStreams = 0
+  /** Of those, streams of peers the gate does not admit (trust.allowPeers): they get their own share of the cap. */
+  #strangerStreams = 0
   /** Inbound streams refused because the node-wide cap was reached. */
   #refusedStreams = 0
   #started = false
@@ -99,15 +103,22 @@ export class Mesh implements MeshService {
       maxInboundStreams: protocol.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS_TOTAL,
       maxInboundCalls: protocol.maxInboundCalls ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
     }
-    this.#budget = new PartialFrameBudget(this.limits.maxPartialFrameBytesPerPeer, this.limits.maxPartialFrameBytes)
     const gate = components.gate
+    this.#budget = new PartialFrameBudget(
+      this.limits.maxPartialFrameBytesPerPeer,
+      this.limits.maxPartialFrameBytes,
+      (peer) => !gate.admits(peer).allowed
+    )
     this.limiter = new InboundLimiter(
       {
         maxConcurrencyPerPeer: this.limits.maxInboundConcurrencyPerPeer,
         maxQueuePerPeer: this.limits.maxInboundQueuePerPeer,
         maxRequestsPerSecondPerPeer: this.limits.maxRequestsPerSecondPerPeer,
         requestTimeoutMs: this.limits.requestTimeoutMs,
-        maxCallsTotal: this.limits.maxInboundCalls
+        maxCallsTotal: this.limits.maxInboundCalls,
+        // One call of the largest allowed frame always fits.
+        maxHeldBytesPerPeer: Math.max(DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER, this.limits.maxFrameBytes),
+        maxHeldBytes: Math.max(DEFAULT_MAX_HELD_CALL_BYTES, 2 * this.limits.maxFrameBytes)
       },
       (kind, peer, reason) => gate.refused('call', kind, peer, reason)
     )
@@ -311,8 +322,14 @@ export class Mesh implements MeshService {
 
   #accept(stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
-    if (this.#inboundStreams >= this.limits.maxInboundStreams) {
-      this.#refuseStream(stream, peer)
+    // A peer outside trust.allowPeers is still served (it is told "denied" per call), but from a
+    // small share of the cap of its own: strangers must not take the slots of admitted peers.
+    const stranger = !this.#components.gate.admits(peer).allowed
+    const full = stranger
+      ? this.#strangerStreams >= strangerStreamCap(this.limits.maxInboundStreams)
+      : this.#inboundStreams - this.#strangerStreams >= this.limits.maxInboundStreams
+    if (full) {
+      this.#refuseStream(stream, peer, stranger ? 'of peers outside trust.allowPeers ' : '')
       return
     }
     stream.inactivityTimeout = this.limits.idleTimeoutMs
@@ -327,11 +344,13 @@ export class Mesh implements MeshService {
       }
     })
     this.#inboundStreams++
+    if (stranger) this.#strangerStreams++
     let open = true
     const closed = (): void => {
       if (!open) return
       open = false
       this.#inboundStreams--
+      if (stranger) this.#strangerStreams--
     }
     const view = new PeerToolView(peer, this.#viewHost, this.limiter)
     this.#components.serve(transport, view, { kind: 'peer', peerId: peer }, closed).catch((err: unknown) => {
@@ -345,9 +364,10 @@ export class Mesh implements MeshService {
    * Node-wide stream cap reached (minting peer IDs must buy no streams): the
    * peer is told it is busy (a JSON-RPC error with no id), and the stream ends.
    */
-  #refuseStream(stream: Stream, peer: string): void {
+  #refuseStream(stream: Stream, peer: string, whose = ''): void {
     this.#refusedStreams++
-    const reason = `busy: more than ${this.limits.maxInboundStreams} inbound /mcp+p2p streams on this node`
+    const cap = whose === '' ? this.limits.maxInboundStreams : strangerStreamCap(this.limits.maxInboundStreams)
+    const reason = `busy: more than ${cap} inbound /mcp+p2p streams ${whose}on this node`
     this.#components.gate.refused('call', 'busy', peer, reason)
     try {
       stream.send(
@@ -377,4 +397,9 @@ export class Mesh implements MeshService {
       .filter((rtt): rtt is number => rtt != null && Number.isFinite(rtt))
     if (rtts.length > 0) this.#catalog?.recordLatency(peer, Math.min(...rtts))
   }
+}
+
+/** Inbound streams of peers the gate does not admit, over all of them: an eighth of the cap (at least one). */
+function strangerStreamCap(maxInboundStreams: number): number {
+  return Math.max(1, Math.floor(maxInboundStreams / 8))
 }

@@ -33,7 +33,9 @@ function shortPeer(peerId: string): string {
  *   peer ID; a local tool always keeps the plain name;
  * - peers offering this node's own tool with the same schema are not listed
  *   again: the plain name reaches them when the call is routed to the mesh
- *   (metadata `runtime: mesh`, or `_meta["mcp-mesh/runtime"]: "mesh"`).
+ *   (metadata `runtime: mesh`, or `_meta["mcp-mesh/runtime"]: "mesh"`);
+ * - a remote name of the form `<alias>.<tool>` whose alias is another catalog
+ *   peer's is aliased with its real provider, so no peer passes for another.
  * Descriptions say where the tool runs.
  */
 export class MeshSurface implements MeshToolSource {
@@ -89,6 +91,7 @@ export class MeshSurface implements MeshToolSource {
     }
     const entries = new Map<string, SurfaceEntry>()
     const shadowed = new Map<string, SurfaceEntry>()
+    const aliases = new Set(this.#catalog.peers().map((peer) => peerAlias(peer.peerId)))
     for (const [name, allOffers] of byName) {
       let offers = allOffers
       const localHash = this.#localNames.has(name) ? this.#localHash(name) : undefined
@@ -107,7 +110,7 @@ export class MeshSurface implements MeshToolSource {
         if (offers.length === 0) continue
       }
       const hashes = new Set(offers.map((offer) => offer.hash))
-      if (hashes.size === 1 && !this.#localNames.has(name)) {
+      if (hashes.size === 1 && !this.#localNames.has(name) && !spoofsAlias(name, offers, aliases)) {
         const providers = offers.map((offer) => offer.peer.peerId)
         entries.set(name, {
           name,
@@ -119,7 +122,8 @@ export class MeshSurface implements MeshToolSource {
       }
       for (const offer of offers) {
         const aliased = `${peerAlias(offer.peer.peerId)}.${name}`
-        if (aliased.length > 128) continue
+        // An aliased name is its peer's: a plain name equal to it (see spoofsAlias) never takes it.
+        if (aliased.length > 128 || entries.get(aliased)?.remoteName === aliased) continue
         const providers = [offer.peer.peerId]
         entries.set(aliased, {
           name: aliased,
@@ -146,6 +150,23 @@ function decorate(descriptor: McpTool, name: string, providers: string[]): McpTo
     description: `${descriptor.description ?? descriptor.name} [${where}]`,
     _meta: { ...descriptor._meta, [TOOL_META_KEY]: { ...meta, runtime: 'mesh', providers } }
   }
+}
+
+/**
+ * Whether a remote tool name reads as `<alias>.<tool>` for the alias of a
+ * catalog peer other than the ones offering it: listed plain, it would pass
+ * for that peer's aliased version (and receive the calls meant for it), so
+ * it is aliased with its real provider instead.
+ */
+function spoofsAlias(
+  name: string,
+  offers: ReadonlyArray<{ peer: CatalogPeer }>,
+  aliases: ReadonlySet<string>
+): boolean {
+  const dot = name.indexOf('.')
+  if (dot !== PEER_ALIAS_LENGTH) return false
+  const prefix = name.slice(0, dot)
+  return aliases.has(prefix) && offers.some((offer) => peerAlias(offer.peer.peerId) !== prefix)
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -19,6 +19,8 @@ export const DURATION_BUCKETS_SECONDS = [
  * without bound.
  */
 export const MAX_TOOL_LABELS = 512
+/** Longer tool names (MCP's own limit is 128) are folded into `_other`: a label value is held for the node's life. */
+export const MAX_TOOL_LABEL_LENGTH = 128
 /** The label value of calls to tools this node does not know. */
 export const UNKNOWN_TOOL_LABEL = '_unknown'
 export const OTHER_TOOL_LABEL = '_other'

@@ -1,6 +1,7 @@
 import { Histogram, type Registry } from 'prom-client'
 import {
   DURATION_BUCKETS_SECONDS,
+  MAX_TOOL_LABEL_LENGTH,
   MAX_TOOL_LABELS,
   MCP_SERVER_OPERATION_DURATION,
   METRIC_PREFIX,
@@ -110,7 +111,7 @@ export class CallInstruments {
   #toolLabel(tool: string, unknown = false): string {
     if (unknown) return UNKNOWN_TOOL_LABEL
     if (this.#toolLabels.has(tool)) return tool
-    if (this.#toolLabels.size >= MAX_TOOL_LABELS) return OTHER_TOOL_LABEL
+    if (this.#toolLabels.size >= MAX_TOOL_LABELS || tool.length > MAX_TOOL_LABEL_LENGTH) return OTHER_TOOL_LABEL
     this.#toolLabels.add(tool)
     return tool
   }

@@ -1,5 +1,6 @@
-import type { CallToolResult } from '@modelcontextprotocol/server'
+import { type CallToolResult, ProtocolError } from '@modelcontextprotocol/server'
 import type { MeshConfig } from '../config/schema.js'
+import { ERROR_CODE_DENIED } from '../mesh/index.js'
 import type { FrontInstrumentation } from '../mcp/front.js'
 import { type MetricsAuthorizer, type MetricsSources, type NodeMetrics, nodeMetrics } from '../metrics/index.js'
 import type { Task } from '../queue/index.js'
@@ -21,6 +22,18 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead'])
 const MAX_OPEN_TASK_TRACES = 10_000
 /** Workflows whose trace is remembered, so every step joins the trace of the call that submitted it. */
 const MAX_WORKFLOW_TRACES = 1_000
+
+/**
+ * Longest tool name a span carries as is (MCP's own limit for tool names):
+ * a peer's request may name any string up to the frame limit, and spans are
+ * kept in a ring and exported.
+ */
+const MAX_SPAN_TOOL_NAME = 128
+
+/** A tool name fit for a span: what a peer sent, cut to MAX_SPAN_TOOL_NAME. */
+function spanToolName(name: string): string {
+  return name.length <= MAX_SPAN_TOOL_NAME ? name : `${name.slice(0, MAX_SPAN_TOOL_NAME)}…`
+}
 
 /** Inserts into a bounded map, dropping the oldest entry when full. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
@@ -72,19 +85,22 @@ export class NodeObservability {
     return {
       toolCall: async (info, run): Promise<CallToolResult> => {
         const caller = info.caller.kind
-        const span = tracer.startSpan(`tools/call ${info.name}`, {
+        const toolName = spanToolName(info.name)
+        const span = tracer.startSpan(`tools/call ${toolName}`, {
           kind: 'server',
           // A call's trace comes from its _meta only: a fresh trace when the client sent none.
           parent: contextFromMeta(info.meta) ?? null,
           attributes: {
             'mcp.method.name': 'tools/call',
-            'gen_ai.tool.name': info.name,
+            'gen_ai.tool.name': toolName,
             'mcp_mesh.caller': caller,
             ...(info.caller.kind === 'peer' ? { 'mcp_mesh.caller_peer': info.caller.peerId } : {})
           }
         })
         const started = performance.now()
         let errorType: string | undefined
+        // A denied call names whatever the peer chose: like an unknown tool, its name is no label value.
+        let denied = false
         try {
           const result = await runInSpan({ context: span.context, recorder: tracer }, run)
           if (result.isError === true) errorType = 'tool_error'
@@ -92,6 +108,7 @@ export class NodeObservability {
           return result
         } catch (err) {
           errorType = err instanceof Error ? err.name : 'Error'
+          denied = err instanceof ProtocolError && err.code === ERROR_CODE_DENIED
           span.end(err instanceof Error ? err.message : String(err))
           throw err
         } finally {
@@ -101,7 +118,7 @@ export class NodeObservability {
             errorType,
             caller,
             durationMs: performance.now() - started,
-            unknown: errorType === 'UnknownToolError' || errorType === 'InvalidToolArgumentsError'
+            unknown: denied || errorType === 'UnknownToolError' || errorType === 'InvalidToolArgumentsError'
           })
         }
       }

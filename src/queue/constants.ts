@@ -7,6 +7,14 @@ export const HEARTBEAT_FRACTION = 3
 /** Shortest heartbeat (worker side) and lease-sweep (owner side) intervals. */
 export const HEARTBEAT_FLOOR_MS = 100
 export const SWEEP_FLOOR_MS = 250
+/**
+ * Longest lease and task timeout a peer's lease may carry (a pushed task's
+ * `_meta`, a claim's grant): config `queue.leaseMs` and task timeouts stay
+ * below them, and they keep every timer derived from them in Node's 32-bit
+ * range (beyond it a timer fires every millisecond).
+ */
+export const MAX_PEER_LEASE_MS = 10 * minute
+export const MAX_PEER_TASK_TIMEOUT_MS = 24 * hour
 
 /** How often something tied to a lease of `leaseMs` ticks: a fraction of the lease, never below `floorMs`. */
 export function heartbeatIntervalMs(leaseMs: number, floorMs: number): number {
@@ -53,6 +61,13 @@ export const TIMEOUT_GRACE_MS = 2 * second
 
 /** Most unanswered requests (claims awaiting a reply, results awaiting an ack) a worker has open with one owner. */
 export const MAX_CLAIMS_PER_OWNER = 8
+/**
+ * Attach requests of one owner for one task answered at once (each may wait
+ * for the running task, with a heartbeat timer); more are refused as busy.
+ * A restarted owner sends one per task; peer methods do not pass the peer
+ * view's inbound limiter, so this is their bound (with the running tasks).
+ */
+export const MAX_ATTACHES_PER_TASK = 2
 /** Share of the worker's slots kept for the node's own tasks (peers' pushed and claimed tasks use the rest). */
 export const LOCAL_SLOT_SHARE = 0.25
 

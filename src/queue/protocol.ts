@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { priorityNumber } from '../tools/meta.js'
+import { MAX_PEER_LEASE_MS, MAX_PEER_TASK_TIMEOUT_MS } from './constants.js'
 
 /** Task announcement on the mesh's task topic (pull dispatch). */
 export const announcementSchema = z
@@ -41,8 +42,8 @@ export const claimResult = z.union([
       token: z.string(),
       tool: z.string(),
       args: z.record(z.string(), z.unknown()),
-      timeoutMs: z.number().int().positive(),
-      leaseMs: z.number().int().positive()
+      timeoutMs: z.number().int().positive().max(MAX_PEER_TASK_TIMEOUT_MS),
+      leaseMs: z.number().int().positive().max(MAX_PEER_LEASE_MS)
     })
   }),
   z.object({ granted: z.literal(false), reason: z.string() })
@@ -81,8 +82,8 @@ export const TASK_META_KEY = 'mcp-mesh/task'
 export const inboundTaskSchema = z.object({
   id: z.string().min(1).max(128),
   token: z.string().min(1).max(128),
-  timeoutMs: z.number().int().positive(),
-  leaseMs: z.number().int().positive()
+  timeoutMs: z.number().int().positive().max(MAX_PEER_TASK_TIMEOUT_MS),
+  leaseMs: z.number().int().positive().max(MAX_PEER_LEASE_MS)
 })
 
 export type InboundTask = z.infer<typeof inboundTaskSchema>

@@ -10,6 +10,8 @@ export type RetryPolicyName = (typeof RETRY_POLICIES)[number]
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
 export const DEFAULT_PRIORITY = 5
+/** Longest tool timeout (metadata, and a peer's advert of it): timers derived from it stay in range. */
+export const MAX_TOOL_TIMEOUT_MS = 24 * 3_600_000
 /** Priorities run from MIN_PRIORITY to MAX_PRIORITY; the highest runs first. */
 export const MIN_PRIORITY = 0
 export const MAX_PRIORITY = 10
@@ -53,12 +55,7 @@ export const toolMetaSchema = z
     requiresP2P: z.boolean().default(false),
     category: z.string().min(1).max(64).default('general'),
     priority: priorityNumber().default(DEFAULT_PRIORITY),
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .max(24 * 3_600_000)
-      .default(DEFAULT_TIMEOUT_MS),
+    timeoutMs: z.number().int().positive().max(MAX_TOOL_TIMEOUT_MS).default(DEFAULT_TIMEOUT_MS),
     retry: retryPolicySchema.default({ policy: 'none', maxAttempts: 1, baseDelayMs: 200, retryOnToolError: false }),
     hints: z
       .object({ cpu: hintLevel.optional(), memory: hintLevel.optional(), io: hintLevel.optional() })

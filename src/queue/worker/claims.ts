@@ -104,9 +104,12 @@ export class TaskClaims {
     try {
       const ownerId = tryParsePeerId(owner)
       if (ownerId == null) return
-      const client = await mesh.client(ownerId)
+      // The claim timeout covers the dial too: an owner that cannot be reached (a minted key whose
+      // advertised address never answers) must not hold a reserved slot for the whole connect timeout.
+      const claimStarted = Date.now()
+      const client = await withinClaimTimeout(mesh.client(ownerId), owner)
       const reply = await client.request({ method: METHOD_CLAIM, params: { taskId: open.id } }, claimResult, {
-        timeout: CLAIM_TIMEOUT_MS
+        timeout: Math.max(1, CLAIM_TIMEOUT_MS - (Date.now() - claimStarted))
       })
       answer()
       if (!reply.granted) return
@@ -219,6 +222,22 @@ export class TaskClaims {
       if (this.#tried.size <= MAX_CLAIM_MEMORY && now - at <= CLAIM_MEMORY_MS) break
       this.#tried.delete(old)
     }
+  }
+}
+
+/** `pending`, or a rejection once CLAIM_TIMEOUT_MS has passed (the dial may go on for the pool's other callers). */
+async function withinClaimTimeout<T>(pending: Promise<T>, owner: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`owner ${owner} not reachable within ${CLAIM_TIMEOUT_MS} ms`)),
+      CLAIM_TIMEOUT_MS
+    )
+  })
+  try {
+    return await Promise.race([pending, expired])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
