@@ -25,6 +25,8 @@ import { registerContentHandlers } from './content-handlers.js'
 import { InputRounds, type RoundContext } from './input-rounds.js'
 import type { ContentSource, ToolView, ViewCallContext } from './view.js'
 
+import { MalformedRequestError } from './errors.js'
+
 const log = meshLogger('mcp')
 
 export interface McpFrontInit {
@@ -241,6 +243,7 @@ export class McpFront {
       // error; bad arguments and a tool's refusal (unknown id, bad state) are tool results the
       // model can read and correct.
       if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
+      if (err instanceof MalformedRequestError) throw err
       if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
       if (!(err instanceof InvalidToolArgumentsError) && !(err instanceof ProtocolError)) {
         log.error('tool %s failed: %s', name, errorMessage(err))

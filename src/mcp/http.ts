@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
@@ -37,40 +37,20 @@ import type { ToolView } from './view.js'
 
 export { HTTP_HOST, HTTP_PATH, MAX_HTTP_BODY_BYTES }
 
+import { headerValue, readBody, toHeaders, writeResponse } from './http-io.js'
+import { type HttpRoute, serveRoute } from './http-routes.js'
+
+export {
+  cookieValue,
+  type HttpRoute,
+  type HttpRouteResponse,
+  SESSION_COOKIE,
+  sessionCookieValue
+} from './http-routes.js'
+
 const log = meshLogger('http')
 
 export type HttpSessionEnd = 'idle' | 'closed'
-
-/** A read-only resource served beside MCP (metrics, the dashboard), behind the same checks and token. */
-export interface HttpRoute {
-  path: string
-  /**
-   * A page a browser opens: `?token=<token>` exchanges the bearer token for
-   * an HttpOnly SameSite=Strict cookie (then redirects to drop it from the
-   * address bar), and a request without either gets a form asking for it.
-   */
-  page?: boolean
-  handle(url: URL): Promise<HttpRouteResponse>
-}
-
-export interface HttpRouteResponse {
-  status?: number
-  contentType: string
-  body: string | Uint8Array
-}
-
-/** The cookie a page login sets; its value is derived from the token, never the token itself. */
-export const SESSION_COOKIE = 'mcp_mesh_session'
-
-/** Headers of every route response: nothing cached, no framing, scripts only from this origin. */
-const ROUTE_HEADERS: Record<string, string> = {
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-}
 
 export interface HttpEndpointInit {
   /** Served beside MCP, each behind the Host and Origin checks and the token (or its cookie). */
@@ -125,7 +105,6 @@ export class HttpEndpoint {
   /** Sessions whose initialize is being answered: counted against the cap. */
   #opening = 0
   #token?: string
-  #cookie?: string
   #server?: HttpServer
   readonly #routes: Map<string, HttpRoute>
   #modern?: McpHttpHandler
@@ -170,7 +149,6 @@ export class HttpEndpoint {
       )
     } else {
       this.#token = (await loadHttpToken(this.#init.home)).token
-      this.#cookie = sessionCookieValue(this.#token)
     }
     const modern = createMcpHandler(() => this.#front.createRequestServer(this.#view, { kind: 'local' }), {
       legacy: 'reject',
@@ -214,7 +192,7 @@ export class HttpEndpoint {
     const url = new URL(req.url ?? '/', `http://${HTTP_HOST}:${port}`)
     const route = this.#routes.get(url.pathname)
     if (route != null) {
-      await this.#serveRoute(route, req, res, url, port)
+      await serveRoute(route, req, res, url, port, this.#token)
       return
     }
     if (url.pathname !== HTTP_PATH) {
@@ -332,60 +310,6 @@ export class HttpEndpoint {
     await writeResponse(response, res, id)
   }
 
-  /** A route: the same Host, Origin and token checks as MCP; GET only; a page may log in with `?token=`. */
-  async #serveRoute(
-    route: HttpRoute,
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    port: number
-  ): Promise<void> {
-    if (!hostAllowed(req.headers.host, port)) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden: invalid Host header')
-      return
-    }
-    const origin = headerValue(req.headers.origin)
-    if (!originAllowed(origin)) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(`Forbidden: Origin ${origin} is not a loopback origin`)
-      return
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed')
-      return
-    }
-    const presented = url.searchParams.get('token')
-    if (route.page === true && presented != null) {
-      if (this.#token != null && tokenMatches(this.#token, presented)) {
-        res
-          .writeHead(303, {
-            ...ROUTE_HEADERS,
-            location: route.path,
-            'set-cookie': `${SESSION_COOKIE}=${this.#cookie}; HttpOnly; SameSite=Strict; Path=/`
-          })
-          .end()
-      } else {
-        res.writeHead(401, { ...ROUTE_HEADERS, 'content-type': 'text/html; charset=utf-8' }).end(loginPage(true))
-      }
-      return
-    }
-    const bearerOk =
-      this.#token != null && tokenMatches(this.#token, bearerToken(headerValue(req.headers.authorization)))
-    const cookieOk = this.#cookie != null && tokenMatches(this.#cookie, cookieValue(req.headers.cookie, SESSION_COOKIE))
-    if (!bearerOk && !cookieOk) {
-      if (route.page === true) {
-        res.writeHead(401, { ...ROUTE_HEADERS, 'content-type': 'text/html; charset=utf-8' }).end(loginPage(false))
-      } else {
-        res
-          .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="mcp-mesh"' })
-          .end('Unauthorized: send Authorization: Bearer <token> (print the token with `mcp-mesh http-token`)')
-      }
-      return
-    }
-    const response = await route.handle(url)
-    res.writeHead(response.status ?? 200, { ...ROUTE_HEADERS, 'content-type': response.contentType })
-    res.end(req.method === 'HEAD' ? undefined : response.body)
-  }
-
   async #open(): Promise<Session> {
     const port = (this.#server!.address() as AddressInfo).port
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
@@ -452,98 +376,4 @@ function reply(
   headers: Record<string, string> = {}
 ): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(rpcErrorBody(code, message, id))
-}
-
-/** The session cookie's value for `token`: a hash, so the cookie never holds the token itself. */
-export function sessionCookieValue(token: string): string {
-  return createHash('sha256').update(`mcp-mesh-session:${token}`).digest('base64url')
-}
-
-/** The value of cookie `name` in a `Cookie` header. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
-  }
-  return undefined
-}
-
-/** The page shown to a browser without the cookie: it asks for the token (sent once, exchanged for the cookie). */
-function loginPage(wrong: boolean): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcp-mesh: sign in</title></head>
-<body><h1>mcp-mesh</h1>
-<p>${wrong ? 'That token is not valid. ' : ''}Enter this node's HTTP token (print it with <code>mcp-mesh http-token</code>).</p>
-<form method="get"><input name="token" type="password" autocomplete="off" aria-label="token" size="50"> <button type="submit">Open</button></form>
-</body></html>`
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
-function toHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers()
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value == null) continue
-    if (Array.isArray(value)) for (const item of value) headers.append(key, item)
-    else headers.set(key, value)
-  }
-  return headers
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large' | undefined> {
-  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE') return undefined
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength
-    if (size > MAX_HTTP_BODY_BYTES) return 'too-large'
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
-/**
- * Writes a web Response to Node's response. A JSON error answer the SDK gave
- * with `id: null` although the request had an id (e.g. a refused protocol
- * version header) gets the request's id: every error names its request.
- */
-async function writeResponse(response: Response, res: ServerResponse, id: string | number | null): Promise<void> {
-  const headers: Record<string, string> = {}
-  response.headers.forEach((value, key) => {
-    headers[key] = value
-  })
-  if (id != null && response.status >= 400 && headers['content-type']?.startsWith('application/json') === true) {
-    const text = await response.text()
-    const fixed = withRequestId(text, id)
-    delete headers['content-length']
-    res.writeHead(response.status, headers).end(fixed)
-    return
-  }
-  res.writeHead(response.status, headers)
-  if (response.body == null) {
-    res.end()
-    return
-  }
-  const reader = response.body.getReader()
-  res.on('close', () => {
-    void reader.cancel().catch(() => {})
-  })
-  // SSE responses stay open; flush each chunk as it comes.
-  for (;;) {
-    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }))
-    if (done) break
-    if (value != null && !res.write(value)) await new Promise<void>((resolve) => res.once('drain', resolve))
-  }
-  res.end()
-}
-
-function withRequestId(text: string, id: string | number): string {
-  try {
-    const message = JSON.parse(text) as { id?: unknown; error?: unknown }
-    if (message == null || typeof message !== 'object' || message.error == null || message.id != null) return text
-    return JSON.stringify({ ...message, id })
-  } catch {
-    return text
-  }
 }

@@ -1,4 +1,5 @@
-import { type CallToolResult, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
+import { MalformedRequestError } from '../mcp/errors.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { TypedEventEmitter } from 'main-event'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { ViewCallContext } from '../mcp/view.js'
@@ -232,7 +233,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     if (meta == null || !this.#started) return undefined
     const task = inboundTaskSchema.safeParse(meta)
     if (!task.success) {
-      return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, `invalid _meta["${TASK_META_KEY}"]`))
+      return Promise.reject(new MalformedRequestError(`invalid _meta["${TASK_META_KEY}"]`))
     }
     // Tasks are bounded by the worker's maxConcurrency, not the per-peer call queue.
     return executePushed(this.worker, this.#components.gate, { ...call, task: task.data })

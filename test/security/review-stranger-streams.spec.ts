@@ -29,7 +29,9 @@ describe('inbound streams of peers outside trust.allowPeers', () => {
     first.send({ id: 2, method: 'tools/list', params: {} })
     expect((await first.response(2)).result).toMatchObject({ tools: [] })
     // The stranger fills what is left of the node-wide cap.
-    const more = await Promise.all([1, 2, 3].map(async () => openStream(stranger, address)))
+    // A refused stream is answered with a busy frame and closed; when the close wins the race
+    // with the dialler's protocol negotiation, opening it fails instead: refused either way.
+    const more = await Promise.all([1, 2, 3].map(async () => openStream(stranger, address).catch(() => undefined)))
     expect(more).toHaveLength(3)
 
     const s = await session(friend, address)
@@ -38,8 +40,10 @@ describe('inbound streams of peers outside trust.allowPeers', () => {
     expect(listed.error).toBeUndefined()
     expect((listed.result as { tools: Array<{ name: string }> }).tools.map((t) => t.name)).toContain('echo')
     // The stranger's extra streams were the ones refused (busy, counted).
-    const refused = more.filter((m) =>
-      m.frames.some((f) => f.id === null && (f.error as { code?: number } | undefined)?.code === ERROR_CODE_BUSY)
+    const refused = more.filter(
+      (m) =>
+        m == null ||
+        m.frames.some((f) => f.id === null && (f.error as { code?: number } | undefined)?.code === ERROR_CODE_BUSY)
     )
     expect(refused.length).toBeGreaterThan(0)
   }, 60_000)
