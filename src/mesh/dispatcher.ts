@@ -132,8 +132,7 @@ export class PeerDispatcher implements MeshDispatcher {
       tags?: string[]
     }
     const timeoutMs = call.meta?.timeoutMs ?? remoteMeta.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    const retry: RetryPolicy =
-      call.meta?.retry ?? retryPolicySchema.catch(retryPolicySchema.parse({})).parse(remoteMeta.retry ?? {})
+    const retry: RetryPolicy = call.meta?.retry ?? remoteRetryPolicy(remoteMeta)
     const requiredTags = call.meta?.tags ?? []
     const limit = deadline(ctx.signal, timeoutMs)
     try {
@@ -267,7 +266,7 @@ export class PeerDispatcher implements MeshDispatcher {
     if (!this.#gate.maySendTo(peer)) return { kind: 'not-executed', error: new OutboundDeniedError(peer) }
     let client: Awaited<ReturnType<PeerPool['get']>>
     try {
-      client = await this.#pool.get(parsePeerId(peer), { signal })
+      client = await this.#pool.get(peer, { signal })
     } catch (err) {
       return {
         kind: 'not-executed',
@@ -311,6 +310,20 @@ export class PeerDispatcher implements MeshDispatcher {
       this.#outstanding.decrement(peer)
     }
   }
+}
+
+const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicySchema.parse({})
+const LENIENT_RETRY_POLICY = retryPolicySchema.catch(DEFAULT_RETRY_POLICY)
+/** A remote tool's retry policy, parsed once per advertised descriptor (not per call). */
+const remoteRetryPolicies = new WeakMap<object, RetryPolicy>()
+
+function remoteRetryPolicy(remoteMeta: { retry?: unknown }): RetryPolicy {
+  let policy = remoteRetryPolicies.get(remoteMeta)
+  if (policy == null) {
+    policy = LENIENT_RETRY_POLICY.parse(remoteMeta.retry ?? {})
+    remoteRetryPolicies.set(remoteMeta, policy)
+  }
+  return policy
 }
 
 function annotate(result: CallToolResult, peer: string, attempts: number, tool: string): CallToolResult {
