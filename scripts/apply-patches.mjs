@@ -11,7 +11,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dir = join(root, 'patches')
 let failed = false
-for (const name of readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort()) {
+for (const name of readdirSync(dir)
+  .filter((f) => f.endsWith('.mjs'))
+  .sort()) {
   const patch = (await import(pathToFileURL(join(dir, name)).href)).default
   const pkgDir = join(root, 'node_modules', patch.package)
   if (!existsSync(join(pkgDir, 'package.json'))) {
@@ -37,6 +39,8 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort()) {
     changed++
   }
   if (changed > 0) writeFileSync(file, text)
-  process.stderr.write(`patches: ${name}: ${changed > 0 ? 'applied' : 'already applied'} (${patch.package}@${version})\n`)
+  process.stderr.write(
+    `patches: ${name}: ${changed > 0 ? 'applied' : 'already applied'} (${patch.package}@${version})\n`
+  )
 }
 process.exit(failed ? 1 : 0)

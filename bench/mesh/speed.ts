@@ -31,7 +31,7 @@ import type { Client } from '@modelcontextprotocol/client'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
-import { connectStdio, disposeAll, LOOPBACK } from '../foundation/processes.js'
+import { connectStdioWithPid, cpuTimeMs, disposeAll, LOOPBACK } from '../foundation/processes.js'
 import { envInt, fmt, summarize, timeConcurrent, timeSequential } from '../foundation/stats.js'
 import { RAW_ECHO_PROTOCOL } from './constants.js'
 
@@ -42,11 +42,16 @@ interface Variant {
   label: string
   root: string
   a?: Client
+  /** pids of A and B (their CPU time per call). */
+  pids?: [number, number]
 }
 
 interface Sample {
   p50: number
   rate: number
+  /** CPU µs per call of node A and node B during the sequential sample. */
+  cpuA?: number
+  cpuB?: number
 }
 
 type Series = Record<string, Sample[]>
@@ -79,12 +84,18 @@ async function initHome(root: string, patch: Record<string, unknown>): Promise<s
   return home
 }
 
-async function startNode(root: string, patch: Record<string, unknown>, args: string[] = []): Promise<Client> {
+async function startNode(
+  root: string,
+  patch: Record<string, unknown>,
+  args: string[] = []
+): Promise<{ client: Client; pid: number }> {
   const home = await initHome(root, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
-  return connectStdio({
+  return connectStdioWithPid({
     label: `mcp-mesh start (${root})`,
     command: NODE,
-    args: [join(root, 'bin', 'mcp-mesh.js'), 'start', '--home', home, ...LOOPBACK, ...args]
+    args: [join(root, 'bin', 'mcp-mesh.js'), 'start', '--home', home, ...LOOPBACK, ...args],
+    // BENCH_CHILD_NODE_OPTIONS: e.g. --cpu-prof for the nodes only.
+    env: process.env.BENCH_CHILD_NODE_OPTIONS != null ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}
   })
 }
 
@@ -98,13 +109,14 @@ async function waitForTool(client: Client, name: string): Promise<void> {
 }
 
 async function startPair(variant: Variant): Promise<void> {
-  const b = await startNode(variant.root, { tools: [TOOLS] })
+  const { client: b, pid: pidB } = await startNode(variant.root, { tools: [TOOLS] })
   const status = (await b.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
     addresses: string[]
   }
-  const a = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)])
+  const { client: a, pid: pidA } = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)])
   await waitForTool(a, 'remote_echo')
   variant.a = a
+  variant.pids = [pidA, pidB]
 }
 
 interface Floor {
@@ -135,7 +147,9 @@ async function startFloor(): Promise<Floor> {
     })
   )
   const streams = await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => lpStream(await node.dialProtocol(multiaddr(address), RAW_ECHO_PROTOCOL)))
+    Array.from({ length: CONCURRENCY }, async () =>
+      lpStream(await node.dialProtocol(multiaddr(address), RAW_ECHO_PROTOCOL))
+    )
   )
   const roundTrip = async (lp: (typeof streams)[number]): Promise<void> => {
     await lp.write(payload)
@@ -182,7 +196,7 @@ export interface SpeedResults {
   calls: number
   concurrent: number
   /** Per key ("floor", "<variant>/remote", "<variant>/local"): median over rounds of p50 (ms) and rate (calls/s). */
-  medians: Record<string, { p50: number; p50_64: number; rate64: number }>
+  medians: Record<string, { p50: number; p50_64: number; rate64: number; cpuA: number; cpuB: number }>
   series: Series
 }
 
@@ -193,6 +207,15 @@ export async function runSpeed(): Promise<SpeedResults> {
   const loadStart = loadavg()[0] ?? 0
   const list = variants()
   for (const variant of list) await startPair(variant)
+  const profileCalls = Number(process.env.BENCH_SPEED_PROFILE ?? 0)
+  if (profileCalls > 0) {
+    // Only the remote path, sequentially (for --cpu-prof of the nodes).
+    for (const variant of list) {
+      await timeSequential(profileCalls, async (i) =>
+        variant.a!.callTool({ name: 'remote_echo', arguments: { message: `m${i}` } })
+      )
+    }
+  }
   const floor = await startFloor()
   const series: Series = {}
   const call =
@@ -222,9 +245,13 @@ export async function runSpeed(): Promise<SpeedResults> {
         ['remote', 'remote_echo'],
         ['local', 'echo']
       ] as const) {
+        const [pidA, pidB] = variant.pids!
+        const cpu0 = [cpuTimeMs(pidA), cpuTimeMs(pidB)]
         const seq = summarize(await timeSequential(calls, call(variant.a!, tool)))
+        const cpuA = ((cpuTimeMs(pidA) - cpu0[0]!) * 1000) / calls
+        const cpuB = ((cpuTimeMs(pidB) - cpu0[1]!) * 1000) / calls
         const many = await timeConcurrent(concurrent, CONCURRENCY, call(variant.a!, tool))
-        push(series, `${variant.label}/${kind}`, { p50: seq.p50, rate: many.callsPerSecond })
+        push(series, `${variant.label}/${kind}`, { p50: seq.p50, rate: many.callsPerSecond, cpuA, cpuB })
         push(series, `${variant.label}/${kind}@64`, { p50: summarize(many.latencies).p50, rate: many.callsPerSecond })
       }
     }
@@ -239,7 +266,9 @@ export async function runSpeed(): Promise<SpeedResults> {
     medians[key] = {
       p50: median(samples.map((s) => s.p50)),
       p50_64: at64 != null ? median(at64.map((s) => s.p50)) : Number.NaN,
-      rate64: median(samples.map((s) => s.rate))
+      rate64: median(samples.map((s) => s.rate)),
+      cpuA: median(samples.map((s) => s.cpuA ?? Number.NaN)),
+      cpuB: median(samples.map((s) => s.cpuB ?? Number.NaN))
     }
   }
   return {
@@ -261,15 +290,25 @@ export function renderSpeed(r: SpeedResults): string {
 Measured ${r.date}; ${r.rounds} rounds, ${r.calls} sequential calls and ${r.concurrent} calls at ${CONCURRENCY} in flight per sample;
 load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end. Medians over rounds of each round's figure.
 
-| path | p50 ms (1 in flight) | rate at ${CONCURRENCY} in flight |
-|---|---|---|
-| floor: bare js-libp2p, one reused stream / ${CONCURRENCY} streams, 2 processes | ${fmt(floor.p50)} | ${Math.round(floor.rate64)}/s |`)
-  const labels = [...new Set(Object.keys(r.medians).filter((k) => k !== 'floor').map((k) => k.split('/')[0]!))]
+| path | p50 ms (1 in flight) | rate at ${CONCURRENCY} in flight | CPU µs/call A | B |
+|---|---|---|---|---|
+| floor: bare js-libp2p, one reused stream / ${CONCURRENCY} streams, 2 processes | ${fmt(floor.p50)} | ${Math.round(floor.rate64)}/s | | |`)
+  const labels = [
+    ...new Set(
+      Object.keys(r.medians)
+        .filter((k) => k !== 'floor')
+        .map((k) => k.split('/')[0]!)
+    )
+  ]
   for (const label of labels) {
     const remote = r.medians[`${label}/remote`]!
     const local = r.medians[`${label}/local`]!
-    lines.push(`| ${label}: local \`echo\` on A over stdio | ${fmt(local.p50)} | ${Math.round(local.rate64)}/s |`)
-    lines.push(`| ${label}: remote, stdio -> A -> /mcp+p2p -> B | ${fmt(remote.p50)} | ${Math.round(remote.rate64)}/s |`)
+    lines.push(
+      `| ${label}: local \`echo\` on A over stdio | ${fmt(local.p50)} | ${Math.round(local.rate64)}/s | ${fmt(local.cpuA, 0)} | |`
+    )
+    lines.push(
+      `| ${label}: remote, stdio -> A -> /mcp+p2p -> B | ${fmt(remote.p50)} | ${Math.round(remote.rate64)}/s | ${fmt(remote.cpuA, 0)} | ${fmt(remote.cpuB, 0)} |`
+    )
   }
   lines.push('')
   lines.push('| variant | remote p50 / (local p50 + floor p50) | target | rate / min(floor, local) | target |')

@@ -1,5 +1,7 @@
 import {
   type CallToolResult,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -38,6 +40,15 @@ export interface PeerMethod {
   method: string
   params: z.ZodType
   handler: (params: unknown, ctx: PeerMethodContext) => Promise<Record<string, unknown>>
+}
+
+/** A transport that can hand a request to the front instead of the SDK (the /mcp+p2p stream). */
+interface InterceptingTransport extends Transport {
+  intercept(taker: ((request: JSONRPCRequest) => AbortController | undefined) | undefined): void
+}
+
+function isIntercepting(transport: Transport): transport is InterceptingTransport {
+  return typeof (transport as Partial<InterceptingTransport>).intercept === 'function'
 }
 
 export interface McpSession {
@@ -108,44 +119,11 @@ export class McpFront {
       await this.#whenReady()
       return { tools: view.list() }
     })
-    server.setRequestHandler('tools/call', async (request, ctx) => {
-      await this.#whenReady()
-      const { name, arguments: args } = request.params
-      const meta = request.params._meta as Record<string, unknown> | undefined
-      const progressToken = meta?.progressToken
-      const overrideValue = meta?.[RUNTIME_OVERRIDE_META_KEY]
-      if (overrideValue != null && !isRuntime(overrideValue)) {
-        throw new ProtocolError(
-          ProtocolErrorCode.InvalidParams,
-          `_meta["${RUNTIME_OVERRIDE_META_KEY}"] must be one of local, mesh, auto`
-        )
-      }
-      let result: CallToolResult
-      try {
-        result = await view.call(name, (args ?? {}) as JsonObject, {
-          signal: ctx.mcpReq.signal,
-          caller,
-          override: overrideValue ?? undefined,
-          meta,
-          reportProgress: (progress) => {
-            if (progressToken == null || ctx.mcpReq.signal.aborted) return
-            ctx.mcpReq
-              .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
-              .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
-          }
-        })
-      } catch (err) {
-        if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
-        if (err instanceof InvalidToolArgumentsError) {
-          throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { issues: err.issues })
-        }
-        if (err instanceof ProtocolError) throw err
-        log.error('tool %s failed: %s', name, errorMessage(err))
-        result = errorResult(errorMessage(err))
-      }
-      const listed = result.isError === true ? undefined : view.describe(name)
-      return server.projectCallToolResult(result, listed?.outputSchema as JsonObject | undefined)
-    })
+    server.setRequestHandler('tools/call', async (request, ctx) =>
+      this.#callTool(server, view, caller, request.params, ctx.mcpReq.signal, async (notification) =>
+        ctx.mcpReq.notify(notification)
+      )
+    )
     if (caller.kind === 'peer') {
       for (const peerMethod of this.#peerMethods.values()) {
         server.setRequestHandler(peerMethod.method, { params: peerMethod.params }, async (params, ctx) => {
@@ -160,6 +138,97 @@ export class McpFront {
       }
     }
     return server
+  }
+
+  /** tools/call, for the SDK's handler and for the fast path of transports that offer one. */
+  async #callTool(
+    server: Server,
+    view: ToolView,
+    caller: ToolCaller,
+    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
+    signal: AbortSignal,
+    notify: (notification: { method: 'notifications/progress'; params: Record<string, unknown> }) => Promise<void>
+  ): Promise<CallToolResult> {
+    await this.#whenReady()
+    const { name, arguments: args } = params
+    const meta = params._meta as Record<string, unknown> | undefined
+    const progressToken = meta?.progressToken
+    const overrideValue = meta?.[RUNTIME_OVERRIDE_META_KEY]
+    if (overrideValue != null && !isRuntime(overrideValue)) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `_meta["${RUNTIME_OVERRIDE_META_KEY}"] must be one of local, mesh, auto`
+      )
+    }
+    let result: CallToolResult
+    try {
+      result = await view.call(name, (args ?? {}) as JsonObject, {
+        signal,
+        caller,
+        override: overrideValue ?? undefined,
+        meta,
+        reportProgress: (progress) => {
+          if (progressToken == null || signal.aborted) return
+          notify({ method: 'notifications/progress', params: { progressToken, ...progress } }).catch((err: unknown) =>
+            log('progress notification failed: %s', errorMessage(err))
+          )
+        }
+      })
+    } catch (err) {
+      if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
+      if (err instanceof InvalidToolArgumentsError) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { issues: err.issues })
+      }
+      if (err instanceof ProtocolError) throw err
+      log.error('tool %s failed: %s', name, errorMessage(err))
+      result = errorResult(errorMessage(err))
+    }
+    const listed = result.isError === true ? undefined : view.describe(name)
+    return server.projectCallToolResult(result, listed?.outputSchema as JsonObject | undefined) as CallToolResult
+  }
+
+  /**
+   * The tools/call fast path (perf): a transport that can hand requests over
+   * (the /mcp+p2p stream) gets its initialized session's tools/call answered
+   * here, with the same checks and results as the SDK's handler but without
+   * its per-request work. Anything unusual is left to the SDK.
+   */
+  #fastPath(server: Server, view: ToolView, caller: ToolCaller, transport: InterceptingTransport): void {
+    transport.intercept((request) => {
+      if (request.method !== 'tools/call' || server.getClientVersion() == null) return undefined
+      const params = request.params as Record<string, unknown> | undefined
+      if (typeof params?.name !== 'string') return undefined
+      const args = params.arguments
+      if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return undefined
+      const controller = new AbortController()
+      const { id } = request
+      const reply = async (message: JSONRPCMessage): Promise<void> => {
+        if (!controller.signal.aborted) await transport.send(message)
+      }
+      this.#callTool(
+        server,
+        view,
+        caller,
+        params as { name: string; arguments?: Record<string, unknown> },
+        controller.signal,
+        async (notification) => transport.send({ jsonrpc: '2.0', ...notification })
+      )
+        .then(
+          async (result) => reply({ jsonrpc: '2.0', id, result }),
+          async (err: { code?: unknown; message?: unknown; data?: unknown }) =>
+            reply({
+              jsonrpc: '2.0',
+              id,
+              error: {
+                code: Number.isSafeInteger(err?.code) ? (err.code as number) : ProtocolErrorCode.InternalError,
+                message: typeof err?.message === 'string' ? err.message : 'Internal error',
+                ...(err?.data !== undefined && { data: err.data })
+              }
+            })
+        )
+        .catch((err: unknown) => log('tools/call reply failed: %s', errorMessage(err)))
+      return controller
+    })
   }
 
   /** Connects a transport to a fresh server for `view`; the session ends when the transport closes. */
@@ -180,6 +249,7 @@ export class McpFront {
     }
     server.onerror = (err) => log('session error: %s', errorMessage(err))
     await server.connect(transport)
+    if (isIntercepting(transport)) this.#fastPath(server, view, caller, transport)
     return session
   }
 

@@ -4,7 +4,8 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   SdkError,
-  SdkErrorCode
+  SdkErrorCode,
+  specTypeSchemas
 } from '@modelcontextprotocol/server'
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
@@ -101,7 +102,7 @@ export class PeerDispatcher implements MeshDispatcher {
     if (!this.#gate.checkSend('call', peer)) throw new OutboundDeniedError(peer)
     const limit = deadline(ctx.signal, timeoutMs)
     try {
-      const outcome = await this.#attempt(peer, tool, args, ctx, limit.signal, timeoutMs)
+      const outcome = await this.#attempt(peer, tool, args, ctx, limit.signal)
       if (outcome.kind === 'result') return outcome.result
       if (limit.expired) return errorResult(new MeshCallTimeoutError(tool, timeoutMs, peer).message)
       throw outcome.error
@@ -194,7 +195,7 @@ export class PeerDispatcher implements MeshDispatcher {
       tried.add(peer)
       attempted.add(peer)
       mayRepeat = false
-      const outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, signal, timeoutMs)
+      const outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, signal)
       if (ctx.signal.aborted) return { result: errorResult(`${call.name} was cancelled`), executed: true }
       if (limit.expired) {
         this.counters.timeouts++
@@ -260,13 +261,12 @@ export class PeerDispatcher implements MeshDispatcher {
     tool: string,
     args: JsonObject,
     ctx: ToolContext,
-    signal: AbortSignal,
-    timeoutMs: number
+    signal: AbortSignal
   ): Promise<Outcome> {
     if (!this.#gate.maySendTo(peer)) return { kind: 'not-executed', error: new OutboundDeniedError(peer) }
-    let client: Awaited<ReturnType<PeerPool['get']>>
+    let transport: Awaited<ReturnType<PeerPool['transport']>>
     try {
-      client = await this.#pool.get(peer, { signal })
+      transport = await this.#pool.transport(peer, { signal })
     } catch (err) {
       return {
         kind: 'not-executed',
@@ -275,11 +275,14 @@ export class PeerDispatcher implements MeshDispatcher {
     }
     this.#outstanding.increment(peer)
     try {
-      const result = (await client.callTool(
+      // A direct request on the pooled stream (the SDK client's per-call work
+      // is most of a mesh call's CPU); the result is checked against the spec's schema.
+      const raw = await transport.request(
+        'tools/call',
         { name: tool, arguments: args },
-        { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
-      )) as CallToolResult
-      return { kind: 'result', result }
+        { signal, onprogress: (progress) => ctx.reportProgress(progress) }
+      )
+      return { kind: 'result', result: checkCallToolResult(raw, peer, tool) }
     } catch (err) {
       const refusal = peerRefusal(err)
       if (refusal === 'denied') return { kind: 'not-executed', error: new PeerDeniedError(peer, errorMessage(err)) }
@@ -310,6 +313,17 @@ export class PeerDispatcher implements MeshDispatcher {
       this.#outstanding.decrement(peer)
     }
   }
+}
+
+const callToolResultSchema = specTypeSchemas.CallToolResult
+
+/** A peer's tools/call result, validated (with the schema's defaults) as the SDK client would. */
+function checkCallToolResult(raw: unknown, peer: string, tool: string): CallToolResult {
+  const checked = callToolResultSchema['~standard'].validate(raw)
+  if (checked instanceof Promise || checked.issues != null) {
+    throw new RemoteToolError(peer, tool, 'the peer answered with an invalid tools/call result')
+  }
+  return checked.value as CallToolResult
 }
 
 const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicySchema.parse({})

@@ -61,17 +61,29 @@ export class PeerPool {
    * string is parsed only when a stream must be opened (not per call).
    */
   async get(peer: PeerId | string, options: { signal?: AbortSignal } = {}): Promise<Client> {
+    return (await this.#entry(peer, options.signal)).client
+  }
+
+  /**
+   * The peer's stream transport (initialized by its client), for direct
+   * requests on the hot path (`P2PStreamTransport.request`).
+   */
+  async transport(peer: PeerId | string, options: { signal?: AbortSignal } = {}): Promise<P2PStreamTransport> {
+    return (await this.#entry(peer, options.signal)).transport
+  }
+
+  async #entry(peer: PeerId | string, signal?: AbortSignal): Promise<PooledClient> {
     const key = peer.toString()
     if (this.#closed) throw new PeerUnreachableError(key, 'the node is stopping')
     let entry = this.#entries.get(key)
     if (entry == null) {
-      entry = this.#open(peer, options.signal)
+      entry = this.#open(peer, signal)
       this.#entries.set(key, entry)
       entry.catch(() => {
         if (this.#entries.get(key) === entry) this.#entries.delete(key)
       })
     }
-    return (await entry).client
+    return entry
   }
 
   /** Drops a peer's stream (after a transport failure) so the next call re-opens it. */
