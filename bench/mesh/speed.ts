@@ -18,22 +18,16 @@
  * Writes bench/RESULTS-speed.md unless BENCH_NO_WRITE is set.
  */
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { lpStream } from '@libp2p/utils'
-import { yamux } from '@libp2p/yamux'
-import { multiaddr } from '@multiformats/multiaddr'
+import { createInterface } from 'node:readline'
 import type { Client } from '@modelcontextprotocol/client'
-import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
 import { connectStdioWithPid, cpuTimeMs, disposeAll, LOOPBACK } from '../foundation/processes.js'
 import { envInt, fmt, summarize, timeConcurrent, timeSequential } from '../foundation/stats.js'
-import { RAW_ECHO_PROTOCOL } from './constants.js'
 
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
 const CONCURRENCY = 64
@@ -120,61 +114,60 @@ async function startPair(variant: Variant): Promise<void> {
 }
 
 interface Floor {
-  one: () => Promise<void>
+  label: string
+  one: (n: number) => Promise<number[]>
   many: (total: number) => Promise<number>
   stop: () => Promise<void>
 }
 
-/** The bare js-libp2p floor: the echo peer in a child process, the client here. */
-async function startFloor(): Promise<Floor> {
-  const child = spawn(NODE, [join(ROOT, 'dist', 'bench', 'mesh', 'raw-echo-peer.js')], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const address = await new Promise<string>((resolve) => {
-    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))
-  })
-  const node: Libp2p = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
-  })
-  const payload = new TextEncoder().encode(
-    JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'remote_echo', arguments: { message: 'hello' } }
-    })
-  )
-  const streams = await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () =>
-      lpStream(await node.dialProtocol(multiaddr(address), RAW_ECHO_PROTOCOL))
-    )
-  )
-  const roundTrip = async (lp: (typeof streams)[number]): Promise<void> => {
-    await lp.write(payload)
-    await lp.read()
-  }
-  return {
-    one: async () => roundTrip(streams[0]!),
-    many: async (total) => {
-      let next = 0
-      const started = performance.now()
-      await Promise.all(
-        streams.map(async (lp) => {
-          while (next < total) {
-            next++
-            await roundTrip(lp)
-          }
-        })
-      )
-      return (total / (performance.now() - started)) * 1000
-    },
-    stop: async () => {
-      await node.stop()
-      child.kill('SIGTERM')
+/**
+ * The bare js-libp2p floor with `root`'s packages: the echo peer and the
+ * client each in a child process (raw-echo-peer.js, raw-echo-client.js,
+ * copied into that checkout's dist/ when it lacks them).
+ */
+async function startFloor(label: string, root: string): Promise<Floor> {
+  const dir = join(root, 'dist', 'bench', 'mesh')
+  if (root !== ROOT) {
+    mkdirSync(dir, { recursive: true })
+    for (const file of ['raw-echo-peer.js', 'raw-echo-client.js', 'constants.js']) {
+      copyFileSync(join(ROOT, 'dist', 'bench', 'mesh', file), join(dir, file))
     }
   }
+  const peer = spawn(NODE, [join(dir, 'raw-echo-peer.js')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const address = await new Promise<string>((resolve) => {
+    peer.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))
+  })
+  const client = spawn(NODE, [join(dir, 'raw-echo-client.js'), address], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: client.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<string> => {
+    const line = await lines.next()
+    if (line.done === true) throw new Error('floor client exited')
+    return line.value
+  }
+  await next() // ready
+  const ask = async (command: string): Promise<Record<string, unknown>> => {
+    client.stdin.write(`${command}\n`)
+    return JSON.parse(await next()) as Record<string, unknown>
+  }
+  return {
+    label,
+    one: async (n) => (await ask(`seq ${n}`)).samples as number[],
+    many: async (total) => (await ask(`many ${total}`)).rate as number,
+    stop: async () => {
+      client.stdin.end()
+      peer.kill('SIGTERM')
+    }
+  }
+}
+
+function floorRoots(): Array<{ label: string; root: string }> {
+  const raw = process.env.BENCH_SPEED_FLOORS
+  if (raw == null || raw === '') return [{ label: 'floor', root: ROOT }]
+  return raw.split(',').map((entry) => {
+    const [label, root] = entry.split('=')
+    if (label == null || root == null) throw new Error(`BENCH_SPEED_FLOORS: bad entry ${entry}`)
+    return { label: `floor-${label}`, root }
+  })
 }
 
 function push(series: Series, key: string, sample: Sample): void {
@@ -216,7 +209,7 @@ export async function runSpeed(): Promise<SpeedResults> {
       )
     }
   }
-  const floor = await startFloor()
+  const floors = await Promise.all(floorRoots().map(async ({ label, root }) => startFloor(label, root)))
   const series: Series = {}
   const call =
     (client: Client, name: string) =>
@@ -228,16 +221,20 @@ export async function runSpeed(): Promise<SpeedResults> {
     await timeConcurrent(640, CONCURRENCY, call(variant.a!, 'remote_echo'))
     await timeSequential(200, call(variant.a!, 'echo'))
   }
-  await timeSequential(200, floor.one)
-  await floor.many(640)
+  for (const floor of floors) {
+    await floor.one(200)
+    await floor.many(640)
+  }
 
   for (let round = 0; round < rounds; round++) {
     process.stderr.write(`speed: round ${round + 1}/${rounds} (load ${fmt(loadavg()[0] ?? 0, 2)})\n`)
     const order = list.map((_, i) => list[(i + round) % list.length]!)
     const floorFirst = round % 2 === 0
     const measureFloor = async (): Promise<void> => {
-      const seq = summarize(await timeSequential(calls, floor.one))
-      push(series, 'floor', { p50: seq.p50, rate: await floor.many(concurrent) })
+      for (const floor of floors) {
+        const seq = summarize(await floor.one(calls))
+        push(series, floor.label, { p50: seq.p50, rate: await floor.many(concurrent) })
+      }
     }
     if (floorFirst) await measureFloor()
     for (const variant of order) {
@@ -257,7 +254,7 @@ export async function runSpeed(): Promise<SpeedResults> {
     }
     if (!floorFirst) await measureFloor()
   }
-  await floor.stop()
+  for (const floor of floors) await floor.stop()
   const medians: SpeedResults['medians'] = {}
   for (const key of Object.keys(series)) {
     if (key.endsWith('@64')) continue
@@ -283,7 +280,10 @@ export async function runSpeed(): Promise<SpeedResults> {
 }
 
 export function renderSpeed(r: SpeedResults): string {
-  const floor = r.medians.floor!
+  const floorKeys = Object.keys(r.medians).filter((k) => k.startsWith('floor'))
+  // The target's floor: the patched packages' when measured (the faster, stricter one), else the only one.
+  const floorKey = floorKeys.includes('floor-patched') ? 'floor-patched' : floorKeys[0]!
+  const floor = r.medians[floorKey]!
   const lines: string[] = []
   lines.push(`## Mesh call speed (interleaved rounds)
 
@@ -291,8 +291,13 @@ Measured ${r.date}; ${r.rounds} rounds, ${r.calls} sequential calls and ${r.conc
 load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end. Medians over rounds of each round's figure.
 
 | path | p50 ms (1 in flight) | rate at ${CONCURRENCY} in flight | CPU µs/call A | B |
-|---|---|---|---|---|
-| floor: bare js-libp2p, one reused stream / ${CONCURRENCY} streams, 2 processes | ${fmt(floor.p50)} | ${Math.round(floor.rate64)}/s | | |`)
+|---|---|---|---|---|`)
+  for (const key of floorKeys) {
+    const f = r.medians[key]!
+    lines.push(
+      `| ${key}: bare js-libp2p, one reused stream / ${CONCURRENCY} streams, 2 processes | ${fmt(f.p50)} | ${Math.round(f.rate64)}/s | | |`
+    )
+  }
   const labels = [
     ...new Set(
       Object.keys(r.medians)
@@ -310,6 +315,8 @@ load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.en
       `| ${label}: remote, stdio -> A -> /mcp+p2p -> B | ${fmt(remote.p50)} | ${Math.round(remote.rate64)}/s | ${fmt(remote.cpuA, 0)} | ${fmt(remote.cpuB, 0)} |`
     )
   }
+  lines.push('')
+  lines.push(`Targets against ${floorKey}.`)
   lines.push('')
   lines.push('| variant | remote p50 / (local p50 + floor p50) | target | rate / min(floor, local) | target |')
   lines.push('|---|---|---|---|---|')
