@@ -18,7 +18,7 @@
  * Writes bench/RESULTS-speed.md unless BENCH_NO_WRITE is set.
  */
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -301,7 +301,7 @@ load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.en
   const labels = [
     ...new Set(
       Object.keys(r.medians)
-        .filter((k) => k !== 'floor')
+        .filter((k) => !k.startsWith('floor'))
         .map((k) => k.split('/')[0]!)
     )
   ]
@@ -334,6 +334,11 @@ load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.en
 }
 
 const isMain = process.argv[1]?.endsWith('speed.js') === true
+if (isMain && process.env.BENCH_SPEED_RENDER != null) {
+  // Re-renders a saved JSON result (stdout of an earlier run).
+  process.stdout.write(renderSpeed(JSON.parse(readFileSync(process.env.BENCH_SPEED_RENDER, 'utf8')) as SpeedResults))
+  process.exit(0)
+}
 if (isMain) {
   try {
     const results = await runSpeed()
