@@ -2,8 +2,10 @@
 // length decoder on an empty buffer and catching the RangeError it throws
 // (noise decodes every incoming message this way; a throw and catch per
 // message). Stop when the buffer is empty instead.
-// Upstream: https://github.com/libp2p/js-libp2p/issues/3046 (exceptions as
-// control flow in the length-prefixed decoder).
+// Upstream: the same pattern was reported for mplex's decoder in
+// https://github.com/ChainSafe/lodestar/issues/3467 ("90% of the time was used
+// to throw RangeError"); no issue for @libp2p/utils' LengthPrefixedDecoder was
+// found (to be filed against packages/utils).
 export default {
   package: '@libp2p/utils',
   versions: /^7\./,

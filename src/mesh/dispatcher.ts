@@ -165,7 +165,8 @@ export class PeerDispatcher implements MeshDispatcher {
     requiredTags: readonly string[]
   ): Promise<{ result: CallToolResult; executed: boolean }> {
     const { signal } = limit
-    const key = randomUUID()
+    // The rendezvous key only orders several providers.
+    const key = offered.providers.length > 1 ? randomUUID() : ''
     // trust.sendTo: a provider it does not list is never called (the catalog lists none; a belt to those braces).
     const sendable = offered.providers.filter((peer) => this.#gate.checkSend('call', peer))
     if (sendable.length === 0) {
@@ -319,11 +320,38 @@ const callToolResultSchema = specTypeSchemas.CallToolResult
 
 /** A peer's tools/call result, validated (with the schema's defaults) as the SDK client would. */
 function checkCallToolResult(raw: unknown, peer: string, tool: string): CallToolResult {
+  if (isPlainTextResult(raw)) return raw
   const checked = callToolResultSchema['~standard'].validate(raw)
   if (checked instanceof Promise || checked.issues != null) {
     throw new RemoteToolError(peer, tool, 'the peer answered with an invalid tools/call result')
   }
   return checked.value as CallToolResult
+}
+
+/**
+ * The common result, checked by hand: only text content (items of exactly
+ * `type` and `text`), an optional object `structuredContent` and boolean
+ * `isError`, nothing else. Anything else goes through the spec's schema.
+ */
+function isPlainTextResult(raw: unknown): raw is CallToolResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false
+  const result = raw as Record<string, unknown>
+  for (const key in result) {
+    const value = result[key]
+    if (key === 'content') {
+      if (!Array.isArray(value)) return false
+      for (const item of value as unknown[]) {
+        if (typeof item !== 'object' || item === null) return false
+        const block = item as Record<string, unknown>
+        if (block.type !== 'text' || typeof block.text !== 'string' || Object.keys(block).length !== 2) return false
+      }
+    } else if (key === 'structuredContent') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+    } else if (key === 'isError') {
+      if (typeof value !== 'boolean') return false
+    } else return false
+  }
+  return Array.isArray(result.content)
 }
 
 const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicySchema.parse({})
