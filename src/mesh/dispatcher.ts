@@ -30,6 +30,7 @@ import {
   peerRefusal,
   RemoteToolError
 } from './errors.js'
+import type { DirectRequestOptions, P2PStreamTransport } from './p2p-transport.js'
 import type { PeerPool } from './peer-pool.js'
 import { type Candidate, rankCandidates } from './selector.js'
 import type { MeshSurface, SurfaceEntry } from './surface.js'
@@ -278,12 +279,13 @@ export class PeerDispatcher implements MeshDispatcher {
     try {
       // A direct request on the pooled stream (the SDK client's per-call work
       // is most of a mesh call's CPU); the result is checked against the spec's schema.
-      const raw = await transport.request(
-        'tools/call',
+      const result = await callToolDirect(
+        transport,
+        peer,
         { name: tool, arguments: args },
         { signal, onprogress: (progress) => ctx.reportProgress(progress) }
       )
-      return { kind: 'result', result: checkCallToolResult(raw, peer, tool) }
+      return { kind: 'result', result }
     } catch (err) {
       const refusal = peerRefusal(err)
       if (refusal === 'denied') return { kind: 'not-executed', error: new PeerDeniedError(peer, errorMessage(err)) }
@@ -317,6 +319,16 @@ export class PeerDispatcher implements MeshDispatcher {
 }
 
 const callToolResultSchema = specTypeSchemas.CallToolResult
+
+/** tools/call as a direct request on a pooled stream, its result checked as the SDK client would. */
+export async function callToolDirect(
+  transport: P2PStreamTransport,
+  peer: string,
+  params: { name: string; arguments?: JsonObject; _meta?: Record<string, unknown> },
+  options: DirectRequestOptions
+): Promise<CallToolResult> {
+  return checkCallToolResult(await transport.request('tools/call', params, options), peer, params.name)
+}
 
 /** A peer's tools/call result, validated (with the schema's defaults) as the SDK client would. */
 function checkCallToolResult(raw: unknown, peer: string, tool: string): CallToolResult {

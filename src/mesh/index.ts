@@ -93,6 +93,24 @@ export interface MeshPort {
   client(peer: PeerId, options?: { signal?: AbortSignal }): Promise<Client>
   /** Drops a peer's pooled stream (after a transport failure), so the next call re-opens it. */
   drop(peer: string): Promise<void>
+  /**
+   * tools/call on a peer's pooled stream without the SDK client's per-call
+   * work (the hot path); the result is checked against the spec's schema.
+   * Rejects like `client.callTool` (ProtocolError, SdkError ConnectionClosed),
+   * or with the signal's reason when aborted.
+   */
+  callTool?(peer: string, params: DirectCallParams, options: DirectCallOptions): Promise<CallToolResult>
+}
+
+export interface DirectCallParams {
+  name: string
+  arguments?: JsonObject
+  _meta?: Record<string, unknown>
+}
+
+export interface DirectCallOptions {
+  signal?: AbortSignal
+  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void
 }
 
 export interface MeshPeerSummary {

@@ -26,7 +26,7 @@ import {
   MAX_OUTBOUND_STREAMS,
   MCP_P2P_PROTOCOL
 } from './constants.js'
-import { PeerDispatcher } from './dispatcher.js'
+import { callToolDirect, PeerDispatcher } from './dispatcher.js'
 import { MeshNotStartedError, OutboundDeniedError } from './errors.js'
 import { encodeFrame } from './frame.js'
 import { PartialFrameBudget } from './frame-budget.js'
@@ -166,7 +166,9 @@ export class Mesh implements MeshService {
         }
       },
       client: async (peer, options) => this.pool.get(peer, options),
-      drop: async (peer) => this.pool.drop(peer)
+      drop: async (peer) => this.pool.drop(peer),
+      callTool: async (peer, params, options) =>
+        callToolDirect(await this.pool.transport(peer, { signal: options.signal }), peer, params, options)
     }
     return this.#port
   }

@@ -1,8 +1,9 @@
 import type { Client } from '@modelcontextprotocol/client'
 import { type CallToolResult, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
-import { peerRefusal } from '../../mesh/index.js'
+import { PeerUnreachableError, peerRefusal } from '../../mesh/index.js'
 import { errorResult } from '../../tools/define.js'
 import { UnknownToolError } from '../../tools/errors.js'
+import type { JsonObject } from '../../tools/types.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { parsePeerId } from '../../util/peer-id.js'
@@ -13,7 +14,7 @@ import { abortResult, type InboundTask, TASK_META_KEY } from '../protocol.js'
 import type { TaskWorker } from '../worker/task-worker.js'
 import type { LeaseBook } from './leases.js'
 import type { TaskStore } from './task-store.js'
-import { LOCAL, type StoredTask } from './types.js'
+import { LOCAL, type Lease, type StoredTask } from './types.js'
 
 const log = meshLogger('queue')
 
@@ -21,7 +22,7 @@ export interface TaskDispatchInit {
   store: TaskStore
   leases: LeaseBook
   worker: Pick<TaskWorker, 'execute'>
-  mesh: Pick<MeshPort, 'client'>
+  mesh: Pick<MeshPort, 'client' | 'callTool'>
   /** trust.sendTo: a task (with its arguments) is never pushed to a peer outside it. */
   gate: Pick<TrustGate, 'checkSend'>
   leaseMs: number
@@ -74,29 +75,22 @@ export class TaskDispatch {
       .put(task)
       .catch((err: unknown) => log.error('journaling the lease of %s failed: %s', task.id, errorMessage(err)))
     if (leases.get(task.id) !== lease) return
-    let client: Client
-    try {
-      client = await mesh.client(parsePeerId(peer), { signal: lease.controller.signal })
-    } catch (err) {
-      leases.notExecuted(task.id, lease.token, errorMessage(err), peer)
-      return
-    }
     const meta: InboundTask = { id: task.id, token: lease.token, timeoutMs: task.timeoutMs, leaseMs }
+    const params = { name: task.tool, arguments: task.args, _meta: { [TASK_META_KEY]: meta } }
     try {
-      const result = (await client.callTool(
-        { name: task.tool, arguments: task.args, _meta: { [TASK_META_KEY]: meta } },
-        {
-          signal: lease.controller.signal,
-          // The lease: the worker's heartbeats (progress) must keep arriving.
-          timeout: leaseMs,
-          resetTimeoutOnProgress: true,
-          maxTotalTimeout: task.timeoutMs + TIMEOUT_GRACE_MS,
-          onprogress: () => leases.renew(lease)
-        }
-      )) as CallToolResult
+      const result =
+        mesh.callTool != null
+          ? await this.#pushDirect(mesh.callTool, peer, params, task, lease)
+          : await this.#pushWithClient(peer, params, task, lease)
+      if (result == null) return
       leases.settle(task.id, lease.token, { result })
     } catch (err) {
       if (lease.controller.signal.aborted) return
+      // The direct path dials inside the call: no stream, so nothing was sent.
+      if (err instanceof PeerUnreachableError) {
+        leases.notExecuted(task.id, lease.token, errorMessage(err), peer)
+        return
+      }
       const refusal = peerRefusal(err)
       if (refusal === 'busy' || refusal === 'denied') {
         leases.notExecuted(task.id, lease.token, (err as Error).message, peer)
@@ -110,6 +104,75 @@ export class TaskDispatch {
         leases.lost(task.id, lease.token, `lost ${peer}: ${errorMessage(err)}`)
       }
     }
+  }
+
+  /**
+   * The push as a direct request on the pooled stream (perf): the lease is a
+   * timer of `leaseMs` that every heartbeat (progress) re-arms, capped at the
+   * task's timeout plus grace, as the SDK client's resetTimeoutOnProgress and
+   * maxTotalTimeout did; running out aborts the call with SdkError RequestTimeout.
+   */
+  async #pushDirect(
+    callTool: NonNullable<MeshPort['callTool']>,
+    peer: string,
+    params: { name: string; arguments: JsonObject; _meta: Record<string, unknown> },
+    task: StoredTask,
+    lease: Lease
+  ): Promise<CallToolResult> {
+    const { leases, leaseMs } = this.#init
+    const call = new AbortController()
+    const onLeaseAbort = (): void => call.abort(lease.controller.signal.reason)
+    if (lease.controller.signal.aborted) onLeaseAbort()
+    else lease.controller.signal.addEventListener('abort', onLeaseAbort, { once: true })
+    const started = Date.now()
+    const maxTotal = task.timeoutMs + TIMEOUT_GRACE_MS
+    let timer: NodeJS.Timeout | undefined
+    const arm = (): void => {
+      clearTimeout(timer)
+      const left = Math.min(leaseMs, maxTotal - (Date.now() - started))
+      timer = setTimeout(
+        () => call.abort(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out')),
+        Math.max(0, left)
+      )
+    }
+    arm()
+    try {
+      return await callTool(peer, params, {
+        signal: call.signal,
+        onprogress: () => {
+          leases.renew(lease)
+          arm()
+        }
+      })
+    } finally {
+      clearTimeout(timer)
+      lease.controller.signal.removeEventListener('abort', onLeaseAbort)
+    }
+  }
+
+  /** The push through the peer's SDK client (a mesh port without direct calls). */
+  async #pushWithClient(
+    peer: string,
+    params: { name: string; arguments: JsonObject; _meta: Record<string, unknown> },
+    task: StoredTask,
+    lease: Lease
+  ): Promise<CallToolResult | undefined> {
+    const { leases, mesh, leaseMs } = this.#init
+    let client: Client
+    try {
+      client = await mesh.client(parsePeerId(peer), { signal: lease.controller.signal })
+    } catch (err) {
+      leases.notExecuted(task.id, lease.token, errorMessage(err), peer)
+      return undefined
+    }
+    return (await client.callTool(params, {
+      signal: lease.controller.signal,
+      // The lease: the worker's heartbeats (progress) must keep arriving.
+      timeout: leaseMs,
+      resetTimeoutOnProgress: true,
+      maxTotalTimeout: task.timeoutMs + TIMEOUT_GRACE_MS,
+      onprogress: () => leases.renew(lease)
+    })) as CallToolResult
   }
 
   /** Tells a pull worker its task was cancelled; on failure its next heartbeat carries the cancel. */
