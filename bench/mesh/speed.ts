@@ -60,7 +60,7 @@ function variants(): Variant[] {
   })
 }
 
-async function initHome(root: string, patch: Record<string, unknown>): Promise<string> {
+export async function initHome(root: string, patch: Record<string, unknown>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-mesh-speed-'))
   const home = join(dir, 'home')
   await new Promise<void>((resolve, reject) => {
@@ -78,7 +78,7 @@ async function initHome(root: string, patch: Record<string, unknown>): Promise<s
   return home
 }
 
-async function startNode(
+export async function startNode(
   root: string,
   patch: Record<string, unknown>,
   args: string[] = []
@@ -176,7 +176,7 @@ function push(series: Series, key: string, sample: Sample): void {
   series[key] = list
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
@@ -333,7 +333,7 @@ load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.en
   return `${lines.join('\n')}\n`
 }
 
-const isMain = process.argv[1]?.endsWith('speed.js') === true
+const isMain = process.argv[1]?.endsWith('mesh/speed.js') === true
 if (isMain && process.env.BENCH_SPEED_RENDER != null) {
   // Re-renders a saved JSON result (stdout of an earlier run).
   process.stdout.write(renderSpeed(JSON.parse(readFileSync(process.env.BENCH_SPEED_RENDER, 'utf8')) as SpeedResults))
