@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
 import { tcpAddressOf } from '../configure.js'
 import { ROOT } from '../foundation/paths.js'
-import { disposeAll } from '../foundation/processes.js'
+import { cpuTimeMs, disposeAll } from '../foundation/processes.js'
 import { envInt, fmt, timeConcurrent } from '../foundation/stats.js'
 import { median, startNode } from '../mesh/speed.js'
 
@@ -32,6 +32,8 @@ interface Variant {
   label: string
   root: string
   owner?: Client
+  /** pids of the owner and the worker (their CPU per task). */
+  pids?: [number, number]
 }
 
 interface Bullmq {
@@ -90,14 +92,15 @@ async function runTask(owner: Client, i: number): Promise<void> {
 }
 
 async function startQueue(variant: Variant): Promise<void> {
-  const { client: owner } = await startNode(variant.root, {})
+  const { client: owner, pid: ownerPid } = await startNode(variant.root, {})
   const status = (await owner.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
     addresses: string[]
   }
-  await startNode(variant.root, { tools: [TOOLS], queue: { worker: { maxConcurrency: WORKER_SLOTS } } }, [
-    '--bootstrap',
-    tcpAddressOf(status)
-  ])
+  const { pid: workerPid } = await startNode(
+    variant.root,
+    { tools: [TOOLS], queue: { worker: { maxConcurrency: WORKER_SLOTS } } },
+    ['--bootstrap', tcpAddressOf(status)]
+  )
   const until = Date.now() + 60_000
   for (;;) {
     const result = await owner.callTool({ name: 'peer_list', arguments: { withTools: true } })
@@ -107,6 +110,7 @@ async function startQueue(variant: Variant): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   variant.owner = owner
+  variant.pids = [ownerPid, workerPid]
 }
 
 function variants(): Variant[] {
@@ -144,9 +148,13 @@ export async function runQueueRounds(): Promise<QueueRoundsResults> {
       const rates: Record<string, number> = {}
       const steps: Array<() => Promise<void>> = [
         ...list.map((variant) => async () => {
+          const [ownerPid, workerPid] = variant.pids!
+          const cpu0 = [cpuTimeMs(ownerPid), cpuTimeMs(workerPid)]
           rates[variant.label] = (
             await timeConcurrent(tasks, CONCURRENCY, async (i) => runTask(variant.owner!, i))
           ).callsPerSecond
+          rates[`${variant.label}:cpuOwnerUs`] = ((cpuTimeMs(ownerPid) - cpu0[0]!) * 1000) / tasks
+          rates[`${variant.label}:cpuWorkerUs`] = ((cpuTimeMs(workerPid) - cpu0[1]!) * 1000) / tasks
         }),
         async () => {
           rates.bullmq = await bullmq.run(tasks)
@@ -168,7 +176,7 @@ export async function runQueueRounds(): Promise<QueueRoundsResults> {
 }
 
 export function renderQueueRounds(r: QueueRoundsResults): string {
-  const labels = Object.keys(r.series[0] ?? {}).filter((k) => k !== 'bullmq')
+  const labels = Object.keys(r.series[0] ?? {}).filter((k) => k !== 'bullmq' && !k.includes(':'))
   const bull = median(r.series.map((s) => s.bullmq!))
   const lines = [
     `## Durable queue vs BullMQ (interleaved rounds)
@@ -177,14 +185,14 @@ Measured ${r.date}; ${r.rounds} rounds of ${r.tasks} no-op tasks per build and a
 and one worker B (64 slots for peers' tasks), BullMQ worker concurrency 64 on a local redis-server without persistence;
 load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end.
 
-| build | tasks/s (median) | BullMQ jobs/s (median) | ratio of medians | median of per-round ratios | target | verdict |
-|---|---|---|---|---|---|---|`
+| build | tasks/s (median) | BullMQ jobs/s (median) | ratio of medians | median of per-round ratios | target | verdict | CPU µs/task owner / worker |
+|---|---|---|---|---|---|---|---|`
   ]
   for (const label of labels) {
     const rate = median(r.series.map((s) => s[label]!))
     const perRound = median(r.series.map((s) => s[label]! / s.bullmq!))
     lines.push(
-      `| ${label} | ${Math.round(rate)} | ${Math.round(bull)} | ${fmt(rate / bull, 2)}× | ${fmt(perRound, 2)}× | ≥ 1.5× | ${perRound >= 1.5 ? 'met' : '**MISSED**'} |`
+      `| ${label} | ${Math.round(rate)} | ${Math.round(bull)} | ${fmt(rate / bull, 2)}× | ${fmt(perRound, 2)}× | ≥ 1.5× | ${perRound >= 1.5 ? 'met' : '**MISSED**'} | ${fmt(median(r.series.map((s) => s[`${label}:cpuOwnerUs`]!)), 0)} / ${fmt(median(r.series.map((s) => s[`${label}:cpuWorkerUs`]!)), 0)} |`
     )
   }
   return `${lines.join('\n')}\n`
