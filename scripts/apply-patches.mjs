@@ -28,17 +28,20 @@ for (const name of readdirSync(dir)
   const file = join(pkgDir, patch.file)
   let text = readFileSync(file, 'utf8')
   let changed = 0
+  let stale = false
   for (const edit of patch.edits) {
     if (text.includes(edit.to)) continue
     if (!text.includes(edit.from)) {
       process.stderr.write(`patches: ${name}: ${patch.package}@${version} ${patch.file} has changed; patch is stale\n`)
       failed = true
+      stale = true
       continue
     }
     text = text.replace(edit.from, edit.to)
     changed++
   }
   if (changed > 0) writeFileSync(file, text)
+  if (stale) continue
   process.stderr.write(
     `patches: ${name}: ${changed > 0 ? 'applied' : 'already applied'} (${patch.package}@${version})\n`
   )
