@@ -24,6 +24,8 @@ import { runStdioEcho } from './foundation/stdio.js'
  */
 const SECTIONS: ReadonlyArray<{ name: string; script: string; optIn?: boolean }> = [
   { name: 'mesh', script: 'mesh/main.js' },
+  // The speed targets: interleaved rounds against the floor (writes RESULTS-speed.md).
+  { name: 'speed', script: 'mesh/speed.js' },
   { name: 'queue', script: 'queue/main.js' },
   { name: 'workflow', script: 'workflow.js' },
   // A 25-node mesh takes minutes to form on 2 cores: opt in with BENCH_SECTIONS=...,discovery.

@@ -133,8 +133,7 @@ export class PeerDispatcher implements MeshDispatcher {
       tags?: string[]
     }
     const timeoutMs = call.meta?.timeoutMs ?? remoteMeta.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    const retry: RetryPolicy =
-      call.meta?.retry ?? retryPolicySchema.catch(retryPolicySchema.parse({})).parse(remoteMeta.retry ?? {})
+    const retry: RetryPolicy = call.meta?.retry ?? remoteRetryPolicy(remoteMeta)
     const requiredTags = call.meta?.tags ?? []
     const limit = deadline(ctx.signal, timeoutMs)
     try {
@@ -166,7 +165,8 @@ export class PeerDispatcher implements MeshDispatcher {
     requiredTags: readonly string[]
   ): Promise<{ result: CallToolResult; executed: boolean }> {
     const { signal } = limit
-    const key = randomUUID()
+    // The rendezvous key only orders several providers.
+    const key = offered.providers.length > 1 ? randomUUID() : ''
     // trust.sendTo: a provider it does not list is never called (the catalog lists none; a belt to those braces).
     const sendable = offered.providers.filter((peer) => this.#gate.checkSend('call', peer))
     if (sendable.length === 0) {
@@ -268,7 +268,7 @@ export class PeerDispatcher implements MeshDispatcher {
     if (!this.#gate.maySendTo(peer)) return { kind: 'not-executed', error: new OutboundDeniedError(peer) }
     let client: Awaited<ReturnType<PeerPool['get']>>
     try {
-      client = await this.#pool.get(parsePeerId(peer), { signal })
+      client = await this.#pool.get(peer, { signal })
     } catch (err) {
       return {
         kind: 'not-executed',
@@ -319,6 +319,20 @@ export class PeerDispatcher implements MeshDispatcher {
       this.#outstanding.decrement(peer)
     }
   }
+}
+
+const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicySchema.parse({})
+const LENIENT_RETRY_POLICY = retryPolicySchema.catch(DEFAULT_RETRY_POLICY)
+/** A remote tool's retry policy, parsed once per advertised descriptor (not per call). */
+const remoteRetryPolicies = new WeakMap<object, RetryPolicy>()
+
+function remoteRetryPolicy(remoteMeta: { retry?: unknown }): RetryPolicy {
+  let policy = remoteRetryPolicies.get(remoteMeta)
+  if (policy == null) {
+    policy = LENIENT_RETRY_POLICY.parse(remoteMeta.retry ?? {})
+    remoteRetryPolicies.set(remoteMeta, policy)
+  }
+  return policy
 }
 
 function annotate(result: CallToolResult, peer: string, attempts: number, tool: string): CallToolResult {

@@ -2,15 +2,14 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { FRAME_HEADER_BYTES } from './constants.js'
 import { FrameTooLargeError, MalformedFrameError } from './errors.js'
 
-const encoder = new TextEncoder()
-
 /** One frame: a u32 big-endian length, then that many bytes of UTF-8 JSON. */
 export function encodeFrame(json: string, maxFrameBytes: number): Uint8Array {
-  const body = encoder.encode(json)
-  if (body.byteLength > maxFrameBytes) throw new FrameTooLargeError(body.byteLength, maxFrameBytes)
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength)
-  new DataView(frame.buffer).setUint32(0, body.byteLength, false)
-  frame.set(body, FRAME_HEADER_BYTES)
+  // One allocation: the UTF-8 length first, then the text written in place.
+  const length = Buffer.byteLength(json, 'utf8')
+  if (length > maxFrameBytes) throw new FrameTooLargeError(length, maxFrameBytes)
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length)
+  frame.writeUInt32BE(length, 0)
+  frame.write(json, FRAME_HEADER_BYTES, length, 'utf8')
   return frame
 }
 

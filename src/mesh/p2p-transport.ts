@@ -1,11 +1,21 @@
 import type { Stream } from '@libp2p/interface'
-import { type JSONRPCMessage, parseJSONRPCMessage, type Transport } from '@modelcontextprotocol/server'
+import {
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type Progress,
+  ProtocolError,
+  parseJSONRPCMessage,
+  SdkError,
+  SdkErrorCode,
+  type Transport
+} from '@modelcontextprotocol/server'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { withTraceContext } from '../tracing/context.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import type { PartialFrameBudget } from './frame-budget.js'
 import { FrameDecoder, encodeFrame } from './frame.js'
+import { quickJsonRpc } from './json-rpc.js'
 
 const log = meshLogger('mcp+p2p')
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -33,6 +43,29 @@ export const PROTOCOL_VIOLATIONS: readonly ProtocolViolation[] = [
 ]
 
 type RequestId = string | number
+
+/**
+ * Takes a request of the remote over, outside the MCP SDK (the node's
+ * tools/call fast path): returns the controller that aborts it (the remote's
+ * `notifications/cancelled` or the stream closing), or undefined to leave the
+ * request to the SDK. The taker answers with `send()`.
+ */
+export type RequestInterceptor = (request: JSONRPCRequest) => AbortController | undefined
+
+export interface DirectRequestOptions {
+  signal?: AbortSignal
+  /** Asks for progress (the request's id is its progress token) and hears it. */
+  onprogress?: (progress: Progress) => void
+}
+
+interface OutboundRequest {
+  resolve: (result: Record<string, unknown>) => void
+  reject: (error: Error) => void
+  onprogress?: (progress: Progress) => void
+}
+
+/** Ids of direct requests: strings, so they never meet the SDK's numeric ids. */
+const DIRECT_ID_PREFIX = 'd'
 
 export interface P2PStreamTransportInit {
   maxFrameBytes: number
@@ -75,6 +108,12 @@ export class P2PStreamTransport implements Transport {
   /** Bytes of the partial frame charged to the budget. */
   #charged = 0
   #frameTimer?: NodeJS.Timeout
+  #interceptor?: RequestInterceptor
+  /** Requests of the remote taken over by the interceptor, by id. */
+  readonly #intercepted = new Map<RequestId, AbortController>()
+  /** Direct requests of this side (request()) awaiting their response. */
+  readonly #outbound = new Map<string, OutboundRequest>()
+  #nextId = 0
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
@@ -110,10 +149,58 @@ export class P2PStreamTransport implements Transport {
     // Outbound tools/call requests carry the caller's W3C trace context in _meta.
     const frame = encodeFrame(JSON.stringify(withTraceContext(message)), this.#init.maxFrameBytes)
     const answered = responseId(message)
+    if (answered !== undefined) this.#intercepted.delete(answered)
     try {
       if (!this.stream.send(frame)) await this.stream.onDrain()
     } finally {
       if (answered !== undefined && this.#pending.delete(answered)) this.#closeIfDone()
+    }
+  }
+
+  /** Sets the taker of the remote's requests (see RequestInterceptor). */
+  intercept(interceptor: RequestInterceptor | undefined): void {
+    this.#interceptor = interceptor
+  }
+
+  /**
+   * Sends one request and resolves with its result, without the MCP SDK's
+   * per-request work (the mesh's tools/call hot path); the SDK client on the
+   * same stream keeps its own ids. An error response rejects with a
+   * ProtocolError; the stream closing with SdkError ConnectionClosed; an
+   * abort sends `notifications/cancelled` and rejects with the signal's reason.
+   */
+  async request(
+    method: string,
+    params: Record<string, unknown>,
+    options: DirectRequestOptions = {}
+  ): Promise<Record<string, unknown>> {
+    const { signal, onprogress } = options
+    if (this.#closed) throw new SdkError(SdkErrorCode.NotConnected, 'Not connected')
+    signal?.throwIfAborted()
+    const id = `${DIRECT_ID_PREFIX}${++this.#nextId}`
+    const sent =
+      onprogress != null
+        ? { ...params, _meta: { ...(params._meta as Record<string, unknown> | undefined), progressToken: id } }
+        : params
+    const { promise, resolve, reject } = Promise.withResolvers<Record<string, unknown>>()
+    this.#outbound.set(id, { resolve, reject, onprogress })
+    const onAbort = (): void => {
+      if (!this.#outbound.delete(id)) return
+      reject(signal?.reason instanceof Error ? signal.reason : new Error(String(signal?.reason)))
+      if (!this.#closed) {
+        const reason = errorMessage(signal?.reason)
+        this.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(
+          () => {}
+        )
+      }
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await this.send({ jsonrpc: '2.0', id, method, params: sent })
+      return await promise
+    } finally {
+      this.#outbound.delete(id)
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 
@@ -145,7 +232,7 @@ export class P2PStreamTransport implements Transport {
       const message = this.#parse(frame)
       if (message != null) {
         this.#track(message)
-        this.onmessage?.(message)
+        if (!this.#takeOver(message)) this.onmessage?.(message)
       }
       if (this.#closed) return
     }
@@ -181,6 +268,47 @@ export class P2PStreamTransport implements Transport {
       this.#fail('frame-timeout', `frame not complete ${timeoutMs} ms after its first byte`)
     }, timeoutMs)
     this.#frameTimer.unref()
+  }
+
+  /** Handles what belongs to the direct paths (true), else leaves the message to the SDK. */
+  #takeOver(message: JSONRPCMessage): boolean {
+    if ('method' in message) {
+      if ('id' in message) {
+        const controller = this.#interceptor?.(message as JSONRPCRequest)
+        if (controller == null) return false
+        this.#intercepted.set(message.id, controller)
+        return true
+      }
+      const params = message.params as Record<string, unknown> | undefined
+      if (message.method === 'notifications/progress') {
+        const token = params?.progressToken
+        const outbound = typeof token === 'string' ? this.#outbound.get(token) : undefined
+        if (outbound == null) return false
+        const { progressToken: _token, _meta, ...progress } = params as Record<string, unknown>
+        outbound.onprogress?.(progress as unknown as Progress)
+        return true
+      }
+      if (message.method === 'notifications/cancelled') {
+        const id = params?.requestId
+        const controller = typeof id === 'string' || typeof id === 'number' ? this.#intercepted.get(id) : undefined
+        if (controller == null) return false
+        this.#intercepted.delete(id as RequestId)
+        controller.abort(new Error(`cancelled by the peer: ${String(params?.reason ?? '')}`))
+        return true
+      }
+      return false
+    }
+    const id = (message as { id?: unknown }).id
+    if (typeof id !== 'string' || !id.startsWith(DIRECT_ID_PREFIX)) return false
+    const outbound = this.#outbound.get(id)
+    if (outbound == null) return true // answered after we gave up on it (aborted)
+    this.#outbound.delete(id)
+    if ('result' in message) outbound.resolve(message.result as Record<string, unknown>)
+    else {
+      const { error } = message as { error: { code: number; message: string; data?: unknown } }
+      outbound.reject(ProtocolError.fromError(error.code, error.message, error.data))
+    }
+    return true
   }
 
   /** Requests of the remote are pending until answered (or cancelled by it). */
@@ -225,7 +353,8 @@ export class P2PStreamTransport implements Transport {
       return undefined
     }
     try {
-      return parseJSONRPCMessage(value)
+      // The common shapes are checked by hand; anything else gets the SDK's full schema.
+      return quickJsonRpc(value) ?? parseJSONRPCMessage(value)
     } catch (err) {
       const rawId = (value as { id?: unknown } | null)?.id
       const id = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null
@@ -265,6 +394,11 @@ export class P2PStreamTransport implements Transport {
     this.#init.budget?.resize(this.#init.peer ?? '', this.#charged, 0)
     this.#charged = 0
     this.#pending.clear()
+    for (const controller of this.#intercepted.values()) controller.abort(new Error('the stream closed'))
+    this.#intercepted.clear()
+    const outbound = [...this.#outbound.values()]
+    this.#outbound.clear()
+    for (const request of outbound) request.reject(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'))
     this.onclose?.()
   }
 }

@@ -5,6 +5,7 @@ import { VERSION } from '../interface/version.js'
 import { answerInCallerContext, askCallerInput } from '../tools/input-scope.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
+import { parsePeerId } from '../util/peer-id.js'
 import { CONNECT_TIMEOUT_MS, MCP_P2P_PROTOCOL } from './constants.js'
 import { PeerUnreachableError } from './errors.js'
 import type { PartialFrameBudget } from './frame-budget.js'
@@ -56,18 +57,34 @@ export class PeerPool {
     return this.#entries.has(peer)
   }
 
-  async get(peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<Client> {
-    if (this.#closed) throw new PeerUnreachableError(peer.toString(), 'the node is stopping')
+  /**
+   * The peer's client, opening its stream on first use. A peer given as a
+   * string is parsed only when a stream must be opened (not per call).
+   */
+  async get(peer: PeerId | string, options: { signal?: AbortSignal } = {}): Promise<Client> {
+    return (await this.#entry(peer, options.signal)).client
+  }
+
+  /**
+   * The peer's stream transport (initialized by its client), for direct
+   * requests on the hot path (`P2PStreamTransport.request`).
+   */
+  async transport(peer: PeerId | string, options: { signal?: AbortSignal } = {}): Promise<P2PStreamTransport> {
+    return (await this.#entry(peer, options.signal)).transport
+  }
+
+  async #entry(peer: PeerId | string, signal?: AbortSignal): Promise<PooledClient> {
     const key = peer.toString()
+    if (this.#closed) throw new PeerUnreachableError(key, 'the node is stopping')
     let entry = this.#entries.get(key)
     if (entry == null) {
-      entry = this.#open(peer, options.signal)
+      entry = this.#open(peer, signal)
       this.#entries.set(key, entry)
       entry.catch(() => {
         if (this.#entries.get(key) === entry) this.#entries.delete(key)
       })
     }
-    return (await entry).client
+    return entry
   }
 
   /** Drops a peer's stream (after a transport failure) so the next call re-opens it. */
@@ -84,8 +101,9 @@ export class PeerPool {
     await Promise.all(entries.map(async (peer) => this.drop(peer)))
   }
 
-  async #open(peer: PeerId, signal?: AbortSignal): Promise<PooledClient> {
-    const key = peer.toString()
+  async #open(target: PeerId | string, signal?: AbortSignal): Promise<PooledClient> {
+    const key = target.toString()
+    const peer = typeof target === 'string' ? parsePeerId(target) : target
     const timeout = AbortSignal.timeout(CONNECT_TIMEOUT_MS)
     const dialSignal = signal != null ? AbortSignal.any([signal, timeout]) : timeout
     let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>

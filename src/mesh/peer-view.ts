@@ -1,4 +1,4 @@
-import { Queue, RateLimiter } from '@libp2p/utils'
+import { RateLimiter } from '@libp2p/utils'
 import { type CallToolResult, type Tool as McpTool, ProtocolError } from '@modelcontextprotocol/server'
 import { toMcpTool } from '../mcp/local-view.js'
 import type { ToolView, ViewCallContext } from '../mcp/view.js'
@@ -71,6 +71,35 @@ export interface PeerViewHost {
 }
 
 /**
+ * A peer's call slots: a counting semaphore with a FIFO of waiters. A call
+ * takes a slot at once when one is free (no job object, timer or signal per
+ * call, unlike a general job queue); a finished call hands its slot straight
+ * to the oldest waiter.
+ */
+class PeerSlots {
+  running = 0
+  readonly #waiting: Array<() => void> = []
+
+  /** Calls running or waiting. */
+  get size(): number {
+    return this.running + this.#waiting.length
+  }
+
+  /** Resolves once a slot was handed over (the slot is then already taken). */
+  async wait(): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>()
+    this.#waiting.push(resolve)
+    return promise
+  }
+
+  release(): void {
+    const next = this.#waiting.shift()
+    if (next != null) next()
+    else this.running--
+  }
+}
+
+/**
  * Enforces per-peer inbound limits: a token bucket for the request rate and a
  * bounded queue with a concurrency cap. Shared by every stream of a peer, so
  * opening more streams does not buy more capacity.
@@ -79,7 +108,7 @@ export class InboundLimiter {
   readonly limits: InboundLimits
   readonly counters: InboundCounters = { calls: 0, denied: 0, rateLimited: 0, busy: 0, inFlight: 0, queued: 0 }
   readonly #rate: RateLimiter
-  readonly #queues = new Map<string, Queue<CallToolResult>>()
+  readonly #slots = new Map<string, PeerSlots>()
   readonly #maxCallsTotal: number
   readonly #maxHeldPerPeer: number
   readonly #maxHeld: number
@@ -113,29 +142,30 @@ export class InboundLimiter {
       this.#onRefused?.('busy', peer, reason)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
-    let queue = this.#queues.get(peer)
-    if (queue == null) {
-      queue = new Queue<CallToolResult>({ concurrency: this.limits.maxConcurrencyPerPeer })
-      this.#queues.set(peer, queue)
+    let slots = this.#slots.get(peer)
+    if (slots == null) {
+      slots = new PeerSlots()
+      this.#slots.set(peer, slots)
     }
-    if (queue.size >= this.limits.maxConcurrencyPerPeer + this.limits.maxQueuePerPeer) {
+    if (slots.size >= this.limits.maxConcurrencyPerPeer + this.limits.maxQueuePerPeer) {
       this.counters.busy++
-      const reason = `busy: more than ${queue.size} requests pending from this peer`
+      const reason = `busy: more than ${slots.size} requests pending from this peer`
       this.#onRefused?.('busy', peer, reason)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     this.counters.queued++
-    const current = queue
-    return current.add(async () => {
-      this.counters.queued--
-      this.counters.inFlight++
-      try {
-        return await fn()
-      } finally {
-        this.counters.inFlight--
-        if (current.size === 0 && this.#queues.get(peer) === current) this.#queues.delete(peer)
-      }
-    })
+    const current = slots
+    if (current.running >= this.limits.maxConcurrencyPerPeer) await current.wait()
+    else current.running++
+    this.counters.queued--
+    this.counters.inFlight++
+    try {
+      return await fn()
+    } finally {
+      this.counters.inFlight--
+      current.release()
+      if (current.size === 0 && this.#slots.get(peer) === current) this.#slots.delete(peer)
+    }
   }
 
   /** Bytes of calls held now (accepted, not answered), over all peers. */
@@ -172,7 +202,7 @@ export class InboundLimiter {
   }
 
   forget(peer: string): void {
-    this.#queues.delete(peer)
+    this.#slots.delete(peer)
   }
 }
 

@@ -37,6 +37,8 @@ export function rendezvousWeight(key: string, peerId: string): bigint {
 export function rankCandidates(candidates: readonly Candidate[], options: SelectionOptions): Candidate[] {
   const required = options.requiredTags ?? []
   const eligible = candidates.filter((c) => required.every((tag) => c.tags.includes(tag)))
+  // One provider (the common case): nothing to order, no hash per call.
+  if (eligible.length <= 1) return eligible
   const scored = eligible.map((candidate) => ({
     candidate,
     tried: options.tried?.has(candidate.peerId) === true ? 1 : 0,

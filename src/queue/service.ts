@@ -88,7 +88,10 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     })
     this.#store = new TaskStore({
       resultTtlMs: config.resultTtlMs,
-      onChange: (task) => this.#emit(task),
+      onChange: (task) => {
+        this.#owner.taskChanged(task)
+        this.#emit(task)
+      },
       onFinish: (at) => {
         this.#metrics.finished(at)
         this.#scheduler.schedule()
@@ -126,8 +129,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       leases: this.#leases,
       abortPull: async (worker, taskId, token) => this.#dispatch.abort(worker, taskId, token),
       registry: components.workerHost.registry,
-      peers: () => mesh.peers(),
-      events: this
+      peers: () => mesh.peers()
     })
     this.#claims = new TaskClaims({
       worker: this.worker,

@@ -18,7 +18,6 @@ import {
   type Task,
   type TaskFilter,
   type TaskPage,
-  type TaskQueueApi,
   type TaskRetry,
   type TaskState,
   type TaskSubmission
@@ -38,8 +37,6 @@ export interface QueueOwnerInit {
   registry: Pick<ToolRegistry, 'get'>
   /** The catalog's peers (a remote tool's metadata, whether any peer offers a tool). */
   peers(): readonly CatalogPeer[]
-  /** The queue's `task` events, which waitFor listens to. */
-  events: Pick<TaskQueueApi, 'addEventListener' | 'removeEventListener'>
 }
 
 /**
@@ -49,6 +46,8 @@ export interface QueueOwnerInit {
  */
 export class QueueOwner {
   readonly #init: QueueOwnerInit
+  /** waitFor's callers by task id (a change wakes only the waiters of its task). */
+  readonly #waiters = new Map<string, Set<(task: Task) => void>>()
 
   constructor(init: QueueOwnerInit) {
     this.#init = init
@@ -164,11 +163,8 @@ export class QueueOwner {
   async waitFor(id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Task> {
     const task = this.#init.store.require(id)
     if (FINAL_STATES.has(task.state)) return taskView(task)
-    const { events } = this.#init
     const { promise, resolve, reject } = Promise.withResolvers<Task>()
-    const listener = (event: CustomEvent<Task>): void => {
-      if (event.detail.id === id && FINAL_STATES.has(event.detail.state)) done(() => resolve(event.detail))
-    }
+    const waiter = (finished: Task): void => done(() => resolve(finished))
     const timer =
       options.timeoutMs != null
         ? setTimeout(
@@ -179,13 +175,29 @@ export class QueueOwner {
     const onAbort = (): void => done(() => reject(options.signal?.reason ?? new Error('aborted')))
     const done = (settle: () => void): void => {
       clearTimeout(timer)
-      events.removeEventListener('task', listener)
+      const waiting = this.#waiters.get(id)
+      waiting?.delete(waiter)
+      if (waiting?.size === 0) this.#waiters.delete(id)
       options.signal?.removeEventListener('abort', onAbort)
       settle()
     }
-    events.addEventListener('task', listener)
+    let waiting = this.#waiters.get(id)
+    if (waiting == null) {
+      waiting = new Set()
+      this.#waiters.set(id, waiting)
+    }
+    waiting.add(waiter)
     options.signal?.addEventListener('abort', onAbort, { once: true })
     return promise
+  }
+
+  /** Wakes the waiters of a task that reached a final state (the store calls it on every change). */
+  taskChanged(task: StoredTask): void {
+    if (!FINAL_STATES.has(task.state)) return
+    const waiting = this.#waiters.get(task.id)
+    if (waiting == null) return
+    const view = taskView(task)
+    for (const waiter of [...waiting]) waiter(view)
   }
 
   async setPriority(id: string, priority: number): Promise<Task> {

@@ -16,17 +16,20 @@ export interface QueueState {
 
 /**
  * The owner's durable record of its tasks, in the node's datastore. Writes
- * are group-committed: every put or delete issued in one turn of the event
- * loop goes into one LevelDB batch, and each caller's promise resolves once that batch
- * is on disk. A submit awaits its write, so an acknowledged task survives a
- * crash.
+ * are group-committed: one LevelDB batch is in flight at a time; every put
+ * or delete issued meanwhile (or, when none is in flight, in the same turn of
+ * the event loop) goes into the next one, and each caller's promise resolves
+ * once the batch holding its write is committed. A submit awaits its write,
+ * so an acknowledged task survives a crash of the process (see docs/queue.md
+ * for what is synced when).
  */
 export class TaskJournal {
   readonly #datastore: Datastore
   #pending = new Map<string, Task | null>()
   #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = []
   #timer?: NodeJS.Immediate
-  #flushing: Promise<void> = Promise.resolve()
+  /** The batch being committed, if any. */
+  #writing?: Promise<void>
   writes = 0
   batches = 0
 
@@ -76,25 +79,33 @@ export class TaskJournal {
 
   /** Waits for every write issued so far. */
   async flush(): Promise<void> {
-    if (this.#pending.size > 0) {
-      clearImmediate(this.#timer)
-      this.#timer = undefined
-      await this.#write()
-    }
-    await this.#flushing
+    clearImmediate(this.#timer)
+    this.#timer = undefined
+    this.#startWrite()
+    while (this.#writing != null) await this.#writing
   }
 
   #schedule(): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>()
     this.#waiters.push({ resolve, reject })
-    if (this.#timer == null) {
-      // One batch per event-loop turn: everything issued in this turn shares it.
+    // A batch in flight takes the next one along when it ends; else everything
+    // issued in this turn of the event loop shares one batch.
+    if (this.#timer == null && this.#writing == null) {
       this.#timer = setImmediate(() => {
         this.#timer = undefined
-        void this.#write()
+        this.#startWrite()
       })
     }
     return promise
+  }
+
+  /** Commits what is pending as one batch, unless one is in flight (then it follows that one). */
+  #startWrite(): void {
+    if (this.#writing != null || this.#pending.size === 0) return
+    this.#writing = this.#write().finally(() => {
+      this.#writing = undefined
+      this.#startWrite()
+    })
   }
 
   async #write(): Promise<void> {
@@ -102,9 +113,7 @@ export class TaskJournal {
     const waiters = this.#waiters
     this.#pending = new Map()
     this.#waiters = []
-    const previous = this.#flushing
-    const run = (async () => {
-      await previous.catch(() => {})
+    try {
       const batch = this.#datastore.batch()
       for (const [id, task] of pending) {
         const key = new Key(`${JOURNAL_PREFIX}/${id}`)
@@ -114,10 +123,6 @@ export class TaskJournal {
       await batch.commit()
       this.writes += pending.size
       this.batches++
-    })()
-    this.#flushing = run.catch(() => {})
-    try {
-      await run
       for (const waiter of waiters) waiter.resolve()
     } catch (err) {
       log.error('journal write failed: %s', errorMessage(err))

@@ -1,0 +1,353 @@
+/**
+ * `node dist/bench/mesh/speed.js`: the mesh-call speed targets, measured in
+ * interleaved rounds so that every figure shares the same machine load.
+ *
+ * Per round, for each build under test (a "variant": a checkout with its own
+ * dist/ and node_modules), in rotating order:
+ *  - remote: MCP stdio client -> node A -> /mcp+p2p -> node B -> back, 1 in flight;
+ *  - local: `echo` on A over the same stdio client, 1 in flight;
+ *  - then the same two with 64 in flight;
+ * and once per round the floor: bare js-libp2p request/response between two
+ * processes, one reused stream (1 in flight) and 64 streams in flight.
+ *
+ * Reported: the median over rounds of each round's p50 and rate.
+ *
+ * BENCH_SPEED_VARIANTS=label=/path/to/root,label2=/other/root (default: this
+ * checkout as "head"); BENCH_SPEED_ROUNDS (7), BENCH_SPEED_CALLS (400 per
+ * sequential sample), BENCH_SPEED_CONCURRENT (2000 per 64-in-flight sample).
+ * Writes bench/RESULTS-speed.md unless BENCH_NO_WRITE is set.
+ */
+import { spawn } from 'node:child_process'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Client } from '@modelcontextprotocol/client'
+import { tcpAddressOf } from '../configure.js'
+import { NODE, ROOT } from '../foundation/paths.js'
+import { connectStdioWithPid, cpuTimeMs, disposeAll, LOOPBACK } from '../foundation/processes.js'
+import { envInt, fmt, summarize, timeConcurrent, timeSequential } from '../foundation/stats.js'
+
+const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
+const CONCURRENCY = 64
+
+interface Variant {
+  label: string
+  root: string
+  a?: Client
+  /** pids of A and B (their CPU time per call). */
+  pids?: [number, number]
+}
+
+interface Sample {
+  p50: number
+  rate: number
+  /** CPU µs per call of node A and node B during the sequential sample. */
+  cpuA?: number
+  cpuB?: number
+}
+
+type Series = Record<string, Sample[]>
+
+function variants(): Variant[] {
+  const raw = process.env.BENCH_SPEED_VARIANTS
+  if (raw == null || raw === '') return [{ label: 'head', root: ROOT }]
+  return raw.split(',').map((entry) => {
+    const [label, root] = entry.split('=')
+    if (label == null || root == null) throw new Error(`BENCH_SPEED_VARIANTS: bad entry ${entry}`)
+    return { label, root }
+  })
+}
+
+export async function initHome(root: string, patch: Record<string, unknown>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-mesh-speed-'))
+  const home = join(dir, 'home')
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(NODE, [join(root, 'bin', 'mcp-mesh.js'), 'init', '--home', home], {
+      stdio: ['ignore', 'ignore', 'inherit']
+    })
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`init exited ${code}`))))
+  })
+  const path = join(home, 'config.json')
+  const config = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
+  config.addresses = { listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], noAnnounce: [] }
+  config.discovery = { ...(config.discovery as object), mdns: { enabled: false } }
+  await writeFile(path, JSON.stringify({ ...config, ...patch }, null, 2))
+  process.on('exit', () => void rm(dir, { recursive: true, force: true }))
+  return home
+}
+
+export async function startNode(
+  root: string,
+  patch: Record<string, unknown>,
+  args: string[] = []
+): Promise<{ client: Client; pid: number }> {
+  const home = await initHome(root, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
+  return connectStdioWithPid({
+    label: `mcp-mesh start (${root})`,
+    command: NODE,
+    args: [join(root, 'bin', 'mcp-mesh.js'), 'start', '--home', home, ...LOOPBACK, ...args],
+    // BENCH_CHILD_NODE_OPTIONS: e.g. --cpu-prof for the nodes only.
+    env: process.env.BENCH_CHILD_NODE_OPTIONS != null ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}
+  })
+}
+
+async function waitForTool(client: Client, name: string): Promise<void> {
+  const until = Date.now() + 60_000
+  while (Date.now() < until) {
+    if ((await client.listTools()).tools.some((tool) => tool.name === name)) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`${name} never appeared`)
+}
+
+async function startPair(variant: Variant): Promise<void> {
+  const { client: b, pid: pidB } = await startNode(variant.root, { tools: [TOOLS] })
+  const status = (await b.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
+    addresses: string[]
+  }
+  const { client: a, pid: pidA } = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)])
+  await waitForTool(a, 'remote_echo')
+  variant.a = a
+  variant.pids = [pidA, pidB]
+}
+
+interface Floor {
+  label: string
+  one: (n: number) => Promise<number[]>
+  many: (total: number) => Promise<number>
+  stop: () => Promise<void>
+}
+
+/**
+ * The bare js-libp2p floor with `root`'s packages: the echo peer and the
+ * client each in a child process (raw-echo-peer.js, raw-echo-client.js,
+ * copied into that checkout's dist/ when it lacks them).
+ */
+async function startFloor(label: string, root: string): Promise<Floor> {
+  const dir = join(root, 'dist', 'bench', 'mesh')
+  if (root !== ROOT) {
+    mkdirSync(dir, { recursive: true })
+    for (const file of ['raw-echo-peer.js', 'raw-echo-client.js', 'constants.js']) {
+      copyFileSync(join(ROOT, 'dist', 'bench', 'mesh', file), join(dir, file))
+    }
+  }
+  const peer = spawn(NODE, [join(dir, 'raw-echo-peer.js')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const address = await new Promise<string>((resolve) => {
+    peer.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))
+  })
+  const client = spawn(NODE, [join(dir, 'raw-echo-client.js'), address], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: client.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<string> => {
+    const line = await lines.next()
+    if (line.done === true) throw new Error('floor client exited')
+    return line.value
+  }
+  await next() // ready
+  const ask = async (command: string): Promise<Record<string, unknown>> => {
+    client.stdin.write(`${command}\n`)
+    return JSON.parse(await next()) as Record<string, unknown>
+  }
+  return {
+    label,
+    one: async (n) => (await ask(`seq ${n}`)).samples as number[],
+    many: async (total) => (await ask(`many ${total}`)).rate as number,
+    stop: async () => {
+      client.stdin.end()
+      peer.kill('SIGTERM')
+    }
+  }
+}
+
+function floorRoots(): Array<{ label: string; root: string }> {
+  const raw = process.env.BENCH_SPEED_FLOORS
+  if (raw == null || raw === '') return [{ label: 'floor', root: ROOT }]
+  return raw.split(',').map((entry) => {
+    const [label, root] = entry.split('=')
+    if (label == null || root == null) throw new Error(`BENCH_SPEED_FLOORS: bad entry ${entry}`)
+    return { label: `floor-${label}`, root }
+  })
+}
+
+function push(series: Series, key: string, sample: Sample): void {
+  const list = series[key] ?? []
+  list.push(sample)
+  series[key] = list
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+export interface SpeedResults {
+  date: string
+  loadAverage: { start: number; end: number }
+  rounds: number
+  calls: number
+  concurrent: number
+  /** Per key ("floor", "<variant>/remote", "<variant>/local"): median over rounds of p50 (ms) and rate (calls/s). */
+  medians: Record<string, { p50: number; p50_64: number; rate64: number; cpuA: number; cpuB: number }>
+  series: Series
+}
+
+export async function runSpeed(): Promise<SpeedResults> {
+  const rounds = envInt('BENCH_SPEED_ROUNDS', 7)
+  const calls = envInt('BENCH_SPEED_CALLS', 400)
+  const concurrent = envInt('BENCH_SPEED_CONCURRENT', 2000)
+  const loadStart = loadavg()[0] ?? 0
+  const list = variants()
+  for (const variant of list) await startPair(variant)
+  const profileCalls = Number(process.env.BENCH_SPEED_PROFILE ?? 0)
+  if (profileCalls > 0) {
+    // Only the remote path, sequentially (for --cpu-prof of the nodes).
+    for (const variant of list) {
+      await timeSequential(profileCalls, async (i) =>
+        variant.a!.callTool({ name: 'remote_echo', arguments: { message: `m${i}` } })
+      )
+    }
+  }
+  const floors = await Promise.all(floorRoots().map(async ({ label, root }) => startFloor(label, root)))
+  const series: Series = {}
+  const call =
+    (client: Client, name: string) =>
+    async (i: number): Promise<unknown> =>
+      client.callTool({ name, arguments: { message: `m${i}` } })
+  // Warm-up: JIT, pooled streams, catalog.
+  for (const variant of list) {
+    await timeSequential(200, call(variant.a!, 'remote_echo'))
+    await timeConcurrent(640, CONCURRENCY, call(variant.a!, 'remote_echo'))
+    await timeSequential(200, call(variant.a!, 'echo'))
+  }
+  for (const floor of floors) {
+    await floor.one(200)
+    await floor.many(640)
+  }
+
+  for (let round = 0; round < rounds; round++) {
+    process.stderr.write(`speed: round ${round + 1}/${rounds} (load ${fmt(loadavg()[0] ?? 0, 2)})\n`)
+    const order = list.map((_, i) => list[(i + round) % list.length]!)
+    const floorFirst = round % 2 === 0
+    const measureFloor = async (): Promise<void> => {
+      for (const floor of floors) {
+        const seq = summarize(await floor.one(calls))
+        push(series, floor.label, { p50: seq.p50, rate: await floor.many(concurrent) })
+      }
+    }
+    if (floorFirst) await measureFloor()
+    for (const variant of order) {
+      for (const [kind, tool] of [
+        ['remote', 'remote_echo'],
+        ['local', 'echo']
+      ] as const) {
+        const [pidA, pidB] = variant.pids!
+        const cpu0 = [cpuTimeMs(pidA), cpuTimeMs(pidB)]
+        const seq = summarize(await timeSequential(calls, call(variant.a!, tool)))
+        const cpuA = ((cpuTimeMs(pidA) - cpu0[0]!) * 1000) / calls
+        const cpuB = ((cpuTimeMs(pidB) - cpu0[1]!) * 1000) / calls
+        const many = await timeConcurrent(concurrent, CONCURRENCY, call(variant.a!, tool))
+        push(series, `${variant.label}/${kind}`, { p50: seq.p50, rate: many.callsPerSecond, cpuA, cpuB })
+        push(series, `${variant.label}/${kind}@64`, { p50: summarize(many.latencies).p50, rate: many.callsPerSecond })
+      }
+    }
+    if (!floorFirst) await measureFloor()
+  }
+  for (const floor of floors) await floor.stop()
+  const medians: SpeedResults['medians'] = {}
+  for (const key of Object.keys(series)) {
+    if (key.endsWith('@64')) continue
+    const samples = series[key]!
+    const at64 = series[`${key}@64`]
+    medians[key] = {
+      p50: median(samples.map((s) => s.p50)),
+      p50_64: at64 != null ? median(at64.map((s) => s.p50)) : Number.NaN,
+      rate64: median(samples.map((s) => s.rate)),
+      cpuA: median(samples.map((s) => s.cpuA ?? Number.NaN)),
+      cpuB: median(samples.map((s) => s.cpuB ?? Number.NaN))
+    }
+  }
+  return {
+    date: new Date().toISOString(),
+    loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
+    rounds,
+    calls,
+    concurrent,
+    medians,
+    series
+  }
+}
+
+export function renderSpeed(r: SpeedResults): string {
+  const floorKeys = Object.keys(r.medians).filter((k) => k.startsWith('floor'))
+  // The target's floor: the patched packages' when measured (the faster, stricter one), else the only one.
+  const floorKey = floorKeys.includes('floor-patched') ? 'floor-patched' : floorKeys[0]!
+  const floor = r.medians[floorKey]!
+  const lines: string[] = []
+  lines.push(`## Mesh call speed (interleaved rounds)
+
+Measured ${r.date}; ${r.rounds} rounds, ${r.calls} sequential calls and ${r.concurrent} calls at ${CONCURRENCY} in flight per sample;
+load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end. Medians over rounds of each round's figure.
+
+| path | p50 ms (1 in flight) | rate at ${CONCURRENCY} in flight | CPU µs/call A | B |
+|---|---|---|---|---|`)
+  for (const key of floorKeys) {
+    const f = r.medians[key]!
+    lines.push(
+      `| ${key}: bare js-libp2p, one reused stream / ${CONCURRENCY} streams, 2 processes | ${fmt(f.p50)} | ${Math.round(f.rate64)}/s | | |`
+    )
+  }
+  const labels = [
+    ...new Set(
+      Object.keys(r.medians)
+        .filter((k) => !k.startsWith('floor'))
+        .map((k) => k.split('/')[0]!)
+    )
+  ]
+  for (const label of labels) {
+    const remote = r.medians[`${label}/remote`]!
+    const local = r.medians[`${label}/local`]!
+    lines.push(
+      `| ${label}: local \`echo\` on A over stdio | ${fmt(local.p50)} | ${Math.round(local.rate64)}/s | ${fmt(local.cpuA, 0)} | |`
+    )
+    lines.push(
+      `| ${label}: remote, stdio -> A -> /mcp+p2p -> B | ${fmt(remote.p50)} | ${Math.round(remote.rate64)}/s | ${fmt(remote.cpuA, 0)} | ${fmt(remote.cpuB, 0)} |`
+    )
+  }
+  lines.push('')
+  lines.push(`Targets against ${floorKey}.`)
+  lines.push('')
+  lines.push('| variant | remote p50 / (local p50 + floor p50) | target | rate / min(floor, local) | target |')
+  lines.push('|---|---|---|---|---|')
+  for (const label of labels) {
+    const remote = r.medians[`${label}/remote`]!
+    const local = r.medians[`${label}/local`]!
+    const latency = remote.p50 / (local.p50 + floor.p50)
+    const rate = remote.rate64 / Math.min(floor.rate64, local.rate64)
+    const verdict = (ok: boolean): string => (ok ? 'met' : '**MISSED**')
+    lines.push(
+      `| ${label} | ${fmt(latency, 2)}× | ≤ 1.25× ${verdict(latency <= 1.25)} | ${fmt(rate, 2)}× | ≥ 0.6× ${verdict(rate >= 0.6)} |`
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
+
+const isMain = process.argv[1]?.endsWith('mesh/speed.js') === true
+if (isMain && process.env.BENCH_SPEED_RENDER != null) {
+  // Re-renders a saved JSON result (stdout of an earlier run).
+  process.stdout.write(renderSpeed(JSON.parse(readFileSync(process.env.BENCH_SPEED_RENDER, 'utf8')) as SpeedResults))
+  process.exit(0)
+}
+if (isMain) {
+  try {
+    const results = await runSpeed()
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+    const md = renderSpeed(results)
+    process.stderr.write(md)
+    if (process.env.BENCH_NO_WRITE == null) writeFileSync(join(ROOT, 'bench', 'RESULTS-speed.md'), md)
+  } finally {
+    await disposeAll()
+  }
+  process.exit(0)
+}

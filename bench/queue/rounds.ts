@@ -1,0 +1,212 @@
+/**
+ * `node dist/bench/queue/rounds.js`: the durable queue against BullMQ in
+ * interleaved rounds, so both share the machine's load.
+ *
+ * Per build under test (BENCH_QUEUE_VARIANTS=label=/checkout,...; default
+ * this checkout): owner A (no tools) and worker B (the no-op tool, with
+ * `queue.worker.maxConcurrency` 86, i.e. 64 slots for peers' tasks: the same
+ * concurrency as BullMQ's worker). BullMQ: one redis-server without
+ * persistence, a Worker with concurrency 64, the same no-op jobs. Each round
+ * runs BENCH_QUEUE_TASKS (3000) tasks per build and as many BullMQ jobs, 64 in
+ * flight (`task_submit {wait: true}` over MCP stdio; `add` +
+ * `waitUntilFinished`), in rotating order. Reported: medians over
+ * BENCH_QUEUE_ROUNDS (5) rounds, and the median of each round's ratio.
+ */
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import type { Client } from '@modelcontextprotocol/client'
+import { tcpAddressOf } from '../configure.js'
+import { ROOT } from '../foundation/paths.js'
+import { cpuTimeMs, disposeAll } from '../foundation/processes.js'
+import { envInt, fmt, timeConcurrent } from '../foundation/stats.js'
+import { median, startNode } from '../mesh/speed.js'
+
+const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
+const CONCURRENCY = 64
+/** 86 slots, a quarter (21) kept for the node's own tasks: 65 for peers. */
+const WORKER_SLOTS = 86
+
+interface Variant {
+  label: string
+  root: string
+  owner?: Client
+  /** pids of the owner and the worker (their CPU per task). */
+  pids?: [number, number]
+}
+
+interface Bullmq {
+  run: (total: number) => Promise<number>
+  stop: () => Promise<void>
+}
+
+async function startBullmq(): Promise<Bullmq> {
+  const ensure = spawn('bash', [join(ROOT, 'scripts', 'ensure-redis.sh')], { stdio: 'inherit' })
+  if (!(await new Promise<boolean>((resolve) => ensure.once('exit', (code) => resolve(code === 0))))) {
+    throw new Error('redis-server is not available')
+  }
+  const port = 6300 + Math.floor(Math.random() * 600)
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  )
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000)
+    redis.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (chunk.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+  const { Queue, QueueEvents, Worker } = await import('bullmq')
+  const { Redis } = await import('ioredis')
+  const connect = (): InstanceType<typeof Redis> => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null })
+  const queue = new Queue('bench', { connection: connect() })
+  queue.setMaxListeners(0)
+  const events = new QueueEvents('bench', { connection: connect() })
+  const worker = new Worker('bench', async () => ({ ok: true }), { connection: connect(), concurrency: CONCURRENCY })
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()])
+  return {
+    run: async (total) =>
+      (
+        await timeConcurrent(total, CONCURRENCY, async (i) =>
+          (await queue.add('noop', { i })).waitUntilFinished(events)
+        )
+      ).callsPerSecond,
+    stop: async () => {
+      await worker.close()
+      await events.close()
+      await queue.close()
+      redis.kill('SIGTERM')
+    }
+  }
+}
+
+async function runTask(owner: Client, i: number): Promise<void> {
+  const result = await owner.callTool({ name: 'task_submit', arguments: { tool: 'noop', args: { i }, wait: true } })
+  const state = (result.structuredContent as { task: { state: string } }).task.state
+  if (state !== 'succeeded') throw new Error(`task ${i} ended ${state}`)
+}
+
+async function startQueue(variant: Variant): Promise<void> {
+  const { client: owner, pid: ownerPid } = await startNode(variant.root, {})
+  const status = (await owner.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
+    addresses: string[]
+  }
+  const { pid: workerPid } = await startNode(
+    variant.root,
+    { tools: [TOOLS], queue: { worker: { maxConcurrency: WORKER_SLOTS } } },
+    ['--bootstrap', tcpAddressOf(status)]
+  )
+  const until = Date.now() + 60_000
+  for (;;) {
+    const result = await owner.callTool({ name: 'peer_list', arguments: { withTools: true } })
+    const peers = (result.structuredContent as { peers: Array<{ tools: string[] }> }).peers
+    if (peers.some((p) => p.tools.includes('noop'))) break
+    if (Date.now() > until) throw new Error(`${variant.label}: no worker for noop`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  variant.owner = owner
+  variant.pids = [ownerPid, workerPid]
+}
+
+function variants(): Variant[] {
+  const raw = process.env.BENCH_QUEUE_VARIANTS
+  if (raw == null || raw === '') return [{ label: 'head', root: ROOT }]
+  return raw.split(',').map((entry) => {
+    const [label, root] = entry.split('=')
+    if (label == null || root == null) throw new Error(`BENCH_QUEUE_VARIANTS: bad entry ${entry}`)
+    return { label, root }
+  })
+}
+
+export interface QueueRoundsResults {
+  date: string
+  loadAverage: { start: number; end: number }
+  rounds: number
+  tasks: number
+  /** Per round: tasks/s per variant label, and "bullmq". */
+  series: Array<Record<string, number>>
+}
+
+export async function runQueueRounds(): Promise<QueueRoundsResults> {
+  const rounds = envInt('BENCH_QUEUE_ROUNDS', 5)
+  const tasks = envInt('BENCH_QUEUE_TASKS', 3000)
+  const loadStart = loadavg()[0] ?? 0
+  const list = variants()
+  for (const variant of list) await startQueue(variant)
+  const bullmq = await startBullmq()
+  try {
+    for (const variant of list) await timeConcurrent(640, CONCURRENCY, async (i) => runTask(variant.owner!, i))
+    await bullmq.run(640)
+    const series: QueueRoundsResults['series'] = []
+    for (let round = 0; round < rounds; round++) {
+      process.stderr.write(`queue: round ${round + 1}/${rounds} (load ${fmt(loadavg()[0] ?? 0, 2)})\n`)
+      const rates: Record<string, number> = {}
+      const steps: Array<() => Promise<void>> = [
+        ...list.map((variant) => async () => {
+          const [ownerPid, workerPid] = variant.pids!
+          const cpu0 = [cpuTimeMs(ownerPid), cpuTimeMs(workerPid)]
+          rates[variant.label] = (
+            await timeConcurrent(tasks, CONCURRENCY, async (i) => runTask(variant.owner!, i))
+          ).callsPerSecond
+          rates[`${variant.label}:cpuOwnerUs`] = ((cpuTimeMs(ownerPid) - cpu0[0]!) * 1000) / tasks
+          rates[`${variant.label}:cpuWorkerUs`] = ((cpuTimeMs(workerPid) - cpu0[1]!) * 1000) / tasks
+        }),
+        async () => {
+          rates.bullmq = await bullmq.run(tasks)
+        }
+      ]
+      for (let i = 0; i < steps.length; i++) await steps[(i + round) % steps.length]!()
+      series.push(rates)
+    }
+    return {
+      date: new Date().toISOString(),
+      loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
+      rounds,
+      tasks,
+      series
+    }
+  } finally {
+    await bullmq.stop()
+  }
+}
+
+export function renderQueueRounds(r: QueueRoundsResults): string {
+  const labels = Object.keys(r.series[0] ?? {}).filter((k) => k !== 'bullmq' && !k.includes(':'))
+  const bull = median(r.series.map((s) => s.bullmq!))
+  const lines = [
+    `## Durable queue vs BullMQ (interleaved rounds)
+
+Measured ${r.date}; ${r.rounds} rounds of ${r.tasks} no-op tasks per build and as many BullMQ jobs, 64 in flight; owner A
+and one worker B (64 slots for peers' tasks), BullMQ worker concurrency 64 on a local redis-server without persistence;
+load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end.
+
+| build | tasks/s (median) | BullMQ jobs/s (median) | ratio of medians | median of per-round ratios | target | verdict | CPU µs/task owner / worker |
+|---|---|---|---|---|---|---|---|`
+  ]
+  for (const label of labels) {
+    const rate = median(r.series.map((s) => s[label]!))
+    const perRound = median(r.series.map((s) => s[label]! / s.bullmq!))
+    lines.push(
+      `| ${label} | ${Math.round(rate)} | ${Math.round(bull)} | ${fmt(rate / bull, 2)}× | ${fmt(perRound, 2)}× | ≥ 1.5× | ${perRound >= 1.5 ? 'met' : '**MISSED**'} | ${fmt(median(r.series.map((s) => s[`${label}:cpuOwnerUs`]!)), 0)} / ${fmt(median(r.series.map((s) => s[`${label}:cpuWorkerUs`]!)), 0)} |`
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
+
+if (process.argv[1]?.endsWith('queue/rounds.js') === true) {
+  try {
+    const results = await runQueueRounds()
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+    const md = renderQueueRounds(results)
+    process.stderr.write(md)
+    if (process.env.BENCH_NO_WRITE == null) writeFileSync(join(ROOT, 'bench', 'RESULTS-queue-rounds.md'), md)
+  } finally {
+    await disposeAll()
+  }
+  process.exit(0)
+}

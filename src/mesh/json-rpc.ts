@@ -1,0 +1,47 @@
+import type { JSONRPCMessage } from '@modelcontextprotocol/server'
+
+/**
+ * A hand-written check of the JSON-RPC shapes that make up the hot path
+ * (requests, notifications and result responses with plain params), exactly
+ * as strict as the SDK's schemas for them: `jsonrpc: "2.0"`, no extra keys,
+ * an integer or string id, object params whose `_meta` carries at most a
+ * valid progress token. Returns the message as it is, or undefined when the
+ * value is anything else (error responses, unusual `_meta`, malformed input),
+ * which then goes through the SDK's zod schema and its error messages.
+ */
+export function quickJsonRpc(value: unknown): JSONRPCMessage | undefined {
+  if (!isPlainObject(value) || value.jsonrpc !== '2.0') return undefined
+  let keys = 1
+  const hasId = 'id' in value
+  if (hasId) {
+    const id = value.id
+    if (!(typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)))) return undefined
+    keys++
+  }
+  if (typeof value.method === 'string') {
+    keys++
+    if ('params' in value) {
+      if (!isPlainObject(value.params) || !plainMeta(value.params._meta)) return undefined
+      keys++
+    }
+    return Object.keys(value).length === keys ? (value as JSONRPCMessage) : undefined
+  }
+  if (!hasId || !isPlainObject(value.result) || 'method' in value || '_meta' in value.result) return undefined
+  return Object.keys(value).length === keys + 1 ? (value as JSONRPCMessage) : undefined
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The one `_meta` key of a request the SDK's schema constrains besides progressToken. */
+const RELATED_TASK_META_KEY = 'io.modelcontextprotocol/related-task'
+
+/** A `_meta` the quick path accepts: absent, or an object whose progressToken (if any) is valid. */
+function plainMeta(meta: unknown): boolean {
+  if (meta === undefined) return true
+  if (!isPlainObject(meta) || RELATED_TASK_META_KEY in meta) return false
+  if (!('progressToken' in meta)) return true
+  const token = meta.progressToken
+  return typeof token === 'string' || (typeof token === 'number' && Number.isInteger(token))
+}
