@@ -25,6 +25,7 @@ import { registerContentHandlers } from './content-handlers.js'
 import { InputRounds, type RoundContext } from './input-rounds.js'
 import type { ContentSource, ToolView, ViewCallContext } from './view.js'
 
+import { ERROR_CODE_BUSY } from '../interface/error-codes.js'
 import { MalformedRequestError } from './errors.js'
 
 const log = meshLogger('mcp')
@@ -95,6 +96,8 @@ export class McpFront {
   readonly #rounds = new InputRounds()
   #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
+  /** Whether `#ready` has resolved (a peer's request is refused busy until then). */
+  #settled = true
   #instrumentation: FrontInstrumentation = NO_INSTRUMENTATION
   #listChangedTimer?: NodeJS.Timeout
 
@@ -113,7 +116,13 @@ export class McpFront {
    */
   gate(ready: Promise<unknown>): void {
     this.#ready = ready
-    ready.catch(() => {})
+    this.#settled = false
+    ready.then(
+      () => {
+        if (this.#ready === ready) this.#settled = true
+      },
+      () => {}
+    )
   }
 
   /**
@@ -125,7 +134,12 @@ export class McpFront {
     this.#instrumentation = instrumentation
   }
 
-  async #whenReady(): Promise<void> {
+  async #whenReady(caller?: ToolCaller): Promise<void> {
+    // A peer's request is not parked while the node starts (nothing would
+    // bound how many wait): it is answered busy, and the peer tries later.
+    if (caller?.kind === 'peer' && !this.#settled) {
+      throw new ProtocolError(ERROR_CODE_BUSY, 'busy: the node is starting')
+    }
     try {
       await this.#ready
     } catch (err) {
@@ -170,11 +184,11 @@ export class McpFront {
       }
     )
     server.setRequestHandler('tools/list', async () => {
-      await this.#whenReady()
+      await this.#whenReady(caller)
       return { tools: view.list() }
     })
     server.setRequestHandler('tools/call', async (request, ctx) => {
-      await this.#whenReady()
+      await this.#whenReady(caller)
       const { name, arguments: args } = request.params
       const meta = request.params._meta as Record<string, unknown> | undefined
       const overrideValue = meta?.[RUNTIME_OVERRIDE_META_KEY]
@@ -212,7 +226,7 @@ export class McpFront {
     if (content != null) {
       registerContentHandlers(server, content, {
         rounds: this.#rounds,
-        whenReady: async () => this.#whenReady(),
+        whenReady: async () => this.#whenReady(caller),
         capabilities: (ctx) => clientCapabilities(server, ctx)
       })
     }

@@ -47,13 +47,7 @@ export const DEFAULT_MAX_INBOUND_CALLS_TOTAL = 256
 export const DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER = 32 * 1024 * 1024
 export const DEFAULT_MAX_HELD_CALL_BYTES = 128 * 1024 * 1024
 
-/** JSON-RPC error codes of the mesh (server-defined range). */
-// Outside JSON-RPC's reserved -32768..-32000 range on purpose: MCP claims
-// codes there (-32002 is ResourceNotFound, which the SDK rewrites to -32602
-// on the wire), so a mesh code in that range may not reach the peer intact.
-export const ERROR_CODE_DENIED = -31001
-export const ERROR_CODE_BUSY = -31002
-export const ERROR_CODE_RATE_LIMITED = -31003
+export { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from '../interface/error-codes.js'
 
 export const DEFAULT_ADVERT_INTERVAL_MS = 5 * second
 /** A peer whose adverts stop is dropped after this long (three missed adverts). */
