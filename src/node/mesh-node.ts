@@ -230,7 +230,12 @@ export class MeshNode implements NodeInfo {
         router: this.router,
         localView: this.localView,
         front: this.front,
-        gate: this.gate
+        gate: this.gate,
+        // A claimed task is served like a pushed one: a server span in the owner's trace, timed.
+        traced: async (call, run) =>
+          this.observability
+            .frontInstrumentation()
+            .toolCall({ name: call.tool, caller: { kind: 'peer', peerId: call.owner }, meta: call.trace }, run)
       })
       this.#subsystems.push(...this.#services.all)
       const queue = this.#services.queue

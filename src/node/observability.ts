@@ -146,6 +146,9 @@ export class NodeObservability {
     this.metrics.tasks.observe(task)
     let entry = this.#taskParents.get(task.id)
     if (entry == null) {
+      // A later event of a task already final (its span is recorded) must not be
+      // recorded again under whatever trace happens to be active now.
+      if (FINAL.has(task.state)) return
       const workflowId = task.labels.workflowId
       let parent = workflowId != null ? this.#workflowParents.get(workflowId) : undefined
       if (parent == null) {

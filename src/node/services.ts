@@ -5,7 +5,7 @@ import type { MeshServices } from '../interface/libp2p.js'
 import type { McpFront } from '../mcp/front.js'
 import type { LocalToolView } from '../mcp/local-view.js'
 import { type MeshService, meshService } from '../mesh/index.js'
-import { type TaskQueueService, taskQueue } from '../queue/index.js'
+import { type TaskQueueService, type TracedRun, taskQueue } from '../queue/index.js'
 import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject } from '../tools/types.js'
@@ -25,6 +25,8 @@ export interface ServiceContext {
   localView: LocalToolView
   front: McpFront
   gate: TrustGate
+  /** Runs a claimed task in its owner's trace (the node's tracing and call metrics). */
+  traced?: TracedRun
 }
 
 export interface NodeServices {
@@ -78,7 +80,8 @@ export function createServices(ctx: ServiceContext): NodeServices {
     workerHost: { registry, router, isExported: (name) => gate.isExported(name) },
     peerMethods: { add: (method) => front.addPeerMethod(method), remove: (name) => front.removePeerMethod(name) },
     mesh: mesh.port(),
-    gate
+    gate,
+    traced: ctx.traced
   })
 
   const workflowService = workflows({ limits: config.workflow })({

@@ -1,3 +1,4 @@
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -28,6 +29,12 @@ export interface PeerMethods {
   remove(name: string): void
 }
 
+/** Runs a task claimed from an owner inside the owner's trace (the node's tracing), as a pushed task's call is. */
+export type TracedRun = (
+  call: { tool: string; owner: string; trace?: Record<string, string> },
+  run: () => Promise<CallToolResult>
+) => Promise<CallToolResult>
+
 export interface QueueComponents {
   peerId: PeerId
   datastore: Datastore
@@ -37,6 +44,8 @@ export interface QueueComponents {
   mesh: MeshPort
   /** The node's authorization gate: every inbound queue path asks it, and the outbound allowlist (trust.sendTo). */
   gate: QueueGate
+  /** Optional: the node's tracing for claimed tasks (absent: they run untraced). */
+  traced?: TracedRun
 }
 
 /** The trust gate's calls the queue makes. */

@@ -18,7 +18,15 @@
 import type { QueueComponents, QueueInit } from './components.js'
 import { TaskQueueService } from './service.js'
 
-export type { MeshPort, PeerMethods, QueueComponents, QueueGate, QueueInit, QueuePubSub } from './components.js'
+export type {
+  MeshPort,
+  PeerMethods,
+  QueueComponents,
+  QueueGate,
+  QueueInit,
+  QueuePubSub,
+  TracedRun
+} from './components.js'
 export { type InboundTask, inboundTaskSchema, TASK_META_KEY, taskTopic } from './protocol.js'
 export { type DispatchMode, type QueueStats, TaskQueueService } from './service.js'
 export type {

@@ -1,4 +1,7 @@
 import { z } from 'zod'
+
+/** Longest `traceparent`/`tracestate` value a grant may carry (W3C caps tracestate at 512). */
+const MAX_TRACE_VALUE_CHARS = 512
 import { priorityNumber } from '../tools/meta.js'
 import { MAX_PEER_LEASE_MS, MAX_PEER_TASK_TIMEOUT_MS } from './constants.js'
 
@@ -43,7 +46,9 @@ export const claimResult = z.union([
       tool: z.string(),
       args: z.record(z.string(), z.unknown()),
       timeoutMs: z.number().int().positive().max(MAX_PEER_TASK_TIMEOUT_MS),
-      leaseMs: z.number().int().positive().max(MAX_PEER_LEASE_MS)
+      leaseMs: z.number().int().positive().max(MAX_PEER_LEASE_MS),
+      /** The submitter's W3C trace context (`traceparent`, `tracestate`), so the run joins its trace. */
+      trace: z.record(z.string().max(64), z.string().max(MAX_TRACE_VALUE_CHARS)).optional()
     })
   }),
   z.object({ granted: z.literal(false), reason: z.string() })

@@ -136,7 +136,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       mesh,
       gate: components.gate,
       self: this.#self,
-      localTags: (tool) => this.#localTags(tool)
+      localTags: (tool) => this.#localTags(tool),
+      traced: components.traced
     })
     this.#rpcHost = queueRpcHost({
       store: this.#store,

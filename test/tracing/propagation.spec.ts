@@ -193,4 +193,38 @@ describe('trace propagation', () => {
     expect(attempt.attributes['mcp_mesh.task.worker']).toBe(peerB)
     expect(spans.some((span) => span.service === peerB && span.name === 'tools/call echo')).toBe(true)
   })
+  it('carries a task claimed from an announcement (pull) into the same trace', async () => {
+    const tracing = { tracing: { otlpEndpoint: endpoint } }
+    // The owner only announces (pull): the worker claims the task and runs it in the owner's trace.
+    const owner = await spawnNode({
+      home: (await createHome({ config: { ...FAST_CATALOG, ...tracing, queue: { dispatch: 'pull' } } })).dir,
+      args: ['--bootstrap', tcpAddress(await a.status())]
+    })
+    const peerOwner = (await owner.status()).peerId
+    await waitFor(
+      async () => ((await owner.status()).subsystems.mesh as { catalog?: { peers: number } }).catalog?.peers === 2,
+      { message: "A and B in the owner's catalog", timeoutMs: 30_000 }
+    )
+    const traceId = '7a'.repeat(16)
+    const submitted = (await owner.client.callTool({
+      name: 'task_submit',
+      arguments: { tool: 'echo', args: { message: 'pulled' }, placement: { peer: peerB } },
+      _meta: { traceparent: traceparent(traceId, '8b'.repeat(8)) }
+    })) as CallToolResult
+    expect(submitted.isError).not.toBe(true)
+    await waitFor(() => spansOf(traceId).some((span) => span.service === peerOwner && span.name === 'task echo'), {
+      message: "the owner's task span",
+      timeoutMs: 30_000
+    })
+    await waitFor(() => spansOf(traceId).some((span) => span.service === peerB && span.name === 'tools/call echo'), {
+      message: "the worker's span of the claimed task, in the owner's trace",
+      timeoutMs: 15_000
+    })
+    const spans = spansOf(traceId)
+    const attempt = spans.find((span) => span.service === peerOwner && span.name === 'task dispatch echo')!
+    expect(attempt.attributes['mcp_mesh.task.dispatch']).toBe('pull')
+    // Nothing else of this trace: no other node's tasks were attributed to it.
+    expect(spans.every((span) => span.service === peerOwner || span.service === peerB)).toBe(true)
+    expect(attempt.attributes['mcp_mesh.task.worker']).toBe(peerB)
+  }, 90_000)
 })

@@ -1,3 +1,4 @@
+import { activeTraceMeta } from '../../tracing/context.js'
 import { randomUUID } from 'node:crypto'
 import type { CatalogPeer } from '../../mesh/index.js'
 import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, retryPolicySchema } from '../../tools/meta.js'
@@ -100,6 +101,9 @@ export class QueueOwner {
       labels: submission.labels ?? {},
       reason: offered ? undefined : `no worker offers tool "${submission.tool}" yet`
     }
+    // The submitter's trace (if any) goes with the task to whichever worker runs it.
+    const trace = activeTraceMeta()
+    if (Object.keys(trace).length > 0) task.trace = trace
     store.add(task)
     // Durable before acknowledged.
     await store.journal.put(task)

@@ -30,12 +30,14 @@ export type StoredTask = Task & {
   leaseLosses?: number
   /** Pull hand-backs (`notExecuted`) not yet counted; every MAX_HAND_BACKS-th counts as a lost lease. */
   handBacks?: number
+  /** W3C trace context (`_meta` entries) active when the task was submitted: its runs join that trace. */
+  trace?: Record<string, string>
 }
 
 export type WorkerChoice = { kind: 'local' } | { kind: 'push'; peer: string } | { kind: 'busy' } | { kind: 'none' }
 
 /** A copy without the internal lease fields, safe to hand out. */
 export function taskView(task: StoredTask): Task {
-  const { lease: _lease, leaseLosses: _losses, handBacks: _handBacks, ...rest } = task
+  const { lease: _lease, leaseLosses: _losses, handBacks: _handBacks, trace: _trace, ...rest } = task
   return { ...rest, history: task.history.map((attempt) => ({ ...attempt })) }
 }

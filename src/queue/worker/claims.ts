@@ -6,7 +6,7 @@ import { KeyedCounter } from '../../util/counter.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { parsePeerId, tryParsePeerId } from '../../util/peer-id.js'
-import type { MeshPort } from '../components.js'
+import type { MeshPort, TracedRun } from '../components.js'
 import {
   CLAIM_MEMORY_MS,
   CLAIM_TIMEOUT_MS,
@@ -33,6 +33,11 @@ export interface TaskClaimsInit {
   self: string
   /** Tags of a local tool plus those this worker registered. */
   localTags(tool: string): string[]
+  /**
+   * Runs a granted task as a server span of the owner's trace (`trace`: the
+   * grant's `_meta` entries), as a pushed task's tools/call is; absent: just runs it.
+   */
+  traced?: TracedRun
 }
 
 type OpenTask = Announcement['tasks'][number]
@@ -139,19 +144,23 @@ export class TaskClaims {
       let result: CallToolResult
       let notExecuted: string | undefined
       try {
-        // Hand the reserved slot to the run in the same tick, so nothing else takes it.
-        slot()
-        result = await worker.execute(
-          {
-            id: granted.id,
-            token: granted.token,
-            tool: granted.tool,
-            args: granted.args,
-            timeoutMs: granted.timeoutMs,
-            owner
-          },
-          { signal: new AbortController().signal, reportProgress: () => {} }
-        )
+        const run = async (): Promise<CallToolResult> => {
+          // Hand the reserved slot to the run in the same tick, so nothing else takes it.
+          slot()
+          return worker.execute(
+            {
+              id: granted.id,
+              token: granted.token,
+              tool: granted.tool,
+              args: granted.args,
+              timeoutMs: granted.timeoutMs,
+              owner
+            },
+            { signal: new AbortController().signal, reportProgress: () => {} }
+          )
+        }
+        const traced = this.#init.traced
+        result = await (traced == null ? run() : traced({ tool: granted.tool, owner, trace: granted.trace }, run))
       } catch (err) {
         // BUSY: nothing ran (the worker stopped accepting meanwhile), so the task is handed back.
         if (peerRefusal(err) === 'busy') notExecuted = (err as Error).message

@@ -81,7 +81,8 @@ export function claimHandler(owner: ClaimOwner): PeerMethod {
           tool: task.tool,
           args: task.args,
           timeoutMs: task.timeoutMs,
-          leaseMs: owner.leaseMs
+          leaseMs: owner.leaseMs,
+          ...(task.trace != null ? { trace: task.trace } : {})
         }
       }
     }
