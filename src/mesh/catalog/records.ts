@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Message } from '@libp2p/gossipsub'
 import { RPC } from '@libp2p/gossipsub/message'
-import type { PublicKey } from '@libp2p/interface'
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { z } from 'zod'
 import { errorMessage } from '../../util/errors.js'
@@ -67,6 +67,30 @@ export function toWire(message: SignedMessage): WireRecord {
   }
 }
 
+/** The bytes gossipsub's StrictSign signs: "libp2p-pubsub:" + the protobuf message without signature and key. */
+function signedBytes(from: Uint8Array, data: Uint8Array, seqno: bigint, topic: string): Uint8Array {
+  const bytes = RPC.Message.encode({ from, data, seqno: seqnoBytes(seqno), topic })
+  const signed = new Uint8Array(SIGN_PREFIX.byteLength + bytes.byteLength)
+  signed.set(SIGN_PREFIX)
+  signed.set(bytes, SIGN_PREFIX.byteLength)
+  return signed
+}
+
+/**
+ * Signs `data` as gossipsub's StrictSign would publish it (for simulations
+ * and tests that run the catalog without gossipsub).
+ */
+export async function signAsGossip(
+  privateKey: PrivateKey,
+  topic: string,
+  data: Uint8Array,
+  sequenceNumber: bigint
+): Promise<SignedMessage> {
+  const from = peerIdFromPublicKey(privateKey.publicKey)
+  const signature = await privateKey.sign(signedBytes(from.toMultihash().bytes, data, sequenceNumber, topic))
+  return { type: 'signed', from, topic, data, sequenceNumber, signature, key: privateKey.publicKey }
+}
+
 /**
  * Rebuilds the author's signed gossipsub message from the wire and checks
  * the signature exactly as gossipsub's StrictSign does; throws
@@ -91,15 +115,7 @@ export async function fromWire(wire: WireRecord, topic: string): Promise<SignedM
   const data = unb64(wire.data)
   const sequenceNumber = BigInt(`0x${wire.seqno}`)
   const signature = unb64(wire.sig)
-  const bytes = RPC.Message.encode({
-    from: from.toMultihash().bytes,
-    data,
-    seqno: seqnoBytes(sequenceNumber),
-    topic
-  })
-  const signed = new Uint8Array(SIGN_PREFIX.byteLength + bytes.byteLength)
-  signed.set(SIGN_PREFIX)
-  signed.set(bytes, SIGN_PREFIX.byteLength)
+  const signed = signedBytes(from.toMultihash().bytes, data, sequenceNumber, topic)
   let valid = false
   try {
     valid = await key.verify(signed, signature)
