@@ -1,5 +1,4 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
@@ -8,7 +7,7 @@ import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import { TypedEventEmitter } from 'main-event'
 import { memberProtocol } from '../../src/discovery/constants.js'
 import { Catalog } from '../../src/mesh/catalog.js'
-import { signAsGossip } from '../../src/mesh/catalog/records.js'
+import { type SignedMessage, signAsGossip } from '../../src/mesh/catalog/records.js'
 import type { CatalogChange } from '../../src/mesh/catalog/types.js'
 import { MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import type { PeerPool } from '../../src/mesh/peer-pool.js'
@@ -56,9 +55,9 @@ export class SimNode {
   readonly peerId: PeerId
   readonly id: string
   readonly registry = new FakeRegistry()
-  readonly libp2p: TypedEventEmitter<Record<string, CustomEvent>> & Record<string, unknown>
+  readonly libp2p: TypedEventEmitter<Record<string, CustomEvent>>
   readonly pubsub: TypedEventEmitter<Record<string, CustomEvent>> & {
-    topicValidators: Map<string, (peer: PeerId, message: Message) => TopicValidatorResult>
+    topicValidators: Map<string, (peer: PeerId, message: SignedMessage) => TopicValidatorResult>
   }
   readonly handlers = new Map<string, Handler>()
   readonly changes: CatalogChange[] = []
@@ -208,7 +207,7 @@ export class SimNetwork {
     for (const other of [...this.links(node.id)]) this.disconnect(node.id, other)
   }
 
-  deliver(from: string, to: string, message: Message): void {
+  deliver(from: string, to: string, message: SignedMessage): void {
     if (this.drop(from, to)) return
     setImmediate(() => {
       const node = this.nodes.get(to)
@@ -224,8 +223,8 @@ export class SimNetwork {
   }
 
   readonly #seen = new Map<string, Set<string>>()
-  relay(from: string, to: string, message: Message): void {
-    const key = `${message.from.toString()}:${(message as { sequenceNumber: bigint }).sequenceNumber}`
+  relay(from: string, to: string, message: SignedMessage): void {
+    const key = `${message.from.toString()}:${message.sequenceNumber}`
     let seen = this.#seen.get(to)
     if (seen == null) {
       seen = new Set()
