@@ -149,7 +149,14 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       legacyTtlMs: init.peerTtlMs,
       records: this.#signed
     })
-    this.#publisher = new AdvertPublisher({ ...init, libp2p, registry, topic: this.#topic, stats })
+    this.#publisher = new AdvertPublisher({
+      ...init,
+      libp2p,
+      registry,
+      topic: this.#topic,
+      stats,
+      meshSize: () => this.#signed.size
+    })
     const core = new SyncCore({
       topic: this.#topic,
       records: this.#signed,

@@ -12,7 +12,13 @@ import {
   MAX_ADVERT_ADDRS,
   schemaHash
 } from '../advert.js'
-import { LEAVE_FLUSH_MS, RECORD_COALESCE_MS, RECORD_CONTENT_CHECK_MS, RECORD_MIN_INTERVAL_MS } from './constants.js'
+import {
+  LEAVE_FLUSH_MS,
+  RECORD_COALESCE_MS,
+  RECORD_CONTENT_CHECK_MS,
+  RECORD_MIN_INTERVAL_MS,
+  recordTiming
+} from './constants.js'
 import type { CatalogInit, CatalogStats } from './types.js'
 
 const log = meshLogger('catalog')
@@ -24,6 +30,8 @@ export interface AdvertPublisherInit
   registry: Pick<ToolRegistry, 'list'>
   topic: string
   stats: CatalogStats
+  /** Members known (records held): the refresh interval and TTL grow with it past 1,000. */
+  meshSize?: () => number
 }
 
 /** The part of a record that decides its sequence number: everything but seq, ts and exp. */
@@ -157,7 +165,7 @@ export class AdvertPublisher {
     this.#refreshTimer = setTimeout(() => {
       this.publish()
       this.#scheduleRefresh()
-    }, this.#init.advertIntervalMs)
+    }, this.#timing().refreshMs)
     this.#refreshTimer.unref()
   }
 
@@ -200,6 +208,10 @@ export class AdvertPublisher {
     }
   }
 
+  #timing(): { refreshMs: number; ttlMs: number } {
+    return recordTiming(this.#init.advertIntervalMs, this.#init.peerTtlMs, this.#init.meshSize?.() ?? 0)
+  }
+
   #build(): CatalogAdvert {
     const content = this.#contentNow()
     this.#content = JSON.stringify(content)
@@ -211,7 +223,7 @@ export class AdvertPublisher {
       peerId: this.#init.libp2p.peerId.toString(),
       seq: this.#seq,
       ts,
-      exp: ts + this.#init.peerTtlMs,
+      exp: ts + this.#timing().ttlMs,
       ...content
     }
   }

@@ -18,6 +18,12 @@ export const DEFAULT_RECORD_TTL_MS = 3 * hour
 /** Expiries further out than this are refused: a signer cannot make a record live for ever. */
 export const MAX_RECORD_TTL_MS = 48 * hour
 /**
+ * Above this many members the refresh interval and the TTL grow in
+ * proportion to the mesh size, so the refresh traffic each node receives
+ * (N records per refresh interval) stays flat (IPFS republishes every 22 h).
+ */
+export const RECORD_REFRESH_SCALE_PEERS = 1_000
+/**
  * A record without an expiry (a legacy advert) is valid this long after it
  * was signed: two legacy 5 s intervals plus ADVERT_MAX_AGE_SLACK_MS.
  */
@@ -34,6 +40,18 @@ export const RECORD_CONTENT_CHECK_MS = second
 export const RECORD_MIN_INTERVAL_MS = second
 /** A leave record is given this long to leave the node before the catalog stops. */
 export const LEAVE_FLUSH_MS = 250
+
+/**
+ * The refresh interval and TTL for a mesh of `meshSize` members: the
+ * configured ones up to RECORD_REFRESH_SCALE_PEERS members, then growing
+ * with the size, the TTL capped at MAX_RECORD_TTL_MS (the refresh at a third
+ * of it, so two refreshes can be missed).
+ */
+export function recordTiming(refreshMs: number, ttlMs: number, meshSize: number): { refreshMs: number; ttlMs: number } {
+  const factor = Math.max(1, meshSize / RECORD_REFRESH_SCALE_PEERS)
+  const ttl = Math.min(MAX_RECORD_TTL_MS, Math.round(ttlMs * factor))
+  return { refreshMs: Math.min(Math.round(refreshMs * factor), Math.max(refreshMs, Math.floor(ttl / 3))), ttlMs: ttl }
+}
 
 /**
  * Anti-entropy: every interval a node compares a digest of its records with
