@@ -65,7 +65,12 @@ export class AdvertPublisher {
   /** Peers the current record was sent to when last published (0: nobody has it). */
   #recipients = 0
   #current?: CatalogAdvert
-  readonly #onSelfUpdate = (): void => this.#checkContent()
+  /** Our addresses as last read (refreshed on `self:peer:update`). */
+  #addrs?: string[]
+  readonly #onSelfUpdate = (): void => {
+    this.#addrs = undefined
+    this.#checkContent()
+  }
 
   constructor(init: AdvertPublisherInit) {
     this.#init = init
@@ -169,7 +174,11 @@ export class AdvertPublisher {
     this.#refreshTimer.unref()
   }
 
-  /** Publishes (coalesced, rate-limited) when the record's content differs from the last one built. */
+  /**
+   * Publishes (coalesced, rate-limited) when the record's content differs
+   * from the last one built. Addresses are read again only when libp2p says
+   * they changed (`self:peer:update`), not on every periodic check.
+   */
   #checkContent(): void {
     if (!this.#started || this.#content == null) return
     if (JSON.stringify(this.#contentNow()) === this.#content) return
@@ -201,10 +210,10 @@ export class AdvertPublisher {
           ? undefined
           : { accepting: worker.accepting, maxConcurrency: worker.maxConcurrency, tags: worker.tags },
       tools: this.#tools,
-      addrs: init.libp2p
+      addrs: (this.#addrs ??= init.libp2p
         .getMultiaddrs()
         .slice(0, MAX_ADVERT_ADDRS)
-        .map((ma) => ma.toString())
+        .map((ma) => ma.toString()))
     }
   }
 
