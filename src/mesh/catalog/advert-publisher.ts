@@ -202,6 +202,10 @@ export class AdvertPublisher {
         retry: tool.meta.retry
       }))
     const worker = init.worker?.()
+    this.#addrs ??= init.libp2p
+      .getMultiaddrs()
+      .slice(0, MAX_ADVERT_ADDRS)
+      .map((ma) => ma.toString())
     return {
       capacity: init.capacity(),
       // The running count changes with load: not part of the record.
@@ -210,10 +214,7 @@ export class AdvertPublisher {
           ? undefined
           : { accepting: worker.accepting, maxConcurrency: worker.maxConcurrency, tags: worker.tags },
       tools: this.#tools,
-      addrs: (this.#addrs ??= init.libp2p
-        .getMultiaddrs()
-        .slice(0, MAX_ADVERT_ADDRS)
-        .map((ma) => ma.toString()))
+      addrs: this.#addrs
     }
   }
 
