@@ -236,7 +236,7 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
   }
   queue.sort((a, b) => a.at - b.at)
   for (const event of queue) {
-    clock = event.at
+    clock = Math.round(event.at)
     await event.run()
   }
   const idleSeconds = (2 * refreshMs) / 1000
@@ -259,7 +259,8 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
       const record = node.records.get(message.from.toString())
       return record != null && record.message.sequenceNumber === message.sequenceNumber
     }
-    rest.receiver.accept(message.from, message)
+    const verdict = rest.receiver.accept(message.from, message)
+    if (verdict !== TopicValidatorResult.Accept) throw new Error(`rest refused the ${name} record: ${verdict} ${JSON.stringify(rest.stats)}`)
     const missed: SimNode[] = []
     for (const node of observers) {
       if (node.id === message.from.toString()) continue
@@ -270,10 +271,11 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
     for (const node of missed) {
       // Its next anti-entropy round (phase uniform in the interval) repairs it.
       let t = t0 + Math.random() * aeMs
-      for (;;) {
-        clock = t
+      for (let round = 0; ; round++) {
+        clock = Math.round(t)
         await exchange(node, rest)
         if (heldBy(node)) break
+        if (round > 20) throw new Error(`anti-entropy did not repair ${name} on ${node.id}: ${JSON.stringify(node.stats)} held ${node.records.size} rest ${rest.records.size}`)
         t += aeMs
       }
       agreedAt = Math.max(agreedAt, t)
@@ -284,6 +286,8 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
       await exchange(newcomer, rest)
       newcomerCost = newcomer.cost
     }
+    // Let descriptor fetches (promises) run before costs are read.
+    await new Promise((resolve) => setTimeout(resolve, 20))
     clock = t0 + 60_000
     const costs = observers.filter((o) => o !== newcomer).map((o) => o.cost)
     const mean = (pick: (c: Cost) => number): number =>
