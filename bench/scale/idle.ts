@@ -9,7 +9,8 @@
  *  - then newcomers, each given one bootstrap address: time from its API
  *    being up until its tools/list shows every node's tool.
  * Sized by BENCH_SCALE_SIZES (default "10,25"), BENCH_SCALE_SETTLE_MS
- * (60000), BENCH_SCALE_WINDOW_MS (30000), BENCH_SCALE_JOINS (3). Prints
+ * (60000), BENCH_SCALE_WINDOW_MS (30000), BENCH_SCALE_JOINS (3),
+ * BENCH_SCALE_BARE (0: no bare nodes). Prints
  * JSON on stdout; the load average is part of it (the machine is shared).
  *
  * Run: npm run build && node_modules/.bin/node dist/bench/scale/idle.js
@@ -40,6 +41,8 @@ const SIZES = (process.env.BENCH_SCALE_SIZES ?? '10,25').split(',').map(Number)
 const SETTLE_MS = Number(process.env.BENCH_SCALE_SETTLE_MS ?? 60_000)
 const WINDOW_MS = Number(process.env.BENCH_SCALE_WINDOW_MS ?? 30_000)
 const JOINS = Number(process.env.BENCH_SCALE_JOINS ?? 3)
+/** BENCH_SCALE_BARE=0 skips the bare nodes (formation and joins only, e.g. at N = 50). */
+const WITH_BARE = process.env.BENCH_SCALE_BARE !== '0'
 const CLK_TCK = 100
 const execFileAsync = promisify(execFile)
 const children = new Set<ChildProcess>()
@@ -215,7 +218,7 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
   try {
     log(`${size} bare nodes: starting`)
     const bareAddrs: string[] = []
-    for (let i = 0; i < size; i++) {
+    for (let i = 0; i < (WITH_BARE ? size : 0); i++) {
       const child = track(fork(BARE, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }))
       const ready = await request<{ address: string }>(child, {}, 'ready')
       if (bareAddrs.length > 0) await request(child, { type: 'dial', addresses: [...bareAddrs] }, 'dialed')
@@ -269,6 +272,7 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
     )
     const mesh = summary(samples.slice(0, size))
     const bareSummary = summary(samples.slice(size))
+    const bareMean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
     log(`${size}: mesh ${JSON.stringify(mesh)} bare ${JSON.stringify(bareSummary)}`)
 
     const joins: Array<Record<string, number | null>> = []
@@ -298,9 +302,11 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
       windowMs: WINDOW_MS,
       settleMs: SETTLE_MS,
       mesh: { ...mesh, connectionsMean: meshConnections.reduce((a, b) => a + b, 0) / size },
-      bare: { ...bareSummary, connectionsMean: bareConnections.reduce((a, b) => a + b, 0) / size },
-      cpuRatio: Math.round((mesh.cpuPercentMean / Math.max(0.001, bareSummary.cpuPercentMean)) * 100) / 100,
-      rssRatio: Math.round((mesh.rssMiBMean / Math.max(0.001, bareSummary.rssMiBMean)) * 100) / 100,
+      bare: WITH_BARE ? { ...bareSummary, connectionsMean: bareMean(bareConnections) } : null,
+      cpuRatio: !WITH_BARE
+        ? null
+        : Math.round((mesh.cpuPercentMean / Math.max(0.001, bareSummary.cpuPercentMean)) * 100) / 100,
+      rssRatio: !WITH_BARE ? null : Math.round((mesh.rssMiBMean / Math.max(0.001, bareSummary.rssMiBMean)) * 100) / 100,
       joins,
       joinToolsMsMedian: joinTimes.length > 0 ? median(joinTimes) : null
     }

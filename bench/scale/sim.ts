@@ -260,7 +260,8 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
       return record != null && record.message.sequenceNumber === message.sequenceNumber
     }
     const verdict = rest.receiver.accept(message.from, message)
-    if (verdict !== TopicValidatorResult.Accept) throw new Error(`rest refused the ${name} record: ${verdict} ${JSON.stringify(rest.stats)}`)
+    if (verdict !== TopicValidatorResult.Accept)
+      throw new Error(`rest refused the ${name} record: ${verdict} ${JSON.stringify(rest.stats)}`)
     const missed: SimNode[] = []
     for (const node of observers) {
       if (node.id === message.from.toString()) continue
@@ -275,7 +276,10 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
         clock = Math.round(t)
         await exchange(node, rest)
         if (heldBy(node)) break
-        if (round > 20) throw new Error(`anti-entropy did not repair ${name} on ${node.id}: ${JSON.stringify(node.stats)} held ${node.records.size} rest ${rest.records.size}`)
+        if (round > 20)
+          throw new Error(
+            `anti-entropy did not repair ${name} on ${node.id}: ${JSON.stringify(node.stats)} held ${node.records.size} rest ${rest.records.size}`
+          )
         t += aeMs
       }
       agreedAt = Math.max(agreedAt, t)
