@@ -8,6 +8,18 @@ import { z } from 'zod'
 import { errorMessage } from '../../util/errors.js'
 import { InvalidAdvertError } from '../errors.js'
 
+/** Buckets of the digest (by author): a large catalog's digests travel per differing bucket. */
+export const DIGEST_BUCKETS = 64
+/** Hex characters of a bucket hash (64 bits: a collision only delays a repair by a round). */
+export const BUCKET_HASH_CHARS = 16
+
+/** The digest bucket of an author: its peer ID hashed (IDs share their leading characters). */
+export function bucketOf(peerId: string): number {
+  let h = 0
+  for (let i = 0; i < peerId.length; i++) h = (h * 31 + peerId.charCodeAt(i)) >>> 0
+  return h % DIGEST_BUCKETS
+}
+
 /** gossipsub's signature domain: the signature covers "libp2p-pubsub:" + the protobuf message. */
 const SIGN_PREFIX = new TextEncoder().encode('libp2p-pubsub:')
 
@@ -134,7 +146,7 @@ export async function fromWire(wire: WireRecord, topic: string): Promise<SignedM
  */
 export class RecordStore {
   readonly #records = new Map<string, StoredRecord>()
-  #hash?: string
+  #hash?: { root: string; buckets: string[] }
 
   get size(): number {
     return this.#records.size
@@ -174,16 +186,36 @@ export class RecordStore {
     return dropped
   }
 
-  /** Every (author, sequence number) held. */
-  digest(): Array<[string, number]> {
-    return [...this.#records.values()].map((record) => [record.peerId, record.seq])
+  /** Every (author, sequence number) held, or only those in `buckets`. */
+  digest(buckets?: ReadonlySet<number>): Array<[string, number]> {
+    const out: Array<[string, number]> = []
+    for (const record of this.#records.values())
+      if (buckets == null || buckets.has(bucketOf(record.peerId))) out.push([record.peerId, record.seq])
+    return out
   }
 
   /** A hash of the digest: two nodes with equal hashes hold the same records. */
   hash(): string {
+    return this.#hashes().root
+  }
+
+  /**
+   * The digest's hash per bucket (DIGEST_BUCKETS buckets by author): when two
+   * large catalogs differ, only the differing buckets' digests travel.
+   */
+  bucketHashes(): string[] {
+    return this.#hashes().buckets
+  }
+
+  #hashes(): { root: string; buckets: string[] } {
     if (this.#hash == null) {
-      const lines = [...this.#records.values()].map((record) => `${record.peerId}:${record.seq}`).sort()
-      this.#hash = createHash('sha256').update(lines.join('\n')).digest('hex')
+      const lines: string[][] = Array.from({ length: DIGEST_BUCKETS }, () => [])
+      for (const record of this.#records.values())
+        lines[bucketOf(record.peerId)]!.push(`${record.peerId}:${record.seq}`)
+      const buckets = lines.map((bucket) =>
+        createHash('sha256').update(bucket.sort().join('\n')).digest('hex').slice(0, BUCKET_HASH_CHARS)
+      )
+      this.#hash = { root: createHash('sha256').update(buckets.join('')).digest('hex'), buckets }
     }
     return this.#hash
   }

@@ -4,7 +4,17 @@ import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { MAX_CATALOG_PEERS } from '../constants.js'
 import { SYNC_MAX_ANSWER_BYTES } from './constants.js'
-import { fromWire, type RecordStore, type SignedMessage, toWire, type WireRecord, wireRecordSchema } from './records.js'
+import {
+  BUCKET_HASH_CHARS,
+  bucketOf,
+  DIGEST_BUCKETS,
+  fromWire,
+  type RecordStore,
+  type SignedMessage,
+  toWire,
+  type WireRecord,
+  wireRecordSchema
+} from './records.js'
 import type { CatalogStats } from './types.js'
 
 const log = meshLogger('catalog')
@@ -18,19 +28,39 @@ const log = meshLogger('catalog')
  * member already holds). Every record is checked against its author's
  * signature and judged exactly as a gossiped one.
  *
- * 1. hello      → { hash, n }
- * 2. digest     ← { same: true } | { digest: [[peerId, seq], …] }
+ * 1. hello      → { hash, n, buckets? }   (per-bucket hashes past BUCKETS_FROM records)
+ * 2. digest     ← { same: true } | { digest: [[peerId, seq], …], buckets? }
+ *                 (with bucket hashes, only the differing buckets' entries)
  * 3. exchange   → { want: [peerId…], push: [record…] }
  * 4. records    ← { records: [record…], descriptors: [tool…] }
  */
 
+/** Past this many records a hello carries per-bucket hashes, so a mismatch costs only its buckets. */
+export const BUCKETS_FROM = 256
+
 const peerIdText = z.string().min(1).max(128)
-export const helloSchema = z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), n: z.number().int().min(0) }).strict()
+const bucketIndex = z
+  .number()
+  .int()
+  .min(0)
+  .max(DIGEST_BUCKETS - 1)
+export const helloSchema = z
+  .object({
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    n: z.number().int().min(0),
+    buckets: z
+      .array(z.string().regex(new RegExp(`^[0-9a-f]{${BUCKET_HASH_CHARS}}$`)))
+      .length(DIGEST_BUCKETS)
+      .optional()
+  })
+  .strict()
 export const digestAnswerSchema = z.union([
   z.object({ same: z.literal(true) }).strict(),
   z
     .object({
-      digest: z.array(z.tuple([peerIdText, z.number().int().nonnegative()])).max(2 * MAX_CATALOG_PEERS)
+      digest: z.array(z.tuple([peerIdText, z.number().int().nonnegative()])).max(2 * MAX_CATALOG_PEERS),
+      /** The buckets the digest covers (absent: all of them). */
+      buckets: z.array(bucketIndex).max(DIGEST_BUCKETS).optional()
     })
     .strict()
 ])
@@ -84,15 +114,22 @@ export class SyncCore {
   }
 
   hello(): Hello {
-    this.#init.records.prune(this.#now())
-    return { hash: this.#init.records.hash(), n: this.#init.records.size }
+    const records = this.#init.records
+    records.prune(this.#now())
+    const hello: Hello = { hash: records.hash(), n: records.size }
+    if (records.size >= BUCKETS_FROM) hello.buckets = records.bucketHashes()
+    return hello
   }
 
   answerHello(hello: Hello): DigestAnswer {
     const records = this.#init.records
     records.prune(this.#now())
     if (hello.hash === records.hash()) return { same: true }
-    return { digest: records.digest() }
+    if (hello.buckets == null) return { digest: records.digest() }
+    const mine = records.bucketHashes()
+    const differing = new Set<number>()
+    for (let i = 0; i < DIGEST_BUCKETS; i++) if (hello.buckets[i] !== mine[i]) differing.add(i)
+    return { digest: records.digest(differing), buckets: [...differing] }
   }
 
   /** What to send and ask for, given the other side's digest; undefined when both hold the same. */
@@ -106,8 +143,11 @@ export class SyncCore {
       if (mine == null || mine.seq < seq) want.push(peerId)
     }
     const push: WireRecord[] = []
+    const covered = answer.buckets == null ? undefined : new Set(answer.buckets)
     let bytes = 0
     for (const record of records.values()) {
+      // Buckets the answer left out are equal on both sides.
+      if (covered != null && !covered.has(bucketOf(record.peerId))) continue
       const seq = theirs.get(record.peerId)
       if (seq != null && seq >= record.seq) continue
       const wire = toWire(record.message)
