@@ -50,8 +50,12 @@ export interface StdioTarget {
   env?: Record<string, string>
 }
 
+/**
+ * `start` in the foreground: the node runs in the spawned process (whose pid
+ * the benches sample for CPU and kill), not in a detached one (docs/lifecycle.md).
+ */
 export function meshTarget(home: string): StdioTarget {
-  return { label: 'mcp-mesh start', command: NODE, args: [BIN, 'start', '--home', home, ...LOOPBACK] }
+  return { label: 'mcp-mesh start', command: NODE, args: [BIN, 'start', '--foreground', '--home', home, ...LOOPBACK] }
 }
 
 /** A minimal SDK v2 server (bench/foundation/minimal-server.ts), built to dist. */

@@ -34,8 +34,11 @@ interface NodeFlags {
   bootstrap?: string[]
   mdns?: boolean
   http?: number
+  metrics?: number
   mesh?: string
   relay?: boolean
+  foreground?: boolean
+  detachedForHome?: boolean
 }
 
 function addNodeOptions(command: Command): Command {
@@ -50,6 +53,11 @@ function addNodeOptions(command: Command): Command {
       'also serve MCP Streamable HTTP on 127.0.0.1:<port>/mcp (bearer token: `mcp-mesh http-token`)',
       parsePort
     )
+    .option(
+      '--metrics <port>',
+      'also serve Prometheus /metrics alone on 127.0.0.1:<port> (bearer token: `mcp-mesh http-token`)',
+      parsePort
+    )
     .option('--mesh <name>', 'mesh name (namespaces catalog topics and DHT records)')
     .option('--relay', 'act as a circuit-relay-v2 server for peers that are not reachable')
 }
@@ -59,11 +67,14 @@ async function startFromFlags(flags: NodeFlags, daemon: boolean): Promise<number
     home: resolveHome(flags.home),
     configFile: flags.config,
     daemon,
+    foreground: flags.foreground,
+    detachedForHome: flags.detachedForHome,
     flags: {
       listen: flags.listen,
       bootstrap: flags.bootstrap,
       mdns: flags.mdns,
       httpPort: flags.http,
+      metricsPort: flags.metrics,
       meshName: flags.mesh,
       relay: flags.relay
     }
@@ -116,12 +127,21 @@ export async function buildProgram(setExit: (code: number) => void, nodeOnly = f
   addNodeOptions(
     program
       .command('start')
-      .description('run a node serving MCP on stdio (attaches to the node already running on this home, if any)')
-  ).action(async (opts: NodeFlags) => setExit(await startFromFlags(opts, false)))
-
-  addNodeOptions(program.command('daemon').description('run a node without stdio MCP, until SIGINT/SIGTERM')).action(
-    async (opts: NodeFlags) => setExit(await startFromFlags(opts, true))
+      .description(
+        "serve MCP on stdio from the home's node: launches it (detached, shared by every client of the home) or attaches to the one running"
+      )
   )
+    .option(
+      '--foreground',
+      'run the node inside this process; it stops when this client goes (or $MCP_MESH_FOREGROUND=1)'
+    )
+    .action(async (opts: NodeFlags) => setExit(await startFromFlags(opts, false)))
+
+  addNodeOptions(program.command('daemon').description('run a node without stdio MCP, until SIGINT/SIGTERM'))
+    .addOption(
+      new Option('--detached-for-home', 'the node `start` launches: exits when idle (lifecycle.idleExitMs)').hideHelp()
+    )
+    .action(async (opts: NodeFlags) => setExit(await startFromFlags(opts, true)))
 
   if (nodeOnly) return program
 
@@ -195,15 +215,18 @@ export async function buildProgram(setExit: (code: number) => void, nodeOnly = f
     { registerDiscoveryCommands },
     { registerTaskCommands },
     { registerWorkflowCommands },
-    { registerHttpTokenCommand }
+    { registerHttpTokenCommand },
+    { registerStopCommand }
   ] = await Promise.all([
     import('./commands/discovery.js'),
     import('./commands/task.js'),
     import('./commands/workflow.js'),
-    import('./commands/http-token.js')
+    import('./commands/http-token.js'),
+    import('./commands/stop.js')
   ])
   registerDiscoveryCommands(program, setExit)
   registerHttpTokenCommand(program)
+  registerStopCommand(program, setExit)
   registerTaskCommands(program)
   registerWorkflowCommands(program, setExit)
 

@@ -1,14 +1,27 @@
 /**
- * Embedded defaults. A fresh node listens on every interface on a random TCP
- * port and a random WebSocket port, so several nodes can share one machine.
+ * Fixed listen ports, written by `init`, so the bootstrap address a node
+ * prints stays valid across restarts (as kubo's 4001). Not 4001 itself, so a
+ * local IPFS node keeps its port; 4011/4012 are unassigned by IANA. When a
+ * port is taken at start (a second node on the same machine), the node falls
+ * back to a random one for that address and says so (docs/lifecycle.md).
  */
-export const DEFAULT_LISTEN: readonly string[] = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']
+export const DEFAULT_TCP_PORT = 4011
+export const DEFAULT_WS_PORT = 4012
+export const DEFAULT_LISTEN: readonly string[] = [
+  `/ip4/0.0.0.0/tcp/${DEFAULT_TCP_PORT}`,
+  `/ip4/0.0.0.0/tcp/${DEFAULT_WS_PORT}/ws`
+]
 export const DEFAULT_MESH_NAME = 'default'
 export const DEFAULT_MDNS_SERVICE_TAG = '_mcp-mesh._udp.local'
 export const CONFIG_FILE = 'config.json'
 export const DATASTORE_DIR = 'datastore'
 export const API_SOCKET = 'api.sock'
 export const LOCK_FILE = 'repo.lock'
+/** The detached node's stdout and stderr (appended; rotated once at start above NODE_LOG_MAX_BYTES). */
+export const NODE_LOG_FILE = 'node.log'
+export const NODE_LOG_MAX_BYTES = 10 * 1024 * 1024
+/** A detached node (started by `start`) exits this long after its last client left. */
+export const DEFAULT_IDLE_EXIT_MS = 30_000
 
 /**
  * Circuit relay v2 server (`--relay`). Reservations are bounded by count and

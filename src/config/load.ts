@@ -15,6 +15,8 @@ export interface ConfigFlags {
   bootstrap?: string[]
   mdns?: boolean
   httpPort?: number
+  /** `--metrics PORT`: serve `/metrics` alone on 127.0.0.1:PORT (bearer token). */
+  metricsPort?: number
   meshName?: string
   /** `--relay`: act as a circuit-relay-v2 server. */
   relay?: boolean
@@ -132,6 +134,7 @@ export async function loadConfig(
   }
   if (flags.mdns === false) config.discovery.mdns.enabled = false
   if (flags.httpPort != null) config.mcp.httpPort = flags.httpPort
+  if (flags.metricsPort != null) config.metrics.port = flags.metricsPort
   if (flags.relay === true) config.relay.server = true
   if (flags.meshName != null) {
     config.mesh.name = parseConfig({ mesh: { name: flags.meshName } }, '--mesh').mesh.name

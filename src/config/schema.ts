@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { DEFAULT_LEASE_MS, DEFAULT_RESULT_TTL_MS, DEFAULT_WORKER_CONCURRENCY } from '../queue/constants.js'
 import { TOOL_NAME_PATTERN, toolMetaSchema } from '../tools/meta.js'
 import {
+  DEFAULT_IDLE_EXIT_MS,
   DEFAULT_LISTEN,
   DEFAULT_MDNS_SERVICE_TAG,
   DEFAULT_MESH_NAME,
@@ -35,6 +36,12 @@ export const serverSpecSchema = z
     export: z.boolean().default(false),
     /** Metadata applied to every tool imported from this server. */
     meta: toolMetaSchema.partial().default({}),
+    /**
+     * Probe the server for the 2026-07-28 revision before `initialize` (the MCP SDK
+     * starts the command once more for the probe). Off: the plain 2025 `initialize`,
+     * which every server speaks; needed only for a server that refuses 2025 clients.
+     */
+    negotiate: z.boolean().default(false),
     /** Name prefix for imported tools; defaults to `<server-name>.` */
     prefix: z
       .string()
@@ -168,10 +175,12 @@ export const configSchema = z
         reservationTtlMs: z.number().int().min(1_000).default(RELAY_RESERVATION_TTL_MS),
         /**
          * Cap every relayed connection (duration and data, defaults in
-         * src/config/defaults.ts). Off by default: a limited connection carries
-         * only protocols that opt in, and the mesh's own do not yet.
+         * src/config/defaults.ts). On by default: a relay open to strangers must
+         * not be an unlimited pipe. The mesh's protocols (`/mcp+p2p`, gossipsub,
+         * the member protocol) run on such limited connections, and a relayed
+         * peer is upgraded to a direct connection where one is possible.
          */
-        limitCircuits: z.boolean().default(false),
+        limitCircuits: z.boolean().default(true),
         /** Per relayed connection; setting either one turns the limits on. */
         limitDurationMs: z.number().int().positive().optional(),
         limitDataBytes: z.number().int().positive().optional()
@@ -272,10 +281,62 @@ export const configSchema = z
         /** Open Streamable HTTP sessions at once; defaults in src/mcp/constants.ts (64). */
         httpMaxSessions: z.number().int().min(1).max(4096).optional(),
         /** A session with no request in flight for this long is closed (default 15 min). */
-        httpSessionIdleMs: z.number().int().min(100).optional()
+        httpSessionIdleMs: z.number().int().min(100).optional(),
+        /**
+         * Require the bearer token on the HTTP endpoint (default true). `false` is
+         * for a loopback test node only (the MCP conformance suite sends no header);
+         * the node prints a warning when it is off.
+         */
+        httpAuth: z.boolean().default(true)
       })
       .strict()
-      .default({}),
+      .prefault({}),
+    /** How `mcp-mesh start` runs the node (docs/lifecycle.md). */
+    lifecycle: z
+      .object({
+        /**
+         * `start` runs the node as a detached process shared by every client
+         * of the home (true), or inside the first client's process (false,
+         * as `start --foreground`).
+         */
+        detach: z.boolean().default(true),
+        /** The detached node exits this long after its last client detached (`daemon` never does). */
+        idleExitMs: z.number().int().min(0).default(DEFAULT_IDLE_EXIT_MS)
+      })
+      .strict()
+      .prefault({}),
+    /** `/metrics` (Prometheus text format); always on the HTTP endpoint, behind its token. */
+    metrics: z
+      .object({
+        /** Also serve `/metrics` alone on 127.0.0.1:<port>, without the token (for a scraper); 0 picks a port. */
+        port: z.number().int().min(0).max(65_535).optional(),
+        /** Include libp2p's own series (`libp2p_*`) and Node.js process metrics. */
+        libp2p: z.boolean().default(true)
+      })
+      .strict()
+      .prefault({}),
+    /** W3C trace context is always carried in `_meta`; spans are exported only when an endpoint is set. */
+    tracing: z
+      .object({
+        /** OTLP/HTTP (JSON) traces URL, e.g. http://127.0.0.1:4318/v1/traces; off when absent. */
+        otlpEndpoint: z
+          .string()
+          .regex(/^https?:\/\/\S+$/, 'an http(s) URL')
+          .optional(),
+        /** Extra headers of each OTLP request (e.g. an API key of a hosted collector). */
+        otlpHeaders: z.record(z.string(), z.string()).default({})
+      })
+      .strict()
+      .prefault({}),
+    /** The web dashboard at /dashboard on the HTTP endpoint (needs mcp.httpPort). */
+    dashboard: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How often the page polls /api/state. */
+        refreshMs: z.number().int().min(250).max(60_000).default(2_000)
+      })
+      .strict()
+      .prefault({}),
     /** ES modules whose exports are tool definitions (paths relative to the home). */
     tools: z.array(z.string().min(1)).default([]),
     /** MCP servers to run as children and share, like claude_desktop_config `mcpServers`. */

@@ -73,10 +73,16 @@ export async function connectPeer(
   }
   const peerId = connection.remotePeer
   let latencyMs: number | undefined
-  try {
-    latencyMs = await libp2p.services.ping.ping(peerId, { signal: AbortSignal.any([...signals]) })
-  } catch {
-    // latency is informative only
+  // A relayed (limited) connection may be replaced by a direct one right
+  // after the dial (DCUtR or the direct upgrade close it): a ping that lost
+  // its connection that way is tried once more on the new one.
+  for (let attempt = 0; attempt < 2 && latencyMs == null; attempt++) {
+    try {
+      latencyMs = await libp2p.services.ping.ping(peerId, { signal: AbortSignal.any([...signals]) })
+    } catch {
+      // latency is informative only
+      if (signal.aborted || libp2p.getConnections(peerId).length === 0) break
+    }
   }
   const connections = describeConnections(libp2p, peerId)
   const result: ConnectResult = {

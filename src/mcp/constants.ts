@@ -7,6 +7,8 @@ export const HTTP_PATH = '/mcp'
 export const MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024
 /** Open Streamable HTTP sessions at once (`mcp.httpMaxSessions`); a new one beyond it gets 503. */
 export const DEFAULT_HTTP_MAX_SESSIONS = 64
+/** 2026-07-28 (stateless) HTTP requests being answered at once; one beyond it gets 503. */
+export const MAX_HTTP_STATELESS_IN_FLIGHT = 256
 /** A session with no request in flight for this long is closed (`mcp.httpSessionIdleMs`). */
 export const DEFAULT_HTTP_SESSION_IDLE_MS = 15 * minute
 /** The bearer token file in the node's home (mode 0600). */
@@ -19,3 +21,13 @@ export const HTTP_ERROR_SESSION_NOT_FOUND = -32001
 export const HTTP_ERROR_UNAUTHORIZED = -32002
 export const HTTP_ERROR_FORBIDDEN = -32003
 export const HTTP_ERROR_TOO_MANY_SESSIONS = -32004
+/** A call waiting for its client's input (2026-07-28 input_required) is abandoned after this long. */
+export const DEFAULT_INPUT_ROUND_TTL_MS = 10 * minute
+/** Input requests made within this window of the first one join the same input_required round. */
+export const INPUT_ROUND_GATHER_MS = 20
+/** Calls waiting for input at once, over all clients; a new one beyond it is refused. */
+export const MAX_PENDING_INPUT_CALLS = 256
+/** Peers' prompt and resource lists are kept this long before they are listed again. */
+export const PEER_CONTENT_TTL_MS = 5_000
+/** Listing one peer's prompts and resources gives up after this long (that peer then shows none). */
+export const PEER_CONTENT_LIST_TIMEOUT_MS = 5_000

@@ -1,10 +1,15 @@
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   type CallToolResult,
+  type ClientCapabilities,
+  isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
   Server,
+  type ServerContext,
   type Transport
 } from '@modelcontextprotocol/server'
+import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import type { z } from 'zod'
 import { AGENT_NAME } from '../interface/version.js'
 import { VERSION } from '../interface/version.js'
@@ -12,10 +17,13 @@ import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { InvalidToolArgumentsError, UnknownToolError } from '../tools/errors.js'
-import type { JsonObject, ToolCaller } from '../tools/types.js'
+import { callerInput } from '../tools/input-scope.js'
+import type { JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
-import type { ToolView } from './view.js'
+import { registerContentHandlers } from './content-handlers.js'
+import { InputRounds, type RoundContext } from './input-rounds.js'
+import type { ContentSource, ToolView, ViewCallContext } from './view.js'
 
 const log = meshLogger('mcp')
 
@@ -40,8 +48,35 @@ export interface PeerMethod {
   handler: (params: unknown, ctx: PeerMethodContext) => Promise<Record<string, unknown>>
 }
 
+/** One tools/call as the front received it (before routing). */
+export interface ToolCallInfo {
+  name: string
+  caller: ToolCaller
+  /** The request's `_meta` (trace context, progress token, runtime override). */
+  meta?: Record<string, unknown>
+}
+
+/**
+ * Observes the calls the front answers (the node's metrics and tracing):
+ * `toolCall` wraps running one call, so it can time it and run it in the
+ * call's trace context. It must call `run` exactly once and return (or throw)
+ * what `run` does.
+ */
+export interface FrontInstrumentation {
+  toolCall(info: ToolCallInfo, run: () => Promise<CallToolResult>): Promise<CallToolResult>
+}
+
+const NO_INSTRUMENTATION: FrontInstrumentation = { toolCall: async (_info, run) => run() }
+
 export interface McpSession {
   readonly server: Server
+  close(): Promise<void>
+}
+
+/** A stream connection served in the era its client opens with (see `McpFront.serveStream`). */
+export interface McpStreamSession {
+  /** Resolves once the client opened (a 2025 `initialize` or a 2026-07-28 request arrived). */
+  readonly opened: Promise<void>
   close(): Promise<void>
 }
 
@@ -54,7 +89,11 @@ export class McpFront {
   readonly #init: McpFrontInit
   readonly #sessions = new Set<McpSession>()
   readonly #peerMethods = new Map<string, PeerMethod>()
+  readonly #listChangedListeners = new Set<() => void>()
+  readonly #rounds = new InputRounds()
+  #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
+  #instrumentation: FrontInstrumentation = NO_INSTRUMENTATION
   #listChangedTimer?: NodeJS.Timeout
 
   constructor(init: McpFrontInit) {
@@ -73,6 +112,15 @@ export class McpFront {
   gate(ready: Promise<unknown>): void {
     this.#ready = ready
     ready.catch(() => {})
+  }
+
+  /**
+   * Set once by the composition root (like `gate`): the front is created
+   * before the node (stdio answers initialize while the node starts), so
+   * the node's metrics and tracing are attached here.
+   */
+  instrument(instrumentation: FrontInstrumentation): void {
+    this.#instrumentation = instrumentation
   }
 
   async #whenReady(): Promise<void> {
@@ -96,12 +144,27 @@ export class McpFront {
     this.#peerMethods.delete(name)
   }
 
+  /**
+   * Shares prompts, resources and completions with peers' sessions opened
+   * after the call: `content(peer)` is what that peer may see (undefined: none).
+   */
+  sharePeerContent(content: (peerId: string) => ContentSource | undefined): void {
+    this.#peerContent = content
+  }
+
   createServer(view: ToolView, caller: ToolCaller): Server {
+    const content = caller.kind === 'peer' ? this.#peerContent?.(caller.peerId) : view.content?.()
     const server = new Server(
       { name: this.#init.name, version: this.#init.version },
       {
-        capabilities: { tools: { listChanged: true }, logging: {} },
-        instructions: this.#init.instructions
+        capabilities: {
+          tools: { listChanged: true },
+          logging: {},
+          ...(content != null ? { prompts: {}, resources: {}, completions: {} } : {})
+        },
+        instructions: this.#init.instructions,
+        // requestState of input_required rounds: sealed by this front, refused when tampered or expired.
+        requestState: { verify: this.#rounds.verify }
       }
     )
     server.setRequestHandler('tools/list', async () => {
@@ -112,7 +175,6 @@ export class McpFront {
       await this.#whenReady()
       const { name, arguments: args } = request.params
       const meta = request.params._meta as Record<string, unknown> | undefined
-      const progressToken = meta?.progressToken
       const overrideValue = meta?.[RUNTIME_OVERRIDE_META_KEY]
       if (overrideValue != null && !isRuntime(overrideValue)) {
         throw new ProtocolError(
@@ -120,32 +182,38 @@ export class McpFront {
           `_meta["${RUNTIME_OVERRIDE_META_KEY}"] must be one of local, mesh, auto`
         )
       }
-      let result: CallToolResult
-      try {
-        result = await view.call(name, (args ?? {}) as JsonObject, {
-          signal: ctx.mcpReq.signal,
+      const call = async (callCtx: RoundContext): Promise<CallToolResult> =>
+        this.#callTool(view, name, (args ?? {}) as JsonObject, {
+          signal: callCtx.signal,
           caller,
           override: overrideValue ?? undefined,
           meta,
-          reportProgress: (progress) => {
-            if (progressToken == null || ctx.mcpReq.signal.aborted) return
-            ctx.mcpReq
-              .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
-              .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
-          }
+          reportProgress: callCtx.reportProgress,
+          requestInput: callCtx.requestInput === noInput ? undefined : callCtx.requestInput
         })
-      } catch (err) {
-        if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
-        if (err instanceof InvalidToolArgumentsError) {
-          throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { issues: err.issues })
-        }
-        if (err instanceof ProtocolError) throw err
-        log.error('tool %s failed: %s', name, errorMessage(err))
-        result = errorResult(errorMessage(err))
-      }
-      const listed = result.isError === true ? undefined : view.describe(name)
-      return server.projectCallToolResult(result, listed?.outputSchema as JsonObject | undefined)
+      const reportProgress = progressReporter(ctx, meta?.progressToken as string | number | undefined)
+      const capabilities = clientCapabilities(server, ctx)
+      // A peer that can answer no input request (queue hand-overs, MCP++ peers) runs straight
+      // through; a local client always has rounds, so a request it cannot answer is -32021.
+      const result =
+        caller.kind === 'local' || canBeAsked(capabilities)
+          ? await this.#rounds.serve<CallToolResult>(ctx, capabilities, reportProgress, call)
+          : await call({ signal: ctx.mcpReq.signal, reportProgress, requestInput: noInput })
+      if (isInputRequiredResult(result)) return result
+      const listed = view.describe(name)
+      const outputSchema = listed?.outputSchema as JsonObject | undefined
+      return server.projectCallToolResult(
+        result.isError === true ? withoutStructuredContent(result, outputSchema) : result,
+        result.isError === true ? undefined : outputSchema
+      )
     })
+    if (content != null) {
+      registerContentHandlers(server, content, {
+        rounds: this.#rounds,
+        whenReady: async () => this.#whenReady(),
+        capabilities: (ctx) => clientCapabilities(server, ctx)
+      })
+    }
     if (caller.kind === 'peer') {
       for (const peerMethod of this.#peerMethods.values()) {
         server.setRequestHandler(peerMethod.method, { params: peerMethod.params }, async (params, ctx) => {
@@ -160,6 +228,25 @@ export class McpFront {
       }
     }
     return server
+  }
+
+  async #callTool(view: ToolView, name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+    try {
+      // A client forwarding the call (to a shared server, to a peer) finds who to ask for input here.
+      return await this.#instrumentation.toolCall({ name, caller: ctx.caller, meta: ctx.meta }, async () =>
+        callerInput.run(ctx.requestInput, async () => view.call(name, args, ctx))
+      )
+    } catch (err) {
+      // Spec 2025-11-25 (SEP-1303): only an unknown tool or a malformed request is a protocol
+      // error; bad arguments and a tool's refusal (unknown id, bad state) are tool results the
+      // model can read and correct.
+      if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
+      if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
+      if (!(err instanceof InvalidToolArgumentsError) && !(err instanceof ProtocolError)) {
+        log.error('tool %s failed: %s', name, errorMessage(err))
+      }
+      return errorResult(errorMessage(err))
+    }
   }
 
   /** Connects a transport to a fresh server for `view`; the session ends when the transport closes. */
@@ -184,6 +271,46 @@ export class McpFront {
   }
 
   /**
+   * Serves one stream connection (stdio, the local API socket) in whichever
+   * revision its client speaks: a 2025 client opens with `initialize` and is
+   * served by one sessionful server; a 2026-07-28 client sends
+   * `server/discover` or any request carrying the per-request `_meta`
+   * envelope (protocol version, client capabilities) and is served
+   * statelessly, `notifications/tools/list_changed` reaching it through
+   * `subscriptions/listen`. The SDK's `serveStdio` makes that decision.
+   */
+  serveStream(transport: Transport, view: ToolView, caller: ToolCaller, onClose?: () => void): McpStreamSession {
+    const { promise: opened, resolve: open } = Promise.withResolvers<void>()
+    const handle = serveStdio(
+      ({ era }) => {
+        const server = this.#track(this.createServer(view, caller))
+        // A 2026-07-28 opening has no initialized notification: its first request is the opening.
+        if (era === 'modern') open()
+        else server.oninitialized = () => open()
+        return server
+      },
+      { transport, onerror: (err) => log('session error: %s', errorMessage(err)) }
+    )
+    // serveStdio owns the transport's callbacks: chain ours after its own.
+    const owned = transport.onclose
+    transport.onclose = () => {
+      owned?.()
+      open()
+      onClose?.()
+    }
+    return { opened, close: async () => handle.close() }
+  }
+
+  /** A per-request or per-connection server, counted as a session until it closes. */
+  #track(server: Server): Server {
+    const session: McpSession = { server, close: async () => server.close().catch(() => {}) }
+    this.#sessions.add(session)
+    server.onclose = () => this.#sessions.delete(session)
+    server.onerror = (err) => log('session error: %s', errorMessage(err))
+    return server
+  }
+
+  /**
    * Tells every session its tool list changed. Coalesced over a short window
    * so a burst (a peer joining with 50 tools) is one notification.
    */
@@ -194,15 +321,46 @@ export class McpFront {
       for (const session of this.#sessions) {
         session.server.sendToolListChanged().catch(() => {})
       }
+      for (const listener of this.#listChangedListeners) listener()
     }, 25)
     this.#listChangedTimer.unref()
   }
 
+  /**
+   * Also tells `listener` when the tool list changes: a stateless endpoint
+   * (2026-07-28 over HTTP) has no long-lived server to notify, only its open
+   * `subscriptions/listen` streams. Returns the function that removes it.
+   */
+  onToolListChanged(listener: () => void): () => void {
+    this.#listChangedListeners.add(listener)
+    return () => this.#listChangedListeners.delete(listener)
+  }
+
+  /** A server for one stateless request (2026-07-28 over HTTP), counted as a session while it serves. */
+  createRequestServer(view: ToolView, caller: ToolCaller): Server {
+    return this.#track(this.createServer(view, caller))
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.#listChangedTimer)
+    this.#rounds.close()
     await Promise.all([...this.#sessions].map(async (session) => session.close()))
     this.#sessions.clear()
   }
+}
+
+/**
+ * An error result of a tool with an `outputSchema` carries no `structuredContent`:
+ * clients validate it against the schema even on errors (the SDK 1.x client
+ * throws "Structured content does not match the tool's output schema" and
+ * the model never sees the error). What it held stays readable as JSON text.
+ */
+export function withoutStructuredContent(result: CallToolResult, outputSchema: JsonObject | undefined): CallToolResult {
+  if (result.structuredContent == null || outputSchema == null) return result
+  const { structuredContent, ...rest } = result
+  const json = JSON.stringify(structuredContent)
+  const present = rest.content.some((block) => block.type === 'text' && block.text === json)
+  return present ? rest : { ...rest, content: [...rest.content, { type: 'text', text: json }] }
 }
 
 /** The node's front, with the name, version and instructions every session announces. */
@@ -213,4 +371,36 @@ export function createFront(): McpFront {
     instructions:
       'mcp-mesh node: tools of this node and of its libp2p mesh peers. Tool descriptions say where a tool runs.'
   })
+}
+
+/**
+ * The capabilities of the client behind one request: a 2026-07-28 request
+ * carries them in its `_meta` envelope (they may change from request to
+ * request); a 2025 session declared them once, at initialize.
+ */
+export function clientCapabilities(server: Server, ctx: ServerContext): ClientCapabilities {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined
+  const carried = envelope?.[CLIENT_CAPABILITIES_META_KEY]
+  if (carried != null && typeof carried === 'object') return carried as ClientCapabilities
+  return server.getClientCapabilities() ?? {}
+}
+
+function progressReporter(
+  ctx: ServerContext,
+  progressToken: string | number | undefined
+): (progress: ToolProgress) => void {
+  return (progress) => {
+    if (progressToken == null || ctx.mcpReq.signal.aborted) return
+    ctx.mcpReq
+      .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
+      .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
+  }
+}
+
+function canBeAsked(capabilities: ClientCapabilities): boolean {
+  return capabilities.elicitation != null || capabilities.sampling != null || capabilities.roots != null
+}
+
+async function noInput(): Promise<Record<string, unknown>> {
+  throw new Error('this caller cannot be asked for input')
 }

@@ -25,7 +25,8 @@ export function hostAllowed(host: string | undefined, port: number): boolean {
 
 type RpcId = string | number | null
 
-function parse(body: Uint8Array | undefined): unknown {
+/** The body as JSON, or undefined when it is empty or not JSON. */
+export function parseBody(body: Uint8Array | undefined): unknown {
   if (body == null || body.byteLength === 0) return undefined
   try {
     return JSON.parse(new TextDecoder().decode(body)) as unknown
@@ -42,12 +43,12 @@ function idOf(message: unknown): RpcId {
 
 /** The JSON-RPC id of a single request body, for error replies; `null` when there is none or it is a batch. */
 export function requestId(body: Uint8Array | undefined): RpcId {
-  return idOf(parse(body))
+  return idOf(parseBody(body))
 }
 
 /** The body is (or a batch holds) an `initialize` request: the only message that may open a session. */
 export function isInitializeBody(body: Uint8Array | undefined): boolean {
-  const message = parse(body)
+  const message = parseBody(body)
   const messages = Array.isArray(message) ? message : [message]
   return messages.some(
     (m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize'

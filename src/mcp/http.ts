@@ -1,9 +1,14 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  type McpHttpHandler,
+  WebStandardStreamableHTTPServerTransport
+} from '@modelcontextprotocol/server'
 import { errorMessage } from '../util/errors.js'
-import { meshLogger } from '../util/logger.js'
+import { meshLogger, notice } from '../util/logger.js'
 import {
   DEFAULT_HTTP_MAX_SESSIONS,
   DEFAULT_HTTP_SESSION_IDLE_MS,
@@ -14,10 +19,19 @@ import {
   HTTP_ERROR_UNAUTHORIZED,
   HTTP_HOST,
   HTTP_PATH,
-  MAX_HTTP_BODY_BYTES
+  MAX_HTTP_BODY_BYTES,
+  MAX_HTTP_STATELESS_IN_FLIGHT
 } from './constants.js'
 import type { McpFront } from './front.js'
-import { allowedHosts, hostAllowed, isInitializeBody, originAllowed, requestId, rpcErrorBody } from './http-guard.js'
+import {
+  allowedHosts,
+  hostAllowed,
+  isInitializeBody,
+  originAllowed,
+  parseBody,
+  requestId,
+  rpcErrorBody
+} from './http-guard.js'
 import { bearerToken, httpTokenPath, loadHttpToken, tokenMatches } from './http-token.js'
 import type { ToolView } from './view.js'
 
@@ -27,7 +41,40 @@ const log = meshLogger('http')
 
 export type HttpSessionEnd = 'idle' | 'closed'
 
+/** A read-only resource served beside MCP (metrics, the dashboard), behind the same checks and token. */
+export interface HttpRoute {
+  path: string
+  /**
+   * A page a browser opens: `?token=<token>` exchanges the bearer token for
+   * an HttpOnly SameSite=Strict cookie (then redirects to drop it from the
+   * address bar), and a request without either gets a form asking for it.
+   */
+  page?: boolean
+  handle(url: URL): Promise<HttpRouteResponse>
+}
+
+export interface HttpRouteResponse {
+  status?: number
+  contentType: string
+  body: string | Uint8Array
+}
+
+/** The cookie a page login sets; its value is derived from the token, never the token itself. */
+export const SESSION_COOKIE = 'mcp_mesh_session'
+
+/** Headers of every route response: nothing cached, no framing, scripts only from this origin. */
+const ROUTE_HEADERS: Record<string, string> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
 export interface HttpEndpointInit {
+  /** Served beside MCP, each behind the Host and Origin checks and the token (or its cookie). */
+  routes?: HttpRoute[]
   /** The node's home: the bearer token lives in `<home>/http.token` (created on first use, mode 0600). */
   home: string
   /** TCP port on 127.0.0.1; 0 picks a free one. */
@@ -36,6 +83,12 @@ export interface HttpEndpointInit {
   maxSessions?: number
   /** A session with no request in flight for this long is closed (default 15 min). */
   sessionIdleMs?: number
+  /**
+   * Require the bearer token (default true). `false` is for a loopback test
+   * node only (e.g. the MCP conformance suite, which cannot send a header):
+   * any local process can then call the node's tools; a warning is printed.
+   */
+  auth?: boolean
   /** Told when a session ends: closed by the client (DELETE, transport) or expired while idle. */
   onSessionClosed?: (sessionId: string, reason: HttpSessionEnd) => void
 }
@@ -51,11 +104,16 @@ interface Session {
 }
 
 /**
- * MCP Streamable HTTP on 127.0.0.1 only, sessionful (so list_changed and
- * progress reach the client). Every request passes, in order: the `Host`
- * check (DNS rebinding), the `Origin` check (a browser page may only be a
- * loopback origin), the size cap and the bearer token. Sessions are capped
- * and closed when idle; only an `initialize` request opens one.
+ * MCP Streamable HTTP on 127.0.0.1 only. Every request passes, in order: the
+ * size cap, the `Host` check (DNS rebinding), the `Origin` check (a browser
+ * page may only be a loopback origin) and the bearer token. Then:
+ * - a request carrying the 2026-07-28 per-request `_meta` envelope (or the
+ *   `MCP-Protocol-Version: 2026-07-28` header) is served statelessly by a
+ *   fresh server (`createMcpHandler`, modern only);
+ * - anything else is 2025-era traffic, served sessionful (so list_changed and
+ *   progress reach the client): only an `initialize` request opens a session;
+ *   sessions are capped and closed when idle.
+ * Every JSON-RPC error answer carries the request's id.
  */
 export class HttpEndpoint {
   readonly #front: McpFront
@@ -67,7 +125,13 @@ export class HttpEndpoint {
   /** Sessions whose initialize is being answered: counted against the cap. */
   #opening = 0
   #token?: string
+  #cookie?: string
   #server?: HttpServer
+  readonly #routes: Map<string, HttpRoute>
+  #modern?: McpHttpHandler
+  /** 2026-07-28 requests being answered (each has its own server until its response ends). */
+  #statelessInFlight = 0
+  #unlisten?: () => void
 
   constructor(front: McpFront, view: ToolView, init: HttpEndpointInit) {
     this.#front = front
@@ -75,6 +139,13 @@ export class HttpEndpoint {
     this.#init = init
     this.#maxSessions = init.maxSessions ?? DEFAULT_HTTP_MAX_SESSIONS
     this.#idleMs = init.sessionIdleMs ?? DEFAULT_HTTP_SESSION_IDLE_MS
+    this.#routes = new Map((init.routes ?? []).map((route) => [route.path, route]))
+  }
+
+  /** The base URL (`http://127.0.0.1:PORT`) while serving. */
+  get origin(): string | undefined {
+    const address = this.#server?.address() as AddressInfo | null | undefined
+    return address == null ? undefined : `http://${HTTP_HOST}:${address.port}`
   }
 
   get url(): string | undefined {
@@ -93,7 +164,21 @@ export class HttpEndpoint {
 
   async start(): Promise<void> {
     if (this.#server != null) return
-    this.#token = (await loadHttpToken(this.#init.home)).token
+    if (this.#init.auth === false) {
+      notice(
+        "WARNING: the MCP HTTP endpoint accepts requests WITHOUT a bearer token (mcp.httpAuth: false); any local process can call this node's tools. Use this for a loopback test node only."
+      )
+    } else {
+      this.#token = (await loadHttpToken(this.#init.home)).token
+      this.#cookie = sessionCookieValue(this.#token)
+    }
+    const modern = createMcpHandler(() => this.#front.createRequestServer(this.#view, { kind: 'local' }), {
+      legacy: 'reject',
+      maxRequestBodySize: MAX_HTTP_BODY_BYTES,
+      onerror: (err) => log('modern request: %s', errorMessage(err))
+    })
+    this.#modern = modern
+    this.#unlisten = this.#front.onToolListChanged(() => modern.notify.toolsChanged())
     const server = createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         log.error('http request failed: %s', errorMessage(err))
@@ -115,6 +200,9 @@ export class HttpEndpoint {
     const server = this.#server
     if (server == null) return
     this.#server = undefined
+    this.#unlisten?.()
+    await this.#modern?.close().catch(() => {})
+    this.#modern = undefined
     await Promise.all([...this.#sessions.values()].map(async (session) => this.#close(session, 'closed')))
     this.#sessions.clear()
     server.closeAllConnections()
@@ -124,34 +212,71 @@ export class HttpEndpoint {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const port = (this.#server?.address() as AddressInfo | null)?.port ?? this.#init.port
     const url = new URL(req.url ?? '/', `http://${HTTP_HOST}:${port}`)
+    const route = this.#routes.get(url.pathname)
+    if (route != null) {
+      await this.#serveRoute(route, req, res, url, port)
+      return
+    }
     if (url.pathname !== HTTP_PATH) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; MCP is served at ${HTTP_PATH}`)
       return
     }
-    if (!hostAllowed(req.headers.host, port)) {
-      reply(res, 403, HTTP_ERROR_FORBIDDEN, 'Forbidden: invalid Host header')
-      return
-    }
-    const origin = headerValue(req.headers.origin)
-    if (!originAllowed(origin)) {
-      reply(res, 403, HTTP_ERROR_FORBIDDEN, `Forbidden: Origin ${origin} is not a loopback origin`)
-      return
-    }
+    // The body first, so that every refusal below answers with the request's id.
     const body = await readBody(req)
     if (body === 'too-large') {
       res.writeHead(413, { 'content-type': 'text/plain' }).end('request body too large')
       return
     }
-    if (this.#token == null || !tokenMatches(this.#token, bearerToken(headerValue(req.headers.authorization)))) {
+    const id = requestId(body)
+    if (!hostAllowed(req.headers.host, port)) {
+      reply(res, 403, HTTP_ERROR_FORBIDDEN, 'Forbidden: invalid Host header', id)
+      return
+    }
+    const origin = headerValue(req.headers.origin)
+    if (!originAllowed(origin)) {
+      reply(res, 403, HTTP_ERROR_FORBIDDEN, `Forbidden: Origin ${origin} is not a loopback origin`, id)
+      return
+    }
+    if (
+      this.#init.auth !== false &&
+      (this.#token == null || !tokenMatches(this.#token, bearerToken(headerValue(req.headers.authorization))))
+    ) {
       reply(
         res,
         401,
         HTTP_ERROR_UNAUTHORIZED,
         'Unauthorized: send Authorization: Bearer <token> (print the token with `mcp-mesh http-token`)',
-        requestId(body),
+        id,
         { 'www-authenticate': 'Bearer realm="mcp-mesh"' }
       )
       return
+    }
+
+    const request = new Request(url, {
+      method: req.method,
+      headers: toHeaders(req),
+      body: body != null && body.byteLength > 0 ? new Uint8Array(body) : undefined
+    })
+    // 2026-07-28: stateless, one fresh server per request.
+    const modern = this.#modern
+    if (modern != null && req.method === 'POST') {
+      const parsedBody = parseBody(body)
+      if (!(await isLegacyRequest(request, parsedBody, { maxRequestBodySize: MAX_HTTP_BODY_BYTES }))) {
+        if (this.#statelessInFlight >= MAX_HTTP_STATELESS_IN_FLIGHT) {
+          reply(
+            res,
+            503,
+            HTTP_ERROR_TOO_MANY_SESSIONS,
+            `Service Unavailable: too many requests in progress (limit ${MAX_HTTP_STATELESS_IN_FLIGHT})`,
+            id
+          )
+          return
+        }
+        this.#statelessInFlight++
+        res.once('close', () => this.#statelessInFlight--)
+        await writeResponse(await modern.fetch(request, { parsedBody }), res, id)
+        return
+      }
     }
 
     const sessionId = headerValue(req.headers['mcp-session-id'])
@@ -159,13 +284,19 @@ export class HttpEndpoint {
     if (sessionId != null) {
       session = this.#sessions.get(sessionId)
       if (session == null) {
-        reply(res, 404, HTTP_ERROR_SESSION_NOT_FOUND, 'Session not found', requestId(body))
+        reply(res, 404, HTTP_ERROR_SESSION_NOT_FOUND, 'Session not found', id)
         return
       }
     } else {
       // Only initialize opens a session: anything else would create a server nobody ever closes.
       if (req.method !== 'POST' || !isInitializeBody(body)) {
-        reply(res, 400, HTTP_ERROR_BAD_REQUEST, 'Bad Request: Mcp-Session-Id header is required', requestId(body))
+        reply(
+          res,
+          400,
+          HTTP_ERROR_BAD_REQUEST,
+          'Bad Request: Mcp-Session-Id header is required (or send the 2026-07-28 per-request _meta envelope)',
+          id
+        )
         return
       }
       if (this.#sessions.size + this.#opening >= this.#maxSessions) {
@@ -174,17 +305,12 @@ export class HttpEndpoint {
           503,
           HTTP_ERROR_TOO_MANY_SESSIONS,
           `Service Unavailable: too many open sessions (limit ${this.#maxSessions}, mcp.httpMaxSessions); close one or wait for idle ones to expire`,
-          requestId(body)
+          id
         )
         return
       }
     }
 
-    const request = new Request(url, {
-      method: req.method,
-      headers: toHeaders(req),
-      body: body != null && body.byteLength > 0 ? new Uint8Array(body) : undefined
-    })
     if (session == null) {
       this.#opening++
       let opened: Session | undefined
@@ -193,7 +319,7 @@ export class HttpEndpoint {
         const response = await opened.transport.handleRequest(request)
         session = opened
         this.#track(session, req, res)
-        await writeResponse(response, res)
+        await writeResponse(response, res, id)
       } finally {
         this.#opening--
         // initialize was refused (bad params, protocol version): no session, so no client will ever close it.
@@ -203,7 +329,61 @@ export class HttpEndpoint {
     }
     this.#track(session, req, res)
     const response = await session.transport.handleRequest(request)
-    await writeResponse(response, res)
+    await writeResponse(response, res, id)
+  }
+
+  /** A route: the same Host, Origin and token checks as MCP; GET only; a page may log in with `?token=`. */
+  async #serveRoute(
+    route: HttpRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    port: number
+  ): Promise<void> {
+    if (!hostAllowed(req.headers.host, port)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden: invalid Host header')
+      return
+    }
+    const origin = headerValue(req.headers.origin)
+    if (!originAllowed(origin)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`Forbidden: Origin ${origin} is not a loopback origin`)
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed')
+      return
+    }
+    const presented = url.searchParams.get('token')
+    if (route.page === true && presented != null) {
+      if (this.#token != null && tokenMatches(this.#token, presented)) {
+        res
+          .writeHead(303, {
+            ...ROUTE_HEADERS,
+            location: route.path,
+            'set-cookie': `${SESSION_COOKIE}=${this.#cookie}; HttpOnly; SameSite=Strict; Path=/`
+          })
+          .end()
+      } else {
+        res.writeHead(401, { ...ROUTE_HEADERS, 'content-type': 'text/html; charset=utf-8' }).end(loginPage(true))
+      }
+      return
+    }
+    const bearerOk =
+      this.#token != null && tokenMatches(this.#token, bearerToken(headerValue(req.headers.authorization)))
+    const cookieOk = this.#cookie != null && tokenMatches(this.#cookie, cookieValue(req.headers.cookie, SESSION_COOKIE))
+    if (!bearerOk && !cookieOk) {
+      if (route.page === true) {
+        res.writeHead(401, { ...ROUTE_HEADERS, 'content-type': 'text/html; charset=utf-8' }).end(loginPage(false))
+      } else {
+        res
+          .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="mcp-mesh"' })
+          .end('Unauthorized: send Authorization: Bearer <token> (print the token with `mcp-mesh http-token`)')
+      }
+      return
+    }
+    const response = await route.handle(url)
+    res.writeHead(response.status ?? 200, { ...ROUTE_HEADERS, 'content-type': response.contentType })
+    res.end(req.method === 'HEAD' ? undefined : response.body)
   }
 
   async #open(): Promise<Session> {
@@ -274,6 +454,29 @@ function reply(
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(rpcErrorBody(code, message, id))
 }
 
+/** The session cookie's value for `token`: a hash, so the cookie never holds the token itself. */
+export function sessionCookieValue(token: string): string {
+  return createHash('sha256').update(`mcp-mesh-session:${token}`).digest('base64url')
+}
+
+/** The value of cookie `name` in a `Cookie` header. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+/** The page shown to a browser without the cookie: it asks for the token (sent once, exchanged for the cookie). */
+function loginPage(wrong: boolean): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcp-mesh: sign in</title></head>
+<body><h1>mcp-mesh</h1>
+<p>${wrong ? 'That token is not valid. ' : ''}Enter this node's HTTP token (print it with <code>mcp-mesh http-token</code>).</p>
+<form method="get"><input name="token" type="password" autocomplete="off" aria-label="token" size="50"> <button type="submit">Open</button></form>
+</body></html>`
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
@@ -300,11 +503,23 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large' | un
   return Buffer.concat(chunks)
 }
 
-async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
+/**
+ * Writes a web Response to Node's response. A JSON error answer the SDK gave
+ * with `id: null` although the request had an id (e.g. a refused protocol
+ * version header) gets the request's id: every error names its request.
+ */
+async function writeResponse(response: Response, res: ServerResponse, id: string | number | null): Promise<void> {
   const headers: Record<string, string> = {}
   response.headers.forEach((value, key) => {
     headers[key] = value
   })
+  if (id != null && response.status >= 400 && headers['content-type']?.startsWith('application/json') === true) {
+    const text = await response.text()
+    const fixed = withRequestId(text, id)
+    delete headers['content-length']
+    res.writeHead(response.status, headers).end(fixed)
+    return
+  }
   res.writeHead(response.status, headers)
   if (response.body == null) {
     res.end()
@@ -321,4 +536,14 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
     if (value != null && !res.write(value)) await new Promise<void>((resolve) => res.once('drain', resolve))
   }
   res.end()
+}
+
+function withRequestId(text: string, id: string | number): string {
+  try {
+    const message = JSON.parse(text) as { id?: unknown; error?: unknown }
+    if (message == null || typeof message !== 'object' || message.error == null || message.id != null) return text
+    return JSON.stringify({ ...message, id })
+  } catch {
+    return text
+  }
 }

@@ -1,8 +1,13 @@
-import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
+import {
+  type CallToolResult,
+  type Tool as McpTool,
+  ProtocolError,
+  ProtocolErrorCode
+} from '@modelcontextprotocol/server'
 import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, Tool } from '../tools/types.js'
-import { TOOL_META_KEY, type ToolView, type ViewCallContext } from './view.js'
+import { type ContentSource, TOOL_META_KEY, type ToolView, type ViewCallContext } from './view.js'
 
 export function toMcpTool(tool: Tool): McpTool {
   const listed: McpTool = {
@@ -29,6 +34,21 @@ export interface MeshToolSource {
 export interface LocalToolViewInit {
   /** The mesh's tools while the mesh runs, else undefined. Read on every list and describe. */
   mesh?: () => MeshToolSource | undefined
+  /** Prompts, resources and completions of the shared MCP servers; none when absent. */
+  content?: ContentSource
+}
+
+const NO_CONTENT: ContentSource = {
+  prompts: async () => [],
+  getPrompt: async (name) => {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`)
+  },
+  resources: async () => [],
+  resourceTemplates: async () => [],
+  readResource: async (uri) => {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
+  },
+  complete: async () => ({ completion: { values: [] } })
 }
 
 /** The local user's view: every tool of this node, plus the mesh's. */
@@ -36,12 +56,14 @@ export class LocalToolView implements ToolView {
   readonly #registry: ToolRegistry
   readonly #router: RuntimeRouter
   readonly #mesh: () => MeshToolSource | undefined
+  readonly #content: ContentSource
   #cache?: Map<string, McpTool>
 
   constructor(registry: ToolRegistry, router: RuntimeRouter, init: LocalToolViewInit = {}) {
     this.#registry = registry
     this.#router = router
     this.#mesh = init.mesh ?? (() => undefined)
+    this.#content = init.content ?? NO_CONTENT
     registry.addEventListener('change', () => this.invalidate())
   }
 
@@ -61,9 +83,13 @@ export class LocalToolView implements ToolView {
     return this.#router.call(
       name,
       args,
-      { signal: ctx.signal, reportProgress: ctx.reportProgress, caller: ctx.caller },
+      { signal: ctx.signal, reportProgress: ctx.reportProgress, caller: ctx.caller, requestInput: ctx.requestInput },
       { override: ctx.override }
     )
+  }
+
+  content(): ContentSource {
+    return this.#content
   }
 
   #localTools(): Map<string, McpTool> {

@@ -1,6 +1,16 @@
-import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
+import type {
+  CallToolResult,
+  CompleteRequestParams,
+  CompleteResult,
+  GetPromptResult,
+  Tool as McpTool,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType
+} from '@modelcontextprotocol/server'
 import type { Runtime } from '../tools/meta.js'
-import type { JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
+import type { InputRequest, JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
 
 /** `_meta` key under which a listed tool carries its mcp-mesh metadata. */
 export const TOOL_META_KEY = 'mcp-mesh/meta'
@@ -12,6 +22,27 @@ export interface ViewCallContext {
   override?: Runtime
   /** The call's `_meta` as sent (progressToken and runtime override already applied). */
   meta?: Record<string, unknown>
+  /** Asks the caller's client for input (see ToolContext.requestInput). */
+  requestInput?: (request: InputRequest) => Promise<Record<string, unknown>>
+}
+
+/** Context of a prompt, resource or completion request forwarded to a shared server. */
+export interface ContentCallContext {
+  signal: AbortSignal
+  requestInput?: (request: InputRequest) => Promise<Record<string, unknown>>
+}
+
+/**
+ * Prompts, resources and completions of the MCP servers this node shares,
+ * served to the local user next to the tools (not exported to peers).
+ */
+export interface ContentSource {
+  prompts(): Promise<Prompt[]>
+  getPrompt(name: string, args: Record<string, string> | undefined, ctx: ContentCallContext): Promise<GetPromptResult>
+  resources(): Promise<Resource[]>
+  resourceTemplates(): Promise<ResourceTemplateType[]>
+  readResource(uri: string, ctx: ContentCallContext): Promise<ReadResourceResult>
+  complete(params: CompleteRequestParams, ctx: ContentCallContext): Promise<CompleteResult>
 }
 
 /**
@@ -22,4 +53,18 @@ export interface ToolView {
   list(): McpTool[]
   describe(name: string): McpTool | undefined
   call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult>
+  /** Prompts, resources and completions offered with the tools (the local view only). */
+  content?(): ContentSource
+}
+
+/** A content source resolved at each request (for a view created before its node starts). */
+export function deferredContent(get: () => ContentSource): ContentSource {
+  return {
+    prompts: async () => get().prompts(),
+    getPrompt: async (name, args, ctx) => get().getPrompt(name, args, ctx),
+    resources: async () => get().resources(),
+    resourceTemplates: async () => get().resourceTemplates(),
+    readResource: async (uri, ctx) => get().readResource(uri, ctx),
+    complete: async (params, ctx) => get().complete(params, ctx)
+  }
 }

@@ -10,6 +10,7 @@ import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryDelayMs, retryPolicySchema } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
+import { withSpan } from '../tracing/context.js'
 import { type Deadline, deadline } from '../util/deadline.js'
 import { KeyedCounter } from '../util/counter.js'
 import { errorMessage } from '../util/errors.js'
@@ -276,9 +277,16 @@ export class PeerDispatcher implements MeshDispatcher {
     }
     this.#outstanding.increment(peer)
     try {
-      const result = (await client.callTool(
-        { name: tool, arguments: args },
-        { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
+      // A client span per attempt; the transport puts its trace context in the request's _meta.
+      const result = (await withSpan(
+        `peer call ${tool}`,
+        { kind: 'client', attributes: { 'gen_ai.tool.name': tool, 'mcp_mesh.peer': peer } },
+        async () =>
+          client.callTool(
+            { name: tool, arguments: args },
+            { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
+          ),
+        (value) => ((value as CallToolResult).isError === true ? 'tool error' : undefined)
       )) as CallToolResult
       return { kind: 'result', result }
     } catch (err) {

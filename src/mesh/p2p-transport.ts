@@ -1,6 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import { type JSONRPCMessage, parseJSONRPCMessage, type Transport } from '@modelcontextprotocol/server'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { withTraceContext } from '../tracing/context.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import type { PartialFrameBudget } from './frame-budget.js'
@@ -106,7 +107,8 @@ export class P2PStreamTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new Error('stream is closed')
-    const frame = encodeFrame(JSON.stringify(message), this.#init.maxFrameBytes)
+    // Outbound tools/call requests carry the caller's W3C trace context in _meta.
+    const frame = encodeFrame(JSON.stringify(withTraceContext(message)), this.#init.maxFrameBytes)
     const answered = responseId(message)
     try {
       if (!this.stream.send(frame)) await this.stream.onDrain()

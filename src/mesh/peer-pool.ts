@@ -1,7 +1,8 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
-import { Client } from '@modelcontextprotocol/client'
+import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client'
 import { VERSION } from '../interface/version.js'
+import { answerInCallerContext, askCallerInput } from '../tools/input-scope.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { CONNECT_TIMEOUT_MS, MCP_P2P_PROTOCOL } from './constants.js'
@@ -90,7 +91,10 @@ export class PeerPool {
     let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>
     const started = Date.now()
     try {
-      stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, { signal: dialSignal })
+      stream = await this.#libp2p.dialProtocol(peer, MCP_P2P_PROTOCOL, {
+        signal: dialSignal,
+        runOnLimitedConnection: true
+      })
     } catch (err) {
       throw new PeerUnreachableError(key, errorMessage(err), { cause: err })
     }
@@ -103,7 +107,22 @@ export class PeerPool {
       budget: this.#init.budget,
       onViolation: this.#init.onViolation
     })
-    const client = new Client({ name: 'mcp-mesh', version: VERSION })
+    // The newest revision both sides speak: 2026-07-28 when the peer answers server/discover,
+    // else the legacy initialize (deployed MCP++ peers). Input the peer's tools ask for goes
+    // to the caller of the call in progress.
+    const client = new Client(
+      { name: 'mcp-mesh', version: VERSION },
+      {
+        versionNegotiation: { mode: 'auto', probe: { timeoutMs: CONNECT_TIMEOUT_MS } },
+        capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} }
+      }
+    )
+    for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
+      client.setRequestHandler(
+        method,
+        async (request) => (await askCallerInput({ method, params: request.params })) as never
+      )
+    }
     const pooled: PooledClient = { client, transport }
     client.onclose = () => {
       log('stream to %s closed', key)
@@ -122,8 +141,33 @@ export class PeerPool {
       stream.abort(err as Error)
       throw new PeerUnreachableError(key, `MCP initialize failed: ${errorMessage(err)}`, { cause: err })
     }
+    relayProgressBeforeResults(transport)
+    answerInCallerContext(transport)
     this.#opened++
     log('opened %s: stream %d ms, initialize %d ms', key, dialled - started, Date.now() - dialled)
     return pooled
+  }
+}
+
+/**
+ * The SDK client handles a response at once but a notification one step
+ * later, so a progress notification read together with its result was
+ * dropped (its handler already gone). After a progress notification, the
+ * next response waits one turn of the event loop.
+ */
+function relayProgressBeforeResults(transport: P2PStreamTransport): void {
+  const deliver = transport.onmessage
+  if (deliver == null) return
+  let progressPending = false
+  transport.onmessage = (message: JSONRPCMessage) => {
+    if ('method' in message) {
+      if (message.method === 'notifications/progress') progressPending = true
+      deliver(message)
+    } else if ('id' in message && progressPending) {
+      progressPending = false
+      setImmediate(() => deliver(message))
+    } else {
+      deliver(message)
+    }
   }
 }

@@ -181,7 +181,9 @@ export class PeerToolView implements ToolView {
         return await this.#host.runLocal(name, args, {
           signal: limit.signal,
           reportProgress: ctx.reportProgress,
-          caller: { kind: 'peer', peerId: this.#peer }
+          caller: { kind: 'peer', peerId: this.#peer },
+          // A shared server's input request goes back to the peer (an input_required round).
+          requestInput: ctx.requestInput
         })
       } finally {
         limit.dispose()

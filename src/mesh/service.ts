@@ -211,7 +211,9 @@ export class Mesh implements MeshService {
 
     await libp2p.handle(MCP_P2P_PROTOCOL, (stream, connection) => this.#accept(stream, connection), {
       maxInboundStreams: MAX_INBOUND_STREAMS,
-      maxOutboundStreams: MAX_OUTBOUND_STREAMS
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+      // Relayed connections are limited (src/node/libp2p-defaults.ts relayServerInit); calls still flow on them.
+      runOnLimitedConnection: true
     })
     await catalog.start()
     this.#probeTimer = setInterval(() => {

@@ -77,9 +77,7 @@ export class ApiServer {
       onClose()
     })
     socket.on('error', (err) => log('api socket error: %s', errorMessage(err)))
-    this.#front.connect(transport, this.#view, { kind: 'local' }, onClose).catch((err: unknown) => {
-      log.error('api session failed: %s', errorMessage(err))
-      onClose()
-    })
+    // A 2025 client (initialize) or a 2026-07-28 one (server/discover, per-request _meta) alike.
+    this.#front.serveStream(transport, this.#view, { kind: 'local' }, onClose)
   }
 }

@@ -4,7 +4,7 @@ import { type CircuitRelayServerInit, circuitRelayServer, circuitRelayTransport 
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
@@ -27,7 +27,8 @@ import type { MeshConfig } from '../config/schema.js'
 import { DHT_INITIAL_QUERY_SELF_INTERVAL_MS } from '../discovery/constants.js'
 import { nodeInternals, perIpConnectionGater } from '../discovery/internals.js'
 import type { MeshServices } from '../interface/libp2p.js'
-import { GOSSIP_MAX_INBOUND_RPC_BYTES } from '../mesh/index.js'
+import { catalogTopic, GOSSIP_MAX_INBOUND_RPC_BYTES } from '../mesh/index.js'
+import { taskTopic } from '../queue/index.js'
 import { AGENT_NAME } from '../interface/version.js'
 import {
   CONNECTION_PING_MIN_TIMEOUT_MS,
@@ -72,6 +73,8 @@ export interface Libp2pDefaultsInit {
   version: string
   /** Contents of `<home>/swarm.key`: when present, pnet protects every connection. */
   swarmKey?: Uint8Array
+  /** libp2p's metrics (`@libp2p/prometheus-metrics` on the node's own registry). */
+  metrics?: (components: { logger: ComponentLogger }) => Metrics
 }
 
 /**
@@ -83,6 +86,37 @@ export interface Libp2pDefaultsInit {
 const CIRCUIT_LISTEN = '/p2p-circuit'
 /** This machine's own processes: exempt from per-IP limits (as in discovery's connection gater). */
 const LOOPBACK_IPS = ['127.0.0.1', '::1']
+
+/**
+ * Penalties for bad senders on the mesh's own topics. Only invalid messages
+ * (those our validators Reject: malformed, wrongly signed, signed by someone
+ * other than the record's owner, oversized) count, as gossipsub's P4:
+ * -10 × n² with n decaying by 1 % a second, so a peer that sends three is
+ * below the graylist threshold (-80: its RPCs are ignored) for about a
+ * minute, and ten for about three. Delivery-rate penalties (P3, mesh
+ * failures) are off: adverts and announcements are rare by design, and an
+ * honest quiet peer must not look like a bad one. Stale or replayed records
+ * are Ignored, never Rejected, since an honest relay may forward them.
+ */
+const MESH_TOPIC_SCORE = {
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 3_600,
+  firstMessageDeliveriesWeight: 0,
+  firstMessageDeliveriesDecay: 0.5,
+  firstMessageDeliveriesCap: 1,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5_000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.99
+}
 
 function isCircuitAddress(address: string): boolean {
   return address.split('/').includes('p2p-circuit')
@@ -111,10 +145,10 @@ export function initialDhtClientMode(config: MeshConfig): boolean {
 
 /**
  * `--relay`: a circuit-relay-v2 server with every bound explicit (values in
- * src/config/defaults.ts): reservations by count and TTL, hop streams, and -
- * with `relay.limitCircuits` or a configured limit - each circuit's duration
- * and data. Circuits are unlimited otherwise, since a limited connection
- * carries only protocols registered with `runOnLimitedConnection`.
+ * src/config/defaults.ts): reservations by count and TTL, hop streams, and
+ * (unless `relay.limitCircuits` is false) each circuit's duration and data.
+ * A limited connection carries only protocols registered with
+ * `runOnLimitedConnection`, which the mesh's own protocols are.
  */
 export function relayServerInit(config: MeshConfig): CircuitRelayServerInit {
   const { maxReservations, reservationTtlMs, limitCircuits, limitDurationMs, limitDataBytes } = config.relay
@@ -163,6 +197,8 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
       emitSelf: true,
       fastMsgIdFn: fastMessageId,
       idontwantMinDataSize: GOSSIP_IDONTWANT_MIN_BYTES,
+      // A peer reached through a (limited) relay circuit still gets the catalog.
+      runOnLimitedConnection: true,
       // Every message is signed by its author and unsigned ones are dropped:
       // the catalog's adverts (and the queue's announcements) rely on it.
       globalSignaturePolicy: StrictSign,
@@ -170,7 +206,12 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
       maxInboundDataLength: GOSSIP_MAX_INBOUND_RPC_BYTES,
       // Gossipsub's sybil defence scores down every peer once more than 10 share
       // an IP; nodes on one host (loopback) would then never form a topic mesh.
-      scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }
+      scoreParams: {
+        IPColocationFactorWhitelist: new Set(LOOPBACK_IPS),
+        topics: Object.fromEntries(
+          [catalogTopic(config.mesh.name), taskTopic(config.mesh.name)].map((topic) => [topic, MESH_TOPIC_SCORE])
+        )
+      }
     }),
     meshInternals: internals.service
   }
@@ -199,6 +240,7 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
     transports: [tcp(), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(init.metrics != null ? { metrics: init.metrics } : {}),
     // A private mesh: every connection is wrapped in the pre-shared key's
     // cipher before Noise; peers without the key fail the handshake.
     ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),

@@ -8,20 +8,28 @@ import type { LoadedConfig } from '../config/load.js'
 import { loadPrivateKey } from '../identity/identity.js'
 import { readSwarmKey } from '../discovery/swarm-key.js'
 import { createFront, type McpFront } from '../mcp/front.js'
-import { HttpEndpoint } from '../mcp/http.js'
+import { DASHBOARD_PATH, dashboardRoutes } from '../dashboard/index.js'
+import { type HttpRoute, HttpEndpoint } from '../mcp/http.js'
+import { METRICS_PATH } from '../metrics/index.js'
 import { LocalToolView } from '../mcp/local-view.js'
+import { combineContent, type ContentPeers, PeerContent } from '../mcp/peer-content.js'
 import { RuntimeRouter } from '../router/router.js'
 import { demoTools, nodeTools } from '../tools/builtin/index.js'
 import type { MeshHealth, MeshStatus, NodeInfo } from '../tools/builtin/node-info.js'
 import { loadToolModule } from '../tools/modules.js'
 import { ToolRegistry } from '../tools/registry.js'
+import { SharedServerContent } from '../tools/server-content.js'
+import { parsePeerId } from '../util/peer-id.js'
 import { ServerProxy } from '../tools/server-proxy.js'
 import { errorMessage } from '../util/errors.js'
-import { meshLogger } from '../util/logger.js'
+import { meshLogger, notice } from '../util/logger.js'
+import { bearerToken, loadHttpToken, tokenMatches } from '../mcp/http-token.js'
 import { ApiServer } from './api-server.js'
+import { boundFallbackPorts, fallbackNotice, type ListenFallback, resolveListenPorts } from './listen-ports.js'
 import { AGENT_NAME } from '../interface/version.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import { libp2pDefaults } from './libp2p-defaults.js'
+import { NodeObservability } from './observability.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import { createServices, type NodeServices } from './services.js'
 import { type TrustGate, trustGate } from '../trust/index.js'
@@ -37,6 +45,8 @@ export interface MeshNodeInit {
   front?: McpFront
   /** Called whenever the number of local API sessions changes. */
   onApiSessionsChanged?: (count: number) => void
+  /** How the process runs the node, for mesh_status (default: foreground, as an embedded node). */
+  lifecycle?: { mode: 'foreground' | 'daemon' | 'detached'; idleExitMs?: number; logFile?: string }
 }
 
 /**
@@ -53,6 +63,8 @@ export class MeshNode implements NodeInfo {
   readonly localView: LocalToolView
   /** Answers "may peer P make this node do X" for every inbound path. */
   readonly gate: TrustGate
+  /** Metrics (`/metrics`) and tracing (W3C trace context, optional OTLP export). */
+  readonly observability: NodeObservability
   readonly #init: MeshNodeInit
   readonly #servers: ServerProxy[] = []
   readonly #subsystems: NodeSubsystem[] = []
@@ -62,6 +74,7 @@ export class MeshNode implements NodeInfo {
   #api?: ApiServer
   #http?: HttpEndpoint
   #startedAt = 0
+  #listenFallbacks: ListenFallback[] = []
   #state: 'stopped' | 'starting' | 'running' | 'stopping' = 'stopped'
   #stopping?: Promise<void>
   #starting?: Promise<void>
@@ -70,15 +83,67 @@ export class MeshNode implements NodeInfo {
     this.#init = init
     this.config = init.loaded.config
     this.home = init.loaded.home
+    this.observability = new NodeObservability(
+      this.config,
+      {
+        node: () => ({
+          peerId: this.config.identity?.peerId ?? '',
+          version: VERSION,
+          meshName: this.config.mesh.name,
+          uptimeMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
+          sessions: this.front.sessionCount
+        }),
+        router: () => this.router.metrics(),
+        mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.status() : undefined),
+        queue: () => this.#services?.queue.stats(),
+        worker: () => {
+          const worker = this.#services?.queue.worker.status()
+          if (worker == null) return undefined
+          return {
+            running: worker.running,
+            slots: worker.registration?.maxConcurrency ?? 0,
+            done: worker.done,
+            failed: worker.failed
+          }
+        },
+        workflows: () => this.#workflowCounts(),
+        localTools: () => {
+          const stats = this.registry.stats()
+          return { total: stats.total, exported: stats.exported }
+        }
+      },
+      // The metrics port takes the node's bearer token, like the HTTP endpoint.
+      async (authorization) => tokenMatches((await loadHttpToken(this.home)).token, bearerToken(authorization))
+    )
     this.router = new RuntimeRouter(this.registry, {
-      dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined)
+      dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined),
+      observe: (call) => this.observability.routed(call)
     })
     this.localView = new LocalToolView(this.registry, this.router, {
-      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined)
+      mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined),
+      content: combineContent(new SharedServerContent(() => this.#servers), new PeerContent(() => this.#contentPeers()))
     })
     this.front = init.front ?? createFront()
+    this.front.instrument(this.observability.frontInstrumentation())
     this.gate = trustGate({ export: this.config.export, trust: this.config.trust })({ tools: this.registry })
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
+    // Servers with export: true share their prompts and resources with admitted peers too.
+    const exported = new SharedServerContent(() => this.#servers.filter((server) => server.exported))
+    this.front.sharePeerContent((peer) => (this.gate.admits(peer).allowed ? exported : undefined))
+  }
+
+  /** Peers whose shared prompts and resources the local client sees (those this node may send to). */
+  #contentPeers(): ContentPeers | undefined {
+    if (this.#services?.meshRunning() !== true) return undefined
+    const port = this.#services.mesh.port()
+    return {
+      peers: () =>
+        port
+          .peers()
+          .map((peer) => peer.peerId)
+          .filter((peer) => this.gate.maySendTo(peer)),
+      client: async (peer, options) => port.client(parsePeerId(peer), options)
+    }
   }
 
   get libp2p(): Libp2p<MeshServices> {
@@ -136,15 +201,24 @@ export class MeshNode implements NodeInfo {
       const privateKey = loadPrivateKey(this.config.identity!)
       this.#datastore = new LevelDatastore(join(this.home, DATASTORE_DIR))
       await this.#datastore.open()
+      // A fixed listen port another process holds falls back to a random one.
+      const ports = await resolveListenPorts(this.config.addresses.listen)
       this.#libp2p = await createLibp2p(
         libp2pDefaults({
-          config: this.config,
+          config: { ...this.config, addresses: { ...this.config.addresses, listen: ports.listen } },
           privateKey,
           datastore: this.#datastore,
           version: VERSION,
-          swarmKey: await readSwarmKey(this.home)
+          swarmKey: await readSwarmKey(this.home),
+          metrics: this.observability.metrics.libp2p
         })
       )
+      const bound = this.#libp2p
+        .getMultiaddrs()
+        .map((ma) => ma.toString())
+        .filter((a) => !a.includes('/p2p-circuit'))
+      this.#listenFallbacks = boundFallbackPorts(ports.fallbacks, ports.listen, bound)
+      for (const fallback of this.#listenFallbacks) notice(fallbackNotice(fallback))
       this.registry.registerAll([...demoTools(), ...nodeTools(this)])
       for (const path of this.config.tools) this.registry.registerAll(await loadToolModule(path))
       this.#services = createServices({
@@ -159,7 +233,10 @@ export class MeshNode implements NodeInfo {
         gate: this.gate
       })
       this.#subsystems.push(...this.#services.all)
+      const queue = this.#services.queue
+      queue.addEventListener('task', (event) => this.observability.taskEvent(event.detail))
       for (const subsystem of this.#subsystems) await subsystem.start()
+      await this.observability.start()
       for (const [name, spec] of Object.entries(this.config.servers)) {
         const proxy = new ServerProxy(name, spec, this.registry)
         this.#servers.push(proxy)
@@ -176,7 +253,9 @@ export class MeshNode implements NodeInfo {
           home: this.home,
           port: this.config.mcp.httpPort,
           maxSessions: this.config.mcp.httpMaxSessions,
-          sessionIdleMs: this.config.mcp.httpSessionIdleMs
+          sessionIdleMs: this.config.mcp.httpSessionIdleMs,
+          routes: this.#httpRoutes(),
+          auth: this.config.mcp.httpAuth
         })
         await this.#http.start()
       }
@@ -212,6 +291,7 @@ export class MeshNode implements NodeInfo {
       await step('api', async () => this.#api?.stop())
       await step('mcp', async () => this.front.close())
       for (const subsystem of [...this.#subsystems].reverse()) await step(subsystem.name, async () => subsystem.stop())
+      await step('observability', async () => this.observability.stop())
       await step('servers', async () => {
         await Promise.all(this.#servers.map(async (proxy) => proxy.stop()))
       })
@@ -256,6 +336,12 @@ export class MeshNode implements NodeInfo {
       servers: this.#servers.map((proxy) => proxy.status()),
       sessions: this.front.sessionCount,
       trust: { policy: this.gate.policy(), ...this.gate.stats() },
+      process: {
+        pid: process.pid,
+        ...(this.#init.lifecycle ?? { mode: 'foreground' }),
+        listenFallbacks: this.#listenFallbacks
+      },
+      endpoints: this.#endpoints(),
       subsystems
     }
   }
@@ -300,6 +386,7 @@ export class MeshNode implements NodeInfo {
           : ''
       }`
     })
+    checks.push({ subsystem: 'observability', ok: true, detail: this.#observabilityDetail() })
     for (const proxy of this.#servers) {
       const status = proxy.status()
       checks.push({
@@ -314,6 +401,74 @@ export class MeshNode implements NodeInfo {
       checks.push({ subsystem: subsystem.name, ...result })
     }
     return { healthy: checks.every((check) => check.ok), checks }
+  }
+
+  /** `/metrics` and, unless `dashboard.enabled` is false, the dashboard: served by the HTTP endpoint. */
+  #httpRoutes(): HttpRoute[] {
+    const metrics = this.observability.metrics
+    const routes: HttpRoute[] = [{ path: METRICS_PATH, handle: async () => metrics.render() }]
+    if (!this.config.dashboard.enabled) return routes
+    return [
+      ...routes,
+      ...dashboardRoutes({
+        refreshMs: this.config.dashboard.refreshMs,
+        node: () => ({
+          peerId: this.peerId.toString(),
+          version: VERSION,
+          meshName: this.config.mesh.name,
+          uptimeMs: Date.now() - this.#startedAt,
+          sessions: this.front.sessionCount,
+          addresses: this.libp2p.getMultiaddrs().map((ma) => ma.toString())
+        }),
+        health: async (signal) => this.health(signal),
+        peers: () => (this.#services?.meshRunning() === true ? this.#services.mesh.peerSummaries() : undefined),
+        localTools: () =>
+          this.registry.list().map((tool) => ({ name: tool.name, exported: this.isExported(tool.name) })),
+        queue: () => this.#services?.queue,
+        workflows: () => this.#services?.workflows.engine,
+        latency: async () => metrics.calls.toolLatency()
+      })
+    ]
+  }
+
+  /** The HTTP URLs of MCP, /metrics and the dashboard, for mesh_status and doctor. */
+  #endpoints(): MeshStatus['endpoints'] {
+    const origin = this.#http?.origin
+    const metrics = [this.observability.metrics.url, origin != null ? `${origin}${METRICS_PATH}` : undefined]
+    return {
+      mcp: this.httpUrl,
+      metrics: metrics.filter((url) => url != null),
+      dashboard: origin != null && this.config.dashboard.enabled ? `${origin}${DASHBOARD_PATH}` : undefined
+    }
+  }
+
+  /** Where /metrics is served, and what tracing recorded and exported. */
+  #observabilityDetail(): string {
+    const urls = [
+      this.observability.metrics.url,
+      this.#http?.origin != null ? `${this.#http.origin}${METRICS_PATH}` : undefined
+    ]
+    const metrics = urls.filter((url) => url != null)
+    const tracing = this.observability.tracing.status()
+    const otlp =
+      tracing.otlp == null
+        ? 'otlp off'
+        : `otlp ${tracing.otlp.endpoint}: ${tracing.otlp.exported} exported, ${tracing.otlp.dropped} dropped`
+    return `metrics ${metrics.length > 0 ? metrics.join(', ') : 'not served (no --http, no metrics.port)'}; ${tracing.spans} spans, ${otlp}`
+  }
+
+  /** Workflows this node owns, by state (for the metrics collector). */
+  #workflowCounts(): { active: number; byState: Record<string, number> } | undefined {
+    const service = this.#services?.workflows
+    if (service == null) return undefined
+    const status = service.status()
+    const byState: Record<string, number> = {}
+    if (status.known > 0) {
+      for (const summary of service.engine.list({}, { limit: status.known }).workflows) {
+        byState[summary.state] = (byState[summary.state] ?? 0) + 1
+      }
+    }
+    return { active: status.active, byState }
   }
 
   /** Whether peers may see and call `tool`: its own `meta.export`, or config `export.tools`. */

@@ -10,7 +10,7 @@ import type { RuntimeRouter } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject } from '../tools/types.js'
 import type { TrustGate } from '../trust/index.js'
-import { workflows } from '../workflow/index.js'
+import { type WorkflowService, workflows } from '../workflow/index.js'
 import type { Datastore } from 'interface-datastore'
 import { ManagedService } from './managed.js'
 
@@ -32,6 +32,7 @@ export interface NodeServices {
   all: ManagedService[]
   mesh: MeshService
   queue: TaskQueueService
+  workflows: WorkflowService
   /** Whether the mesh is running (the router and the local view use it only then). */
   meshRunning: () => boolean
 }
@@ -63,7 +64,8 @@ export function createServices(ctx: ServiceContext): NodeServices {
   })({
     libp2p,
     registry,
-    serve: async (transport, view, caller, onClose) => front.connect(transport, view, caller, onClose),
+    // Both eras on /mcp+p2p: the legacy initialize of deployed MCP++ peers, and 2026-07-28.
+    serve: async (transport, view, caller, onClose) => front.serveStream(transport, view, caller, onClose),
     gate,
     runLocal: async (name, args, context) => router.call(name, args, context, { override: 'local' })
   })
@@ -101,6 +103,7 @@ export function createServices(ctx: ServiceContext): NodeServices {
     ],
     mesh,
     queue,
+    workflows: workflowService,
     meshRunning: () => managedMesh.running
   }
 }

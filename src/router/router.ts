@@ -4,6 +4,7 @@ import { UnknownToolError } from '../tools/errors.js'
 import { RUNTIMES, type Runtime, type ToolMeta } from '../tools/meta.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
+import { withSpan } from '../tracing/context.js'
 import { errorMessage } from '../util/errors.js'
 import { DEFAULT_MESH_PATTERNS, DEFAULT_RUNTIME } from './constants.js'
 import { NoMeshDispatcherError, ToolTimeoutError } from './errors.js'
@@ -40,7 +41,20 @@ export interface RouterMetrics {
   calls: { local: number; mesh: number; failed: number }
 }
 
+/** One routed call, as the router's observer sees it when the call ends. */
+export interface RoutedCall {
+  name: string
+  route: 'local' | 'mesh'
+  /** `tool_error`: a result with isError; `error`: an exception (no result). */
+  outcome: 'ok' | 'tool_error' | 'error'
+  durationMs: number
+  /** Neither this node nor the mesh knows the tool. */
+  unknown: boolean
+}
+
 export interface RuntimeRouterInit {
+  /** Told about every call when it ends (the node's metrics). */
+  observe?: (call: RoutedCall) => void
   /** Globs (`*` wildcard) of tool names routed to the mesh when the registry does not know them. */
   meshPatterns?: readonly string[]
   /**
@@ -75,6 +89,7 @@ export class RuntimeRouter {
   readonly #patterns: RegExp[]
   readonly #cache = new Map<string, Detection>()
   readonly #dispatcher: () => MeshDispatcher | undefined
+  readonly #observe?: (call: RoutedCall) => void
   readonly #metrics: RouterMetrics = {
     detections: 0,
     byRuntime: { local: 0, mesh: 0, auto: 0 },
@@ -87,6 +102,7 @@ export class RuntimeRouter {
     this.#registry = registry
     this.#patterns = (init.meshPatterns ?? DEFAULT_MESH_PATTERNS).map(globToRegExp)
     this.#dispatcher = init.dispatcher ?? (() => undefined)
+    this.#observe = init.observe
     registry.addEventListener('change', (event) => {
       if (event.detail.type === 'clear') this.#cache.clear()
       else for (const name of event.detail.names) this.#cache.delete(name)
@@ -137,6 +153,33 @@ export class RuntimeRouter {
   async call(name: string, args: JsonObject, ctx: ToolContext, options: RouteOptions = {}): Promise<CallToolResult> {
     const detection = this.detect(name, options.override)
     const target = this.resolveTarget(name, detection)
+    const started = performance.now()
+    let outcome: RoutedCall['outcome'] = 'error'
+    let unknown = false
+    try {
+      const result = await withSpan(
+        `route ${name}`,
+        { attributes: { 'gen_ai.tool.name': name, 'mcp_mesh.route': target } },
+        async () => this.#route(name, args, ctx, detection, target),
+        (value) => (value.isError === true ? 'tool error' : undefined)
+      )
+      outcome = result.isError === true ? 'tool_error' : 'ok'
+      return result
+    } catch (err) {
+      unknown = err instanceof UnknownToolError
+      throw err
+    } finally {
+      this.#observe?.({ name, route: target, outcome, durationMs: performance.now() - started, unknown })
+    }
+  }
+
+  async #route(
+    name: string,
+    args: JsonObject,
+    ctx: ToolContext,
+    detection: Detection,
+    target: 'local' | 'mesh'
+  ): Promise<CallToolResult> {
     const tool = this.#registry.get(name)
     if (target === 'local') {
       if (tool == null) throw new UnknownToolError(name)

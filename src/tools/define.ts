@@ -1,4 +1,9 @@
-import { type CallToolResult, ProtocolError, type ToolAnnotations } from '@modelcontextprotocol/server'
+import {
+  type CallToolResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  type ToolAnnotations
+} from '@modelcontextprotocol/server'
 import type { z } from 'zod'
 import { errorMessage } from '../util/errors.js'
 import { InvalidToolArgumentsError, ToolDefinitionError } from './errors.js'
@@ -135,8 +140,9 @@ class DefinedTool implements Tool {
     try {
       output = await handler(parsed.data, ctx)
     } catch (err) {
-      // A protocol error (e.g. InvalidParams for an unknown id) is the tool's answer, not a tool failure.
-      if (err instanceof ProtocolError) throw err
+      // A refusal with its own code (a peer's busy/denied) stays a protocol error; InvalidParams
+      // (an unknown id, a bad state) is a business error the model must read (SEP-1303).
+      if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
       if (ctx.signal.aborted) return errorResult(`${name} was cancelled: ${errorMessage(ctx.signal.reason)}`)
       return errorResult(errorMessage(err))
     }

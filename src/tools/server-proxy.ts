@@ -1,4 +1,16 @@
-import { Client } from '@modelcontextprotocol/client'
+import {
+  Client,
+  type CompleteRequestParams,
+  type CompleteResult,
+  type GetPromptResult,
+  type Prompt,
+  ProtocolError,
+  ProtocolErrorCode,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplateType,
+  UriTemplate
+} from '@modelcontextprotocol/client'
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
 import type { ServerSpec } from '../config/schema.js'
@@ -8,7 +20,8 @@ import { second } from '../util/time.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
-import type { JsonObject, Tool, ToolContext } from './types.js'
+import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
+import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 
 const log = meshLogger('server-proxy')
 
@@ -18,6 +31,12 @@ export const RESTART_MAX_DELAY_MS = 30 * second
 export const RESTART_RESET_AFTER_MS = 60 * second
 
 export type ServerState = 'starting' | 'running' | 'restarting' | 'stopped'
+
+/** Forwarding context of a prompt, resource or completion request. */
+export interface ServerRequestContext {
+  signal: AbortSignal
+  requestInput?: AskInput
+}
 
 export interface ServerProxyStatus {
   name: string
@@ -48,12 +67,25 @@ export class ServerProxy {
   #startedAt = 0
   #stopping = false
   #toolNames = new Set<string>()
+  /** Input channels of the requests in flight to the child (its input requests go to one of them). */
+  readonly #inFlight = new Map<number, AskInput | undefined>()
+  #nextRequest = 1
+  readonly #progress = new Map<string, (progress: { progress: number; total?: number; message?: string }) => void>()
+  #nextProgressToken = 1
+  #prompts: Prompt[] = []
+  #resources: Resource[] = []
+  #templates: ResourceTemplateType[] = []
 
   constructor(name: string, spec: ServerSpec, registry: ToolRegistry) {
     this.name = name
     this.#spec = spec
     this.#registry = registry
     this.#prefix = spec.prefix ?? `${name}.`
+  }
+
+  /** Whether the server's tools (and prompts and resources) are shared with peers (`export: true`). */
+  get exported(): boolean {
+    return this.#spec.export
   }
 
   async start(): Promise<void> {
@@ -95,16 +127,41 @@ export class ServerProxy {
       cwd: this.#spec.cwd,
       stderr: 'inherit'
     })
-    const client = new Client({ name: `mcp-mesh-proxy/${this.name}`, version: '1' })
+    // Declares every input capability: what the caller behind each request supports is
+    // checked per request when the child asks (a 2026-07-28 caller carries it in _meta).
+    const client = new Client(
+      { name: `mcp-mesh-proxy/${this.name}`, version: '1' },
+      {
+        capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} },
+        versionNegotiation: { mode: this.#spec.negotiate ? 'auto' : 'legacy' }
+      }
+    )
     client.onclose = () => this.#onExit(client)
+    for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
+      client.setRequestHandler(
+        method,
+        async (request) =>
+          (await this.#askCaller({ method, params: request.params as Record<string, unknown> | undefined })) as never
+      )
+    }
+    client.setNotificationHandler('notifications/progress', (notification) => {
+      const { progressToken, progress, total, message } = notification.params
+      this.#progress.get(String(progressToken))?.({ progress, total, message })
+    })
+    client.setNotificationHandler('notifications/tools/list_changed', async () => {
+      if (this.#client === client) this.#sync(await listAllTools(client))
+    })
     try {
       await client.connect(transport)
+      // A 2026-07-28 server's input_required rounds are fulfilled from the response handler.
+      answerInCallerContext(transport)
       const tools = await listAllTools(client)
       this.#client = client
       this.#startedAt = Date.now()
       this.#state = 'running'
       this.#lastError = undefined
       this.#sync(tools)
+      await this.#loadContent(client)
       log('server %s running with %d tools', this.name, tools.length)
     } catch (err) {
       this.#lastError = errorMessage(err)
@@ -186,16 +243,128 @@ export class ServerProxy {
       const retry = this.#restartAt != null ? `; restarting in ${Math.max(0, this.#restartAt - Date.now())} ms` : ''
       return errorResult(`MCP server "${this.name}" is not running (${this.#lastError ?? this.#state})${retry}`)
     }
-    const result = await client.callTool(
-      { name: remoteName, arguments: args },
-      {
-        signal: ctx.signal,
-        // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
-        timeout: 24 * 3_600_000,
-        onprogress: (progress) => ctx.reportProgress(progress)
-      }
+    // Progress is routed by our own token, not the SDK's onprogress: the SDK drops a
+    // notification that arrives right before the result (it handles the response first).
+    const progressToken = `${this.name}-${this.#nextProgressToken++}`
+    this.#progress.set(progressToken, ctx.reportProgress)
+    try {
+      const result = await this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
+        client.callTool(
+          { name: remoteName, arguments: args, _meta: { progressToken } },
+          // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
+          { signal: ctx.signal, timeout: 24 * 3_600_000 }
+        )
+      )
+      // Notifications read with the result are dispatched a tick later: deliver them first.
+      await new Promise((resolve) => setImmediate(resolve))
+      return result as CallToolResult
+    } finally {
+      this.#progress.delete(progressToken)
+    }
+  }
+
+  /** Runs a request to the child with its caller's input channel registered. */
+  async #forward<T>(ask: AskInput | undefined, fn: () => Promise<T>): Promise<T> {
+    const id = this.#nextRequest++
+    this.#inFlight.set(id, ask)
+    try {
+      return await callerInput.run(ask, fn)
+    } finally {
+      this.#inFlight.delete(id)
+    }
+  }
+
+  /**
+   * The child asks its client for input (a 2025 server sends the request; a
+   * 2026-07-28 server's input_required round is fulfilled by the SDK client
+   * through the same handler). It goes to the caller of the request it
+   * belongs to: known through the async context when the SDK fulfils a
+   * round. A 2025 child's request does not say which of its requests it
+   * belongs to: it goes to the most recent request in flight whose caller
+   * can answer (exact with one request at a time; a guess with several).
+   */
+  async #askCaller(request: InputRequest): Promise<Record<string, unknown>> {
+    // The most recent request in flight whose caller can be asked (a Map keeps insertion order).
+    const ask = callerInput.getStore() ?? [...this.#inFlight.values()].reverse().find((candidate) => candidate != null)
+    if (ask == null) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        `MCP server "${this.name}" asks for ${request.method}, and no call in flight to it can answer`
+      )
+    }
+    return ask(request)
+  }
+
+  async #loadContent(client: Client): Promise<void> {
+    const capabilities = client.getServerCapabilities() ?? {}
+    try {
+      this.#prompts = capabilities.prompts != null ? await listAll(client, 'prompts') : []
+      this.#resources = capabilities.resources != null ? await listAll(client, 'resources') : []
+      this.#templates = capabilities.resources != null ? await listAll(client, 'resourceTemplates') : []
+    } catch (err) {
+      log.error('server %s: listing prompts or resources failed: %s', this.name, errorMessage(err))
+    }
+  }
+
+  /** The child's prompts, named with the server's prefix as its tools are. */
+  prompts(): Prompt[] {
+    return this.#prompts.map((prompt) => ({ ...prompt, name: `${this.#prefix}${prompt.name}` }))
+  }
+
+  resources(): Resource[] {
+    return this.#resources
+  }
+
+  resourceTemplates(): ResourceTemplateType[] {
+    return this.#templates
+  }
+
+  /** The child's name of one of its prompts as this node lists it, if it is one. */
+  promptName(listed: string): string | undefined {
+    if (!listed.startsWith(this.#prefix)) return undefined
+    const name = listed.slice(this.#prefix.length)
+    return this.#prompts.some((prompt) => prompt.name === name) ? name : undefined
+  }
+
+  /** Whether `uri` is one of the child's resources or matches one of its templates. */
+  servesResource(uri: string): boolean {
+    if (this.#resources.some((resource) => resource.uri === uri)) return true
+    return this.#templates.some((template) => new UriTemplate(template.uriTemplate).match(uri) != null)
+  }
+
+  async getPrompt(
+    name: string,
+    args: Record<string, string> | undefined,
+    ctx: ServerRequestContext
+  ): Promise<GetPromptResult> {
+    const client = this.#running()
+    return this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
+      client.getPrompt({ name, arguments: args }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
     )
-    return result as CallToolResult
+  }
+
+  async readResource(uri: string, ctx: ServerRequestContext): Promise<ReadResourceResult> {
+    const client = this.#running()
+    return this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
+      client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
+    )
+  }
+
+  async complete(params: CompleteRequestParams, ctx: ServerRequestContext): Promise<CompleteResult> {
+    const client = this.#running()
+    if (client.getServerCapabilities()?.completions == null) return { completion: { values: [] } }
+    return client.complete(params, { signal: ctx.signal })
+  }
+
+  #running(): Client {
+    const client = this.#client
+    if (client == null || this.#state !== 'running') {
+      throw new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        `MCP server "${this.name}" is not running (${this.#lastError ?? this.#state})`
+      )
+    }
+    return client
   }
 }
 
@@ -218,4 +387,24 @@ async function listAllTools(client: Client): Promise<McpTool[]> {
     cursor = page.nextCursor
   } while (cursor != null)
   return tools
+}
+
+type Listed = { prompts: Prompt; resources: Resource; resourceTemplates: ResourceTemplateType }
+
+async function listAll<K extends keyof Listed>(client: Client, kind: K): Promise<Array<Listed[K]>> {
+  const items: Array<Listed[K]> = []
+  let cursor: string | undefined
+  do {
+    const params = cursor != null ? { cursor } : undefined
+    const page =
+      kind === 'prompts'
+        ? await client.listPrompts(params)
+        : kind === 'resources'
+          ? await client.listResources(params)
+          : await client.listResourceTemplates(params)
+    const pageItems = (page as unknown as Record<string, unknown>)[kind] as Array<Listed[K]>
+    items.push(...pageItems)
+    cursor = page.nextCursor
+  } while (cursor != null)
+  return items
 }

@@ -9,6 +9,16 @@ export interface ToolProgress {
   message?: string
 }
 
+/**
+ * A request for the caller's input, as a 2025 server sends it to its client
+ * (`elicitation/create`, `sampling/createMessage`, `roots/list`); for a
+ * 2026-07-28 caller it becomes an embedded request of an `input_required` round.
+ */
+export interface InputRequest {
+  method: 'elicitation/create' | 'sampling/createMessage' | 'roots/list'
+  params?: Record<string, unknown>
+}
+
 /** Who is calling a tool: the local MCP client, or a remote peer. */
 export type ToolCaller = { kind: 'local' } | { kind: 'peer'; peerId: string }
 
@@ -18,6 +28,12 @@ export interface ToolContext {
   /** Relays progress to the caller's progressToken, if it sent one. */
   reportProgress: (progress: ToolProgress) => void
   caller: ToolCaller
+  /**
+   * Asks the caller's client for input and resolves with its answer (an
+   * ElicitResult, CreateMessageResult or ListRootsResult). Absent when the
+   * caller cannot be asked (a peer, an internal call).
+   */
+  requestInput?: (request: InputRequest) => Promise<Record<string, unknown>>
 }
 
 /** Where a registered tool comes from. */

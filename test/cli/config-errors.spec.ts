@@ -75,8 +75,14 @@ describe('start refuses a bad config with a readable message', () => {
 
   it('initialises a missing home on first start, and --config naming a missing file fails', async () => {
     const dir = await createTempDir()
-    const result = await runCli(['start', '--home', join(dir, 'h'), ...LOOPBACK_ARGS, '--config', join(dir, 'x.json')])
-    // --config names a file that init then creates; the node comes up and stops when stdin closes.
+    // --config names a file that init then creates; the node comes up and stops when stdin closes
+    // (in the foreground: a detached node would outlive this client for lifecycle.idleExitMs).
+    const result = await runCli(
+      ['start', '--home', join(dir, 'h'), ...LOOPBACK_ARGS, '--config', join(dir, 'x.json')],
+      {
+        env: { MCP_MESH_FOREGROUND: '1' }
+      }
+    )
     expect(result.code, result.stderr).toBe(0)
     expect(result.stderr).toContain('initialised')
     const missing = await runCli(['id', '--home', join(dir, 'h'), '--config', join(dir, 'missing.json')])

@@ -28,6 +28,9 @@ const INSPECTOR = join(
   'index.js'
 )
 
+/** `start` launches a detached node (the default): let it exit soon after the Inspector leaves. */
+const HOME = { config: { lifecycle: { idleExitMs: 200 } } }
+
 /** Runs the Inspector CLI against `mcp-mesh start` over stdio. */
 async function inspect(home: string, method: string[]): Promise<CliResult> {
   const args = [
@@ -66,7 +69,7 @@ async function inspect(home: string, method: string[]): Promise<CliResult> {
 
 describe('MCP Inspector CLI', () => {
   it('tools/list --strict passes: every schema is portable', async () => {
-    const home = await createHome()
+    const home = await createHome(HOME)
     const result = await inspect(home.dir, ['--method', 'tools/list', '--strict'])
     expect(result.code, result.stderr).toBe(0)
     const listed = JSON.parse(result.stdout) as { result: { tools: Array<{ name: string }> } }
@@ -78,7 +81,7 @@ describe('MCP Inspector CLI', () => {
   })
 
   it('tools/call echo works', async () => {
-    const home = await createHome()
+    const home = await createHome(HOME)
     const result = await inspect(home.dir, [
       '--method',
       'tools/call',
@@ -92,7 +95,7 @@ describe('MCP Inspector CLI', () => {
   })
 
   it('reports invalid arguments as an error naming the field', async () => {
-    const home = await createHome()
+    const home = await createHome(HOME)
     const result = await inspect(home.dir, [
       '--method',
       'tools/call',

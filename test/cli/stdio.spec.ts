@@ -57,13 +57,12 @@ describe('mcp-mesh start over stdio', () => {
     expect(health.checks.map((c) => c.subsystem)).toEqual(expect.arrayContaining(['libp2p', 'datastore', 'mcp']))
   })
 
-  it('answers bad arguments with InvalidParams (-32602)', async () => {
-    const err = await rejectionOf<ProtocolError>(node.client.callTool({ name: 'echo', arguments: { message: 1 } }))
-    expect(err).toBeInstanceOf(ProtocolError)
-    expect(err.code).toBe(-32602)
-    expect(err.message).toContain('message')
-    const missing = await rejectionOf<ProtocolError>(node.client.callTool({ name: 'sleep', arguments: {} }))
-    expect(missing.code).toBe(-32602)
+  it('answers bad arguments with a tool error the model can read (SEP-1303)', async () => {
+    const bad = (await node.client.callTool({ name: 'echo', arguments: { message: 1 } })) as CallToolResult
+    expect(bad.isError).toBe(true)
+    expect(resultText(bad)).toContain('message')
+    const missing = (await node.client.callTool({ name: 'sleep', arguments: {} })) as CallToolResult
+    expect(missing.isError).toBe(true)
   })
 
   it('answers an unknown tool with an error naming it', async () => {

@@ -96,6 +96,12 @@ describe('config precedence: flags > env > file > defaults', () => {
     expect((await load({ flags: { mdns: true } })).discovery.mdns.enabled).toBe(false)
   })
 
+  it('--metrics overrides the file', async () => {
+    await patchFile({ metrics: { port: 9100 } })
+    expect((await load({ flags: {} })).metrics.port).toBe(9100)
+    expect((await load({ flags: { metricsPort: 9200 } })).metrics.port).toBe(9200)
+  })
+
   it('resolves relative tool module paths against the home', async () => {
     await patchFile({ tools: ['tools/mine.mjs', '/abs/other.mjs'] })
     expect((await load()).tools).toEqual([join(home, 'tools/mine.mjs'), '/abs/other.mjs'])

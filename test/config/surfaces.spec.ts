@@ -18,6 +18,6 @@ describe('config keys of the local surfaces', () => {
   })
 
   it('relay.reservationTtlMs and relay.limitCircuits have defaults', () => {
-    expect(parseConfig({}, 'test').relay).toMatchObject({ reservationTtlMs: 3_600_000, limitCircuits: false })
+    expect(parseConfig({}, 'test').relay).toMatchObject({ reservationTtlMs: 3_600_000, limitCircuits: true })
   })
 })

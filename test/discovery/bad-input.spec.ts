@@ -1,7 +1,6 @@
-import { ProtocolError } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createHome, rejectionOf, resultText, runCli, waitFor } from '../helpers/index.js'
+import { cleanup, createHome, resultText, runCli, waitFor } from '../helpers/index.js'
 import { FAST_DISCOVERY, freePort, meshDaemon, waitConnected } from './harness.js'
 
 afterEach(cleanup)
@@ -64,28 +63,22 @@ describe('bad peer addresses and ids', () => {
     const node = await meshDaemon()
     const other = await meshDaemon()
 
-    // Malformed input: MCP InvalidParams from the input schema.
+    const expectError = async (name: string, args: Record<string, unknown>, pattern: RegExp): Promise<void> => {
+      const result = (await node.call(name, args)) as CallToolResult
+      expect(result.isError, `${name} ${JSON.stringify(args)}`).toBe(true)
+      expect(resultText(result)).toMatch(pattern)
+    }
+    // Malformed input: a tool error from the input schema, which the model can read (SEP-1303).
     for (const args of [
       { address: 'not-a-multiaddr' },
       { address: '/ip4/1.2.3/tcp/1' },
       { address: '/ip4/127.0.0.1/tcp/1/p2p/notapeerid' },
       { address: '' }
     ]) {
-      const err = await rejectionOf<ProtocolError>(node.client.callTool({ name: 'peer_connect', arguments: args }))
-      expect(err).toBeInstanceOf(ProtocolError)
-      expect(err.code).toBe(-32602)
-      expect(err.message).toMatch(/Invalid arguments for tool peer_connect/)
+      await expectError('peer_connect', args, /Invalid arguments for tool peer_connect/)
     }
-    const badId = await rejectionOf<ProtocolError>(
-      node.client.callTool({ name: 'peer_info', arguments: { peer: 'xyz' } })
-    )
-    expect(badId.message).toMatch(/invalid peer id "xyz"/)
+    await expectError('peer_info', { peer: 'xyz' }, /invalid peer id "xyz"/)
 
-    const expectError = async (name: string, args: Record<string, unknown>, pattern: RegExp): Promise<void> => {
-      const result = (await node.call(name, args)) as CallToolResult
-      expect(result.isError, `${name} ${JSON.stringify(args)}`).toBe(true)
-      expect(resultText(result)).toMatch(pattern)
-    }
     // Unknown peer.
     await expectError('peer_info', { peer: UNKNOWN_PEER }, /unknown peer .*not connected and not in the peer store/)
     await expectError('peer_disconnect', { peer: UNKNOWN_PEER }, /unknown peer/)

@@ -97,7 +97,9 @@ export async function spawnNode(options: SpawnNodeOptions): Promise<NodeProcess>
   const transport = new StdioClientTransport({
     command: options.executable === true ? BIN_PATH : (options.node ?? NODE_BIN),
     args,
-    env: baseEnv(options.env),
+    // The node runs inside the spawned process (as tests that kill it expect); test/cli/detached.spec.ts
+    // covers the detached node `start` launches by default.
+    env: baseEnv({ MCP_MESH_FOREGROUND: '1', ...options.env }),
     cwd: REPO_ROOT,
     stderr: 'pipe'
   })

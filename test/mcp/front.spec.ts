@@ -108,11 +108,11 @@ describe('McpFront over an in-memory transport', () => {
     expect(result.isError).toBeFalsy()
   })
 
-  it('answers bad arguments with InvalidParams naming the field', async () => {
-    const err = await protocolError(client.callTool({ name: 'echo', arguments: { message: 7 } }))
-    expect(err.code).toBe(ProtocolErrorCode.InvalidParams)
-    expect(err.code).toBe(-32602)
-    expect(err.message).toContain('message')
+  it('answers bad arguments with a tool error naming the field (SEP-1303)', async () => {
+    const result = (await client.callTool({ name: 'echo', arguments: { message: 7 } })) as CallToolResult
+    expect(result.isError).toBe(true)
+    expect(resultText(result)).toContain('message')
+    expect(result.structuredContent).toBeUndefined()
   })
 
   it('answers an unknown tool with InvalidParams', async () => {

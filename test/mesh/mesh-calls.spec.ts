@@ -182,8 +182,9 @@ describe('mesh tool calls over /mcp+p2p', () => {
     const a = await plainNode()
     const c = await provider('C', tcpAddress(await a.status()))
     await waitForTool(a, 'remote_double')
-    const badArgs = await rejectionOf(a.client.callTool({ name: 'remote_double', arguments: { n: 'x' } }))
-    expect((badArgs as { code?: number }).code).toBe(-32602)
+    // Bad arguments, checked on the provider: a tool error the model can read (SEP-1303).
+    const badArgs = (await a.client.callTool({ name: 'remote_double', arguments: { n: 'x' } })) as CallToolResult
+    expect(badArgs.isError).toBe(true)
 
     const unreachable = (await a.client.callTool({
       name: 'mesh_call',

@@ -15,7 +15,7 @@ const config = (relay: Record<string, unknown> = {}): ReturnType<typeof parseCon
   parseConfig({ relay: { server: true, ...relay } }, 'test')
 
 describe('--relay server options', () => {
-  it('bounds reservations (count, TTL) and hop streams explicitly; circuits unlimited by default', () => {
+  it('bounds reservations (count, TTL), hop streams and each circuit explicitly by default', () => {
     expect(relayServerInit(config())).toEqual({
       hopTimeout: RELAY_HOP_TIMEOUT_MS,
       maxInboundHopStreams: RELAY_MAX_INBOUND_HOP_STREAMS,
@@ -23,12 +23,22 @@ describe('--relay server options', () => {
       reservations: {
         maxReservations: RELAY_MAX_RESERVATIONS,
         reservationTtl: RELAY_RESERVATION_TTL_MS,
-        applyDefaultLimit: false
+        applyDefaultLimit: true,
+        defaultDurationLimit: RELAY_LIMIT_DURATION_MS,
+        defaultDataLimit: BigInt(RELAY_LIMIT_DATA_BYTES)
       }
     })
   })
 
-  it('applies the default per-circuit duration and data limits with relay.limitCircuits', () => {
+  it('leaves circuits unlimited only when relay.limitCircuits is false', () => {
+    expect(relayServerInit(config({ limitCircuits: false })).reservations).toEqual({
+      maxReservations: RELAY_MAX_RESERVATIONS,
+      reservationTtl: RELAY_RESERVATION_TTL_MS,
+      applyDefaultLimit: false
+    })
+  })
+
+  it('applies the default per-circuit duration and data limits with relay.limitCircuits: true', () => {
     expect(relayServerInit(config({ limitCircuits: true })).reservations).toEqual({
       maxReservations: RELAY_MAX_RESERVATIONS,
       reservationTtl: RELAY_RESERVATION_TTL_MS,
@@ -40,7 +50,7 @@ describe('--relay server options', () => {
 
   it('takes configured values, and a configured limit turns the limits on', () => {
     const reservations = relayServerInit(
-      config({ maxReservations: 4, reservationTtlMs: 60_000, limitDataBytes: 1_048_576 })
+      config({ maxReservations: 4, reservationTtlMs: 60_000, limitCircuits: false, limitDataBytes: 1_048_576 })
     ).reservations
     expect(reservations).toEqual({
       maxReservations: 4,

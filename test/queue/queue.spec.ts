@@ -9,7 +9,7 @@ import {
   createTempDir,
   FIXTURES_DIR,
   type NodeProcess,
-  rejectionOf,
+  resultText,
   spawnNode,
   tcpAddress,
   type TestHome,
@@ -35,6 +35,13 @@ async function call<T>(node: NodeProcess, name: string, args: Record<string, unk
   const result = (await node.client.callTool({ name, arguments: args })) as CallToolResult
   if (result.isError === true) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
   return result.structuredContent as T
+}
+
+/** A tool error (isError, SEP-1303) as an Error carrying its text; fails when the call succeeded. */
+async function toolError(node: NodeProcess, name: string, args: Record<string, unknown>): Promise<Error> {
+  const result = (await node.client.callTool({ name, arguments: args })) as CallToolResult
+  if (result.isError !== true) throw new Error(`${name} succeeded, a tool error was expected`)
+  return new Error(result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n'))
 }
 
 async function submit(node: NodeProcess, args: Record<string, unknown>): Promise<Task> {
@@ -201,14 +208,12 @@ describe('task queue across peers', () => {
     expect(first.created).toBe(true)
     expect(again.created).toBe(false)
     expect(again.task.id).toBe(first.task.id)
-    const conflict = await rejectionOf(
-      a.client.callTool({
-        name: 'task_submit',
-        arguments: { tool: 'remote_double', args: { n: 2 }, idempotencyKey: 'job-1' }
-      })
-    )
-    expect((conflict as { code?: number }).code).toBe(-32602)
-    expect(conflict.message).toMatch(/idempotencyKey "job-1" is already used/)
+    const conflict = (await a.client.callTool({
+      name: 'task_submit',
+      arguments: { tool: 'remote_double', args: { n: 2 }, idempotencyKey: 'job-1' }
+    })) as CallToolResult
+    expect(conflict.isError).toBe(true)
+    expect(resultText(conflict)).toMatch(/idempotencyKey "job-1" is already used/)
     expect((await call<{ total: number }>(a, 'queue_stats')).total).toBe(1)
   })
 
@@ -222,7 +227,7 @@ describe('task queue across peers', () => {
     const cancelled = (await call<{ task: Task }>(a, 'task_cancel', { id: task.id, reason: 'test' })).task
     expect(cancelled.state).toBe('cancelled')
     await waitFor(async () => (await readMarker(marker)) === 'aborted', { message: 'handler on C saw the abort' })
-    const cancelAgain = await rejectionOf(a.client.callTool({ name: 'task_cancel', arguments: { id: task.id } }))
+    const cancelAgain = await toolError(a, 'task_cancel', { id: task.id })
     expect(cancelAgain.message).toMatch(/already finished \(cancelled\)/)
   })
 
@@ -285,19 +290,13 @@ describe('task queue across peers', () => {
   it('gives clear errors for bad input and changes nothing', async () => {
     const a = await owner()
     const before = await call<{ total: number }>(a, 'queue_stats')
-    const unknown = await rejectionOf(a.client.callTool({ name: 'task_status', arguments: { id: 'nope' } }))
+    const unknown = await toolError(a, 'task_status', { id: 'nope' })
     expect(unknown.message).toMatch(/unknown task "nope"/)
-    const badPriority = await rejectionOf(
-      a.client.callTool({ name: 'task_submit', arguments: { tool: 'echo', priority: 11 } })
-    )
-    expect((badPriority as { code?: number }).code).toBe(-32602)
-    const noWorker = await rejectionOf(
-      a.client.callTool({ name: 'task_submit', arguments: { tool: 'nobody_has_this', failIfNoWorker: true } })
-    )
+    const badPriority = await toolError(a, 'task_submit', { tool: 'echo', priority: 11 })
+    expect(badPriority.message).toMatch(/priority/)
+    const noWorker = await toolError(a, 'task_submit', { tool: 'nobody_has_this', failIfNoWorker: true })
     expect(noWorker.message).toMatch(/no worker offers tool "nobody_has_this"/)
-    const noConfirm = await rejectionOf(
-      a.client.callTool({ name: 'queue_clear', arguments: { states: ['succeeded'] } })
-    )
+    const noConfirm = await toolError(a, 'queue_clear', { states: ['succeeded'] })
     expect(noConfirm.message).toMatch(/confirm: true/)
     expect(await call<{ total: number }>(a, 'queue_stats')).toMatchObject({ total: before.total })
 
@@ -305,7 +304,7 @@ describe('task queue across peers', () => {
     const local = await submit(a, { tool: 'echo', args: { message: 'hi' } })
     const done = await waitState(a, local.id, 'succeeded')
     expect(done.history[0]!.dispatch).toBe('local')
-    const late = await rejectionOf(a.client.callTool({ name: 'task_cancel', arguments: { id: local.id } }))
+    const late = await toolError(a, 'task_cancel', { id: local.id })
     expect(late.message).toMatch(/already finished \(succeeded\)/)
     expect((await status(a, local.id)).state).toBe('succeeded')
   })

@@ -49,9 +49,9 @@ describe('mcp-mesh workflow', () => {
     expect(run.stdout.replace(/\s+/g, ' ')).toContain('Exit 0 succeeded, 1 failed or cancelled, 2 rejected document')
   })
 
-  it('run: one line per step event on a non-TTY stderr, the result as JSON on stdout, exit 0', async () => {
+  it('run --progress: one line per step event on a non-TTY stderr, the result as JSON on stdout, exit 0', async () => {
     const file = await writeDocument('diamond.json', DIAMOND)
-    const result = await runCli(['workflow', 'run', file, '--home', home, '--all', '--input', 'v=3'])
+    const result = await runCli(['workflow', 'run', file, '--home', home, '--all', '--input', 'v=3', '--progress'])
     expect(result.code, result.stderr).toBe(0)
     const output = parseJson<{
       workflowId: string
@@ -102,6 +102,8 @@ describe('mcp-mesh workflow', () => {
     expect(output.state).toBe('failed')
     expect(output.errors.bad).toContain('cli failure')
     expect(result.stderr).toMatch(/workflow wf-[0-9a-f]{16} failed: step "bad" failed: .*cli failure/)
+    // Not a terminal and no --progress: no progress lines, only the outcome.
+    expect(result.stderr).not.toMatch(/submitted: \d+ steps|steps done/)
   })
 
   it('run: exit 2 with every problem listed when the document is rejected, and for bad input files', async () => {

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${…} in strings is the workflow template syntax under test
-import { Client, InMemoryTransport, ProtocolError } from '@modelcontextprotocol/client'
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { MemoryDatastore } from 'datastore-core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -9,7 +9,6 @@ import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
 import { WorkflowEngine } from '../../src/workflow/index.js'
 import { workflowTools } from '../../src/workflow/tools/index.js'
-import { rejectionOf } from '../helpers/errors.js'
 import { resultText } from '../helpers/tools.js'
 import { FakeQueue, sleepUnlessAborted } from './fake-queue.js'
 
@@ -151,7 +150,10 @@ describe('workflow MCP tools', () => {
     expect(text).toContain('step "a": dependency cycle a -> b -> a')
     expect(text).toContain('step "c": args.n references steps.zz.output, but no step "zz" exists')
     expect(text).toContain('step "d": unknown tool "mystery"')
-    expect((result.structuredContent as { problems: unknown[] }).problems).toHaveLength(3)
+    // No structuredContent on the error (it would not match the outputSchema): the problems are JSON text.
+    expect(result.structuredContent).toBeUndefined()
+    const json = result.content.find((block) => block.type === 'text' && block.text.startsWith('{'))
+    expect((JSON.parse((json as { text: string }).text) as { problems: unknown[] }).problems).toHaveLength(3)
     expect(queue.tasks.size).toBe(0)
   })
 
@@ -183,9 +185,10 @@ describe('workflow MCP tools', () => {
     expect(again).toMatchObject({ state: 'cancelled', alreadyFinished: true, cancelled: [] })
   })
 
-  it('answers InvalidParams for a malformed id and an error for an unknown one', async () => {
-    const err = await rejectionOf(call('workflow_status', { workflowId: 'nope' }))
-    expect(err).toBeInstanceOf(ProtocolError)
+  it('answers a tool error for a malformed id and for an unknown one (SEP-1303)', async () => {
+    const malformed = await call('workflow_status', { workflowId: 'nope' })
+    expect(malformed.isError).toBe(true)
+    expect(resultText(malformed)).toContain('workflowId')
     const unknown = await call('workflow_status', { workflowId: 'wf-0000000000000000' })
     expect(unknown.isError).toBe(true)
     expect(resultText(unknown)).toBe('no workflow "wf-0000000000000000" on this node')

@@ -11,6 +11,8 @@ import { resultText } from '../../mcp/result.js'
 import { errorMessage } from '../../util/errors.js'
 import { callTool, withApi } from '../api-client.js'
 import { printJson } from '../output.js'
+import { progressLine } from '../progress.js'
+import { type NodeProcessStatus, observabilityUrls, processCheck } from './doctor-node.js'
 import { homeOption } from './options.js'
 
 /**
@@ -53,6 +55,8 @@ export interface DoctorInput {
       inbound: Record<string, { denied: number; busy: number; 'rate-limited': number }>
       outbound: Record<string, number>
     }
+    /** How the node runs and the fixed listen ports it could not have (absent from older nodes). */
+    process?: NodeProcessStatus
     subsystems: Record<string, unknown>
   }
   endToEnd: EndToEnd
@@ -147,6 +151,30 @@ export function buildDoctorReport(input: DoctorInput): DoctorReport {
   const { status } = input
   const discovery = status.subsystems.discovery as DiscoveryStatus | undefined
   add('node', 'ok', `peer ${status.peerId}, mesh "${status.meshName}"`)
+  if (status.process != null) {
+    const { summary, details } = processCheck(status.process)
+    add('process', 'info', summary, details)
+    const fallbacks = status.process.listenFallbacks
+    if (fallbacks.length > 0) {
+      add(
+        'listen ports',
+        'warn',
+        `${plural(fallbacks.length, 'fixed listen port')} taken by another process: peers given the usual address cannot join`,
+        fallbacks.map(
+          (f) => `${f.configured}: port ${f.takenPort} taken, listening on ${f.port ?? 'a random port'} instead`
+        )
+      )
+    }
+  }
+  const urls = observabilityUrls(status)
+  if (urls.length > 0) {
+    add(
+      'endpoints',
+      'info',
+      urls.map((u) => `${u.name} ${u.url}`).join(', '),
+      urls.map((u) => `${u.name}: ${u.url}`)
+    )
+  }
   if (status.trust != null) {
     const { summary, details } = trustCheck(status.trust)
     add('trust', 'ok', summary, details)
@@ -371,11 +399,12 @@ interface PeerInfoLite {
 export async function endToEnd(
   client: Client,
   connected: Array<{ peerId: string }>,
-  options: { timeoutMs: number; maxPeers?: number }
+  options: { timeoutMs: number; maxPeers?: number; onStep?: (text: string) => void }
 ): Promise<EndToEnd> {
   const tools = new Set((await client.listTools()).tools.map((tool) => tool.name))
   if (!tools.has('mesh_call')) return { state: 'unavailable' }
   const members: string[] = []
+  options.onStep?.('finding mesh members among connected peers')
   for (const { peerId } of connected.slice(0, 32)) {
     if (!tools.has('peer_info')) {
       members.push(peerId)
@@ -391,6 +420,7 @@ export async function endToEnd(
   let tried = 0
   for (const peer of members.slice(0, options.maxPeers ?? 3)) {
     tried++
+    options.onStep?.(`end-to-end call: echo on ${peer}`)
     const message = `doctor ${Date.now()}`
     try {
       const result = (await client.callTool(
@@ -418,13 +448,22 @@ export async function endToEnd(
 }
 
 export async function runDoctor(home: string, options: { timeoutMs: number }): Promise<DoctorReport> {
-  return withApi(home, async (client) => {
-    const status = (await callTool(client, 'mesh_status', {})) as DoctorInput['status']
-    const e2e = await endToEnd(client, status.connectedPeers, { timeoutMs: options.timeoutMs }).catch(
-      (err: unknown): EndToEnd => ({ state: 'failed', peer: '-', error: errorMessage(err), tried: 0 })
-    )
-    return buildDoctorReport({ status, endToEnd: e2e, files: await secretFiles(home) })
-  })
+  // On a terminal: which step the doctor is at (silent otherwise).
+  const progress = progressLine('doctor: connecting to the node')
+  try {
+    return await withApi(home, async (client) => {
+      progress.update("doctor: reading the node's status")
+      const status = (await callTool(client, 'mesh_status', {})) as DoctorInput['status']
+      const e2e = await endToEnd(client, status.connectedPeers, {
+        timeoutMs: options.timeoutMs,
+        onStep: (text) => progress.update(`doctor: ${text}`)
+      }).catch((err: unknown): EndToEnd => ({ state: 'failed', peer: '-', error: errorMessage(err), tried: 0 }))
+      progress.update('doctor: checking the secret files')
+      return buildDoctorReport({ status, endToEnd: e2e, files: await secretFiles(home) })
+    })
+  } finally {
+    progress.done()
+  }
 }
 
 export function registerDoctorCommand(program: Command, setExit: (code: number) => void): void {

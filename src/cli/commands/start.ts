@@ -1,17 +1,18 @@
-import type { Socket } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
-import { type ConfigFlags, homeIsInitialized, initHome, loadConfig } from '../../config/load.js'
+import { NODE_LOG_FILE } from '../../config/defaults.js'
+import { type ConfigFlags, homeIsInitialized, initHome, type LoadedConfig, loadConfig } from '../../config/load.js'
 import { warnIfExposed } from '../../identity/permissions.js'
 import { createFront } from '../../mcp/front.js'
 import { httpTokenPath } from '../../mcp/http-token.js'
-import type { ToolView } from '../../mcp/view.js'
+import { deferredContent, type ToolView } from '../../mcp/view.js'
 import type { MeshNode } from '../../node/mesh-node.js'
-import { acquireRepoLock } from '../../node/repo-lock.js'
+import { acquireRepoLock, type LockResult, lockHolder } from '../../node/repo-lock.js'
 import { errorMessage, UNHANDLED_REJECTION_NOTICE } from '../../util/errors.js'
 import { notice } from '../../util/logger.js'
-import { openApiSocket } from '../api-client.js'
-import { NodeNotRunningError } from '../errors.js'
+import { runBridge } from '../bridge.js'
+import { EXIT_HOME_BUSY, LOCK_FROM_ENV, launchDetachedNode, relayLog, waitForApiSocket } from '../detach.js'
 
 export interface StartOptions {
   home: string
@@ -19,9 +20,21 @@ export interface StartOptions {
   flags: ConfigFlags
   /** `daemon`: no stdio MCP, never stops because stdin closed. */
   daemon: boolean
+  /** `start --foreground`: run the node in this process (as before detached nodes), not as a shared one. */
+  foreground?: boolean
+  /** `daemon --detached-for-home`: the node `start` launched; exits when idle (lifecycle.idleExitMs). */
+  detachedForHome?: boolean
 }
 
+type HeldLock = Extract<LockResult, { acquired: true }>
+
 const ATTACH_WAIT_MS = 20_000
+/** Longest wait for a freshly launched node's API socket. */
+const LAUNCH_WAIT_MS = 60_000
+/** A detached node waits at least this long for its first client. */
+const FIRST_CLIENT_WAIT_MS = 10_000
+/** `MCP_MESH_FOREGROUND=1` is `start --foreground`. */
+const FOREGROUND_ENV = 'MCP_MESH_FOREGROUND'
 const HTTP_TOKEN_HINT = 'clients send Authorization: Bearer <token>'
 
 /**
@@ -41,8 +54,11 @@ const INITIALIZE_GRACE_MS = 500
 
 /**
  * `start` and `daemon`. One node per home: when another process already owns
- * the home, `start` attaches this process's stdio to that node's API socket
- * instead of starting a second node on the same datastore and PeerId.
+ * the home, `start` bridges this process's stdio to that node's API socket
+ * instead of starting a second node on the same datastore and PeerId. The
+ * first `start` of a home launches the node as a detached process and
+ * bridges to it like every later client (docs/lifecycle.md), unless it runs
+ * in the foreground (`--foreground`, `lifecycle.detach: false`, or a TTY).
  */
 export async function runStart(options: StartOptions): Promise<number> {
   const { home } = options
@@ -53,15 +69,31 @@ export async function runStart(options: StartOptions): Promise<number> {
   const loaded = await loadConfig(home, { configFile: options.configFile, flags: options.flags })
   // The config file holds the identity's private key.
   await warnIfExposed(loaded.configPath)
-  const lock = await acquireRepoLock(home)
+  const detachedNode = options.daemon && options.detachedForHome === true
+  const takeOverFrom = detachedNode ? Number(process.env[LOCK_FROM_ENV]) || undefined : undefined
+  const lock = await acquireRepoLock(home, { takeOverFrom })
   if (!lock.acquired) {
+    if (detachedNode) {
+      notice(`a node is already running on ${home} (pid ${lock.holderPid}); this one exits`)
+      return EXIT_HOME_BUSY
+    }
     if (options.daemon || process.stdin.isTTY) {
       notice(`a node is already running on ${home} (pid ${lock.holderPid}); use \`mcp-mesh status --home ${home}\``)
       return 1
     }
     return attach(home, lock.holderPid)
   }
+  const foreground =
+    options.foreground === true || process.env[FOREGROUND_ENV] === '1' || !loaded.config.lifecycle.detach
+  if (!options.daemon && process.stdin.isTTY !== true && !foreground) return startDetached(options, loaded, lock)
+  return runNode(options, loaded, lock)
+}
 
+/** Runs the node in this process: `daemon`, a detached node, or `start` in the foreground. */
+async function runNode(options: StartOptions, loaded: LoadedConfig, lock: HeldLock): Promise<number> {
+  const { home } = options
+  const detached = options.daemon && options.detachedForHome === true
+  const idleExitMs = loaded.config.lifecycle.idleExitMs
   reportUnhandledRejections()
 
   const interactive = process.stdin.isTTY === true
@@ -90,13 +122,37 @@ export async function runStart(options: StartOptions): Promise<number> {
     if (!serveStdio || stdioOpen || node == null || !node.running) return
     if (node.apiSessionCount === 0) void shutdown('stdin closed and no client attached').then(exit)
   }
+  // A detached node stops a grace period after its last client left. Until
+  // its first client (the launcher's bridge, polling for the socket) has
+  // connected, it waits at least FIRST_CLIENT_WAIT_MS, however short the grace.
+  let idleTimer: NodeJS.Timeout | undefined
+  let hadClient = false
+  const watchIdle = (): void => {
+    if (!detached || node == null || !node.running) return
+    clearTimeout(idleTimer)
+    idleTimer = undefined
+    if (node.apiSessionCount > 0) {
+      hadClient = true
+      return
+    }
+    const waitMs = hadClient ? idleExitMs : Math.max(idleExitMs, FIRST_CLIENT_WAIT_MS)
+    idleTimer = setTimeout(() => {
+      void shutdown(`no client for ${waitMs} ms`).then(exit)
+    }, waitMs)
+  }
+  const onApiSessionsChanged = (): void => {
+    maybeStopUnattended()
+    watchIdle()
+  }
 
   const { promise: exited, resolve: exit } = Promise.withResolvers<number>()
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  // A detached node has no terminal: a hangup is not for it.
+  for (const signal of detached ? (['SIGINT', 'SIGTERM'] as const) : (['SIGINT', 'SIGTERM', 'SIGHUP'] as const)) {
     process.on(signal, () => {
       void shutdown(signal).then(exit)
     })
   }
+  if (detached) process.on('SIGHUP', () => {})
 
   // stdio is served before the libp2p stack is even loaded: initialize is
   // answered at once and tool requests wait (front.gate) until the node runs.
@@ -106,26 +162,37 @@ export async function runStart(options: StartOptions): Promise<number> {
   const view: ToolView = {
     list: () => node!.localView.list(),
     describe: (name) => node!.localView.describe(name),
-    call: async (name, args, ctx) => node!.localView.call(name, args, ctx)
+    call: async (name, args, ctx) => node!.localView.call(name, args, ctx),
+    // Requests wait for the node (front.gate) before they touch its content.
+    content: () => deferredContent(() => node!.localView.content())
   }
   if (serveStdio) {
-    const session = await front.connect(new StdioServerTransport(), view, { kind: 'local' }, () => {
+    // A 2025 client (initialize) or a 2026-07-28 one (server/discover, per-request _meta) alike.
+    const session = front.serveStream(new StdioServerTransport(), view, { kind: 'local' }, () => {
       stdioOpen = false
       maybeStopUnattended()
     })
     // Loading libp2p blocks the event loop for a few hundred ms; let the
-    // client's initialize (usually already waiting on stdin) be answered first.
+    // client's opening request (usually already waiting on stdin) be answered first.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, INITIALIZE_GRACE_MS)
-      session.server.oninitialized = () => {
+      void session.opened.then(() => {
         clearTimeout(timer)
-        resolve()
-      }
+        // The opening request is answered on a later tick: give it one.
+        setImmediate(resolve)
+      })
     })
   }
 
   const { MeshNode: MeshNodeClass } = await import('../../node/mesh-node.js')
-  node = new MeshNodeClass({ loaded, front, onApiSessionsChanged: () => maybeStopUnattended() })
+  node = new MeshNodeClass({
+    loaded,
+    front,
+    onApiSessionsChanged,
+    lifecycle: detached
+      ? { mode: 'detached', idleExitMs, logFile: join(home, NODE_LOG_FILE) }
+      : { mode: options.daemon ? 'daemon' : 'foreground' }
+  })
   try {
     await node.start()
     nodeStarted(node)
@@ -135,13 +202,16 @@ export async function runStart(options: StartOptions): Promise<number> {
     await node.stop().catch(() => {})
     throw err
   }
-  // stdin may have closed while the node was starting.
+  // stdin may have closed while the node was starting; a detached node may have no client yet.
   maybeStopUnattended()
+  watchIdle()
 
   if (interactive) {
     printBanner(node)
   } else if (!serveStdio) {
-    notice(`daemon running: peer ${node.peerId.toString()}, api ${node.apiPath}`)
+    notice(
+      `${detached ? 'detached node' : 'daemon'} running: peer ${node.peerId.toString()}, api ${node.apiPath}, pid ${process.pid}`
+    )
   }
   if (!interactive && node.httpUrl != null) {
     notice(`http ${node.httpUrl} (${HTTP_TOKEN_HINT}; \`mcp-mesh http-token --home ${home}\` prints it)`)
@@ -149,37 +219,57 @@ export async function runStart(options: StartOptions): Promise<number> {
   return exited
 }
 
-/** Pipes this process's stdio to the running node's API socket, byte for byte. */
+/**
+ * Bridges this process's stdio to the running node's API socket
+ * (src/cli/bridge.ts). The node answers initialize itself: a node still
+ * starting is waited for (its socket appears once it runs), as before.
+ */
 async function attach(home: string, holderPid: number): Promise<number> {
-  const deadline = Date.now() + ATTACH_WAIT_MS
-  let socket: Socket | undefined
-  let delay = 25
-  // The owner may still be starting: its socket appears once it is ready.
-  while (socket == null) {
-    try {
-      socket = await openApiSocket(home)
-    } catch (err) {
-      if (!(err instanceof NodeNotRunningError) || Date.now() > deadline) {
-        notice(`node pid ${holderPid} holds ${home} but its API socket did not answer: ${errorMessage(err)}`)
-        return 1
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay))
-      delay = Math.min(delay * 2, 500)
-    }
+  exitOnSignals()
+  const socket = await waitForApiSocket(home, Date.now() + ATTACH_WAIT_MS)
+  if ('error' in socket) {
+    notice(`node pid ${holderPid} holds ${home} but its API socket did not answer: ${socket.error}`)
+    return 1
   }
-  notice(`attached to the running node (pid ${holderPid}) on ${home}`)
-  const connected = socket
-  return new Promise<number>((resolve) => {
-    process.stdin.pipe(connected)
-    connected.pipe(process.stdout)
-    process.stdin.on('end', () => connected.end())
-    connected.on('close', () => {
-      process.stdin.unpipe(connected)
-      process.stdin.pause()
-      resolve(0)
-    })
-    connected.on('error', () => resolve(1))
+  notice(`attached to the running node (pid ${(await lockHolder(home)) ?? holderPid}) on ${home}`)
+  return runBridge({ input: process.stdin, output: process.stdout, connect: async () => socket })
+}
+
+/**
+ * The first client of a home: launches the node as a detached process, then
+ * bridges to it like every other client. Quitting this client (stdin closed,
+ * SIGTERM, SIGKILL) only ends this bridge.
+ */
+async function startDetached(options: StartOptions, loaded: LoadedConfig, lock: HeldLock): Promise<number> {
+  const { home } = options
+  exitOnSignals()
+  const node = await launchDetachedNode(home, options.configFile, options.flags)
+  notice(
+    `started the node for ${home} as pid ${node.pid} (log ${node.logFile}); it serves every client of this home and exits ${loaded.config.lifecycle.idleExitMs} ms after the last one leaves`
+  )
+  return runBridge({
+    input: process.stdin,
+    output: process.stdout,
+    connect: async () => {
+      let socket = await waitForApiSocket(home, Date.now() + LAUNCH_WAIT_MS, node.exited)
+      relayLog(await node.newLog())
+      // Another start launched its node first: attach to that one.
+      if ('error' in socket && (await Promise.race([node.exited, Promise.resolve(undefined)])) === EXIT_HOME_BUSY) {
+        socket = await waitForApiSocket(home, Date.now() + ATTACH_WAIT_MS)
+      }
+      if ('error' in socket) {
+        await lock.release()
+        notice(`the node did not start: ${socket.error}; see ${node.logFile}`)
+        return undefined
+      }
+      return socket
+    }
   })
+}
+
+/** A bridge has nothing to clean up: a signal ends it at once (the node keeps running). */
+function exitOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(0))
 }
 
 function printBanner(node: MeshNode): void {

@@ -3,6 +3,7 @@ import { resolveHome } from '../../config/load.js'
 import { callTool, withApi } from '../api-client.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../output.js'
+import { progressEnabled, progressLine } from '../progress.js'
 import { homeOption } from './options.js'
 
 function parseJsonObject(value: string, flag: string): Record<string, unknown> {
@@ -23,6 +24,16 @@ function parseInteger(min: number, max: number) {
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer ${min}-${max}`)
     return n
   }
+}
+
+/** How often `task submit --wait` refreshes the task's state on a terminal. */
+const STATUS_POLL_MS = 1_000
+
+function describeTask(status: unknown): string {
+  const task = (status as { task?: { state?: string; attempts?: number; worker?: string } }).task
+  if (task?.state == null) return 'waiting for its result'
+  const attempt = task.attempts != null && task.attempts > 1 ? `, attempt ${task.attempts}` : ''
+  return `${task.state}${task.worker != null ? ` on ${task.worker}` : ''}${attempt}`
 }
 
 async function run(home: string | undefined, tool: string, args: Record<string, unknown>): Promise<void> {
@@ -76,7 +87,22 @@ export function registerTaskCommands(program: Command): void {
         const output = await withApi(resolveHome(opts.home), async (client) => {
           const submitted = (await callTool(client, 'task_submit', submission)) as { task: { id: string } }
           if (opts.wait !== true) return submitted
-          return callTool(client, 'task_result', { id: submitted.task.id, wait: true, waitMs: 3_600_000 })
+          const id = submitted.task.id
+          // On a terminal: the task's state, polled while its result is awaited.
+          const progress = progressLine(`task ${id} submitted; waiting for its result`)
+          const polling = progressEnabled()
+            ? setInterval(() => {
+                callTool(client, 'task_status', { id })
+                  .then((status) => progress.update(`task ${id}: ${describeTask(status)}`))
+                  .catch(() => {})
+              }, STATUS_POLL_MS)
+            : undefined
+          try {
+            return await callTool(client, 'task_result', { id, wait: true, waitMs: 3_600_000 })
+          } finally {
+            clearInterval(polling)
+            progress.done()
+          }
         })
         printJson(output)
       }

@@ -94,9 +94,17 @@ function reportProblems(problems: WorkflowProblem[]): number {
   return EXIT_USAGE
 }
 
+/** The problems of a rejected document: the error result's JSON text block (`{ error, problems }`). */
 function problemsOf(result: CallToolResult): WorkflowProblem[] | undefined {
-  const structured = result.structuredContent as { problems?: WorkflowProblem[] } | undefined
-  return result.isError === true && Array.isArray(structured?.problems) ? structured.problems : undefined
+  if (result.isError !== true) return undefined
+  for (const block of result.content) {
+    if (block.type !== 'text' || !block.text.startsWith('{')) continue
+    try {
+      const parsed = JSON.parse(block.text) as { problems?: WorkflowProblem[] }
+      if (Array.isArray(parsed.problems)) return parsed.problems
+    } catch {}
+  }
+  return undefined
 }
 
 /**
@@ -113,6 +121,11 @@ export class ProgressDisplay {
   constructor(stream: NodeJS.WriteStream = process.stderr) {
     this.#stream = stream
     this.#tty = stream.isTTY === true && process.env.TERM !== 'dumb'
+  }
+
+  /** Whether the stream is a terminal the bar can be redrawn on. */
+  get tty(): boolean {
+    return this.#tty
   }
 
   update(progress: { progress: number; total?: number; message?: string }): void {
@@ -175,7 +188,8 @@ function deliverNotificationsFirst(client: Client): void {
 async function runWorkflow(client: Client, document: unknown, flags: RunFlags): Promise<number> {
   deliverNotificationsFirst(client)
   const display = new ProgressDisplay()
-  const showProgress = flags.progress !== false
+  // Progress is for a person watching: on a terminal by default, otherwise only with --progress.
+  const showProgress = flags.progress ?? display.tty
   let workflowId: string | undefined
   // Ctrl-C cancels the workflow (its running steps, wherever they run); a second one leaves at once.
   let interrupted = 0
@@ -293,7 +307,7 @@ export function registerWorkflowCommands(program: Command, setExit: (code: numbe
   workflow
     .command('run')
     .description(
-      'submit a workflow document (JSON; - for stdin), show its progress on stderr and print the result as JSON. Exit 0 succeeded, 1 failed or cancelled, 2 rejected document or bad usage'
+      'submit a workflow document (JSON; - for stdin), show its progress on stderr (on a terminal) and print the result as JSON. Exit 0 succeeded, 1 failed or cancelled, 2 rejected document or bad usage'
     )
     .argument('<file>', 'workflow document (JSON), or - for stdin')
     .addOption(homeOption())
@@ -303,7 +317,8 @@ export function registerWorkflowCommands(program: Command, setExit: (code: numbe
     .option('--detach', 'print the submitted workflow and return at once')
     .option('--all', 'print every step output, not just the final one')
     .option('--timeout <ms>', 'stop waiting after this long (the workflow keeps running; exit 1)', parsePositive)
-    .option('--no-progress', 'no progress output on stderr')
+    .option('--progress', 'show progress on stderr even when it is not a terminal (one line per step event)')
+    .option('--no-progress', 'no progress output on stderr, even on a terminal')
     .action(async (file: string, flags: RunFlags) => {
       const document = await readDocument(file)
       setExit(await withApi(resolveHome(flags.home), async (client) => runWorkflow(client, document, flags)))

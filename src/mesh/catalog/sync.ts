@@ -64,7 +64,9 @@ export class CatalogSync {
     this.#started = true
     await this.#init.libp2p.handle(this.#init.protocol, (stream, connection) => this.#serve(stream, connection), {
       maxInboundStreams: SYNC_MAX_INBOUND_STREAMS,
-      maxOutboundStreams: SYNC_MAX_INBOUND_STREAMS
+      maxOutboundStreams: SYNC_MAX_INBOUND_STREAMS,
+      // A node reachable only through a (limited) relay circuit still syncs its catalog.
+      runOnLimitedConnection: true
     })
     this.#schedule()
   }
@@ -93,7 +95,10 @@ export class CatalogSync {
     const { core, stats } = this.#init
     stats.syncRounds++
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)])
-    const stream = await this.#init.libp2p.dialProtocol(peerIdFromString(peer), this.#init.protocol, { signal })
+    const stream = await this.#init.libp2p.dialProtocol(peerIdFromString(peer), this.#init.protocol, {
+      signal,
+      runOnLimitedConnection: true
+    })
     try {
       const lp = lpStream(stream, { maxDataLength: SYNC_MAX_MESSAGE_BYTES })
       await lp.write(encode(core.hello()), { signal })

@@ -1,6 +1,7 @@
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import { z } from 'zod'
 import { priorityNumber, type ToolMetaInput } from '../../tools/meta.js'
+import { errorResult } from '../../tools/define.js'
 import { MeshError } from '../../util/errors.js'
 import { TASK_STATES, type Task } from '../types.js'
 
@@ -76,18 +77,21 @@ export function taskOutput(task: Task): z.infer<typeof taskSchema> {
   return JSON.parse(JSON.stringify(task)) as z.infer<typeof taskSchema>
 }
 
-/** Queue errors (unknown id, finished task, missing confirm...) are bad parameters: InvalidParams, state unchanged. */
-export function asInvalidParams(err: unknown): never {
-  if (err instanceof MeshError)
-    throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { name: err.name })
+/**
+ * Queue errors (unknown id, finished task, missing confirm...) are tool
+ * errors (`isError`, SEP-1303): the model reads them and corrects the call;
+ * the queue's state is unchanged.
+ */
+export function queueErrorResult(err: unknown): CallToolResult {
+  if (err instanceof MeshError) return errorResult(err.message)
   throw err
 }
 
-export async function guard<T>(fn: () => Promise<T> | T): Promise<T> {
+export async function guard<T>(fn: () => Promise<T> | T): Promise<T | CallToolResult> {
   try {
     return await fn()
   } catch (err) {
-    return asInvalidParams(err)
+    return queueErrorResult(err)
   }
 }
 

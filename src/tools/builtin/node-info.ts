@@ -49,6 +49,35 @@ export const meshStatusSchema = z.object({
     ),
     outbound: z.record(z.string(), z.number().int())
   }),
+  /**
+   * The node's process: how it runs (`foreground` inside its first client,
+   * `daemon`, or `detached` for a home's clients, exiting `idleExitMs` after
+   * the last one left) and the fixed listen ports it could not have.
+   */
+  process: z
+    .object({
+      pid: z.number().int(),
+      mode: z.enum(['foreground', 'daemon', 'detached']),
+      idleExitMs: z.number().int().optional(),
+      logFile: z.string().optional(),
+      listenFallbacks: z.array(
+        z.object({
+          configured: z.string(),
+          takenPort: z.number().int(),
+          replacement: z.string(),
+          port: z.number().int().optional()
+        })
+      )
+    })
+    .optional(),
+  /** URLs the node serves over HTTP (absent without `--http` / `metrics.port`). */
+  endpoints: z
+    .object({
+      mcp: z.string().optional(),
+      metrics: z.array(z.string()),
+      dashboard: z.string().optional()
+    })
+    .optional(),
   /** Subsystems added by later layers (mesh protocol limits, catalog, queue) report here. */
   subsystems: z.record(z.string(), z.unknown())
 })

@@ -84,11 +84,17 @@ export function workflowMeta(overrides: Partial<ToolMetaInput> = {}): ToolMetaIn
   }
 }
 
-/** A validation failure as a tool error: every problem in the text, and the list as structured content. */
+/**
+ * A validation failure as a tool error: every problem in the text, and the
+ * list as JSON in a second text block. No `structuredContent`: it would not
+ * match the tool's `outputSchema`, and clients validate it even on errors.
+ */
 export function validationErrorResult(err: WorkflowValidationError): CallToolResult {
   return {
-    content: [{ type: 'text', text: err.message }],
-    structuredContent: { error: err.name, problems: err.problems },
+    content: [
+      { type: 'text', text: err.message },
+      { type: 'text', text: JSON.stringify({ error: err.name, problems: err.problems }) }
+    ],
     isError: true
   }
 }

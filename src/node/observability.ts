@@ -1,0 +1,192 @@
+import type { CallToolResult } from '@modelcontextprotocol/server'
+import type { MeshConfig } from '../config/schema.js'
+import type { FrontInstrumentation } from '../mcp/front.js'
+import { type MetricsAuthorizer, type MetricsSources, type NodeMetrics, nodeMetrics } from '../metrics/index.js'
+import type { Task } from '../queue/index.js'
+import type { RoutedCall } from '../router/router.js'
+import {
+  activeSpan,
+  contextFromMeta,
+  type FinishedSpan,
+  type NodeTracing,
+  newSpanId,
+  newTraceId,
+  nodeTracing,
+  runInSpan,
+  type SpanContext
+} from '../tracing/index.js'
+
+const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead'])
+/** Submission contexts remembered for tasks still open (bounded: a flood of tasks must not grow it forever). */
+const MAX_OPEN_TASK_TRACES = 10_000
+/** Workflows whose trace is remembered, so every step joins the trace of the call that submitted it. */
+const MAX_WORKFLOW_TRACES = 1_000
+
+/** Inserts into a bounded map, dropping the oldest entry when full. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (map.size >= max && !map.has(key)) {
+    const oldest = map.keys().next().value
+    if (oldest !== undefined) map.delete(oldest)
+  }
+  map.set(key, value)
+}
+
+/**
+ * The node's metrics and tracing, and the closures that feed them: the
+ * front's instrumentation, the router's observer and the queue's task
+ * events. Created in the node's constructor (the front needs it before the
+ * node starts); the sources are closures over the node's services.
+ */
+export class NodeObservability {
+  readonly metrics: NodeMetrics
+  readonly tracing: NodeTracing
+  /** Trace context of each open task's submission, so its span joins the submitter's trace. */
+  readonly #taskParents = new Map<string, { parent?: SpanContext; spanId: string }>()
+  /** Trace context of each workflow's first step: later steps are submitted from task events, not from the call. */
+  readonly #workflowParents = new Map<string, SpanContext>()
+
+  constructor(config: MeshConfig, sources: MetricsSources, authorize?: MetricsAuthorizer) {
+    const peerId = config.identity?.peerId ?? 'unknown'
+    this.tracing = nodeTracing({
+      otlpEndpoint: config.tracing.otlpEndpoint,
+      otlpHeaders: config.tracing.otlpHeaders
+    })({ peerId })
+    this.metrics = nodeMetrics({ port: config.metrics.port, libp2p: config.metrics.libp2p, authorize })({
+      sources: { ...sources, tracing: () => this.tracing.status() }
+    })
+  }
+
+  async start(): Promise<void> {
+    await this.tracing.start()
+    await this.metrics.start()
+  }
+
+  async stop(): Promise<void> {
+    await this.metrics.stop()
+    await this.tracing.stop()
+  }
+
+  /** A server span per tools/call (child of the caller's `_meta` trace context), timed as mcp.server.operation.duration. */
+  frontInstrumentation(): FrontInstrumentation {
+    const tracer = this.tracing.tracer
+    return {
+      toolCall: async (info, run): Promise<CallToolResult> => {
+        const caller = info.caller.kind
+        const span = tracer.startSpan(`tools/call ${info.name}`, {
+          kind: 'server',
+          // A call's trace comes from its _meta only: a fresh trace when the client sent none.
+          parent: contextFromMeta(info.meta) ?? null,
+          attributes: {
+            'mcp.method.name': 'tools/call',
+            'gen_ai.tool.name': info.name,
+            'mcp_mesh.caller': caller,
+            ...(info.caller.kind === 'peer' ? { 'mcp_mesh.caller_peer': info.caller.peerId } : {})
+          }
+        })
+        const started = performance.now()
+        let errorType: string | undefined
+        try {
+          const result = await runInSpan({ context: span.context, recorder: tracer }, run)
+          if (result.isError === true) errorType = 'tool_error'
+          span.end(errorType)
+          return result
+        } catch (err) {
+          errorType = err instanceof Error ? err.name : 'Error'
+          span.end(err instanceof Error ? err.message : String(err))
+          throw err
+        } finally {
+          this.metrics.calls.operation({
+            method: 'tools/call',
+            tool: info.name,
+            errorType,
+            caller,
+            durationMs: performance.now() - started,
+            unknown: errorType === 'UnknownToolError' || errorType === 'InvalidToolArgumentsError'
+          })
+        }
+      }
+    }
+  }
+
+  /** The router's observer: tool-call latency by tool, route and outcome. */
+  routed(call: RoutedCall): void {
+    this.metrics.calls.route({
+      tool: call.name,
+      route: call.route,
+      outcome: call.outcome,
+      durationMs: call.durationMs,
+      unknown: call.unknown
+    })
+  }
+
+  /**
+   * The queue's `task` event: counters, and once a task is final, its span
+   * (submission to end) with one child span per attempt, in the trace that
+   * was active when it was submitted (the queue dispatches the first event
+   * synchronously inside `submit`).
+   */
+  taskEvent(task: Task): void {
+    this.metrics.tasks.observe(task)
+    let entry = this.#taskParents.get(task.id)
+    if (entry == null) {
+      const workflowId = task.labels.workflowId
+      let parent = workflowId != null ? this.#workflowParents.get(workflowId) : undefined
+      if (parent == null) {
+        parent = activeSpan()?.context
+        if (parent != null && workflowId != null)
+          remember(this.#workflowParents, workflowId, parent, MAX_WORKFLOW_TRACES)
+      }
+      entry = { parent, spanId: newSpanId() }
+      remember(this.#taskParents, task.id, entry, MAX_OPEN_TASK_TRACES)
+    }
+    if (!FINAL.has(task.state)) return
+    this.#taskParents.delete(task.id)
+    this.#recordTask(task, entry)
+  }
+
+  #recordTask(task: Task, entry: { parent?: SpanContext; spanId: string }): void {
+    const tracer = this.tracing.tracer
+    const traceId = entry.parent?.traceId ?? newTraceId()
+    const step = task.labels.stepId
+    const end = task.finishedAt ?? task.updatedAt
+    const span: Omit<FinishedSpan, 'attributes'> & { attributes: FinishedSpan['attributes'] } = {
+      traceId,
+      spanId: entry.spanId,
+      ...(entry.parent != null ? { parentSpanId: entry.parent.spanId } : {}),
+      name: task.labels.workflowId != null && step != null ? `workflow step ${step}` : `task ${task.tool}`,
+      kind: 'producer',
+      startMs: task.createdAt,
+      endMs: end,
+      attributes: {
+        'mcp_mesh.task.id': task.id,
+        'gen_ai.tool.name': task.tool,
+        'mcp_mesh.task.state': task.state,
+        'mcp_mesh.task.attempts': task.attempts,
+        ...(task.labels.workflowId != null ? { 'mcp_mesh.workflow.id': task.labels.workflowId } : {}),
+        ...(step != null ? { 'mcp_mesh.workflow.step': step } : {})
+      },
+      ...(task.state !== 'succeeded' ? { error: task.error ?? task.state } : {})
+    }
+    tracer.recordSpan(span)
+    for (const attempt of task.history) {
+      tracer.recordSpan({
+        traceId,
+        parentSpanId: entry.spanId,
+        name: `task dispatch ${task.tool}`,
+        kind: 'client',
+        startMs: attempt.startedAt,
+        endMs: attempt.finishedAt ?? end,
+        attributes: {
+          'mcp_mesh.task.id': task.id,
+          'mcp_mesh.task.attempt': attempt.attempt,
+          'mcp_mesh.task.worker': attempt.worker,
+          'mcp_mesh.task.dispatch': attempt.dispatch,
+          'mcp_mesh.task.outcome': attempt.outcome ?? 'unknown'
+        },
+        ...(attempt.outcome != null && attempt.outcome !== 'succeeded'
+          ? { error: attempt.error ?? attempt.outcome }
+          : {})
+      })
+    }
+  }
+}
