@@ -40,6 +40,8 @@ const MAX_OBSERVERS = Number(process.env.BENCH_SIM_OBSERVERS ?? 100)
 const LOSS = Number(process.env.BENCH_SIM_LOSS ?? 0.01)
 const D = 6
 const HOP_MS = Number(process.env.BENCH_SIM_HOP_MS ?? 20)
+/** Refresh intervals of virtual idle time (default 2). */
+const REFRESHES = Number(process.env.BENCH_SIM_REFRESHES ?? 2)
 const MESH = 'sim'
 const TOPIC = catalogTopic(MESH)
 const INPUT = { type: 'object', properties: { text: { type: 'string' } } }
@@ -114,7 +116,11 @@ class SimNode {
         this.cost.sigChecks++
         return fromWire(wire, topic)
       },
-      toolsOf: (peer) => [...(this.peers.get(peer)?.tools.values() ?? [])].map((tool) => tool.advert),
+      toolsOf: (peer) =>
+        [...(this.peers.get(peer)?.tools.values() ?? [])].map((tool) => ({
+          ...tool.advert,
+          descriptor: tool.descriptor
+        })),
       now
     })
   }
@@ -212,7 +218,7 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
   }
   for (const author of authors) {
     const due = Math.max(start, author.seq + refreshMs)
-    for (let t = due; t < start + 2 * refreshMs; t += refreshMs) {
+    for (let t = due; t < start + REFRESHES * refreshMs; t += refreshMs) {
       push({
         at: t,
         run: async () => {
@@ -229,7 +235,11 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
   }
   for (const node of observers) {
     // Rounds this node starts, and (symmetrically, on average) rounds others start with it.
-    for (let t = start + Math.random() * aeMs; t < start + 2 * refreshMs; t += aeMs * (0.8 + Math.random() * 0.4)) {
+    for (
+      let t = start + Math.random() * aeMs;
+      t < start + REFRESHES * refreshMs;
+      t += aeMs * (0.8 + Math.random() * 0.4)
+    ) {
       push({ at: t, run: async () => void (await exchange(node, rest)) })
       push({ at: t + aeMs / 2, run: async () => void (await exchange(rest, node)) })
     }
@@ -239,7 +249,7 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
     clock = Math.round(event.at)
     await event.run()
   }
-  const idleSeconds = (2 * refreshMs) / 1000
+  const idleSeconds = (REFRESHES * refreshMs) / 1000
   const perNode = (pick: (c: Cost) => number): number =>
     Math.round((observers.reduce((sum, node) => sum + pick(node.cost), 0) / observers.length / idleSeconds) * 10_000) /
     10_000

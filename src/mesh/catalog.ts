@@ -163,7 +163,12 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       accept: (from, message) => this.#receiver.accept(peerIdFromString(from), message) === TopicValidatorResult.Accept,
       descriptors: this.#descriptors,
       stats,
-      toolsOf: (peer) => [...(this.#peers.get(peer)?.tools.values() ?? [])].map((tool) => tool.advert)
+      toolsOf: (peer) =>
+        [...(this.#peers.get(peer)?.tools.values() ?? [])].map((tool) => ({
+          name: tool.advert.name,
+          schemaHash: tool.advert.schemaHash,
+          descriptor: tool.descriptor
+        }))
     })
     this.#sync = new CatalogSync({
       protocol: catalogSyncProtocol(init.meshName),

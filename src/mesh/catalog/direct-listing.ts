@@ -118,7 +118,11 @@ export class DirectListing {
       throw new InvalidAdvertError(`the tools of ${peerId} exceed the catalog's limits; not listed`)
     }
     peer.lastSeen = Date.now()
-    for (const descriptor of listed) peer.tools.set(descriptor.name, { advert: advertOf(descriptor), descriptor })
+    for (const descriptor of listed) {
+      peer.tools.set(descriptor.name, { advert: advertOf(descriptor), descriptor })
+      // Cached under the hash of its own schemas: the next peer (or a newcomer's sync) needs no fetch.
+      this.#init.descriptors.seed(descriptor)
+    }
     peers.set(peer)
     this.#init.changed(peerId, source)
     return peer

@@ -92,8 +92,8 @@ export interface SyncCoreInit {
   stats: CatalogStats
   /** Checks a record's signature (default: gossipsub's StrictSign check, `fromWire`). */
   verify?: (wire: WireRecord, topic: string) => Promise<SignedMessage>
-  /** Tool names and hashes of a held record (to hand on their descriptors). */
-  toolsOf: (peerId: string) => ReadonlyArray<{ name: string; schemaHash: string }>
+  /** Tools of a held record, with the descriptor this node holds for each, if any (to hand on). */
+  toolsOf: (peerId: string) => ReadonlyArray<{ name: string; schemaHash: string; descriptor?: McpTool }>
   now?: () => number
 }
 
@@ -174,7 +174,7 @@ export class SyncCore {
       for (const tool of this.#init.toolsOf(peerId)) {
         const key = `${tool.name}\0${tool.schemaHash}`
         if (descriptors.has(key)) continue
-        const descriptor = this.#init.descriptors.peek(tool.name, tool.schemaHash)
+        const descriptor = tool.descriptor ?? this.#init.descriptors.peek(tool.name, tool.schemaHash)
         if (descriptor == null) continue
         const size = JSON.stringify(descriptor).length
         if (bytes + size > SYNC_MAX_ANSWER_BYTES) continue
