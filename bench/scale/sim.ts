@@ -297,7 +297,10 @@ async function simulate(n: number): Promise<Record<string, unknown>> {
     let newcomerCost: Cost | undefined
     if (newcomer != null) {
       clock = t0
-      await exchange(newcomer, rest)
+      // As CatalogSync.syncWith: rounds while answers are capped.
+      for (let round = 0; round < 5 && (await exchange(newcomer, rest)) > 0; round++) {
+        if (newcomer.records.size >= rest.records.size) break
+      }
       newcomerCost = newcomer.cost
     }
     // Let descriptor fetches (promises) run before costs are read.

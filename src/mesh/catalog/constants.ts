@@ -66,6 +66,8 @@ export const JOIN_SYNC_PEERS = 2
 export const SYNC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 /** Records and descriptors sent in one sync answer stop at about this many bytes (the rest next round). */
 export const SYNC_MAX_ANSWER_BYTES = 2 * 1024 * 1024
+/** Exchanges in a row with one member while its answers are capped (a newcomer to a large mesh). */
+export const SYNC_MAX_ROUNDS = 5
 /** One sync exchange (dial, digest, records) must finish within this. */
 export const SYNC_TIMEOUT_MS = 10 * second
 /** Inbound sync streams per connection. */

@@ -11,6 +11,7 @@ import {
   SYNC_MAX_INBOUND_STREAMS,
   SYNC_MAX_MESSAGE_BYTES,
   SYNC_MAX_PER_PEER_PER_MINUTE,
+  SYNC_MAX_ROUNDS,
   SYNC_TIMEOUT_MS
 } from './constants.js'
 import { digestAnswerSchema, exchangeSchema, helloSchema, recordsAnswerSchema, type SyncCore } from './sync-core.js'
@@ -90,8 +91,24 @@ export class CatalogSync {
     })
   }
 
-  /** One exchange with `peer`; resolves with the number of records taken. */
+  /**
+   * Exchanges with `peer` until nothing is left to take: an answer is capped
+   * (SYNC_MAX_ANSWER_BYTES), so a newcomer to a large mesh needs a few rounds
+   * (bounded by SYNC_MAX_ROUNDS, within the responder's rate limit).
+   * Resolves with the number of records taken.
+   */
   async syncWith(peer: string): Promise<number> {
+    let total = 0
+    for (let round = 0; round < SYNC_MAX_ROUNDS; round++) {
+      const { taken, truncated } = await this.#round(peer)
+      total += taken
+      if (!truncated || taken === 0) break
+    }
+    return total
+  }
+
+  /** One exchange; `truncated` when the answer left out records we asked for. */
+  async #round(peer: string): Promise<{ taken: number; truncated: boolean }> {
     const { core, stats } = this.#init
     stats.syncRounds++
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)])
@@ -104,13 +121,13 @@ export class CatalogSync {
       await lp.write(encode(core.hello()), { signal })
       const answer = digestAnswerSchema.parse(decode(await lp.read({ signal })))
       const exchange = core.exchange(answer)
-      if (exchange == null) return 0
+      if (exchange == null) return { taken: 0, truncated: false }
       stats.syncRepairs++
       await lp.write(encode(exchange), { signal })
       const records = recordsAnswerSchema.parse(decode(await lp.read({ signal })))
       const taken = await core.finish(peer, records)
       log('synced with %s: pushed %d, took %d records', peer, exchange.push.length, taken)
-      return taken
+      return { taken, truncated: records.records.length < exchange.want.length }
     } catch (err) {
       stream.abort(err as Error)
       throw err
