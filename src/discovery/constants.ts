@@ -55,6 +55,11 @@ export const REACHABILITY_DEBOUNCE_MS = 250
 
 /** Join by name: how often the mesh's DHT providers are looked up, and re-provided. */
 export const DEFAULT_MESH_LOOKUP_INTERVAL_MS = 1 * minute
+/**
+ * A lookup that finds nothing new to dial doubles the interval up to this
+ * (an idle mesh stops querying the DHT every minute from every node).
+ */
+export const MESH_LOOKUP_MAX_INTERVAL_MS = 16 * minute
 export const MESH_REPROVIDE_INTERVAL_MS = 10 * minute
 /** Bound on one provide or lookup of the mesh record. */
 export const MESH_QUERY_TIMEOUT_MS = 30 * second

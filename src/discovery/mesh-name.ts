@@ -9,6 +9,7 @@ import {
   DIAL_CONCURRENCY,
   MESH_MAX_DIALS_PER_LOOKUP,
   MESH_QUERY_TIMEOUT_MS,
+  MESH_LOOKUP_MAX_INTERVAL_MS,
   MESH_REPROVIDE_INTERVAL_MS,
   meshNameKey
 } from './constants.js'
@@ -193,6 +194,7 @@ export class MeshNameJoin {
     // The DHT can only answer once its routing table has a peer.
     while (!signal.aborted && routingTableSize(this.#libp2p.services.dht) === 0) await this.#sleep(100, signal)
     let lastProvide = 0
+    let interval = this.#init.lookupIntervalMs
     while (!signal.aborted) {
       if (Date.now() - lastProvide >= MESH_REPROVIDE_INTERVAL_MS) {
         // Provide in the background: a slow provide must not delay the lookup.
@@ -209,13 +211,19 @@ export class MeshNameJoin {
           result.providers.length,
           result.connected.length
         )
+        // Nothing new to dial (all providers connected, or enough peers): look again less often.
+        const settled = result.dialed.length === 0
+        interval = settled
+          ? Math.min(interval * 2, Math.max(this.#init.lookupIntervalMs, MESH_LOOKUP_MAX_INTERVAL_MS))
+          : this.#init.lookupIntervalMs
       } catch (err) {
         if (signal.aborted) break
+        interval = this.#init.lookupIntervalMs
         this.#status.lastLookupAt = Date.now()
         this.#status.lastLookupError = errorMessage(err)
         log('mesh lookup failed: %s', this.#status.lastLookupError)
       }
-      await this.#sleep(this.#init.lookupIntervalMs, signal)
+      await this.#sleep(interval, signal)
     }
   }
 }

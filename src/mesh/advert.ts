@@ -26,17 +26,35 @@ export const advertSchema = z
     v: z.literal(ADVERT_VERSION),
     mesh: z.string().min(1).max(64),
     peerId: z.string().min(1).max(128),
-    /** Strictly increasing per sender; older or repeated adverts are ignored. */
+    /**
+     * Strictly increasing per sender, and changed only when the signed record
+     * changes (its tools, capacity, worker state, addresses, or its expiry on
+     * a refresh); older or repeated records are ignored.
+     */
     seq: z.number().int().nonnegative(),
+    /** When the record was signed (ms since the epoch). */
     ts: z.number().int().nonnegative(),
+    /**
+     * When the record stops being valid (ms since the epoch): its signer
+     * refreshes it well before. A record without one (a legacy advert) is
+     * valid for the short legacy window after `ts`.
+     */
+    exp: z.number().int().nonnegative().optional(),
+    /** A leave record: the signer stopped cleanly; its tools are withdrawn at once. */
+    leave: z.literal(true).optional(),
     capacity: z.object({ maxConcurrency: z.number().int().min(1) }).strict(),
-    load: z.object({ inFlight: z.number().int().min(0), queued: z.number().int().min(0) }).strict(),
+    /** Legacy: live load is no longer gossiped (it travels on replies and is measured locally). */
+    load: z
+      .object({ inFlight: z.number().int().min(0), queued: z.number().int().min(0) })
+      .strict()
+      .optional(),
     /** This peer as a task-queue worker: whether it takes tasks, and how many at once. */
     worker: z
       .object({
         accepting: z.boolean(),
         maxConcurrency: z.number().int().min(0),
-        running: z.number().int().min(0),
+        /** Legacy: tasks running at signing time (not part of a record: it changes with load). */
+        running: z.number().int().min(0).optional(),
         tags: z.array(z.string().min(1).max(64)).max(32)
       })
       .strict()
@@ -52,6 +70,7 @@ export const advertSchema = z
   })
   .strict()
 
+/** The signed catalog record of one node (gossiped as the catalog advert). */
 export type CatalogAdvert = z.infer<typeof advertSchema>
 export type AdvertTool = z.infer<typeof advertToolSchema>
 

@@ -1,4 +1,4 @@
-import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
+import { type Message, type SubscriptionChangeData, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p } from 'libp2p'
@@ -9,10 +9,14 @@ import { meshLogger } from '../util/logger.js'
 import type { CatalogAdvert } from './advert.js'
 import { AdvertPublisher } from './catalog/advert-publisher.js'
 import { AdvertReceiver } from './catalog/advert-receiver.js'
+import { LEGACY_ADVERT_INTERVAL_MS, REDIAL_TIMEOUT_MS } from './catalog/constants.js'
 import { DescriptorStore } from './catalog/descriptors.js'
 import { DirectListing } from './catalog/direct-listing.js'
 import { PeerTable } from './catalog/peers.js'
 import { ProviderRecords } from './catalog/provider-records.js'
+import { RecordStore } from './catalog/records.js'
+import { CatalogSync } from './catalog/sync.js'
+import { SyncCore } from './catalog/sync-core.js'
 import {
   type CatalogChangeReason,
   type CatalogEvents,
@@ -24,7 +28,7 @@ import {
 } from './catalog/types.js'
 import { OutboundDeniedError } from './errors.js'
 import type { PeerPool } from './peer-pool.js'
-import { catalogTopic } from './topics.js'
+import { catalogSyncProtocol, catalogTopic } from './topics.js'
 
 export { toolProviderCid } from './catalog/provider-records.js'
 export type {
@@ -41,16 +45,22 @@ export type {
 const log = meshLogger('catalog')
 
 /**
- * Who offers what. Each node publishes a signed advert of its exported tools
- * (names, schema hashes, tags, capacity, load, sequence number) on the mesh's
- * catalog topic, periodically and on change; gossipsub's StrictSign envelope
- * is the advert's signature, and the advert must name its signer. Adverts
- * carry hashes, not schemas: full descriptors are fetched once per schema
- * over `/mcp+p2p` (tools/list). Each exported tool also gets a DHT provider
- * record, used on a catalog miss to find providers beyond gossip.
+ * Who offers what. Each node publishes a signed record of its exported tools
+ * (names, schema hashes, tags), capacity, worker state and addresses, with a
+ * sequence number and an expiry, on the mesh's catalog topic: when it
+ * changes, on a rare refresh, and as a leave record on a clean stop.
+ * gossipsub's StrictSign envelope is the record's signature, and the record
+ * must name its signer. Records carry hashes, not schemas: descriptors are
+ * fetched once per schema over `/mcp+p2p` (tools/list). Anti-entropy (a
+ * digest exchange with one member now and then, and a full sync at join)
+ * repairs what gossip missed. A peer leaves the catalog on its leave
+ * record, when its connection dropped and a redial failed, or when its
+ * record expires. Each exported tool also gets a DHT provider record, used
+ * on a catalog miss to find providers beyond gossip.
  *
- * The parts live in `catalog/`: the advert publisher and receiver, the
- * descriptor store, direct listings, the peer table and the DHT records.
+ * The parts live in `catalog/`: the record publisher and receiver, the
+ * record store and anti-entropy, the descriptor store, direct listings, the
+ * peer table and the DHT records.
  */
 export class Catalog extends TypedEventEmitter<CatalogEvents> {
   readonly #libp2p: Libp2p<MeshServices>
@@ -63,6 +73,8 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   readonly #receiver: AdvertReceiver
   readonly #publisher: AdvertPublisher
   readonly #records: ProviderRecords
+  readonly #signed = new RecordStore()
+  readonly #sync: CatalogSync
   #expiryTimer?: NodeJS.Timeout
   #started = false
   readonly #onMessage = (event: CustomEvent<Message>): void => this.#receiver.receive(event.detail)
@@ -70,11 +82,13 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     this.#publisher.subscriptionChanged(event.detail)
   readonly #onDisconnect = (event: CustomEvent<PeerId>): void => this.#peers.disconnected(event.detail.toString())
   readonly #onConnect = (event: CustomEvent<PeerId>): void => this.#peers.connected(event.detail.toString())
-  readonly #onIdentify = (event: CustomEvent<IdentifyResult>): void =>
+  readonly #onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    this.#sync.identified(event.detail.peerId, event.detail.protocols)
     this.#direct.identified(event.detail.peerId, event.detail.protocols)
+  }
   readonly #onRegistryChange = (event: CustomEvent<{ type: string; names: string[] }>): void => {
-    log('registry %s: %s; publishing', event.detail.type, event.detail.names.join(', '))
-    this.#publisher.schedulePublish(50)
+    log('registry %s: %s', event.detail.type, event.detail.names.join(', '))
+    this.#publisher.toolsChanged()
     this.#records.scheduleProvide()
   }
 
@@ -87,7 +101,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     const running = (): boolean => this.#started
     const changed = (peer: string, reason: CatalogChangeReason): void => {
       // A dropped peer's descriptors no longer count against the byte budget.
-      if (reason === 'expired' || reason === 'disconnected') this.#descriptors.forget(peer)
+      if (reason === 'expired' || reason === 'disconnected' || reason === 'left') this.#descriptors.forget(peer)
       this.safeDispatchEvent('change', { detail: { peer, reason } })
     }
     const listTools: ListTools = async (peer, signal) => {
@@ -96,7 +110,16 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       const client = await pool.get(peerIdFromString(peer), { signal })
       return (await client.listTools(undefined, { signal })).tools
     }
-    this.#peers = new PeerTable(init.peerTtlMs, changed)
+    const self = libp2p.peerId.toString()
+    this.#peers = new PeerTable(
+      init.peerTtlMs,
+      changed,
+      async (peer) => {
+        if (!this.#started) throw new Error('catalog stopped')
+        await libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(REDIAL_TIMEOUT_MS) })
+      },
+      stats
+    )
     this.#descriptors = new DescriptorStore({ peers: this.#peers, stats, listTools, changed, running })
     this.#direct = new DirectListing({
       meshName: init.meshName,
@@ -110,7 +133,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       gate: init.gate
     })
     this.#receiver = new AdvertReceiver({
-      self: libp2p.peerId.toString(),
+      self,
       meshName: init.meshName,
       topic: this.#topic,
       peers: this.#peers,
@@ -121,9 +144,48 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
         await libp2p.peerStore.merge(peerIdFromString(peer), { multiaddrs })
       },
       gate: init.gate,
-      advertIntervalMs: init.advertIntervalMs
+      // Records without an expiry (legacy adverts) get the legacy freshness window and silence TTL.
+      advertIntervalMs: Math.min(init.advertIntervalMs, LEGACY_ADVERT_INTERVAL_MS),
+      legacyTtlMs: init.peerTtlMs,
+      records: this.#signed
     })
-    this.#publisher = new AdvertPublisher({ ...init, libp2p, registry, topic: this.#topic, stats })
+    this.#publisher = new AdvertPublisher({
+      ...init,
+      libp2p,
+      registry,
+      topic: this.#topic,
+      stats,
+      meshSize: () => this.#signed.size
+    })
+    const core = new SyncCore({
+      topic: this.#topic,
+      records: this.#signed,
+      accept: (from, message) => this.#receiver.accept(peerIdFromString(from), message) === TopicValidatorResult.Accept,
+      descriptors: this.#descriptors,
+      stats,
+      toolsOf: (peer) =>
+        [...(this.#peers.get(peer)?.tools.values() ?? [])].map((tool) => ({
+          name: tool.advert.name,
+          schemaHash: tool.advert.schemaHash,
+          descriptor: tool.descriptor
+        }))
+    })
+    this.#sync = new CatalogSync({
+      protocol: catalogSyncProtocol(init.meshName),
+      core,
+      libp2p,
+      gate: init.gate,
+      stats,
+      members: () => {
+        const ids = new Set<string>()
+        for (const connection of libp2p.getConnections()) {
+          const id = connection.remotePeer.toString()
+          if (id !== self && this.#signed.get(id) != null) ids.add(id)
+        }
+        return [...ids]
+      },
+      meshSize: () => this.#signed.size
+    })
     this.#records = new ProviderRecords({
       libp2p,
       meshName: init.meshName,
@@ -154,17 +216,24 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     this.#libp2p.addEventListener('peer:identify', this.#onIdentify)
     this.#registry.addEventListener('change', this.#onRegistryChange)
     this.#expiryTimer = setInterval(
-      () => this.#peers.expire(),
+      () => {
+        this.#peers.expire()
+        this.#signed.prune(Date.now())
+      },
       Math.max(250, Math.floor(this.#peers.disconnectGraceMs / 2))
     )
     this.#expiryTimer.unref()
     this.#publisher.start()
     this.#records.start()
+    await this.#sync.start()
   }
 
   async stop(): Promise<void> {
     if (!this.#started) return
+    // A clean stop withdraws our tools everywhere at once.
+    await this.#publisher.leave()
     this.#started = false
+    await this.#sync.stop()
     this.#records.stop()
     this.#publisher.stop()
     clearInterval(this.#expiryTimer)
@@ -183,6 +252,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     this.#direct.stop()
     this.#registry.removeEventListener('change', this.#onRegistryChange)
     this.#peers.clear()
+    this.#signed.clear()
   }
 
   peers(): CatalogPeer[] {
@@ -194,7 +264,7 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
   }
 
   stats(): CatalogStats {
-    return { ...this.#stats, peers: this.#peers.size, tools: this.#peers.toolCount() }
+    return { ...this.#stats, peers: this.#peers.size, tools: this.#peers.toolCount(), records: this.#signed.size }
   }
 
   /** Folds a measured round trip into the peer's smoothed latency. */
@@ -202,7 +272,12 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
     this.#peers.recordLatency(peerId, ms)
   }
 
-  /** Publishes our advert after `delayMs`, coalescing bursts of triggers. */
+  /** One anti-entropy exchange with `peer` (tests, diagnostics); resolves with the records taken. */
+  async syncWith(peer: string): Promise<number> {
+    return this.#sync.syncWith(peer)
+  }
+
+  /** Publishes our record after `delayMs`, coalescing bursts of triggers. */
   schedulePublish(delayMs: number): void {
     this.#publisher.schedulePublish(delayMs)
   }

@@ -6,8 +6,8 @@ import { meshLogger } from '../util/logger.js'
 import { parsePeerId, tryParsePeerId } from '../util/peer-id.js'
 import { schemaHash } from './advert.js'
 import { Catalog } from './catalog.js'
+import { DEFAULT_RECORD_REFRESH_MS, DEFAULT_RECORD_TTL_MS } from './catalog/constants.js'
 import {
-  DEFAULT_ADVERT_INTERVAL_MS,
   DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_MAX_HELD_CALL_BYTES,
   DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
@@ -20,7 +20,6 @@ import {
   DEFAULT_MAX_PARTIAL_FRAME_BYTES_PER_PEER,
   DEFAULT_MAX_INBOUND_QUEUE_PER_PEER,
   DEFAULT_MAX_REQUESTS_PER_SECOND_PER_PEER,
-  DEFAULT_PEER_TTL_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   ERROR_CODE_BUSY,
   LATENCY_PROBE_INTERVAL_MS,
@@ -198,13 +197,13 @@ export class Mesh implements MeshService {
     })
     const catalog = new Catalog(libp2p, registry, this.#pool, {
       meshName: init.meshName,
-      advertIntervalMs: init.catalog.advertIntervalMs ?? DEFAULT_ADVERT_INTERVAL_MS,
-      peerTtlMs: init.catalog.peerTtlMs ?? DEFAULT_PEER_TTL_MS,
+      // The record refresh and lifetime; the record itself is published on change.
+      advertIntervalMs: init.catalog.advertIntervalMs ?? DEFAULT_RECORD_REFRESH_MS,
+      peerTtlMs: init.catalog.peerTtlMs ?? DEFAULT_RECORD_TTL_MS,
       dhtProvide: init.dhtProvide,
       isExported: (name) => gate.isExported(name),
       gate,
       capacity: () => ({ maxConcurrency: this.limits.maxInboundConcurrencyPerPeer }),
-      load: () => ({ inFlight: this.limiter.counters.inFlight, queued: this.limiter.counters.queued }),
       worker: () => init.workerInfo?.()
     })
     this.#catalog = catalog

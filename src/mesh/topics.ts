@@ -31,3 +31,11 @@ export const DIAGNOSTIC_TOPIC_KINDS: readonly string[] = ['catalog', 'tasks', 'c
 export function meshTopics(mesh: string, kinds: readonly string[] = DIAGNOSTIC_TOPIC_KINDS): string[] {
   return kinds.map((kind) => meshTopic(mesh, kind))
 }
+
+/**
+ * The catalog's anti-entropy protocol of `mesh` (a stream protocol, not a
+ * topic: digests and signed records are exchanged with one member at a time).
+ */
+export function catalogSyncProtocol(mesh: string): string {
+  return `${TOPIC_PREFIX}/${mesh}/catalog-sync/1.0.0`
+}

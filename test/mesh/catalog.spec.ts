@@ -58,6 +58,8 @@ async function harness(listings: (peer: string, attempt: number) => McpTool[] | 
     // Every peer counts as connected (direct listings require a connection).
     getConnections: () => [{}],
     getMultiaddrs: () => [],
+    handle: async () => {},
+    unhandle: async () => {},
     peerStore: {
       merge: async (peer: PeerId, data: { multiaddrs: Array<{ toString(): string }> }) => {
         merged.push({ peer: peer.toString(), addrs: data.multiaddrs.map(String) })

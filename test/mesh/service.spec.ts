@@ -117,7 +117,8 @@ describe('meshService', () => {
     const { mesh, handled } = await setup()
     await mesh.start()
     await mesh.start()
-    expect(handled).toEqual(['/mcp+p2p/1.0.0'])
+    // The catalog serves its anti-entropy protocol too (issue "Scale": digest exchange and join sync).
+    expect(handled).toEqual(['/mcp+p2p/1.0.0', '/mcp-mesh/default/catalog-sync/1.0.0'])
     expect(mesh.dispatcher.offers('anything')).toBe(false)
     expect(mesh.surface.list(new Set())).toEqual([])
     await mesh.stop()

@@ -12,32 +12,65 @@ import {
   MAX_ADVERT_ADDRS,
   schemaHash
 } from '../advert.js'
-import { SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS } from '../constants.js'
+import {
+  LEAVE_FLUSH_MS,
+  RECORD_COALESCE_MS,
+  RECORD_CONTENT_CHECK_MS,
+  RECORD_MIN_INTERVAL_MS,
+  recordTiming
+} from './constants.js'
 import type { CatalogInit, CatalogStats } from './types.js'
 
 const log = meshLogger('catalog')
 
 export interface AdvertPublisherInit
-  extends Pick<CatalogInit, 'meshName' | 'advertIntervalMs' | 'capacity' | 'load' | 'worker' | 'isExported'> {
-  libp2p: Pick<Libp2p<MeshServices>, 'peerId' | 'services' | 'getMultiaddrs'>
+  extends Pick<CatalogInit, 'meshName' | 'advertIntervalMs' | 'peerTtlMs' | 'capacity' | 'worker' | 'isExported'> {
+  libp2p: Pick<Libp2p<MeshServices>, 'peerId' | 'services' | 'getMultiaddrs'> &
+    Partial<Pick<Libp2p<MeshServices>, 'addEventListener' | 'removeEventListener'>>
   registry: Pick<ToolRegistry, 'list'>
   topic: string
   stats: CatalogStats
+  /** Members known (records held): the refresh interval and TTL grow with it past 1,000. */
+  meshSize?: () => number
 }
 
+/** The part of a record that decides its sequence number: everything but seq, ts and exp. */
+type RecordContent = Pick<CatalogAdvert, 'capacity' | 'worker' | 'tools' | 'addrs'>
+
 /**
- * Publishes this node's signed advert (exported tools by name and schema
- * hash, capacity, load, worker state, addresses, a sequence number) on the
- * catalog topic: periodically, soon after the registry changes, and when a
- * peer subscribes. Bursts of triggers coalesce into one advert.
+ * Publishes this node's signed catalog record (exported tools by name and
+ * schema hash, capacity, worker state, addresses, a sequence number and an
+ * expiry) on the catalog topic:
+ * - when its content changes (registry events, worker registration,
+ *   address changes; coalesced, at most one per second): a new sequence
+ *   number;
+ * - on refresh (`advertIntervalMs`, an hour by default), re-signed with a
+ *   new expiry, so a live node's record never runs out;
+ * - once more when a peer subscribes while the current record has reached
+ *   nobody (a node that started alone is heard when its first peer comes);
+ * - as a leave record on a clean stop.
+ * Live load is not in the record: it would change the record on every call.
  */
 export class AdvertPublisher {
   readonly #init: AdvertPublisherInit
   #seq = Date.now()
-  #timer?: NodeJS.Timeout
+  #refreshTimer?: NodeJS.Timeout
+  #checkTimer?: NodeJS.Timeout
   #publishSoon?: NodeJS.Timeout
-  #lastTriggeredPublish = 0
   #started = false
+  /** The content (JSON) of the last record built, its tools part cached until the registry changes. */
+  #content?: string
+  #tools?: AdvertTool[]
+  #lastPublishAt = 0
+  /** Peers the current record was sent to when last published (0: nobody has it). */
+  #recipients = 0
+  #current?: CatalogAdvert
+  /** Our addresses as last read (refreshed on `self:peer:update`). */
+  #addrs?: string[]
+  readonly #onSelfUpdate = (): void => {
+    this.#addrs = undefined
+    this.#checkContent()
+  }
 
   constructor(init: AdvertPublisherInit) {
     this.#init = init
@@ -46,59 +79,117 @@ export class AdvertPublisher {
   start(): void {
     if (this.#started) return
     this.#started = true
-    this.#timer = setInterval(() => this.publish(), this.#init.advertIntervalMs)
-    this.#timer.unref()
+    this.#checkTimer = setInterval(() => this.#checkContent(), RECORD_CONTENT_CHECK_MS)
+    this.#checkTimer.unref()
+    this.#init.libp2p.addEventListener?.('self:peer:update', this.#onSelfUpdate)
+    this.#scheduleRefresh()
     this.schedulePublish(0)
   }
 
   stop(): void {
     this.#started = false
-    clearInterval(this.#timer)
-    this.#timer = undefined
+    clearTimeout(this.#refreshTimer)
+    this.#refreshTimer = undefined
+    clearInterval(this.#checkTimer)
+    this.#checkTimer = undefined
     clearTimeout(this.#publishSoon)
     this.#publishSoon = undefined
+    this.#init.libp2p.removeEventListener?.('self:peer:update', this.#onSelfUpdate)
+  }
+
+  /** The registry changed: the tools part of the record is rebuilt and, if it differs, published. */
+  toolsChanged(): void {
+    this.#tools = undefined
+    this.#checkContent()
   }
 
   /**
-   * A peer subscribed to the catalog topic: publish our advert for it (at
-   * most once per SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS, so a mesh with
-   * connection churn does not multiply adverts). gossipsub fires this event
-   * for any subscription RPC, of any topic, and re-sends subscriptions on
-   * every new stream: only a subscribe to our topic counts. A directly
-   * connected newcomer that misses this advert (its stream was not open
-   * yet) lists us directly instead (DirectListing on its side).
+   * A peer subscribed to the catalog topic. If our current record reached
+   * nobody (we were alone when it was published), publish it again now that
+   * someone listens; otherwise nothing: the newcomer gets every record,
+   * ours included, from its join sync. gossipsub fires this event for any
+   * subscription RPC, of any topic: only a subscribe to our topic counts.
    */
   subscriptionChanged(data: SubscriptionChangeData): void {
     if (!data.subscriptions.some((sub) => sub.topic === this.#init.topic && sub.subscribe)) return
-    const wait = Math.max(20, this.#lastTriggeredPublish + SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS - Date.now())
-    this.#lastTriggeredPublish = Date.now() + wait
-    this.schedulePublish(wait)
+    if (this.#recipients > 0) return
+    this.schedulePublish(Math.max(20, this.#lastPublishAt + RECORD_MIN_INTERVAL_MS - Date.now()), false)
   }
 
-  /** Publishes our advert after `delayMs`, coalescing bursts of triggers. */
-  schedulePublish(delayMs: number): void {
+  /** Publishes our record after `delayMs` (a new one if `renew`), coalescing bursts of triggers. */
+  schedulePublish(delayMs: number, renew = true): void {
     if (!this.#started || this.#publishSoon != null) return
     this.#publishSoon = setTimeout(() => {
       this.#publishSoon = undefined
-      this.publish()
+      this.publish(renew)
     }, delayMs)
     this.#publishSoon.unref()
   }
 
-  publish(): void {
+  /** Publishes our record: a newly signed one (next seq, new expiry) unless `renew` is false and one exists. */
+  publish(renew = true): void {
     if (!this.#started) return
-    const stats = this.#init.stats
-    this.#init.libp2p.services.pubsub.publish(this.#init.topic, encodeAdvert(this.ownAdvert())).then(
-      () => {
-        stats.advertsSent++
-      },
-      (err: unknown) => log('advert publish failed: %s', errorMessage(err))
-    )
+    if (renew || this.#current == null) this.#current = this.#build()
+    this.#send(this.#current).catch(() => {})
   }
 
+  /**
+   * Publishes a leave record (no tools, `leave: true`) and gives it a moment
+   * to go out: members withdraw our tools at once instead of waiting for a
+   * failed redial or the expiry.
+   */
+  async leave(): Promise<void> {
+    if (!this.#started && this.#current == null) return
+    const advert: CatalogAdvert = { ...this.#build(), tools: [], leave: true }
+    const sent = this.#send(advert).catch(() => {})
+    await Promise.race([sent, new Promise<void>((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS).unref())])
+  }
+
+  /** Our current record (built now if none was yet). */
   ownAdvert(): CatalogAdvert {
+    this.#current ??= this.#build()
+    return this.#current
+  }
+
+  async #send(advert: CatalogAdvert): Promise<void> {
+    const stats = this.#init.stats
+    this.#lastPublishAt = Date.now()
+    try {
+      const result = await this.#init.libp2p.services.pubsub.publish(this.#init.topic, encodeAdvert(advert))
+      stats.advertsSent++
+      if (advert === this.#current) this.#recipients = result.recipients.length
+    } catch (err) {
+      log('record publish failed: %s', errorMessage(err))
+      throw err
+    }
+  }
+
+  #scheduleRefresh(): void {
+    clearTimeout(this.#refreshTimer)
+    if (!this.#started) return
+    this.#refreshTimer = setTimeout(() => {
+      this.publish()
+      this.#scheduleRefresh()
+    }, this.#timing().refreshMs)
+    this.#refreshTimer.unref()
+  }
+
+  /**
+   * Publishes (coalesced, rate-limited) when the record's content differs
+   * from the last one built. Addresses are read again only when libp2p says
+   * they changed (`self:peer:update`), not on every periodic check.
+   */
+  #checkContent(): void {
+    if (!this.#started || this.#content == null) return
+    if (JSON.stringify(this.#contentNow()) === this.#content) return
+    const wait = Math.max(RECORD_COALESCE_MS, this.#lastPublishAt + RECORD_MIN_INTERVAL_MS - Date.now())
+    log('own record changed; publishing in %d ms', wait)
+    this.schedulePublish(wait)
+  }
+
+  #contentNow(): RecordContent {
     const init = this.#init
-    const tools: AdvertTool[] = init.registry
+    this.#tools ??= init.registry
       .list()
       .filter((tool) => init.isExported(tool.name))
       .map((tool) => ({
@@ -110,20 +201,40 @@ export class AdvertPublisher {
         timeoutMs: tool.meta.timeoutMs,
         retry: tool.meta.retry
       }))
+    const worker = init.worker?.()
+    this.#addrs ??= init.libp2p
+      .getMultiaddrs()
+      .slice(0, MAX_ADVERT_ADDRS)
+      .map((ma) => ma.toString())
+    return {
+      capacity: init.capacity(),
+      // The running count changes with load: not part of the record.
+      worker:
+        worker == null
+          ? undefined
+          : { accepting: worker.accepting, maxConcurrency: worker.maxConcurrency, tags: worker.tags },
+      tools: this.#tools,
+      addrs: this.#addrs
+    }
+  }
+
+  #timing(): { refreshMs: number; ttlMs: number } {
+    return recordTiming(this.#init.advertIntervalMs, this.#init.peerTtlMs, this.#init.meshSize?.() ?? 0)
+  }
+
+  #build(): CatalogAdvert {
+    const content = this.#contentNow()
+    this.#content = JSON.stringify(content)
+    const ts = Date.now()
+    this.#seq = Math.max(this.#seq + 1, ts)
     return {
       v: ADVERT_VERSION,
-      mesh: init.meshName,
-      peerId: init.libp2p.peerId.toString(),
-      seq: ++this.#seq,
-      ts: Date.now(),
-      capacity: init.capacity(),
-      load: init.load(),
-      worker: init.worker?.(),
-      tools,
-      addrs: init.libp2p
-        .getMultiaddrs()
-        .slice(0, MAX_ADVERT_ADDRS)
-        .map((ma) => ma.toString())
+      mesh: this.#init.meshName,
+      peerId: this.#init.libp2p.peerId.toString(),
+      seq: this.#seq,
+      ts,
+      exp: ts + this.#timing().ttlMs,
+      ...content
     }
   }
 }

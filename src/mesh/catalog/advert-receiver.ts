@@ -6,8 +6,10 @@ import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { type CatalogAdvert, decodeAdvert } from '../advert.js'
 import { ADVERT_MAX_AGE_SLACK_MS, ADVERT_MAX_CLOCK_SKEW_MS, MAX_ADVERT_BYTES, MAX_CATALOG_PEERS } from '../constants.js'
+import { MAX_RECORD_TTL_MS } from './constants.js'
 import type { DescriptorStore } from './descriptors.js'
 import type { PeerTable } from './peers.js'
+import type { RecordStore, SignedMessage } from './records.js'
 import type { CatalogGate, CatalogStats, CatalogTool, ChangeReporter } from './types.js'
 
 const log = meshLogger('catalog')
@@ -24,8 +26,15 @@ export interface AdvertReceiverInit {
   /** Stores a peer's advertised addresses, so the first dial needs no DHT lookup. */
   storeAddrs: (peerId: string, addrs: Multiaddr[]) => Promise<void>
   gate: CatalogGate
-  /** Our advert interval: an advert older than 2 intervals + ADVERT_MAX_AGE_SLACK_MS is stale. */
+  /**
+   * The legacy advert interval: a record without an expiry (a legacy advert)
+   * older than 2 intervals + ADVERT_MAX_AGE_SLACK_MS is stale.
+   */
   advertIntervalMs: number
+  /** How long a legacy advert keeps its sender listed (the old silence TTL); default the legacy window. */
+  legacyTtlMs?: number
+  /** Signed records kept for anti-entropy (own and others'); absent in unit tests that need none. */
+  records?: RecordStore
   /** Peers listed at most (default MAX_CATALOG_PEERS). */
   maxPeers?: number
   /** The clock (tests). */
@@ -49,34 +58,45 @@ function dialableAddrs(addrs: readonly string[] | undefined): Multiaddr[] {
 }
 
 /**
- * Takes peers' adverts from the catalog topic. gossipsub's StrictSign
- * envelope is the advert's signature: the validator accepts only signed,
- * well-formed adverts of our mesh that name their signer, so bad adverts are
- * neither listed nor relayed.
+ * Takes peers' signed catalog records from the catalog topic (and from
+ * anti-entropy, which hands on the same signed messages). gossipsub's
+ * StrictSign envelope is the record's signature: the validator accepts only
+ * signed, well-formed records of our mesh that name their signer, so bad
+ * records are neither listed nor relayed.
  *
  * Verdicts: a malformed, unsigned, oversized, mis-signed or foreign-mesh
- * advert is `Reject`ed (gossipsub then scores down the peer that relayed it)
- * and counted in the gate as a `gossip-catalog` denial. A well-formed advert
- * that is stale (older than 2 advert intervals + 30 s), dated more than 30 s
- * ahead, or replayed (its sequence number not above the last one accepted
- * from its signer, remembered beyond the peer's catalog entry) is `Ignore`d:
- * not listed, not relayed, not penalised, because an honest peer may relay a
- * message that went stale in transit or was signed on a skewed clock. So a
- * replay after gossipsub's seen-cache expired never refreshes an entry.
- * Adverts of peers the gate does not admit (trust.allowPeers) are ignored;
- * peers the gate may not send to (trust.sendTo) are relayed but not listed.
+ * record is `Reject`ed (gossipsub then scores down the peer that relayed it)
+ * and counted in the gate as a `gossip-catalog` denial. A well-formed record
+ * that is expired (past its `exp`; a legacy advert without one: older than 2
+ * legacy intervals + 30 s), claims an expiry more than 48 h past its
+ * signing, is dated more than 30 s ahead, or is replayed (its sequence number
+ * not above the last one accepted from its signer, remembered beyond the
+ * peer's catalog entry) is `Ignore`d: not listed, not relayed, not
+ * penalised, because an honest peer may relay a message that went stale in
+ * transit or was signed on a skewed clock. Validity comes from the expiry,
+ * replay protection from the sequence number: a replay never refreshes an
+ * entry. Records of peers the gate does not admit (trust.allowPeers) are
+ * ignored; peers the gate may not send to (trust.sendTo) are relayed but not
+ * listed. A leave record withdraws the signer's tools at once.
  */
 export class AdvertReceiver {
   readonly #init: AdvertReceiverInit
   /** The last sequence number accepted per signer, kept after its catalog entry expires. */
-  readonly #lastSeq = new Map<string, { seq: number; ts: number }>()
+  readonly #lastSeq = new Map<string, { seq: number; exp: number }>()
   readonly #maxAgeMs: number
+  readonly #legacyTtlMs: number
   readonly #now: () => number
 
   constructor(init: AdvertReceiverInit) {
     this.#init = init
     this.#maxAgeMs = 2 * init.advertIntervalMs + ADVERT_MAX_AGE_SLACK_MS
+    this.#legacyTtlMs = Math.min(init.legacyTtlMs ?? this.#maxAgeMs, this.#maxAgeMs)
     this.#now = init.now ?? Date.now
+  }
+
+  /** Until when a record is valid: its expiry, or the legacy window after it was signed. */
+  #expiry(advert: CatalogAdvert): number {
+    return advert.exp ?? advert.ts + this.#maxAgeMs
   }
 
   /** The topic validator: runs before gossipsub relays a message. */
@@ -112,7 +132,9 @@ export class AdvertReceiver {
     if (!admitted.allowed) return { result: TopicValidatorResult.Ignore, reason: admitted.reason }
     const now = this.#now()
     let reason: string | undefined
-    if (advert.ts < now - this.#maxAgeMs) reason = `stale advert (${now - advert.ts} ms old)`
+    if (this.#expiry(advert) < now) reason = `stale advert (${now - advert.ts} ms old, expired)`
+    else if (advert.exp != null && advert.exp - advert.ts > MAX_RECORD_TTL_MS)
+      reason = `advert valid ${advert.exp - advert.ts} ms (at most ${MAX_RECORD_TTL_MS})`
     else if (advert.ts > now + ADVERT_MAX_CLOCK_SKEW_MS) reason = `advert dated ${advert.ts - now} ms ahead`
     else {
       const last = this.#lastSeq.get(advert.peerId)
@@ -122,7 +144,11 @@ export class AdvertReceiver {
       if (count) stats.advertsStale++
       return { result: TopicValidatorResult.Ignore, reason, stale: true }
     }
-    if (!peers.has(advert.peerId) && peers.size >= (this.#init.maxPeers ?? MAX_CATALOG_PEERS)) {
+    if (
+      advert.leave !== true &&
+      !peers.has(advert.peerId) &&
+      peers.size >= (this.#init.maxPeers ?? MAX_CATALOG_PEERS)
+    ) {
       if (count) {
         stats.catalogFull++
         gate.refused('gossip-catalog', 'busy', advert.peerId, 'the catalog is full')
@@ -135,14 +161,14 @@ export class AdvertReceiver {
   /** Remembers the signer's last accepted sequence number, bounded (stale entries go first). */
   #remember(advert: CatalogAdvert): void {
     this.#lastSeq.delete(advert.peerId)
-    this.#lastSeq.set(advert.peerId, { seq: advert.seq, ts: advert.ts })
+    this.#lastSeq.set(advert.peerId, { seq: advert.seq, exp: this.#expiry(advert) })
     const bound = 2 * (this.#init.maxPeers ?? MAX_CATALOG_PEERS)
     if (this.#lastSeq.size <= bound) return
-    // An entry older than the freshness window guards nothing: any replay of it is stale anyway.
-    const cutoff = this.#now() - this.#maxAgeMs
+    // An entry past its record's expiry guards nothing: any replay of it is stale anyway.
+    const now = this.#now()
     for (const [peerId, last] of this.#lastSeq) {
       if (this.#lastSeq.size <= bound) break
-      if (last.ts < cutoff) this.#lastSeq.delete(peerId)
+      if (last.exp < now) this.#lastSeq.delete(peerId)
     }
     while (this.#lastSeq.size > bound) {
       const oldest = this.#lastSeq.keys().next().value
@@ -161,13 +187,38 @@ export class AdvertReceiver {
     } catch {
       return
     }
-    if (advert.peerId === this.#init.self) return
+    if (advert.peerId === this.#init.self) {
+      // Our own record (gossipsub's emitSelf): kept so anti-entropy can hand it on, signature and all.
+      if (message.type === 'signed')
+        this.#init.records?.put({
+          peerId: advert.peerId,
+          seq: advert.seq,
+          exp: this.#expiry(advert),
+          leave: advert.leave === true,
+          message
+        })
+      return
+    }
     stats.advertsReceived++
     const previous = peers.get(advert.peerId)
     if (previous != null && previous.source === 'gossip' && advert.seq <= previous.seq) return
     // The validator already judged (and counted) it; checked again for adverts that reach us otherwise.
     if (this.#refusal(advert, false) != null) return
     this.#remember(advert)
+    if (message.type === 'signed') {
+      this.#init.records?.put({
+        peerId: advert.peerId,
+        seq: advert.seq,
+        exp: this.#expiry(advert),
+        leave: advert.leave === true,
+        message: message as SignedMessage
+      })
+    }
+    if (advert.leave === true) {
+      stats.leavesReceived++
+      peers.remove(advert.peerId, 'left')
+      return
+    }
     // trust.sendTo: a peer we may not send to is neither listed nor asked for descriptors.
     if (!this.#init.gate.maySendTo(advert.peerId)) return
     const tools = new Map<string, CatalogTool>()
@@ -190,11 +241,13 @@ export class AdvertReceiver {
       lastSeen: Date.now(),
       source: 'gossip',
       capacity: advert.capacity,
-      load: advert.load,
+      load: advert.load ?? { inFlight: 0, queued: 0 },
       worker: advert.worker,
       tools,
       latencyMs: previous?.latencyMs,
-      disconnectedAt: previous?.disconnectedAt
+      disconnectedAt: previous?.disconnectedAt,
+      // A legacy advert (no expiry) keeps its sender listed for the old silence TTL only.
+      expiresAt: advert.exp ?? Date.now() + this.#legacyTtlMs
     })
     if (previous == null) log('advert from new peer %s (%d tools)', advert.peerId, advert.tools.length)
     if (missing) {
@@ -209,6 +262,16 @@ export class AdvertReceiver {
         descriptors.fetch(advert.peerId)
       }
     } else if (changed) this.#init.changed(advert.peerId, 'advert')
+  }
+
+  /**
+   * A signed record handed on by `from` through anti-entropy (its signature
+   * already checked): judged and taken exactly as if it came over gossip.
+   */
+  accept(from: PeerId, message: SignedMessage): TopicValidatorResult {
+    const verdict = this.validate(from, message)
+    if (verdict === TopicValidatorResult.Accept) this.receive(message)
+    return verdict
   }
 
   #reject(peer: PeerId, reason: string): TopicValidatorResult {

@@ -40,6 +40,15 @@ export function lacksDescriptors(peer: CatalogPeer): boolean {
   return [...peer.tools.values()].some((tool) => tool.descriptor == null)
 }
 
+/** The (name, hash) keys of the peer's tools that have no descriptor yet. */
+function missingKeys(peer: CatalogPeer | undefined): string[] {
+  if (peer == null) return []
+  const keys: string[] = []
+  for (const tool of peer.tools.values())
+    if (tool.descriptor == null) keys.push(descriptorKey(tool.advert.name, tool.advert.schemaHash))
+  return keys
+}
+
 /**
  * Full tool descriptors of catalog peers. Adverts carry schema hashes, not
  * schemas: a peer's descriptors are fetched over `/mcp+p2p` (tools/list), one
@@ -58,6 +67,9 @@ export class DescriptorStore {
   /** Bytes of descriptors charged per peer (their JSON), bounded over all peers. */
   readonly #bytesByPeer = new Map<string, number>()
   readonly #maxBytes: number
+  /** (name, hash) keys a fetch in flight will describe, and peers waiting for them instead of fetching too. */
+  readonly #inflightKeys = new Map<string, number>()
+  readonly #waiting = new Set<string>()
 
   constructor(init: DescriptorStoreInit) {
     this.#init = init
@@ -103,6 +115,23 @@ export class DescriptorStore {
     return descriptor
   }
 
+  /** A verified descriptor of `name` with this schema hash, not counted (anti-entropy answers). */
+  peek(name: string, hash: string): McpTool | undefined {
+    return this.#cache.get(descriptorKey(name, hash))?.descriptor
+  }
+
+  /**
+   * Caches a descriptor handed on by another member (a join sync): it is
+   * kept under the hash of its own schemas, so it can only ever describe a
+   * tool advertised with exactly those schemas.
+   */
+  seed(descriptor: McpTool): void {
+    this.#remember(
+      descriptorKey(descriptor.name, schemaHash(descriptor.inputSchema, descriptor.outputSchema)),
+      descriptor
+    )
+  }
+
   /** Whether a job already talks to the peer. */
   busy(peerId: string): boolean {
     return this.#fetching.has(peerId)
@@ -131,6 +160,13 @@ export class DescriptorStore {
   fetch(peerId: string): void {
     if (this.#fetching.has(peerId) || this.#retries.get(peerId)?.timer != null) return
     const { stats, peers } = this.#init
+    // Schemas travel once: if every missing (name, hash) is being fetched from another peer, wait for that.
+    const missing = missingKeys(peers.get(peerId))
+    if (missing.length > 0 && missing.every((key) => this.#inflightKeys.has(key))) {
+      this.#waiting.add(peerId)
+      return
+    }
+    for (const key of missing) this.#inflightKeys.set(key, (this.#inflightKeys.get(key) ?? 0) + 1)
     const job = (async () => {
       const started = Date.now()
       stats.descriptorFetches++
@@ -167,15 +203,49 @@ export class DescriptorStore {
         this.#scheduleRetry(peerId)
       } finally {
         this.#fetching.delete(peerId)
+        for (const key of missing) {
+          const count = (this.#inflightKeys.get(key) ?? 1) - 1
+          if (count <= 0) this.#inflightKeys.delete(key)
+          else this.#inflightKeys.set(key, count)
+        }
+        this.#wakeWaiting()
       }
     })()
     this.#fetching.set(peerId, job)
+  }
+
+  /** Peers that waited for another peer's fetch: described from the cache now, or fetched themselves. */
+  #wakeWaiting(): void {
+    if (this.#waiting.size === 0) return
+    const waiting = [...this.#waiting]
+    this.#waiting.clear()
+    for (const peerId of waiting) {
+      const peer = this.#init.peers.get(peerId)
+      if (peer == null || !this.#init.running()) continue
+      if (this.describeFromCache(peer)) this.#init.changed(peerId, 'descriptors')
+      if (lacksDescriptors(peer)) this.fetch(peerId)
+    }
+  }
+
+  /** Fills the peer's tools that lack a descriptor from the cache; returns whether any was filled. */
+  describeFromCache(peer: CatalogPeer): boolean {
+    let filled = false
+    for (const tool of peer.tools.values()) {
+      if (tool.descriptor != null) continue
+      const descriptor = this.cached(tool.advert.name, tool.advert.schemaHash)
+      if (descriptor != null) {
+        tool.descriptor = descriptor
+        filled = true
+      }
+    }
+    return filled
   }
 
   /** Cancels pending retries (the catalog stops). */
   stop(): void {
     for (const retry of this.#retries.values()) clearTimeout(retry.timer)
     this.#retries.clear()
+    this.#waiting.clear()
   }
 
   #scheduleRetry(peerId: string): void {

@@ -95,7 +95,14 @@ export class DirectListing {
     if (listed.length > MAX_CATALOG_TOOLS_PER_PEER) {
       throw new InvalidAdvertError(`${peerId} lists ${listed.length} tools (at most ${MAX_CATALOG_TOOLS_PER_PEER})`)
     }
-    const peer: CatalogPeer = peers.get(peerId) ?? {
+    const signed = peers.get(peerId)
+    if (signed?.source === 'gossip') {
+      // Its signed record arrived while we listed: the record decides which tools it offers;
+      // the listing only describes those whose schemas match the record's hashes.
+      this.#describeRecorded(signed, listed)
+      return signed
+    }
+    const peer: CatalogPeer = signed ?? {
       peerId,
       seq: 0,
       lastSeen: Date.now(),
@@ -111,10 +118,35 @@ export class DirectListing {
       throw new InvalidAdvertError(`the tools of ${peerId} exceed the catalog's limits; not listed`)
     }
     peer.lastSeen = Date.now()
-    for (const descriptor of listed) peer.tools.set(descriptor.name, { advert: advertOf(descriptor), descriptor })
+    for (const descriptor of listed) {
+      peer.tools.set(descriptor.name, { advert: advertOf(descriptor), descriptor })
+      // Cached under the hash of its own schemas: the next peer (or a newcomer's sync) needs no fetch.
+      this.#init.descriptors.seed(descriptor)
+    }
     peers.set(peer)
     this.#init.changed(peerId, source)
     return peer
+  }
+
+  /** Fills descriptors of a recorded peer's tools from a listing, where the schemas hash to the record's. */
+  #describeRecorded(peer: CatalogPeer, listed: readonly McpTool[]): void {
+    const fill = new Map<string, McpTool>()
+    for (const descriptor of listed) {
+      const tool = peer.tools.get(descriptor.name)
+      if (tool == null || tool.descriptor != null) continue
+      if (schemaHash(descriptor.inputSchema, descriptor.outputSchema) !== tool.advert.schemaHash) continue
+      fill.set(descriptor.name, descriptor)
+    }
+    if (fill.size === 0) return
+    const held = [...fill.values()]
+    for (const tool of peer.tools.values()) if (tool.descriptor != null) held.push(tool.descriptor)
+    // The descriptor byte budget holds here too.
+    if (!this.#init.descriptors.admit(peer.peerId, held)) return
+    for (const [name, descriptor] of fill) {
+      const tool = peer.tools.get(name)
+      if (tool != null) tool.descriptor = descriptor
+    }
+    this.#init.changed(peer.peerId, 'descriptors')
   }
 
   /** Whether the gate lets this node list (and so call) the peer. */

@@ -1,23 +1,35 @@
+import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { DISCONNECT_GRACE_MS } from '../constants.js'
-import type { CatalogPeer, ChangeReporter } from './types.js'
+import type { CatalogPeer, CatalogStats, ChangeReporter } from './types.js'
+
+/** Re-dials a peer whose connection dropped; rejects when it cannot be reached. */
+export type Redial = (peerId: string) => Promise<void>
 
 const log = meshLogger('catalog')
 
 /**
- * The catalog's table of peers: who is listed, since when, how fast it
- * answers, and when it lost its connection. A peer is dropped once its
- * adverts stop for the TTL, or once it stays disconnected past the grace
- * period (so a re-dialled connection does not flap the tool list).
+ * The catalog's table of peers: who is listed, until when, how fast it
+ * answers, and when it lost its connection. A peer is dropped when its
+ * signed record expires, when its leave record arrives, or when its
+ * connection dropped and a redial after the grace period failed (a lost
+ * connection alone proves nothing: the connection manager prunes, networks
+ * blip). Direct and DHT listings (no record) live for the TTL.
  */
 export class PeerTable {
   readonly #peers = new Map<string, CatalogPeer>()
   readonly #peerTtlMs: number
   readonly #changed: ChangeReporter
+  readonly #redial?: Redial
+  readonly #stats?: CatalogStats
+  /** Peers being re-dialled now. */
+  readonly #redialing = new Set<string>()
 
-  constructor(peerTtlMs: number, changed: ChangeReporter) {
+  constructor(peerTtlMs: number, changed: ChangeReporter, redial?: Redial, stats?: CatalogStats) {
     this.#peerTtlMs = peerTtlMs
     this.#changed = changed
+    this.#redial = redial
+    this.#stats = stats
   }
 
   /** How long a disconnected peer stays listed (bounded by the silence TTL). */
@@ -41,6 +53,14 @@ export class PeerTable {
     this.#peers.set(peer.peerId, peer)
   }
 
+  /** Removes a peer at once (its leave record); reports the change when it was listed. */
+  remove(peerId: string, reason: 'left' | 'disconnected' | 'expired'): boolean {
+    if (!this.#peers.delete(peerId)) return false
+    log('dropped peer %s from the catalog (%s)', peerId, reason)
+    this.#changed(peerId, reason)
+    return true
+  }
+
   list(): CatalogPeer[] {
     return [...this.#peers.values()]
   }
@@ -54,6 +74,7 @@ export class PeerTable {
 
   clear(): void {
     this.#peers.clear()
+    this.#redialing.clear()
   }
 
   /** Folds a measured round trip into the peer's smoothed latency. */
@@ -78,17 +99,48 @@ export class PeerTable {
     if (peer != null) peer.disconnectedAt = undefined
   }
 
-  /** Drops silent peers and peers disconnected past the grace period. */
+  /**
+   * Drops peers whose record expired (or, without a record, silent for the
+   * TTL), and re-dials peers disconnected past the grace period: a failed
+   * redial drops them.
+   */
   expire(): void {
     const now = Date.now()
-    const cutoff = now - this.#peerTtlMs
     for (const [peerId, peer] of this.#peers) {
-      const gone = peer.disconnectedAt != null && now - peer.disconnectedAt >= this.disconnectGraceMs
-      if (peer.lastSeen < cutoff || gone) {
-        this.#peers.delete(peerId)
-        log('dropped %s peer %s from the catalog', gone ? 'disconnected' : 'silent', peerId)
-        this.#changed(peerId, gone ? 'disconnected' : 'expired')
+      const expiresAt = peer.expiresAt ?? peer.lastSeen + this.#peerTtlMs
+      if (expiresAt <= now) {
+        this.remove(peerId, 'expired')
+        continue
       }
+      if (peer.disconnectedAt != null && now - peer.disconnectedAt >= this.disconnectGraceMs) this.#redialPeer(peer)
     }
+  }
+
+  #redialPeer(peer: CatalogPeer): void {
+    const redial = this.#redial
+    const peerId = peer.peerId
+    if (redial == null) {
+      this.remove(peerId, 'disconnected')
+      return
+    }
+    if (this.#redialing.has(peerId)) return
+    this.#redialing.add(peerId)
+    if (this.#stats != null) this.#stats.redials++
+    const since = peer.disconnectedAt
+    redial(peerId).then(
+      () => {
+        this.#redialing.delete(peerId)
+        const current = this.#peers.get(peerId)
+        // Reconnected: peer:connect cleared the mark already; clear it anyway if it is the same loss.
+        if (current != null && current.disconnectedAt === since) current.disconnectedAt = undefined
+      },
+      (err: unknown) => {
+        this.#redialing.delete(peerId)
+        if (this.#stats != null) this.#stats.redialFailures++
+        log('redial of %s failed: %s', peerId, errorMessage(err))
+        const current = this.#peers.get(peerId)
+        if (current != null && current.disconnectedAt != null) this.remove(peerId, 'disconnected')
+      }
+    )
   }
 }

@@ -17,16 +17,23 @@ export interface CatalogPeer {
   lastSeen: number
   source: CatalogSource
   capacity: CatalogAdvert['capacity']
-  load: CatalogAdvert['load']
+  /**
+   * Live load as last reported by the peer. Records no longer carry it (it
+   * changes with every call): zero unless a legacy advert said otherwise;
+   * the dispatcher adds its own outstanding calls on the peer.
+   */
+  load: { inFlight: number; queued: number }
   worker?: CatalogAdvert['worker']
   tools: Map<string, CatalogTool>
+  /** When the peer's signed record expires (ms since the epoch); absent for direct and DHT listings. */
+  expiresAt?: number
   /** Smoothed round trip time in ms (ping and call round trips), when measured. */
   latencyMs?: number
   /** Set while the peer has no connection; it is dropped if none returns within the grace period. */
   disconnectedAt?: number
 }
 
-export type CatalogChangeReason = 'advert' | 'descriptors' | 'expired' | 'disconnected' | 'dht' | 'direct'
+export type CatalogChangeReason = 'advert' | 'descriptors' | 'expired' | 'disconnected' | 'left' | 'dht' | 'direct'
 
 /** What changed in the catalog: which peer, and why. */
 export interface CatalogChange {
@@ -40,12 +47,16 @@ export interface CatalogEvents {
 
 export interface CatalogInit {
   meshName: string
+  /** How often the unchanged record is re-signed (the refresh; config `catalog.advertIntervalMs`). */
   advertIntervalMs: number
+  /** How long a signed record is valid (config `catalog.peerTtlMs`); also the TTL of direct listings. */
   peerTtlMs: number
   dhtProvide: boolean
-  /** Our own advert's capacity and live load. */
+  /** Our own record's capacity. */
   capacity: () => CatalogAdvert['capacity']
-  load: () => CatalogAdvert['load']
+  /** Our live load: no longer published (kept so callers need not change). */
+  load?: () => { inFlight: number; queued: number }
+  /** Our worker state; its `running` count is not part of the record. */
   worker?: () => CatalogAdvert['worker']
   isExported: (name: string) => boolean
   /**
@@ -83,6 +94,19 @@ export interface CatalogStats {
   /** Bytes (JSON) of descriptors held for catalog peers. */
   descriptorBytes: number
   advertsSent: number
+  /** Leave records received (the peer's tools were withdrawn at once). */
+  leavesReceived: number
+  /** Catalog peers re-dialled after their connection dropped, and those dropped because the redial failed. */
+  redials: number
+  redialFailures: number
+  /** Anti-entropy exchanges started by this node, those where digests differed, and records taken from them. */
+  syncRounds: number
+  syncRepairs: number
+  syncRecordsReceived: number
+  /** Synced records refused (bad signature, malformed, or refused like a gossiped one). */
+  syncRecordsRejected: number
+  /** Records held for anti-entropy (one per author, own included). */
+  records: number
   dhtProvided: number
   dhtLookups: number
 }
@@ -104,6 +128,14 @@ export function emptyStats(): CatalogStats {
     descriptorsOverBudget: 0,
     descriptorBytes: 0,
     advertsSent: 0,
+    leavesReceived: 0,
+    redials: 0,
+    redialFailures: 0,
+    syncRounds: 0,
+    syncRepairs: 0,
+    syncRecordsReceived: 0,
+    syncRecordsRejected: 0,
+    records: 0,
     dhtProvided: 0,
     dhtLookups: 0
   }
