@@ -17,8 +17,9 @@ import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { InvalidToolArgumentsError, UnknownToolError } from '../tools/errors.js'
+import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
 import { callerInput } from '../tools/input-scope.js'
-import type { JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
+import type { JsonObject, LogMessage, ToolCaller, ToolProgress } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { registerContentHandlers } from './content-handlers.js'
@@ -189,9 +190,11 @@ export class McpFront {
           override: overrideValue ?? undefined,
           meta,
           reportProgress: callCtx.reportProgress,
-          requestInput: callCtx.requestInput === noInput ? undefined : callCtx.requestInput
+          requestInput: callCtx.requestInput === noInput ? undefined : callCtx.requestInput,
+          log: relayLog
         })
       const reportProgress = progressReporter(ctx, meta?.progressToken as string | number | undefined)
+      const relayLog = logRelay(ctx, caller.kind === 'peer' ? meta?.[CALL_RELAY_META_KEY] : undefined)
       const capabilities = clientCapabilities(server, ctx)
       // A peer that can answer no input request (queue hand-overs, MCP++ peers) runs straight
       // through; a local client always has rounds, so a request it cannot answer is -32021.
@@ -394,6 +397,27 @@ function progressReporter(
     ctx.mcpReq
       .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
       .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
+  }
+}
+
+/**
+ * Relays a log message of the call (from a shared server, from a peer) to the
+ * caller: a local client gets it at or above the level it set (per session on
+ * 2025, per request on 2026-07-28; the SDK filters). A peer that tagged its
+ * call (`_meta["mcp-mesh/relay"]`) gets every message with the tag back, and
+ * filters for its own caller.
+ */
+function logRelay(ctx: ServerContext, tag: unknown): (message: LogMessage) => void {
+  return (message) => {
+    if (ctx.mcpReq.signal.aborted) return
+    const sent =
+      typeof tag === 'string'
+        ? ctx.mcpReq.notify({
+            method: 'notifications/message',
+            params: { ...message, _meta: { ...message._meta, [CALL_RELAY_META_KEY]: tag } }
+          })
+        : ctx.mcpReq.log(message.level, message.data, message.logger)
+    sent.catch((err: unknown) => log('log notification failed: %s', errorMessage(err)))
   }
 }
 

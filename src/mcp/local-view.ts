@@ -83,7 +83,13 @@ export class LocalToolView implements ToolView {
     return this.#router.call(
       name,
       args,
-      { signal: ctx.signal, reportProgress: ctx.reportProgress, caller: ctx.caller, requestInput: ctx.requestInput },
+      {
+        signal: ctx.signal,
+        reportProgress: ctx.reportProgress,
+        caller: ctx.caller,
+        requestInput: ctx.requestInput,
+        log: ctx.log
+      },
       { override: ctx.override }
     )
   }

@@ -10,7 +10,7 @@ import type {
   ResourceTemplateType
 } from '@modelcontextprotocol/server'
 import type { Runtime } from '../tools/meta.js'
-import type { InputRequest, JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
+import type { InputRequest, JsonObject, LogMessage, ToolCaller, ToolProgress } from '../tools/types.js'
 
 /** `_meta` key under which a listed tool carries its mcp-mesh metadata. */
 export const TOOL_META_KEY = 'mcp-mesh/meta'
@@ -24,6 +24,8 @@ export interface ViewCallContext {
   meta?: Record<string, unknown>
   /** Asks the caller's client for input (see ToolContext.requestInput). */
   requestInput?: (request: InputRequest) => Promise<Record<string, unknown>>
+  /** Relays a log message to the caller (see ToolContext.log). */
+  log?: (message: LogMessage) => void
 }
 
 /** Context of a prompt, resource or completion request forwarded to a shared server. */

@@ -7,6 +7,7 @@ import {
   SdkErrorCode
 } from '@modelcontextprotocol/server'
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
+import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
 import { errorResult } from '../tools/define.js'
 import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryDelayMs, retryPolicySchema } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
@@ -276,6 +277,8 @@ export class PeerDispatcher implements MeshDispatcher {
       }
     }
     this.#outstanding.increment(peer)
+    // The peer tags its log messages with the call's tag: they reach this call's caller.
+    const logs = ctx.log != null ? this.#pool.logs.open(ctx.log) : undefined
     try {
       // A client span per attempt; the transport puts its trace context in the request's _meta.
       const result = (await withSpan(
@@ -283,7 +286,7 @@ export class PeerDispatcher implements MeshDispatcher {
         { kind: 'client', attributes: { 'gen_ai.tool.name': tool, 'mcp_mesh.peer': peer } },
         async () =>
           client.callTool(
-            { name: tool, arguments: args },
+            { name: tool, arguments: args, ...(logs != null ? { _meta: { [CALL_RELAY_META_KEY]: logs.tag } } : {}) },
             { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
           ),
         (value) => ((value as CallToolResult).isError === true ? 'tool error' : undefined)
@@ -316,6 +319,7 @@ export class PeerDispatcher implements MeshDispatcher {
       }
       return { kind: 'maybe-executed', error: err instanceof Error ? err : new Error(String(err)) }
     } finally {
+      logs?.close()
       this.#outstanding.decrement(peer)
     }
   }

@@ -3,6 +3,7 @@ import {
   type CompleteRequestParams,
   type CompleteResult,
   type GetPromptResult,
+  LOG_LEVEL_META_KEY,
   type Prompt,
   ProtocolError,
   ProtocolErrorCode,
@@ -20,6 +21,7 @@ import { second } from '../util/time.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
+import { LogRelays } from './call-relay.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 
@@ -70,6 +72,8 @@ export class ServerProxy {
   /** Input channels of the requests in flight to the child (its input requests go to one of them). */
   readonly #inFlight = new Map<number, AskInput | undefined>()
   #nextRequest = 1
+  /** Log channels of the calls in flight: the child's log messages go to the most recent one. */
+  readonly #logs = new LogRelays()
   readonly #progress = new Map<string, (progress: { progress: number; total?: number; message?: string }) => void>()
   #nextProgressToken = 1
   #prompts: Prompt[] = []
@@ -148,6 +152,11 @@ export class ServerProxy {
       const { progressToken, progress, total, message } = notification.params
       this.#progress.get(String(progressToken))?.({ progress, total, message })
     })
+    client.setNotificationHandler('notifications/message', (notification) => {
+      if (!this.#logs.deliver(notification.params as Record<string, unknown>)) {
+        log('server %s logged outside any call: %o', this.name, notification.params)
+      }
+    })
     client.setNotificationHandler('notifications/tools/list_changed', async () => {
       if (this.#client === client) this.#sync(await listAllTools(client))
     })
@@ -155,6 +164,12 @@ export class ServerProxy {
       await client.connect(transport)
       // A 2026-07-28 server's input_required rounds are fulfilled from the response handler.
       answerInCallerContext(transport)
+      // Every level from the child: each caller's client gets what its own level lets through.
+      if (client.getServerCapabilities()?.logging != null) {
+        await client.setLoggingLevel('debug').catch((err: unknown) => {
+          log('server %s: logging/setLevel failed: %s', this.name, errorMessage(err))
+        })
+      }
       const tools = await listAllTools(client)
       this.#client = client
       this.#startedAt = Date.now()
@@ -247,10 +262,12 @@ export class ServerProxy {
     // notification that arrives right before the result (it handles the response first).
     const progressToken = `${this.name}-${this.#nextProgressToken++}`
     this.#progress.set(progressToken, ctx.reportProgress)
+    const logs = ctx.log != null ? this.#logs.open(ctx.log) : undefined
     try {
       const result = await this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
         client.callTool(
-          { name: remoteName, arguments: args, _meta: { progressToken } },
+          // A 2026-07-28 child reads the log level from each request (2025 ones were set at connect).
+          { name: remoteName, arguments: args, _meta: { progressToken, [LOG_LEVEL_META_KEY]: 'debug' } },
           // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
           { signal: ctx.signal, timeout: 24 * 3_600_000 }
         )
@@ -260,6 +277,7 @@ export class ServerProxy {
       return result as CallToolResult
     } finally {
       this.#progress.delete(progressToken)
+      logs?.close()
     }
   }
 

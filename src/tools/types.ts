@@ -19,6 +19,14 @@ export interface InputRequest {
   params?: Record<string, unknown>
 }
 
+/** A log message a shared server or a peer's tool sends while it runs (`notifications/message`). */
+export interface LogMessage {
+  level: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency'
+  data: unknown
+  logger?: string
+  _meta?: Record<string, unknown>
+}
+
 /** Who is calling a tool: the local MCP client, or a remote peer. */
 export type ToolCaller = { kind: 'local' } | { kind: 'peer'; peerId: string }
 
@@ -34,6 +42,12 @@ export interface ToolContext {
    * caller cannot be asked (a peer, an internal call).
    */
   requestInput?: (request: InputRequest) => Promise<Record<string, unknown>>
+  /**
+   * Relays a log message to the caller's client (`notifications/message`),
+   * which receives it only at or above the level it set. Absent when the
+   * caller cannot receive one.
+   */
+  log?: (message: LogMessage) => void
 }
 
 /** Where a registered tool comes from. */
