@@ -92,6 +92,8 @@ export class McpFront {
   readonly #peerMethods = new Map<string, PeerMethod>()
   readonly #listChangedListeners = new Set<() => void>()
   readonly #rounds = new InputRounds()
+  /** Resources each session subscribed to (2025 sessions; 2026-07-28 has no resources/subscribe). */
+  readonly #subscriptions = new WeakMap<Server, Set<string>>()
   #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
   #instrumentation: FrontInstrumentation = NO_INSTRUMENTATION
@@ -161,7 +163,7 @@ export class McpFront {
         capabilities: {
           tools: { listChanged: true },
           logging: {},
-          ...(content != null ? { prompts: {}, resources: {}, completions: {} } : {})
+          ...(content != null ? { prompts: {}, resources: { subscribe: true }, completions: {} } : {})
         },
         instructions: this.#init.instructions,
         // requestState of input_required rounds: sealed by this front, refused when tampered or expired.
@@ -211,10 +213,13 @@ export class McpFront {
       )
     })
     if (content != null) {
+      const subscriptions = new Set<string>()
+      this.#subscriptions.set(server, subscriptions)
       registerContentHandlers(server, content, {
         rounds: this.#rounds,
         whenReady: async () => this.#whenReady(),
-        capabilities: (ctx) => clientCapabilities(server, ctx)
+        capabilities: (ctx) => clientCapabilities(server, ctx),
+        subscriptions
       })
     }
     if (caller.kind === 'peer') {
@@ -327,6 +332,14 @@ export class McpFront {
       for (const listener of this.#listChangedListeners) listener()
     }, 25)
     this.#listChangedTimer.unref()
+  }
+
+  /** Tells every session that subscribed to `uri` that the resource changed. */
+  resourceUpdated(uri: string): void {
+    for (const session of this.#sessions) {
+      if (this.#subscriptions.get(session.server)?.has(uri) !== true) continue
+      session.server.sendResourceUpdated({ uri }).catch(() => {})
+    }
   }
 
   /**

@@ -44,9 +44,12 @@ interface Snapshot {
 export class PeerContent implements ContentSource {
   readonly #peers: () => ContentPeers | undefined
   readonly #snapshots = new Map<string, Snapshot>()
+  readonly #onResourceUpdated?: (uri: string) => void
 
-  constructor(peers: () => ContentPeers | undefined) {
+  /** `onResourceUpdated` hears the updates of the peers' resources this node subscribed to. */
+  constructor(peers: () => ContentPeers | undefined, onResourceUpdated?: (uri: string) => void) {
     this.#peers = peers
+    this.#onResourceUpdated = onResourceUpdated
   }
 
   async prompts(): Promise<Prompt[]> {
@@ -75,17 +78,38 @@ export class PeerContent implements ContentSource {
   }
 
   async readResource(uri: string, ctx: ContentCallContext): Promise<ReadResourceResult> {
+    const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
+    return callerInput.run(ctx.requestInput, async () =>
+      client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
+    )
+  }
+
+  /** Subscribes at the peer serving `uri`; its updates reach this node's subscribed sessions. */
+  async subscribe(uri: string, ctx: ContentCallContext): Promise<void> {
+    const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
+    if (client.getServerCapabilities()?.resources?.subscribe !== true) return
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      this.#onResourceUpdated?.(notification.params.uri)
+    })
+    await client.subscribeResource({ uri }, { signal: ctx.signal })
+  }
+
+  async unsubscribe(uri: string, ctx: ContentCallContext): Promise<void> {
+    const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
+    if (client.getServerCapabilities()?.resources?.subscribe !== true) return
+    await client.unsubscribeResource({ uri }, { signal: ctx.signal })
+  }
+
+  async #serving(uri: string): Promise<Snapshot> {
     const snapshot = (await this.#all()).find(
       (s) =>
         s.resources.some((resource) => resource.uri === uri) ||
         s.templates.some((template) => new UriTemplate(template.uriTemplate).match(uri) != null)
     )
-    if (snapshot == null)
+    if (snapshot == null) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
-    const client = await this.#client(snapshot.peer, ctx.signal)
-    return callerInput.run(ctx.requestInput, async () =>
-      client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
-    )
+    }
+    return snapshot
   }
 
   async complete(params: CompleteRequestParams, ctx: ContentCallContext): Promise<CompleteResult> {
@@ -150,6 +174,16 @@ export function combineContent(...sources: ContentSource[]): ContentSource {
     for (const source of sources) if ((await find(source)).some(match)) return source
     return undefined
   }
+  const serving = async (uri: string): Promise<ContentSource> => {
+    for (const source of sources) {
+      const listed = (await source.resources()).some((resource) => resource.uri === uri)
+      const templated = (await source.resourceTemplates()).some(
+        (template) => new UriTemplate(template.uriTemplate).match(uri) != null
+      )
+      if (listed || templated) return source
+    }
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
+  }
   return {
     prompts: async () => (await Promise.all(sources.map(async (s) => s.prompts()))).flat(),
     resources: async () => (await Promise.all(sources.map(async (s) => s.resources()))).flat(),
@@ -162,16 +196,9 @@ export function combineContent(...sources: ContentSource[]): ContentSource {
       if (source == null) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`)
       return source.getPrompt(name, args, ctx)
     },
-    readResource: async (uri, ctx) => {
-      for (const source of sources) {
-        const listed = (await source.resources()).some((resource) => resource.uri === uri)
-        const templated = (await source.resourceTemplates()).some(
-          (template) => new UriTemplate(template.uriTemplate).match(uri) != null
-        )
-        if (listed || templated) return source.readResource(uri, ctx)
-      }
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
-    },
+    readResource: async (uri, ctx) => (await serving(uri)).readResource(uri, ctx),
+    subscribe: async (uri, ctx) => (await serving(uri)).subscribe?.(uri, ctx),
+    unsubscribe: async (uri, ctx) => (await serving(uri)).unsubscribe?.(uri, ctx),
     complete: async (params, ctx) => {
       const { ref } = params
       const source =

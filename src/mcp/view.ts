@@ -45,6 +45,14 @@ export interface ContentSource {
   resourceTemplates(): Promise<ResourceTemplateType[]>
   readResource(uri: string, ctx: ContentCallContext): Promise<ReadResourceResult>
   complete(params: CompleteRequestParams, ctx: ContentCallContext): Promise<CompleteResult>
+  /**
+   * Subscribes to (or unsubscribes from) a resource's updates at the server
+   * that serves it; its `notifications/resources/updated` reach the sessions
+   * that subscribed (`McpFront.resourceUpdated`). A resource no server
+   * serves is refused with -32602.
+   */
+  subscribe?(uri: string, ctx: ContentCallContext): Promise<void>
+  unsubscribe?(uri: string, ctx: ContentCallContext): Promise<void>
 }
 
 /**
@@ -67,6 +75,8 @@ export function deferredContent(get: () => ContentSource): ContentSource {
     resources: async () => get().resources(),
     resourceTemplates: async () => get().resourceTemplates(),
     readResource: async (uri, ctx) => get().readResource(uri, ctx),
-    complete: async (params, ctx) => get().complete(params, ctx)
+    complete: async (params, ctx) => get().complete(params, ctx),
+    subscribe: async (uri, ctx) => get().subscribe?.(uri, ctx),
+    unsubscribe: async (uri, ctx) => get().unsubscribe?.(uri, ctx)
   }
 }

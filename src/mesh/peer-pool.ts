@@ -131,7 +131,8 @@ export class PeerPool {
       )
     }
     client.setNotificationHandler('notifications/message', (notification) => {
-      if (!this.logs.deliver(notification.params as Record<string, unknown>)) log('log message of %s outside a call', key)
+      if (!this.logs.deliver(notification.params as Record<string, unknown>))
+        log('log message of %s outside a call', key)
     })
     const pooled: PooledClient = { client, transport }
     client.onclose = () => {

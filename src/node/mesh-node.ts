@@ -121,7 +121,13 @@ export class MeshNode implements NodeInfo {
     })
     this.localView = new LocalToolView(this.registry, this.router, {
       mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined),
-      content: combineContent(new SharedServerContent(() => this.#servers), new PeerContent(() => this.#contentPeers()))
+      content: combineContent(
+        new SharedServerContent(() => this.#servers),
+        new PeerContent(
+          () => this.#contentPeers(),
+          (uri) => this.front.resourceUpdated(uri)
+        )
+      )
     })
     this.front = init.front ?? createFront()
     this.front.instrument(this.observability.frontInstrumentation())
@@ -238,7 +244,9 @@ export class MeshNode implements NodeInfo {
       for (const subsystem of this.#subsystems) await subsystem.start()
       await this.observability.start()
       for (const [name, spec] of Object.entries(this.config.servers)) {
-        const proxy = new ServerProxy(name, spec, this.registry)
+        const proxy = new ServerProxy(name, spec, this.registry, {
+          onResourceUpdated: (uri) => this.front.resourceUpdated(uri)
+        })
         this.#servers.push(proxy)
       }
       await Promise.all(this.#servers.map(async (proxy) => proxy.start()))

@@ -40,6 +40,11 @@ export interface ServerRequestContext {
   requestInput?: AskInput
 }
 
+export interface ServerProxyInit {
+  /** Hears the server's `notifications/resources/updated`. */
+  onResourceUpdated?: (uri: string) => void
+}
+
 export interface ServerProxyStatus {
   name: string
   state: ServerState
@@ -80,10 +85,16 @@ export class ServerProxy {
   #resources: Resource[] = []
   #templates: ResourceTemplateType[] = []
 
-  constructor(name: string, spec: ServerSpec, registry: ToolRegistry) {
+  readonly #onResourceUpdated?: (uri: string) => void
+  /** Sessions subscribed to each resource: the child is subscribed while one is. */
+  readonly #subscribers = new Map<string, number>()
+
+  /** `onResourceUpdated` hears the child's `notifications/resources/updated` (the front relays them). */
+  constructor(name: string, spec: ServerSpec, registry: ToolRegistry, init: ServerProxyInit = {}) {
     this.name = name
     this.#spec = spec
     this.#registry = registry
+    this.#onResourceUpdated = init.onResourceUpdated
     this.#prefix = spec.prefix ?? `${name}.`
   }
 
@@ -156,6 +167,9 @@ export class ServerProxy {
       if (!this.#logs.deliver(notification.params as Record<string, unknown>)) {
         log('server %s logged outside any call: %o', this.name, notification.params)
       }
+    })
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      this.#onResourceUpdated?.(notification.params.uri)
     })
     client.setNotificationHandler('notifications/tools/list_changed', async () => {
       if (this.#client === client) this.#sync(await listAllTools(client))
@@ -372,6 +386,30 @@ export class ServerProxy {
     const client = this.#running()
     if (client.getServerCapabilities()?.completions == null) return { completion: { values: [] } }
     return client.complete(params, { signal: ctx.signal })
+  }
+
+  /** Subscribes the child to `uri` for the first session that subscribes (when it supports subscriptions). */
+  async subscribe(uri: string, ctx: ServerRequestContext): Promise<void> {
+    const client = this.#running()
+    const count = this.#subscribers.get(uri) ?? 0
+    if (count === 0 && client.getServerCapabilities()?.resources?.subscribe === true) {
+      await client.subscribeResource({ uri }, { signal: ctx.signal })
+    }
+    this.#subscribers.set(uri, count + 1)
+  }
+
+  /** Unsubscribes the child from `uri` when the last session unsubscribed. */
+  async unsubscribe(uri: string, ctx: ServerRequestContext): Promise<void> {
+    const count = this.#subscribers.get(uri) ?? 0
+    if (count > 1) {
+      this.#subscribers.set(uri, count - 1)
+      return
+    }
+    this.#subscribers.delete(uri)
+    const client = this.#running()
+    if (count === 1 && client.getServerCapabilities()?.resources?.subscribe === true) {
+      await client.unsubscribeResource({ uri }, { signal: ctx.signal })
+    }
   }
 
   #running(): Client {

@@ -85,7 +85,10 @@ export function scoredFailures(run: SuiteRun): string[] {
 
 /** Starts the fixture server on Streamable HTTP (`--http 0`) and resolves with its `/mcp` URL. */
 export async function startHttpFixture(): Promise<string> {
-  const child = spawn(NODE_BIN, [FIXTURE_SERVER, '--http', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(NODE_BIN, [FIXTURE_SERVER, '--http', '0'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe']
+  })
   trackPid(child.pid)
   track('http fixture', async () => {
     if (child.exitCode == null && child.signalCode == null) child.kill('SIGKILL')
