@@ -74,48 +74,56 @@ export class InboundLimiter {
   readonly limits: InboundLimits
   readonly counters: InboundCounters = { calls: 0, denied: 0, rateLimited: 0, busy: 0, inFlight: 0, queued: 0 }
   readonly #rate: RateLimiter
-  readonly #queues = new Map<string, Queue<CallToolResult>>()
+  readonly #queues = new Map<string, Queue<unknown>>()
   readonly #maxCallsTotal: number
-  readonly #onRefused?: (kind: RefusalKind, peer: string, reason: string) => void
+  readonly #onRefused?: (kind: RefusalKind, peer: string, reason: string, path: InboundPath) => void
 
-  /** `onRefused` hears every busy and rate-limited refusal (the gate counts them). */
-  constructor(limits: InboundLimits, onRefused?: (kind: RefusalKind, peer: string, reason: string) => void) {
+  /** `onRefused` hears every busy and rate-limited refusal, with its path (the gate counts them). */
+  constructor(
+    limits: InboundLimits,
+    onRefused?: (kind: RefusalKind, peer: string, reason: string, path: InboundPath) => void
+  ) {
     this.limits = limits
     this.#maxCallsTotal = limits.maxCallsTotal ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
     this.#onRefused = onRefused
     this.#rate = new RateLimiter({ points: limits.maxRequestsPerSecondPerPeer, duration: 1 })
   }
 
-  async run(peer: string, fn: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  /**
+   * Runs one request of `peer` (a call, or a prompt, resource or completion
+   * request on `path` 'content') under the peer's rate, queue and the
+   * node-wide cap.
+   */
+  async run<T>(peer: string, fn: () => Promise<T>, path: InboundPath = 'call'): Promise<T> {
     try {
       this.#rate.consume(peer)
     } catch {
       this.counters.rateLimited++
       const reason = `rate limited: more than ${this.limits.maxRequestsPerSecondPerPeer} requests per second`
-      this.#onRefused?.('rate-limited', peer, reason)
+      this.#onRefused?.('rate-limited', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_RATE_LIMITED, reason)
     }
     // Node-wide: new peer IDs are free to mint, so per-peer bounds alone bound nothing.
     if (this.counters.inFlight + this.counters.queued >= this.#maxCallsTotal) {
       this.counters.busy++
       const reason = `busy: more than ${this.#maxCallsTotal} requests pending on this node`
-      this.#onRefused?.('busy', peer, reason)
+      this.#onRefused?.('busy', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     let queue = this.#queues.get(peer)
     if (queue == null) {
-      queue = new Queue<CallToolResult>({ concurrency: this.limits.maxConcurrencyPerPeer })
+      queue = new Queue<unknown>({ concurrency: this.limits.maxConcurrencyPerPeer })
       this.#queues.set(peer, queue)
     }
     if (queue.size >= this.limits.maxConcurrencyPerPeer + this.limits.maxQueuePerPeer) {
       this.counters.busy++
       const reason = `busy: more than ${queue.size} requests pending from this peer`
-      this.#onRefused?.('busy', peer, reason)
+      this.#onRefused?.('busy', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     this.counters.queued++
     const current = queue
-    return current.add(async () => {
+    return (await current.add(async () => {
       this.counters.queued--
       this.counters.inFlight++
       try {
@@ -124,7 +132,7 @@ export class InboundLimiter {
         this.counters.inFlight--
         if (current.size === 0 && this.#queues.get(peer) === current) this.#queues.delete(peer)
       }
-    })
+    })) as T
   }
 
   forget(peer: string): void {

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cleanup, createHome, NODE_BIN, spawnNode, tcpAddress, waitFor } from '../helpers/index.js'
 import {
@@ -22,13 +24,17 @@ const PROGRESS_RUNS = 10
 
 afterAll(cleanup)
 
-async function suite(url: string): Promise<SuiteRun> {
-  return runSuite(url, 240_000, { suite: SUITE_2025, args: [] })
+async function suite(url: string, label: string): Promise<SuiteRun> {
+  const run = await runSuite(url, 240_000, { suite: SUITE_2025, args: [] })
+  // CONFORMANCE_OUT=<dir> keeps each set-up's full suite output (for the report's scores).
+  if (process.env.CONFORMANCE_OUT != null)
+    await writeFile(join(process.env.CONFORMANCE_OUT, `0.1.16-${label}.txt`), run.output)
+  return run
 }
 
 describe('MCP conformance 0.1.16 (spec 2025-11-25)', () => {
   it('the fixture server on its own passes every scenario', async () => {
-    const run = await suite(await startHttpFixture())
+    const run = await suite(await startHttpFixture(), 'direct')
     expect(run.scenarios.size, run.output.slice(-4000)).toBeGreaterThanOrEqual(30)
     expect(scoredFailures(run), run.output.slice(-6000)).toEqual([])
   }, 300_000)
@@ -47,7 +53,7 @@ describe('MCP conformance 0.1.16 (spec 2025-11-25)', () => {
       message: 'the fixture server to be shared'
     })
     const url = `http://127.0.0.1:${port}/mcp`
-    const run = await suite(url)
+    const run = await suite(url, 'node-a')
     expect(run.scenarios.size, run.output.slice(-4000)).toBeGreaterThanOrEqual(30)
     expect(scoredFailures(run), run.output.slice(-6000)).toEqual([])
     expect(await repeatScenario(url, 'tools-call-with-progress', PROGRESS_RUNS)).toBe(PROGRESS_RUNS)
@@ -77,7 +83,7 @@ describe('MCP conformance 0.1.16 (spec 2025-11-25)', () => {
       message: "A's fixture prompts to be listed on B"
     })
     const url = `http://127.0.0.1:${port}/mcp`
-    const run = await suite(url)
+    const run = await suite(url, 'node-b')
     expect(run.scenarios.size, run.output.slice(-4000)).toBeGreaterThanOrEqual(30)
     expect(scoredFailures(run), run.output.slice(-6000)).toEqual([])
     expect(await repeatScenario(url, 'tools-call-with-progress', PROGRESS_RUNS)).toBe(PROGRESS_RUNS)
