@@ -84,10 +84,15 @@ export class PeerContent implements ContentSource {
     )
   }
 
-  /** Subscribes at the peer serving `uri`; its updates reach this node's subscribed sessions. */
+  /**
+   * Subscribes at the peer serving `uri`; its updates reach this node's
+   * subscribed sessions. A peer on the 2026-07-28 wire has no
+   * `resources/subscribe` (its `subscriptions/listen` is not relayed yet):
+   * the subscription is kept here only.
+   */
   async subscribe(uri: string, ctx: ContentCallContext): Promise<void> {
     const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
-    if (client.getServerCapabilities()?.resources?.subscribe !== true) return
+    if (!canSubscribe(client)) return
     client.setNotificationHandler('notifications/resources/updated', (notification) => {
       this.#onResourceUpdated?.(notification.params.uri)
     })
@@ -96,7 +101,7 @@ export class PeerContent implements ContentSource {
 
   async unsubscribe(uri: string, ctx: ContentCallContext): Promise<void> {
     const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
-    if (client.getServerCapabilities()?.resources?.subscribe !== true) return
+    if (!canSubscribe(client)) return
     await client.unsubscribeResource({ uri }, { signal: ctx.signal })
   }
 
@@ -166,6 +171,10 @@ export class PeerContent implements ContentSource {
     }
     return snapshot
   }
+}
+
+function canSubscribe(client: Client): boolean {
+  return client.getProtocolEra() !== 'modern' && client.getServerCapabilities()?.resources?.subscribe === true
 }
 
 /** Several content sources as one: lists are concatenated, a name or URI goes to the first that has it. */

@@ -8,13 +8,15 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   type ReadResourceResult,
+  StreamableHTTPClientTransport,
+  type Transport,
   type Resource,
   type ResourceTemplateType,
   UriTemplate
 } from '@modelcontextprotocol/client'
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
-import type { ServerSpec } from '../config/schema.js'
+import type { ServerSpec, StdioServerSpec } from '../config/schema.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { second } from '../util/time.js'
@@ -55,7 +57,8 @@ export interface ServerProxyStatus {
 }
 
 /**
- * Runs one MCP server as a stdio child, imports its tools into the registry
+ * Runs one MCP server as a stdio child (or reaches a remote one over
+ * Streamable HTTP), imports its tools into the registry
  * under a prefix, and forwards calls. A dead child's tools stay listed (so
  * clients do not churn) and fail clearly until it is back; it is restarted
  * with exponential backoff.
@@ -135,13 +138,7 @@ export class ServerProxy {
 
   async #launch(): Promise<void> {
     this.#state = this.#restarts === 0 ? 'starting' : 'restarting'
-    const transport = new StdioClientTransport({
-      command: this.#spec.command,
-      args: this.#spec.args,
-      env: serverEnvironment(this.#spec),
-      cwd: this.#spec.cwd,
-      stderr: 'inherit'
-    })
+    const transport = serverTransport(this.#spec)
     // Declares every input capability: what the caller behind each request supports is
     // checked per request when the child asks (a 2026-07-28 caller carries it in _meta).
     const client = new Client(
@@ -392,7 +389,11 @@ export class ServerProxy {
   async subscribe(uri: string, ctx: ServerRequestContext): Promise<void> {
     const client = this.#running()
     const count = this.#subscribers.get(uri) ?? 0
-    if (count === 0 && client.getServerCapabilities()?.resources?.subscribe === true) {
+    if (
+      count === 0 &&
+      client.getProtocolEra() !== 'modern' &&
+      client.getServerCapabilities()?.resources?.subscribe === true
+    ) {
       await client.subscribeResource({ uri }, { signal: ctx.signal })
     }
     this.#subscribers.set(uri, count + 1)
@@ -407,7 +408,11 @@ export class ServerProxy {
     }
     this.#subscribers.delete(uri)
     const client = this.#running()
-    if (count === 1 && client.getServerCapabilities()?.resources?.subscribe === true) {
+    if (
+      count === 1 &&
+      client.getProtocolEra() !== 'modern' &&
+      client.getServerCapabilities()?.resources?.subscribe === true
+    ) {
       await client.unsubscribeResource({ uri }, { signal: ctx.signal })
     }
   }
@@ -430,8 +435,26 @@ export class ServerProxy {
  * The node's other variables (API keys, tokens of other tools, MCP_MESH_*)
  * are not passed on: a server gets only what its entry names.
  */
-export function serverEnvironment(spec: Pick<ServerSpec, 'env'>): Record<string, string> {
+export function serverEnvironment(spec: Pick<StdioServerSpec, 'env'>): Record<string, string> {
   return { ...getDefaultEnvironment(), ...spec.env }
+}
+
+/**
+ * The client transport of a `servers` entry: a stdio child (its command,
+ * with the reduced environment), or a remote server over Streamable HTTP
+ * (`{"type": "http", "url", "headers"}`, the entry's headers on every request).
+ */
+export function serverTransport(spec: ServerSpec): Transport {
+  if (spec.type === 'http') {
+    return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } })
+  }
+  return new StdioClientTransport({
+    command: spec.command,
+    args: spec.args,
+    env: serverEnvironment(spec),
+    cwd: spec.cwd,
+    stderr: 'inherit'
+  })
 }
 
 async function listAllTools(client: Client): Promise<McpTool[]> {
