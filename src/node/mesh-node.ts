@@ -135,11 +135,11 @@ export class MeshNode implements NodeInfo {
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
     // Servers with export: true share their prompts and resources with admitted peers too.
     const exported = new SharedServerContent(() => this.#servers.filter((server) => server.exported))
-    // Each peer's requests are asked of the gate (path `content`) and counted in its inbound limits.
-    this.front.sharePeerContent((peer) => {
-      const mesh = this.#services?.meshRunning() === true ? this.#services.mesh : undefined
-      return mesh != null && this.gate.admits(peer).allowed ? mesh.peerContent(peer, exported) : undefined
-    })
+    // Each peer request is asked of the gate (path `content`: refused and counted for a peer
+    // trust.allowPeers leaves out) and counted in the peer's inbound limits.
+    this.front.sharePeerContent((peer) =>
+      this.#services?.meshRunning() === true ? this.#services.mesh.peerContent(peer, exported) : undefined
+    )
   }
 
   /** Peers whose shared prompts and resources the local client sees (those this node may send to). */
