@@ -84,9 +84,10 @@ export function scoredFailures(run: SuiteRun): string[] {
 }
 
 /** Starts the fixture server on Streamable HTTP (`--http 0`) and resolves with its `/mcp` URL. */
-export async function startHttpFixture(): Promise<string> {
+export async function startHttpFixture(env: Record<string, string> = {}): Promise<string> {
   const child = spawn(NODE_BIN, [FIXTURE_SERVER, '--http', '0'], {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe']
   })
   trackPid(child.pid)
