@@ -18,7 +18,6 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { parsePeerId } from '../util/peer-id.js'
 import type { TrustGate } from '../trust/index.js'
-import { resultText } from '../mcp/result.js'
 import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog } from './catalog.js'
 import { DHT_LOOKUP_TIMEOUT_MS } from './constants.js'
@@ -330,10 +329,24 @@ function annotate(result: CallToolResult, peer: string, attempts: number, tool: 
     ...result,
     _meta: { ...result._meta, [RESULT_PEER_META_KEY]: peer, [RESULT_ATTEMPTS_META_KEY]: attempts }
   }
-  if (result.isError === true) {
-    annotated.content = [{ type: 'text', text: new RemoteToolError(peer, tool, resultText(result)).message }]
-  }
+  if (result.isError === true) annotated.content = markedOrigin(result.content, peer, tool)
   return annotated
+}
+
+/**
+ * A remote error's content as the tool sent it, with its origin marked: the
+ * first text block reads `tool "<name>" failed on peer <id>: <its text>`;
+ * every other block (more text, images, resources, annotations, `_meta`)
+ * passes unchanged. Content without text gets the marker as a leading block.
+ */
+function markedOrigin(content: CallToolResult['content'], peer: string, tool: string): CallToolResult['content'] {
+  const first = content.findIndex((block) => block.type === 'text')
+  if (first < 0) return [{ type: 'text', text: new RemoteToolError(peer, tool, '').message.trimEnd() }, ...content]
+  return content.map((block, index) =>
+    index === first && block.type === 'text'
+      ? { ...block, text: new RemoteToolError(peer, tool, block.text).message }
+      : block
+  )
 }
 
 /**
