@@ -4,7 +4,8 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   SdkError,
-  SdkErrorCode
+  SdkErrorCode,
+  SERVER_INFO_META_KEY
 } from '@modelcontextprotocol/server'
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
@@ -325,9 +326,11 @@ export class PeerDispatcher implements MeshDispatcher {
 }
 
 function annotate(result: CallToolResult, peer: string, attempts: number, tool: string): CallToolResult {
+  // The peer's 2026-07-28 wire names the peer in serverInfo: this node's own front names itself.
+  const { [SERVER_INFO_META_KEY]: _peerInfo, ...meta } = result._meta ?? {}
   const annotated: CallToolResult = {
     ...result,
-    _meta: { ...result._meta, [RESULT_PEER_META_KEY]: peer, [RESULT_ATTEMPTS_META_KEY]: attempts }
+    _meta: { ...meta, [RESULT_PEER_META_KEY]: peer, [RESULT_ATTEMPTS_META_KEY]: attempts }
   }
   if (result.isError === true) annotated.content = markedOrigin(result.content, peer, tool)
   return annotated

@@ -254,6 +254,8 @@ export class ServerProxy {
       inputSchema: remote.inputSchema as JsonObject,
       outputSchema: remote.outputSchema as JsonObject | undefined,
       annotations: remote.annotations,
+      icons: remote.icons,
+      listedMeta: remote._meta,
       meta,
       declaredMeta: declaredMetaFields(metaInput),
       source: { kind: 'server', server: this.name, remoteName: remote.name },

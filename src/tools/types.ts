@@ -1,4 +1,4 @@
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server'
+import type { CallToolResult, Icon, ToolAnnotations } from '@modelcontextprotocol/server'
 import type { ToolMeta } from './meta.js'
 
 export type JsonObject = Record<string, unknown>
@@ -67,6 +67,10 @@ export interface Tool {
   readonly inputSchema: JsonObject
   readonly outputSchema?: JsonObject
   readonly annotations?: ToolAnnotations
+  /** Icons the tool lists with (a shared server's, passed on unchanged). */
+  readonly icons?: Icon[]
+  /** `_meta` the tool lists with besides the mesh's own key (a shared server's, passed on unchanged). */
+  readonly listedMeta?: Record<string, unknown>
   readonly meta: ToolMeta
   /** Metadata fields the author set explicitly (the rest are defaults). */
   readonly declaredMeta: ReadonlySet<keyof ToolMeta>
