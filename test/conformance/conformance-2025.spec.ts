@@ -20,7 +20,7 @@ import {
  * node B reaching it through the mesh. A shared server works as well through
  * the mesh as on its own machine: the same scenarios pass in all three.
  */
-const PROGRESS_RUNS = 10
+const PROGRESS_RUNS = 20
 
 afterAll(cleanup)
 
