@@ -127,7 +127,8 @@ export class PeerPool {
     for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
       client.setRequestHandler(
         method,
-        async (request) => (await askCallerInput({ method, params: request.params })) as never
+        async (request, ctx) =>
+          (await askCallerInput({ method, params: request.params, signal: ctx.mcpReq.signal })) as never
       )
     }
     client.setNotificationHandler('notifications/message', (notification) => {

@@ -152,8 +152,12 @@ export class ServerProxy {
     for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
       client.setRequestHandler(
         method,
-        async (request) =>
-          (await this.#askCaller({ method, params: request.params as Record<string, unknown> | undefined })) as never
+        async (request, ctx) =>
+          (await this.#askCaller({
+            method,
+            params: request.params as Record<string, unknown> | undefined,
+            signal: ctx.mcpReq.signal
+          })) as never
       )
     }
     client.setNotificationHandler('notifications/progress', (notification) => {

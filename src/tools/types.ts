@@ -17,6 +17,11 @@ export interface ToolProgress {
 export interface InputRequest {
   method: 'elicitation/create' | 'sampling/createMessage' | 'roots/list'
   params?: Record<string, unknown>
+  /**
+   * Fires when the server (or peer) that asked cancels its request: the node
+   * stops waiting for the answer and does not ask the caller for it again.
+   */
+  signal?: AbortSignal
 }
 
 /** A log message a shared server or a peer's tool sends while it runs (`notifications/message`). */
