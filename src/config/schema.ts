@@ -26,31 +26,56 @@ export const bootstrapAddress = multiaddrString.refine((value) => /\/p2p\/[1-9A-
 
 const port = z.number().int().min(1).max(65_535)
 
-export const serverSpecSchema = z
+/** What every `servers` entry has, whatever its transport. */
+const serverSharing = {
+  /** Export every imported tool to peers (individual `meta.export` still wins when set). */
+  export: z.boolean().default(false),
+  /** Metadata applied to every tool imported from this server. */
+  meta: toolMetaSchema.partial().default({}),
+  /**
+   * Probe the server for the 2026-07-28 revision before `initialize` (the MCP SDK
+   * starts the command once more for the probe). Off: the plain 2025 `initialize`,
+   * which every server speaks; needed only for a server that refuses 2025 clients.
+   */
+  negotiate: z.boolean().default(false),
+  /** Name prefix for imported tools; defaults to `<server-name>.` */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{0,64}$/)
+    .optional()
+}
+
+/** A server the node starts as a stdio child (`type` may be omitted, as in MCP clients' config files). */
+export const stdioServerSpecSchema = z
   .object({
+    type: z.literal('stdio').optional(),
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
     env: z.record(z.string(), z.string()).default({}),
     cwd: z.string().optional(),
-    /** Export every imported tool to peers (individual `meta.export` still wins when set). */
-    export: z.boolean().default(false),
-    /** Metadata applied to every tool imported from this server. */
-    meta: toolMetaSchema.partial().default({}),
-    /**
-     * Probe the server for the 2026-07-28 revision before `initialize` (the MCP SDK
-     * starts the command once more for the probe). Off: the plain 2025 `initialize`,
-     * which every server speaks; needed only for a server that refuses 2025 clients.
-     */
-    negotiate: z.boolean().default(false),
-    /** Name prefix for imported tools; defaults to `<server-name>.` */
-    prefix: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{0,64}$/)
-      .optional()
+    ...serverSharing
   })
   .strict()
 
+/** A remote server reached over Streamable HTTP (`{"type": "http", "url", "headers"}`). */
+export const httpServerSpecSchema = z
+  .object({
+    type: z.literal('http'),
+    url: z
+      .string()
+      .url()
+      .refine((value) => /^https?:\/\//u.test(value), { message: 'a server url must be http(s)://' }),
+    /** Sent with every request (an `Authorization` header, an API key). */
+    headers: z.record(z.string(), z.string()).default({}),
+    ...serverSharing
+  })
+  .strict()
+
+export const serverSpecSchema = z.union([httpServerSpecSchema, stdioServerSpecSchema])
+
 export type ServerSpec = z.infer<typeof serverSpecSchema>
+export type StdioServerSpec = z.infer<typeof stdioServerSpecSchema>
+export type HttpServerSpec = z.infer<typeof httpServerSpecSchema>
 
 export const configSchema = z
   .object({

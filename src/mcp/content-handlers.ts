@@ -13,6 +13,8 @@ export interface ContentHandlerOptions {
   rounds: InputRounds
   whenReady: () => Promise<void>
   capabilities: (ctx: ServerContext) => ClientCapabilities
+  /** The URIs this session subscribed to (the front sends their updates to it). */
+  subscriptions: Set<string>
 }
 
 /**
@@ -21,7 +23,7 @@ export interface ContentHandlerOptions {
  * (with input_required rounds when the server asks its client for input).
  */
 export function registerContentHandlers(server: Server, content: ContentSource, options: ContentHandlerOptions): void {
-  const { rounds, whenReady, capabilities } = options
+  const { rounds, whenReady, capabilities, subscriptions } = options
   const noProgress = (): void => {}
   server.setRequestHandler('prompts/list', async () => {
     await whenReady()
@@ -48,6 +50,20 @@ export function registerContentHandlers(server: Server, content: ContentSource, 
     return rounds.serve<ReadResourceResult>(ctx, capabilities(ctx), noProgress, async (round) =>
       content.readResource(uri, { signal: round.signal, requestInput: round.requestInput })
     )
+  })
+  server.setRequestHandler('resources/subscribe', async (request, ctx) => {
+    await whenReady()
+    const { uri } = request.params
+    await content.subscribe?.(uri, { signal: ctx.mcpReq.signal })
+    subscriptions.add(uri)
+    return {}
+  })
+  server.setRequestHandler('resources/unsubscribe', async (request, ctx) => {
+    await whenReady()
+    const { uri } = request.params
+    subscriptions.delete(uri)
+    await content.unsubscribe?.(uri, { signal: ctx.mcpReq.signal })
+    return {}
   })
   server.setRequestHandler('completion/complete', async (request, ctx) => {
     await whenReady()

@@ -17,8 +17,9 @@ import { RUNTIME_OVERRIDE_META_KEY } from '../router/constants.js'
 import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { InvalidToolArgumentsError, UnknownToolError } from '../tools/errors.js'
+import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
 import { callerInput } from '../tools/input-scope.js'
-import type { JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
+import type { JsonObject, LogMessage, ToolCaller, ToolProgress } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { registerContentHandlers } from './content-handlers.js'
@@ -94,6 +95,8 @@ export class McpFront {
   readonly #peerMethods = new Map<string, PeerMethod>()
   readonly #listChangedListeners = new Set<() => void>()
   readonly #rounds = new InputRounds()
+  /** Resources each session subscribed to (2025 sessions; 2026-07-28 has no resources/subscribe). */
+  readonly #subscriptions = new WeakMap<Server, Set<string>>()
   #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
   /** Whether `#ready` has resolved (a peer's request is refused busy until then). */
@@ -176,7 +179,7 @@ export class McpFront {
         capabilities: {
           tools: { listChanged: true },
           logging: {},
-          ...(content != null ? { prompts: {}, resources: {}, completions: {} } : {})
+          ...(content != null ? { prompts: {}, resources: { subscribe: true }, completions: {} } : {})
         },
         instructions: this.#init.instructions,
         // requestState of input_required rounds: sealed by this front, refused when tampered or expired.
@@ -205,9 +208,11 @@ export class McpFront {
           override: overrideValue ?? undefined,
           meta,
           reportProgress: callCtx.reportProgress,
-          requestInput: callCtx.requestInput === noInput ? undefined : callCtx.requestInput
+          requestInput: callCtx.requestInput === noInput ? undefined : callCtx.requestInput,
+          log: relayLog
         })
       const reportProgress = progressReporter(ctx, meta?.progressToken as string | number | undefined)
+      const relayLog = logRelay(ctx, caller.kind === 'peer' ? meta?.[CALL_RELAY_META_KEY] : undefined)
       const capabilities = clientCapabilities(server, ctx)
       // A peer that can answer no input request (queue hand-overs, MCP++ peers) runs straight
       // through; a local client always has rounds, so a request it cannot answer is -32021.
@@ -224,10 +229,13 @@ export class McpFront {
       )
     })
     if (content != null) {
+      const subscriptions = new Set<string>()
+      this.#subscriptions.set(server, subscriptions)
       registerContentHandlers(server, content, {
         rounds: this.#rounds,
         whenReady: async () => this.#whenReady(caller),
-        capabilities: (ctx) => clientCapabilities(server, ctx)
+        capabilities: (ctx) => clientCapabilities(server, ctx),
+        subscriptions
       })
     }
     if (caller.kind === 'peer') {
@@ -343,6 +351,14 @@ export class McpFront {
     this.#listChangedTimer.unref()
   }
 
+  /** Tells every session that subscribed to `uri` that the resource changed. */
+  resourceUpdated(uri: string): void {
+    for (const session of this.#sessions) {
+      if (this.#subscriptions.get(session.server)?.has(uri) !== true) continue
+      session.server.sendResourceUpdated({ uri }).catch(() => {})
+    }
+  }
+
   /**
    * Also tells `listener` when the tool list changes: a stateless endpoint
    * (2026-07-28 over HTTP) has no long-lived server to notify, only its open
@@ -411,6 +427,27 @@ function progressReporter(
     ctx.mcpReq
       .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
       .catch((err: unknown) => log('progress notification failed: %s', errorMessage(err)))
+  }
+}
+
+/**
+ * Relays a log message of the call (from a shared server, from a peer) to the
+ * caller: a local client gets it at or above the level it set (per session on
+ * 2025, per request on 2026-07-28; the SDK filters). A peer that tagged its
+ * call (`_meta["mcp-mesh/relay"]`) gets every message with the tag back, and
+ * filters for its own caller.
+ */
+function logRelay(ctx: ServerContext, tag: unknown): (message: LogMessage) => void {
+  return (message) => {
+    if (ctx.mcpReq.signal.aborted) return
+    const sent =
+      typeof tag === 'string'
+        ? ctx.mcpReq.notify({
+            method: 'notifications/message',
+            params: { ...message, _meta: { ...message._meta, [CALL_RELAY_META_KEY]: tag } }
+          })
+        : ctx.mcpReq.log(message.level, message.data, message.logger)
+    sent.catch((err: unknown) => log('log notification failed: %s', errorMessage(err)))
   }
 }
 

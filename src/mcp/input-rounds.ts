@@ -172,9 +172,18 @@ export class InputRounds {
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { [capability]: {} } })
     }
     if (call.settled || call.controller.signal.aborted) throw new Error('the call is over')
+    if (request.signal?.aborted === true) throw new Error(`${request.method} was cancelled by the server that asked`)
     return new Promise((resolve, reject) => {
       const key = `${capability}-${call.nextKey++}`
       call.waiting.set(key, { request, resolve, reject })
+      // The asking server cancelled: no longer waiting, and the next round does not carry it.
+      request.signal?.addEventListener(
+        'abort',
+        () => {
+          if (call.waiting.delete(key)) reject(new Error(`${request.method} was cancelled by the server that asked`))
+        },
+        { once: true }
+      )
       call.wake?.()
     })
   }

@@ -14,9 +14,10 @@ export function toMcpTool(tool: Tool): McpTool {
     name: tool.name,
     description: tool.description,
     inputSchema: tool.inputSchema as McpTool['inputSchema'],
-    _meta: { [TOOL_META_KEY]: tool.meta }
+    _meta: { ...tool.listedMeta, [TOOL_META_KEY]: tool.meta }
   }
   if (tool.title != null) listed.title = tool.title
+  if (tool.icons != null) listed.icons = tool.icons
   if (tool.outputSchema != null) listed.outputSchema = tool.outputSchema as McpTool['outputSchema']
   if (tool.annotations != null) listed.annotations = tool.annotations
   return listed
@@ -83,7 +84,13 @@ export class LocalToolView implements ToolView {
     return this.#router.call(
       name,
       args,
-      { signal: ctx.signal, reportProgress: ctx.reportProgress, caller: ctx.caller, requestInput: ctx.requestInput },
+      {
+        signal: ctx.signal,
+        reportProgress: ctx.reportProgress,
+        caller: ctx.caller,
+        requestInput: ctx.requestInput,
+        log: ctx.log
+      },
       { override: ctx.override }
     )
   }

@@ -44,9 +44,12 @@ interface Snapshot {
 export class PeerContent implements ContentSource {
   readonly #peers: () => ContentPeers | undefined
   readonly #snapshots = new Map<string, Snapshot>()
+  readonly #onResourceUpdated?: (uri: string) => void
 
-  constructor(peers: () => ContentPeers | undefined) {
+  /** `onResourceUpdated` hears the updates of the peers' resources this node subscribed to. */
+  constructor(peers: () => ContentPeers | undefined, onResourceUpdated?: (uri: string) => void) {
     this.#peers = peers
+    this.#onResourceUpdated = onResourceUpdated
   }
 
   async prompts(): Promise<Prompt[]> {
@@ -75,17 +78,43 @@ export class PeerContent implements ContentSource {
   }
 
   async readResource(uri: string, ctx: ContentCallContext): Promise<ReadResourceResult> {
+    const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
+    return callerInput.run(ctx.requestInput, async () =>
+      client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
+    )
+  }
+
+  /**
+   * Subscribes at the peer serving `uri`; its updates reach this node's
+   * subscribed sessions. A peer on the 2026-07-28 wire has no
+   * `resources/subscribe` (its `subscriptions/listen` is not relayed yet):
+   * the subscription is kept here only.
+   */
+  async subscribe(uri: string, ctx: ContentCallContext): Promise<void> {
+    const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
+    if (!canSubscribe(client)) return
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      this.#onResourceUpdated?.(notification.params.uri)
+    })
+    await client.subscribeResource({ uri }, { signal: ctx.signal })
+  }
+
+  async unsubscribe(uri: string, ctx: ContentCallContext): Promise<void> {
+    const client = await this.#client((await this.#serving(uri)).peer, ctx.signal)
+    if (!canSubscribe(client)) return
+    await client.unsubscribeResource({ uri }, { signal: ctx.signal })
+  }
+
+  async #serving(uri: string): Promise<Snapshot> {
     const snapshot = (await this.#all()).find(
       (s) =>
         s.resources.some((resource) => resource.uri === uri) ||
         s.templates.some((template) => new UriTemplate(template.uriTemplate).match(uri) != null)
     )
-    if (snapshot == null)
+    if (snapshot == null) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
-    const client = await this.#client(snapshot.peer, ctx.signal)
-    return callerInput.run(ctx.requestInput, async () =>
-      client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
-    )
+    }
+    return snapshot
   }
 
   async complete(params: CompleteRequestParams, ctx: ContentCallContext): Promise<CompleteResult> {
@@ -144,11 +173,25 @@ export class PeerContent implements ContentSource {
   }
 }
 
+function canSubscribe(client: Client): boolean {
+  return client.getProtocolEra() !== 'modern' && client.getServerCapabilities()?.resources?.subscribe === true
+}
+
 /** Several content sources as one: lists are concatenated, a name or URI goes to the first that has it. */
 export function combineContent(...sources: ContentSource[]): ContentSource {
   const owner = async <T>(find: (source: ContentSource) => Promise<T[]>, match: (item: T) => boolean) => {
     for (const source of sources) if ((await find(source)).some(match)) return source
     return undefined
+  }
+  const serving = async (uri: string): Promise<ContentSource> => {
+    for (const source of sources) {
+      const listed = (await source.resources()).some((resource) => resource.uri === uri)
+      const templated = (await source.resourceTemplates()).some(
+        (template) => new UriTemplate(template.uriTemplate).match(uri) != null
+      )
+      if (listed || templated) return source
+    }
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
   }
   return {
     prompts: async () => (await Promise.all(sources.map(async (s) => s.prompts()))).flat(),
@@ -162,16 +205,9 @@ export function combineContent(...sources: ContentSource[]): ContentSource {
       if (source == null) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`)
       return source.getPrompt(name, args, ctx)
     },
-    readResource: async (uri, ctx) => {
-      for (const source of sources) {
-        const listed = (await source.resources()).some((resource) => resource.uri === uri)
-        const templated = (await source.resourceTemplates()).some(
-          (template) => new UriTemplate(template.uriTemplate).match(uri) != null
-        )
-        if (listed || templated) return source.readResource(uri, ctx)
-      }
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
-    },
+    readResource: async (uri, ctx) => (await serving(uri)).readResource(uri, ctx),
+    subscribe: async (uri, ctx) => (await serving(uri)).subscribe?.(uri, ctx),
+    unsubscribe: async (uri, ctx) => (await serving(uri)).unsubscribe?.(uri, ctx),
     complete: async (params, ctx) => {
       const { ref } = params
       const source =

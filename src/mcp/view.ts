@@ -10,7 +10,7 @@ import type {
   ResourceTemplateType
 } from '@modelcontextprotocol/server'
 import type { Runtime } from '../tools/meta.js'
-import type { InputRequest, JsonObject, ToolCaller, ToolProgress } from '../tools/types.js'
+import type { InputRequest, JsonObject, LogMessage, ToolCaller, ToolProgress } from '../tools/types.js'
 
 /** `_meta` key under which a listed tool carries its mcp-mesh metadata. */
 export const TOOL_META_KEY = 'mcp-mesh/meta'
@@ -24,6 +24,8 @@ export interface ViewCallContext {
   meta?: Record<string, unknown>
   /** Asks the caller's client for input (see ToolContext.requestInput). */
   requestInput?: (request: InputRequest) => Promise<Record<string, unknown>>
+  /** Relays a log message to the caller (see ToolContext.log). */
+  log?: (message: LogMessage) => void
 }
 
 /** Context of a prompt, resource or completion request forwarded to a shared server. */
@@ -43,6 +45,14 @@ export interface ContentSource {
   resourceTemplates(): Promise<ResourceTemplateType[]>
   readResource(uri: string, ctx: ContentCallContext): Promise<ReadResourceResult>
   complete(params: CompleteRequestParams, ctx: ContentCallContext): Promise<CompleteResult>
+  /**
+   * Subscribes to (or unsubscribes from) a resource's updates at the server
+   * that serves it; its `notifications/resources/updated` reach the sessions
+   * that subscribed (`McpFront.resourceUpdated`). A resource no server
+   * serves is refused with -32602.
+   */
+  subscribe?(uri: string, ctx: ContentCallContext): Promise<void>
+  unsubscribe?(uri: string, ctx: ContentCallContext): Promise<void>
 }
 
 /**
@@ -65,6 +75,8 @@ export function deferredContent(get: () => ContentSource): ContentSource {
     resources: async () => get().resources(),
     resourceTemplates: async () => get().resourceTemplates(),
     readResource: async (uri, ctx) => get().readResource(uri, ctx),
-    complete: async (params, ctx) => get().complete(params, ctx)
+    complete: async (params, ctx) => get().complete(params, ctx),
+    subscribe: async (uri, ctx) => get().subscribe?.(uri, ctx),
+    unsubscribe: async (uri, ctx) => get().unsubscribe?.(uri, ctx)
   }
 }

@@ -4,9 +4,11 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   SdkError,
-  SdkErrorCode
+  SdkErrorCode,
+  SERVER_INFO_META_KEY
 } from '@modelcontextprotocol/server'
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
+import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
 import { errorResult } from '../tools/define.js'
 import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryDelayMs, retryPolicySchema } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
@@ -17,7 +19,6 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { parsePeerId } from '../util/peer-id.js'
 import type { TrustGate } from '../trust/index.js'
-import { resultText } from '../mcp/result.js'
 import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog } from './catalog.js'
 import { DHT_LOOKUP_TIMEOUT_MS } from './constants.js'
@@ -276,6 +277,8 @@ export class PeerDispatcher implements MeshDispatcher {
       }
     }
     this.#outstanding.increment(peer)
+    // The peer tags its log messages with the call's tag: they reach this call's caller.
+    const logs = ctx.log != null ? this.#pool.logs.open(ctx.log) : undefined
     try {
       // A client span per attempt; the transport puts its trace context in the request's _meta.
       const result = (await withSpan(
@@ -283,7 +286,7 @@ export class PeerDispatcher implements MeshDispatcher {
         { kind: 'client', attributes: { 'gen_ai.tool.name': tool, 'mcp_mesh.peer': peer } },
         async () =>
           client.callTool(
-            { name: tool, arguments: args },
+            { name: tool, arguments: args, ...(logs != null ? { _meta: { [CALL_RELAY_META_KEY]: logs.tag } } : {}) },
             { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
           ),
         (value) => ((value as CallToolResult).isError === true ? 'tool error' : undefined)
@@ -316,6 +319,7 @@ export class PeerDispatcher implements MeshDispatcher {
       }
       return { kind: 'maybe-executed', error: err instanceof Error ? err : new Error(String(err)) }
     } finally {
+      logs?.close()
       this.#outstanding.decrement(peer)
     }
   }
@@ -336,14 +340,30 @@ function remoteRetryPolicy(remoteMeta: { retry?: unknown }): RetryPolicy {
 }
 
 function annotate(result: CallToolResult, peer: string, attempts: number, tool: string): CallToolResult {
+  // The peer's 2026-07-28 wire names the peer in serverInfo: this node's own front names itself.
+  const { [SERVER_INFO_META_KEY]: _peerInfo, ...meta } = result._meta ?? {}
   const annotated: CallToolResult = {
     ...result,
-    _meta: { ...result._meta, [RESULT_PEER_META_KEY]: peer, [RESULT_ATTEMPTS_META_KEY]: attempts }
+    _meta: { ...meta, [RESULT_PEER_META_KEY]: peer, [RESULT_ATTEMPTS_META_KEY]: attempts }
   }
-  if (result.isError === true) {
-    annotated.content = [{ type: 'text', text: new RemoteToolError(peer, tool, resultText(result)).message }]
-  }
+  if (result.isError === true) annotated.content = markedOrigin(result.content, peer, tool)
   return annotated
+}
+
+/**
+ * A remote error's content as the tool sent it, with its origin marked: the
+ * first text block reads `tool "<name>" failed on peer <id>: <its text>`;
+ * every other block (more text, images, resources, annotations, `_meta`)
+ * passes unchanged. Content without text gets the marker as a leading block.
+ */
+function markedOrigin(content: CallToolResult['content'], peer: string, tool: string): CallToolResult['content'] {
+  const first = content.findIndex((block) => block.type === 'text')
+  if (first < 0) return [{ type: 'text', text: new RemoteToolError(peer, tool, '').message.trimEnd() }, ...content]
+  return content.map((block, index) =>
+    index === first && block.type === 'text'
+      ? { ...block, text: new RemoteToolError(peer, tool, block.text).message }
+      : block
+  )
 }
 
 /**

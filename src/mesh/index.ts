@@ -36,7 +36,7 @@ import type { MeshConfig } from '../config/schema.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import type { MeshToolSource } from '../mcp/local-view.js'
-import type { ToolView } from '../mcp/view.js'
+import type { ContentSource, ToolView } from '../mcp/view.js'
 import type { MeshDispatcher } from '../router/router.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, Tool, ToolCaller, ToolContext } from '../tools/types.js'
@@ -161,6 +161,12 @@ export interface MeshService extends NodeSubsystem {
   peerTools(peer: string, signal: AbortSignal): Promise<McpTool[]>
   /** Calls `tool` on one named peer, without failover; throws InvalidPeerIdError for a bad peer ID. */
   callPeer(peer: string, tool: string, args: JsonObject, ctx: ToolContext, timeoutMs: number): Promise<CallToolResult>
+  /**
+   * The exported prompts, resources and completions (`source`) as `peer` may
+   * use them: every request asked of the gate (path `content`), those that
+   * reach a server counted in the peer's inbound limits.
+   */
+  peerContent(peer: string, source: ContentSource): ContentSource
   status(): MeshStatus
   health(): Promise<{ ok: boolean; detail: string }>
 }

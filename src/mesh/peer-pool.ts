@@ -2,6 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client'
 import { VERSION } from '../interface/version.js'
+import { LogRelays } from '../tools/call-relay.js'
 import { answerInCallerContext, askCallerInput } from '../tools/input-scope.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -38,6 +39,12 @@ export class PeerPool {
   readonly #entries = new Map<string, Promise<PooledClient>>()
   #opened = 0
   #closed = false
+  /**
+   * Log channels of the calls in flight to peers: a call is tagged
+   * (`_meta["mcp-mesh/relay"]`) and the peer sends its log messages back
+   * with the tag, so each reaches the caller of its own call.
+   */
+  readonly logs = new LogRelays('relay')
 
   constructor(libp2p: Libp2p, init: PeerPoolInit) {
     this.#libp2p = libp2p
@@ -138,9 +145,14 @@ export class PeerPool {
     for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
       client.setRequestHandler(
         method,
-        async (request) => (await askCallerInput({ method, params: request.params })) as never
+        async (request, ctx) =>
+          (await askCallerInput({ method, params: request.params, signal: ctx.mcpReq.signal })) as never
       )
     }
+    client.setNotificationHandler('notifications/message', (notification) => {
+      if (!this.logs.deliver(notification.params as Record<string, unknown>))
+        log('log message of %s outside a call', key)
+    })
     const pooled: PooledClient = { client, transport }
     client.onclose = () => {
       log('stream to %s closed', key)
@@ -169,9 +181,9 @@ export class PeerPool {
 
 /**
  * The SDK client handles a response at once but a notification one step
- * later, so a progress notification read together with its result was
- * dropped (its handler already gone). After a progress notification, the
- * next response waits one turn of the event loop.
+ * later, so a progress or log notification read together with its result was
+ * dropped (its handler already gone). After such a notification, the next
+ * response waits one turn of the event loop.
  */
 function relayProgressBeforeResults(transport: P2PStreamTransport): void {
   const deliver = transport.onmessage
@@ -179,7 +191,9 @@ function relayProgressBeforeResults(transport: P2PStreamTransport): void {
   let progressPending = false
   transport.onmessage = (message: JSONRPCMessage) => {
     if ('method' in message) {
-      if (message.method === 'notifications/progress') progressPending = true
+      if (message.method === 'notifications/progress' || message.method === 'notifications/message') {
+        progressPending = true
+      }
       deliver(message)
     } else if ('id' in message && progressPending) {
       progressPending = false

@@ -114,10 +114,13 @@ export class InboundLimiter {
   readonly #maxHeld: number
   readonly #heldByPeer = new Map<string, number>()
   #held = 0
-  readonly #onRefused?: (kind: RefusalKind, peer: string, reason: string) => void
+  readonly #onRefused?: (kind: RefusalKind, peer: string, reason: string, path: InboundPath) => void
 
-  /** `onRefused` hears every busy and rate-limited refusal (the gate counts them). */
-  constructor(limits: InboundLimits, onRefused?: (kind: RefusalKind, peer: string, reason: string) => void) {
+  /** `onRefused` hears every busy and rate-limited refusal, with its path (the gate counts them). */
+  constructor(
+    limits: InboundLimits,
+    onRefused?: (kind: RefusalKind, peer: string, reason: string, path: InboundPath) => void
+  ) {
     this.limits = limits
     this.#maxCallsTotal = limits.maxCallsTotal ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
     this.#maxHeldPerPeer = limits.maxHeldBytesPerPeer ?? DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER
@@ -126,20 +129,25 @@ export class InboundLimiter {
     this.#rate = new RateLimiter({ points: limits.maxRequestsPerSecondPerPeer, duration: 1 })
   }
 
-  async run(peer: string, fn: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  /**
+   * Runs one request of `peer` (a call, or a prompt, resource or completion
+   * request on `path` 'content') under the peer's rate, queue and the
+   * node-wide cap.
+   */
+  async run<T>(peer: string, fn: () => Promise<T>, path: InboundPath = 'call'): Promise<T> {
     try {
       this.#rate.consume(peer)
     } catch {
       this.counters.rateLimited++
       const reason = `rate limited: more than ${this.limits.maxRequestsPerSecondPerPeer} requests per second`
-      this.#onRefused?.('rate-limited', peer, reason)
+      this.#onRefused?.('rate-limited', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_RATE_LIMITED, reason)
     }
     // Node-wide: new peer IDs are free to mint, so per-peer bounds alone bound nothing.
     if (this.counters.inFlight + this.counters.queued >= this.#maxCallsTotal) {
       this.counters.busy++
       const reason = `busy: more than ${this.#maxCallsTotal} requests pending on this node`
-      this.#onRefused?.('busy', peer, reason)
+      this.#onRefused?.('busy', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     let slots = this.#slots.get(peer)
@@ -150,7 +158,7 @@ export class InboundLimiter {
     if (slots.size >= this.limits.maxConcurrencyPerPeer + this.limits.maxQueuePerPeer) {
       this.counters.busy++
       const reason = `busy: more than ${slots.size} requests pending from this peer`
-      this.#onRefused?.('busy', peer, reason)
+      this.#onRefused?.('busy', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     this.counters.queued++
@@ -179,13 +187,13 @@ export class InboundLimiter {
    * Over either budget the call is refused as busy (counted), nothing held:
    * a complete request costs its size for as long as it runs (e.g. `sleep`).
    */
-  hold(peer: string, bytes: number): () => void {
+  hold(peer: string, bytes: number, path: InboundPath = 'call'): () => void {
     const mine = this.#heldByPeer.get(peer) ?? 0
     if (mine + bytes > this.#maxHeldPerPeer || this.#held + bytes > this.#maxHeld) {
       this.counters.busy++
       const over = mine + bytes > this.#maxHeldPerPeer ? 'from this peer' : 'on this node'
       const reason = `busy: calls holding more than ${over === 'from this peer' ? this.#maxHeldPerPeer : this.#maxHeld} bytes pending ${over}`
-      this.#onRefused?.('busy', peer, reason)
+      this.#onRefused?.('busy', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
     this.#heldByPeer.set(peer, mine + bytes)

@@ -1,5 +1,6 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
+import type { ContentSource } from '../mcp/view.js'
 import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -42,6 +43,7 @@ import type {
 } from './index.js'
 import { P2PStreamTransport, PROTOCOL_VIOLATIONS, type ProtocolViolation } from './p2p-transport.js'
 import { PeerPool } from './peer-pool.js'
+import { guardPeerContent } from './peer-content-guard.js'
 import { InboundLimiter, PeerToolView, type PeerViewHost } from './peer-view.js'
 import { MeshSurface, peerAlias } from './surface.js'
 import { createMeshCallTool } from './tools/mesh-call.js'
@@ -119,7 +121,7 @@ export class Mesh implements MeshService {
         maxHeldBytesPerPeer: Math.max(DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER, this.limits.maxFrameBytes),
         maxHeldBytes: Math.max(DEFAULT_MAX_HELD_CALL_BYTES, 2 * this.limits.maxFrameBytes)
       },
-      (kind, peer, reason) => gate.refused('call', kind, peer, reason)
+      (kind, peer, reason, path) => gate.refused(path, kind, peer, reason)
     )
     this.#viewHost = {
       registry: components.registry,
@@ -161,6 +163,15 @@ export class Mesh implements MeshService {
 
   tools(): Tool[] {
     return [...this.#tools]
+  }
+
+  /**
+   * The exported prompts, resources and completions as `peer` may use them:
+   * each request asked of the gate, those reaching a server under the peer's
+   * inbound limits (see `guardPeerContent`).
+   */
+  peerContent(peer: string, source: ContentSource): ContentSource {
+    return guardPeerContent(source, peer, { gate: this.#components.gate, limiter: this.limiter })
   }
 
   port(): MeshPort {

@@ -121,7 +121,13 @@ export class MeshNode implements NodeInfo {
     })
     this.localView = new LocalToolView(this.registry, this.router, {
       mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.surface : undefined),
-      content: combineContent(new SharedServerContent(() => this.#servers), new PeerContent(() => this.#contentPeers()))
+      content: combineContent(
+        new SharedServerContent(() => this.#servers),
+        new PeerContent(
+          () => this.#contentPeers(),
+          (uri) => this.front.resourceUpdated(uri)
+        )
+      )
     })
     this.front = init.front ?? createFront()
     this.front.instrument(this.observability.frontInstrumentation())
@@ -129,7 +135,11 @@ export class MeshNode implements NodeInfo {
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
     // Servers with export: true share their prompts and resources with admitted peers too.
     const exported = new SharedServerContent(() => this.#servers.filter((server) => server.exported))
-    this.front.sharePeerContent((peer) => (this.gate.admits(peer).allowed ? exported : undefined))
+    // Each peer request is asked of the gate (path `content`: refused and counted for a peer
+    // trust.allowPeers leaves out) and counted in the peer's inbound limits.
+    this.front.sharePeerContent((peer) =>
+      this.#services?.meshRunning() === true ? this.#services.mesh.peerContent(peer, exported) : undefined
+    )
   }
 
   /** Peers whose shared prompts and resources the local client sees (those this node may send to). */
@@ -243,7 +253,9 @@ export class MeshNode implements NodeInfo {
       for (const subsystem of this.#subsystems) await subsystem.start()
       await this.observability.start()
       for (const [name, spec] of Object.entries(this.config.servers)) {
-        const proxy = new ServerProxy(name, spec, this.registry)
+        const proxy = new ServerProxy(name, spec, this.registry, {
+          onResourceUpdated: (uri) => this.front.resourceUpdated(uri)
+        })
         this.#servers.push(proxy)
       }
       await Promise.all(this.#servers.map(async (proxy) => proxy.start()))

@@ -54,6 +54,20 @@ export class SharedServerContent implements ContentSource {
     return server.readResource(uri, ctx)
   }
 
+  async subscribe(uri: string, ctx: ContentCallContext): Promise<void> {
+    return this.#serving(uri).subscribe(uri, ctx)
+  }
+
+  async unsubscribe(uri: string, ctx: ContentCallContext): Promise<void> {
+    return this.#serving(uri).unsubscribe(uri, ctx)
+  }
+
+  #serving(uri: string): ServerProxy {
+    const server = this.#servers().find((candidate) => candidate.servesResource(uri))
+    if (server == null) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
+    return server
+  }
+
   async complete(params: CompleteRequestParams, ctx: ContentCallContext): Promise<CompleteResult> {
     const { ref } = params
     for (const server of this.#servers()) {

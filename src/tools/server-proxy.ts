@@ -3,23 +3,27 @@ import {
   type CompleteRequestParams,
   type CompleteResult,
   type GetPromptResult,
+  LOG_LEVEL_META_KEY,
   type Prompt,
   ProtocolError,
   ProtocolErrorCode,
   type ReadResourceResult,
+  StreamableHTTPClientTransport,
+  type Transport,
   type Resource,
   type ResourceTemplateType,
   UriTemplate
 } from '@modelcontextprotocol/client'
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
-import type { ServerSpec } from '../config/schema.js'
+import type { ServerSpec, StdioServerSpec } from '../config/schema.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { second } from '../util/time.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
+import { LogRelays } from './call-relay.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 
@@ -38,6 +42,11 @@ export interface ServerRequestContext {
   requestInput?: AskInput
 }
 
+export interface ServerProxyInit {
+  /** Hears the server's `notifications/resources/updated`. */
+  onResourceUpdated?: (uri: string) => void
+}
+
 export interface ServerProxyStatus {
   name: string
   state: ServerState
@@ -48,7 +57,8 @@ export interface ServerProxyStatus {
 }
 
 /**
- * Runs one MCP server as a stdio child, imports its tools into the registry
+ * Runs one MCP server as a stdio child (or reaches a remote one over
+ * Streamable HTTP), imports its tools into the registry
  * under a prefix, and forwards calls. A dead child's tools stay listed (so
  * clients do not churn) and fail clearly until it is back; it is restarted
  * with exponential backoff.
@@ -70,16 +80,24 @@ export class ServerProxy {
   /** Input channels of the requests in flight to the child (its input requests go to one of them). */
   readonly #inFlight = new Map<number, AskInput | undefined>()
   #nextRequest = 1
+  /** Log channels of the calls in flight: the child's log messages go to the most recent one. */
+  readonly #logs = new LogRelays()
   readonly #progress = new Map<string, (progress: { progress: number; total?: number; message?: string }) => void>()
   #nextProgressToken = 1
   #prompts: Prompt[] = []
   #resources: Resource[] = []
   #templates: ResourceTemplateType[] = []
 
-  constructor(name: string, spec: ServerSpec, registry: ToolRegistry) {
+  readonly #onResourceUpdated?: (uri: string) => void
+  /** Sessions subscribed to each resource: the child is subscribed while one is. */
+  readonly #subscribers = new Map<string, number>()
+
+  /** `onResourceUpdated` hears the child's `notifications/resources/updated` (the front relays them). */
+  constructor(name: string, spec: ServerSpec, registry: ToolRegistry, init: ServerProxyInit = {}) {
     this.name = name
     this.#spec = spec
     this.#registry = registry
+    this.#onResourceUpdated = init.onResourceUpdated
     this.#prefix = spec.prefix ?? `${name}.`
   }
 
@@ -120,13 +138,7 @@ export class ServerProxy {
 
   async #launch(): Promise<void> {
     this.#state = this.#restarts === 0 ? 'starting' : 'restarting'
-    const transport = new StdioClientTransport({
-      command: this.#spec.command,
-      args: this.#spec.args,
-      env: serverEnvironment(this.#spec),
-      cwd: this.#spec.cwd,
-      stderr: 'inherit'
-    })
+    const transport = serverTransport(this.#spec)
     // Declares every input capability: what the caller behind each request supports is
     // checked per request when the child asks (a 2026-07-28 caller carries it in _meta).
     const client = new Client(
@@ -140,13 +152,25 @@ export class ServerProxy {
     for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
       client.setRequestHandler(
         method,
-        async (request) =>
-          (await this.#askCaller({ method, params: request.params as Record<string, unknown> | undefined })) as never
+        async (request, ctx) =>
+          (await this.#askCaller({
+            method,
+            params: request.params as Record<string, unknown> | undefined,
+            signal: ctx.mcpReq.signal
+          })) as never
       )
     }
     client.setNotificationHandler('notifications/progress', (notification) => {
       const { progressToken, progress, total, message } = notification.params
       this.#progress.get(String(progressToken))?.({ progress, total, message })
+    })
+    client.setNotificationHandler('notifications/message', (notification) => {
+      if (!this.#logs.deliver(notification.params as Record<string, unknown>)) {
+        log('server %s logged outside any call: %o', this.name, notification.params)
+      }
+    })
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      this.#onResourceUpdated?.(notification.params.uri)
     })
     client.setNotificationHandler('notifications/tools/list_changed', async () => {
       if (this.#client === client) this.#sync(await listAllTools(client))
@@ -155,6 +179,12 @@ export class ServerProxy {
       await client.connect(transport)
       // A 2026-07-28 server's input_required rounds are fulfilled from the response handler.
       answerInCallerContext(transport)
+      // Every level from the child: each caller's client gets what its own level lets through.
+      if (client.getServerCapabilities()?.logging != null) {
+        await client.setLoggingLevel('debug').catch((err: unknown) => {
+          log('server %s: logging/setLevel failed: %s', this.name, errorMessage(err))
+        })
+      }
       const tools = await listAllTools(client)
       this.#client = client
       this.#startedAt = Date.now()
@@ -228,6 +258,8 @@ export class ServerProxy {
       inputSchema: remote.inputSchema as JsonObject,
       outputSchema: remote.outputSchema as JsonObject | undefined,
       annotations: remote.annotations,
+      icons: remote.icons,
+      listedMeta: remote._meta,
       meta,
       declaredMeta: declaredMetaFields(metaInput),
       source: { kind: 'server', server: this.name, remoteName: remote.name },
@@ -247,10 +279,12 @@ export class ServerProxy {
     // notification that arrives right before the result (it handles the response first).
     const progressToken = `${this.name}-${this.#nextProgressToken++}`
     this.#progress.set(progressToken, ctx.reportProgress)
+    const logs = ctx.log != null ? this.#logs.open(ctx.log) : undefined
     try {
       const result = await this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
         client.callTool(
-          { name: remoteName, arguments: args, _meta: { progressToken } },
+          // A 2026-07-28 child reads the log level from each request (2025 ones were set at connect).
+          { name: remoteName, arguments: args, _meta: { progressToken, [LOG_LEVEL_META_KEY]: 'debug' } },
           // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
           { signal: ctx.signal, timeout: 24 * 3_600_000 }
         )
@@ -260,6 +294,7 @@ export class ServerProxy {
       return result as CallToolResult
     } finally {
       this.#progress.delete(progressToken)
+      logs?.close()
     }
   }
 
@@ -356,6 +391,38 @@ export class ServerProxy {
     return client.complete(params, { signal: ctx.signal })
   }
 
+  /** Subscribes the child to `uri` for the first session that subscribes (when it supports subscriptions). */
+  async subscribe(uri: string, ctx: ServerRequestContext): Promise<void> {
+    const client = this.#running()
+    const count = this.#subscribers.get(uri) ?? 0
+    if (
+      count === 0 &&
+      client.getProtocolEra() !== 'modern' &&
+      client.getServerCapabilities()?.resources?.subscribe === true
+    ) {
+      await client.subscribeResource({ uri }, { signal: ctx.signal })
+    }
+    this.#subscribers.set(uri, count + 1)
+  }
+
+  /** Unsubscribes the child from `uri` when the last session unsubscribed. */
+  async unsubscribe(uri: string, ctx: ServerRequestContext): Promise<void> {
+    const count = this.#subscribers.get(uri) ?? 0
+    if (count > 1) {
+      this.#subscribers.set(uri, count - 1)
+      return
+    }
+    this.#subscribers.delete(uri)
+    const client = this.#running()
+    if (
+      count === 1 &&
+      client.getProtocolEra() !== 'modern' &&
+      client.getServerCapabilities()?.resources?.subscribe === true
+    ) {
+      await client.unsubscribeResource({ uri }, { signal: ctx.signal })
+    }
+  }
+
   #running(): Client {
     const client = this.#client
     if (client == null || this.#state !== 'running') {
@@ -374,8 +441,26 @@ export class ServerProxy {
  * The node's other variables (API keys, tokens of other tools, MCP_MESH_*)
  * are not passed on: a server gets only what its entry names.
  */
-export function serverEnvironment(spec: Pick<ServerSpec, 'env'>): Record<string, string> {
+export function serverEnvironment(spec: Pick<StdioServerSpec, 'env'>): Record<string, string> {
   return { ...getDefaultEnvironment(), ...spec.env }
+}
+
+/**
+ * The client transport of a `servers` entry: a stdio child (its command,
+ * with the reduced environment), or a remote server over Streamable HTTP
+ * (`{"type": "http", "url", "headers"}`, the entry's headers on every request).
+ */
+export function serverTransport(spec: ServerSpec): Transport {
+  if (spec.type === 'http') {
+    return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } })
+  }
+  return new StdioClientTransport({
+    command: spec.command,
+    args: spec.args,
+    env: serverEnvironment(spec),
+    cwd: spec.cwd,
+    stderr: 'inherit'
+  })
 }
 
 async function listAllTools(client: Client): Promise<McpTool[]> {

@@ -1,4 +1,4 @@
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server'
+import type { CallToolResult, Icon, ToolAnnotations } from '@modelcontextprotocol/server'
 import type { ToolMeta } from './meta.js'
 
 export type JsonObject = Record<string, unknown>
@@ -17,6 +17,19 @@ export interface ToolProgress {
 export interface InputRequest {
   method: 'elicitation/create' | 'sampling/createMessage' | 'roots/list'
   params?: Record<string, unknown>
+  /**
+   * Fires when the server (or peer) that asked cancels its request: the node
+   * stops waiting for the answer and does not ask the caller for it again.
+   */
+  signal?: AbortSignal
+}
+
+/** A log message a shared server or a peer's tool sends while it runs (`notifications/message`). */
+export interface LogMessage {
+  level: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency'
+  data: unknown
+  logger?: string
+  _meta?: Record<string, unknown>
 }
 
 /** Who is calling a tool: the local MCP client, or a remote peer. */
@@ -34,6 +47,12 @@ export interface ToolContext {
    * caller cannot be asked (a peer, an internal call).
    */
   requestInput?: (request: InputRequest) => Promise<Record<string, unknown>>
+  /**
+   * Relays a log message to the caller's client (`notifications/message`),
+   * which receives it only at or above the level it set. Absent when the
+   * caller cannot receive one.
+   */
+  log?: (message: LogMessage) => void
 }
 
 /** Where a registered tool comes from. */
@@ -53,6 +72,10 @@ export interface Tool {
   readonly inputSchema: JsonObject
   readonly outputSchema?: JsonObject
   readonly annotations?: ToolAnnotations
+  /** Icons the tool lists with (a shared server's, passed on unchanged). */
+  readonly icons?: Icon[]
+  /** `_meta` the tool lists with besides the mesh's own key (a shared server's, passed on unchanged). */
+  readonly listedMeta?: Record<string, unknown>
   readonly meta: ToolMeta
   /** Metadata fields the author set explicitly (the rest are defaults). */
   readonly declaredMeta: ReadonlySet<keyof ToolMeta>

@@ -6,6 +6,8 @@
 export const INBOUND_PATHS = [
   /** `/mcp+p2p` tools/list and tools/call. */
   'call',
+  /** `/mcp+p2p` prompts, resources (list, read, templates, subscribe) and completion of exported servers. */
+  'content',
   /** A task pushed to this node as a worker (tools/call with a lease in `_meta`). */
   'task-push',
   /** A task this node claimed from an owner's announcement and was granted. */

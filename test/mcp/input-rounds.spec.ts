@@ -40,9 +40,37 @@ function askTwice(): ReturnType<typeof defineTool> {
   })
 }
 
+/** Asks, the asking server cancels that request at once, then asks again: only the second reaches the client. */
+function askCancelled(): ReturnType<typeof defineTool> {
+  return defineTool({
+    name: 'ask_cancelled',
+    description: 'asks, cancels the question, asks another',
+    inputSchema: z.object({}),
+    handler: async (_args, ctx) => {
+      const cancel = new AbortController()
+      const first = ctx.requestInput!({
+        method: 'elicitation/create',
+        params: { mode: 'form', message: 'first name?', requestedSchema: nameSchema },
+        signal: cancel.signal
+      })
+      cancel.abort()
+      const outcome = await first.then(
+        () => 'answered',
+        (err: Error) => err.message
+      )
+      const answer = await ctx.requestInput!({
+        method: 'elicitation/create',
+        params: { mode: 'form', message: 'last name?', requestedSchema: nameSchema }
+      })
+      return `${outcome}; ${String((answer.content as { value: string }).value)}`
+    }
+  })
+}
+
 async function connect(modern: boolean, asked: string[]): Promise<Client> {
   const registry = new ToolRegistry()
   registry.register(askTwice())
+  registry.register(askCancelled())
   front = new McpFront({ name: 'test', version: '1' })
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
   front.serveStream(serverSide, new LocalToolView(registry, new RuntimeRouter(registry)), { kind: 'local' })
@@ -70,6 +98,14 @@ describe('input rounds', () => {
       const result = (await client.callTool({ name: 'ask_twice', arguments: {} })) as CallToolResult
       expect(resultText(result)).toBe('Ada Lovelace')
       expect(asked).toEqual(['first name?', 'last name?'])
+    })
+
+    it(`does not ask a ${modern ? '2026-07-28' : '2025'} client what the asking server cancelled`, async () => {
+      const asked: string[] = []
+      const client = await connect(modern, asked)
+      const result = (await client.callTool({ name: 'ask_cancelled', arguments: {} })) as CallToolResult
+      expect(resultText(result)).toBe('elicitation/create was cancelled by the server that asked; Lovelace')
+      expect(asked).toEqual(['last name?'])
     })
   }
 })
