@@ -1,3 +1,4 @@
+import { tryParsePeerId } from '../util/peer-id.js'
 import { type Message, type SubscriptionChangeData, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -142,6 +143,10 @@ export class Catalog extends TypedEventEmitter<CatalogEvents> {
       changed,
       storeAddrs: async (peer, multiaddrs) => {
         await libp2p.peerStore.merge(peerIdFromString(peer), { multiaddrs })
+      },
+      connected: (peer) => {
+        const id = tryParsePeerId(peer)
+        return id != null && libp2p.getConnections(id).length > 0
       },
       gate: init.gate,
       // Records without an expiry (legacy adverts) get the legacy freshness window and silence TTL.

@@ -92,3 +92,11 @@ export const DHT_LOOKUP_TIMEOUT_MS = 5 * second
 export const DHT_REPROVIDE_INTERVAL_MS = 10 * minute
 /** Latency probes (libp2p ping) of catalog peers. */
 export const LATENCY_PROBE_INTERVAL_MS = 10 * second
+
+/**
+ * Dials to peers known only from a gossiped record (their addresses are the
+ * signer's claims): at most this many at once, refilled one per interval
+ * (8 a minute), node-wide. See FirstContactBudget.
+ */
+export const FIRST_CONTACT_BURST = 8
+export const FIRST_CONTACT_REFILL_MS = 7_500

@@ -268,7 +268,9 @@ export class PeerToolView implements ToolView {
             reportProgress: ctx.reportProgress,
             caller: { kind: 'peer', peerId: this.#peer },
             // A shared server's input request goes back to the peer (an input_required round).
-            requestInput: ctx.requestInput
+            requestInput: ctx.requestInput,
+            // Its log messages go back to the peer, which relays them to its caller.
+            log: ctx.log
           })
         } finally {
           limit.dispose()

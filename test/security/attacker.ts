@@ -225,6 +225,8 @@ export interface AttackerOptions {
   tools?: Json[]
   /** Announce the mesh's member protocol in identify, as a real node does (default true). */
   member?: boolean
+  /** Inbound connections per second accepted per IP (libp2p's default is 5). */
+  inboundConnectionThreshold?: number
 }
 
 /** A never-settling promise, for handlers that hang. */
@@ -253,6 +255,9 @@ export class Attacker {
   static async create(options: AttackerOptions = {}): Promise<Attacker> {
     const libp2p = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      ...(options.inboundConnectionThreshold != null
+        ? { connectionManager: { inboundConnectionThreshold: options.inboundConnectionThreshold } }
+        : {}),
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],

@@ -8,12 +8,18 @@
  * port of the attacker's choice (here a plain TCP server standing in for an
  * internal service): an SSRF-like amplification (port scans, reflection).
  *
- * OPEN (the fix belongs in src/mesh/catalog/advert-receiver.ts, not the
- * reviewer's to edit): `it.fails` until advertised addresses are no longer
- * dialed on a gossip advert alone; then drop `.fails`.
+ * Mitigation (src/mesh/catalog/advert-receiver.ts, FirstContactBudget):
+ * dialing the advertised addresses of a peer we are not connected to is
+ * what makes a newcomer's join fast, and libp2p dials peers' self-reported
+ * addresses elsewhere too (identify, the DHT), so it is kept, but within a
+ * node-wide budget (8 at once, 8 a minute): a flood of minted records
+ * cannot make a node open more than that many connections to a host of the
+ * attacker's choice. Beyond the budget the addresses are not used.
  */
 import { createServer, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { FIRST_CONTACT_BURST } from '../../src/mesh/constants.js'
+import { FirstContactBudget } from '../../src/mesh/catalog/advert-receiver.js'
 import { cleanup, track, waitFor } from '../helpers/index.js'
 import { Attacker, advertTool, catalogTopic } from './attacker.js'
 import { link, startNode } from './nodes.js'
@@ -39,33 +45,48 @@ async function victimService(): Promise<{ port: number; hits: () => number }> {
   return { port: typeof address === 'object' && address != null ? address.port : 0, hits: () => hits }
 }
 
-describe('addresses in a gossiped advert', () => {
-  it.fails('are not dialed just because a minted peer advertised them', async () => {
+describe('first contacts from gossiped records', () => {
+  it('are budgeted: a token bucket of FIRST_CONTACT_BURST, refilled one per interval', () => {
+    let now = 0
+    const budget = new FirstContactBudget(3, 1_000, () => now)
+    expect([budget.take(), budget.take(), budget.take(), budget.take()]).toEqual([true, true, true, false])
+    now += 999
+    expect(budget.take()).toBe(false)
+    now += 1
+    expect(budget.take()).toBe(true)
+    now += 60_000
+    expect([budget.take(), budget.take(), budget.take(), budget.take()]).toEqual([true, true, true, false])
+  })
+
+  it('bound how often minted signers make a node dial a host of their choice', async () => {
     const victim = await victimService()
     const target = await startNode('target')
-    // The relay is connected to the target; the minted signer only to the relay.
-    const relay = await Attacker.create()
+    // The relay is connected to the target; the minted signers only to the relay.
+    // Many signers dial the relay within a second: above libp2p's default of 5 per IP.
+    const relay = await Attacker.create({ inboundConnectionThreshold: 1_000 })
     await link(relay, target)
-    const minted = await Attacker.create()
-    await minted.dial(relay.libp2p.getMultiaddrs()[0]!.toString())
-    await minted.waitForSubscriber(catalogTopic(minted.mesh), relay.peerId)
-    await relay.waitForSubscriber(catalogTopic(relay.mesh), minted.peerId)
-
-    expect(victim.hits()).toBe(0)
-    await minted.advertise({
-      tools: [advertTool('never_seen_tool', { type: 'object', properties: { x: { type: 'string' } } })],
-      addrs: [`/ip4/127.0.0.1/tcp/${victim.port}`]
+    const signers = 3 * FIRST_CONTACT_BURST
+    const minted = await Promise.all(Array.from({ length: signers }, async () => Attacker.create()))
+    for (const signer of minted) {
+      await signer.dial(relay.libp2p.getMultiaddrs()[0]!.toString())
+      await signer.waitForSubscriber(catalogTopic(signer.mesh), relay.peerId)
+    }
+    const catalogOf = async (): Promise<Record<string, number>> =>
+      ((await target.node.status()).subsystems.mesh as { catalog: Record<string, number> }).catalog
+    const before = (await catalogOf()).advertsReceived ?? 0
+    for (const [i, signer] of minted.entries()) {
+      await signer.advertise({
+        tools: [advertTool(`never_seen_tool_${i}`, { type: 'object', properties: { x: { type: 'string' } } })],
+        addrs: [`/ip4/127.0.0.1/tcp/${victim.port}`]
+      })
+    }
+    await waitFor(async () => ((await catalogOf()).advertsReceived ?? 0) - before >= signers || undefined, {
+      timeoutMs: 30_000,
+      message: 'every minted record handled by the target'
     })
-    // Until the target took the advert and any descriptor fetch it started is over.
-    await waitFor(
-      async () => {
-        const catalog = ((await target.node.status()).subsystems.mesh as { catalog: Record<string, number> })
-          .catalog as Record<string, number>
-        const settled = catalog.descriptorFetches === 0 || (catalog.descriptorFetchErrors ?? 0) > 0
-        return victim.hits() > 0 || ((catalog.advertsReceived ?? 0) > 0 && settled) || undefined
-      },
-      { timeoutMs: 30_000, message: 'the advert handled by the target' }
-    )
-    expect(victim.hits()).toBe(0)
-  }, 60_000)
+    const catalog = await catalogOf()
+    // The budget, plus at most a few refills while the test runs: never one dial per record.
+    expect(victim.hits()).toBeLessThanOrEqual(FIRST_CONTACT_BURST + 4)
+    expect(catalog.firstContactsDeferred).toBeGreaterThanOrEqual(signers - FIRST_CONTACT_BURST - 4)
+  }, 90_000)
 })

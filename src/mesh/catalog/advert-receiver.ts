@@ -5,7 +5,14 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { type CatalogAdvert, decodeAdvert } from '../advert.js'
-import { ADVERT_MAX_AGE_SLACK_MS, ADVERT_MAX_CLOCK_SKEW_MS, MAX_ADVERT_BYTES, MAX_CATALOG_PEERS } from '../constants.js'
+import {
+  ADVERT_MAX_AGE_SLACK_MS,
+  ADVERT_MAX_CLOCK_SKEW_MS,
+  FIRST_CONTACT_BURST,
+  FIRST_CONTACT_REFILL_MS,
+  MAX_ADVERT_BYTES,
+  MAX_CATALOG_PEERS
+} from '../constants.js'
 import { MAX_RECORD_TTL_MS } from './constants.js'
 import type { DescriptorStore } from './descriptors.js'
 import type { PeerTable } from './peers.js'
@@ -25,6 +32,8 @@ export interface AdvertReceiverInit {
   changed: ChangeReporter
   /** Stores a peer's advertised addresses, so the first dial needs no DHT lookup. */
   storeAddrs: (peerId: string, addrs: Multiaddr[]) => Promise<void>
+  /** Whether we hold a connection to the peer (its addresses then need no dial of ours). */
+  connected?: (peerId: string) => boolean
   gate: CatalogGate
   /**
    * The legacy advert interval: a record without an expiry (a legacy advert)
@@ -39,6 +48,40 @@ export interface AdvertReceiverInit {
   maxPeers?: number
   /** The clock (tests). */
   now?: () => number
+}
+
+/**
+ * First contacts with peers known only from a gossiped record: their
+ * addresses are the signer's own claims, and anyone can mint signers, so
+ * each such dial is an outbound connection to a host and port of a
+ * stranger's choice. They are budgeted node-wide (a token bucket), so one
+ * gossip flood cannot make every node of the mesh scan a host; beyond the
+ * budget the addresses are not used (the peer is reached once connected,
+ * by anti-entropy, or through the DHT).
+ */
+export class FirstContactBudget {
+  readonly #capacity: number
+  readonly #refillMs: number
+  readonly #now: () => number
+  #tokens: number
+  #last: number
+
+  constructor(capacity = FIRST_CONTACT_BURST, refillMs = FIRST_CONTACT_REFILL_MS, now: () => number = Date.now) {
+    this.#capacity = capacity
+    this.#refillMs = refillMs
+    this.#now = now
+    this.#tokens = capacity
+    this.#last = now()
+  }
+
+  take(): boolean {
+    const now = this.#now()
+    this.#tokens = Math.min(this.#capacity, this.#tokens + (now - this.#last) / this.#refillMs)
+    this.#last = now
+    if (this.#tokens < 1) return false
+    this.#tokens--
+    return true
+  }
 }
 
 /** Why an advert that is well-formed is still not taken, or undefined when it is taken. */
@@ -86,9 +129,11 @@ export class AdvertReceiver {
   readonly #maxAgeMs: number
   readonly #legacyTtlMs: number
   readonly #now: () => number
+  readonly #firstContacts: FirstContactBudget
 
   constructor(init: AdvertReceiverInit) {
     this.#init = init
+    this.#firstContacts = new FirstContactBudget(FIRST_CONTACT_BURST, FIRST_CONTACT_REFILL_MS, init.now ?? Date.now)
     this.#maxAgeMs = 2 * init.advertIntervalMs + ADVERT_MAX_AGE_SLACK_MS
     this.#legacyTtlMs = Math.min(init.legacyTtlMs ?? this.#maxAgeMs, this.#maxAgeMs)
     this.#now = init.now ?? Date.now
@@ -251,8 +296,12 @@ export class AdvertReceiver {
     })
     if (previous == null) log('advert from new peer %s (%d tools)', advert.peerId, advert.tools.length)
     if (missing) {
-      // Addresses first, so the fetch dials at once instead of looking the peer up in the DHT.
-      const addrs = previous == null ? dialableAddrs(advert.addrs) : []
+      // Addresses first, so the fetch dials at once instead of looking the peer up in the DHT;
+      // for a peer we are not connected to, only within the first-contact budget.
+      const firstContact = previous == null && this.#init.connected?.(advert.peerId) !== true
+      const addrs = previous == null && (!firstContact || this.#firstContacts.take()) ? dialableAddrs(advert.addrs) : []
+      if (firstContact && addrs.length === 0 && (advert.addrs?.length ?? 0) > 0)
+        this.#init.stats.firstContactsDeferred++
       if (addrs.length > 0) {
         this.#init
           .storeAddrs(advert.peerId, addrs)

@@ -93,6 +93,8 @@ export interface CatalogStats {
   descriptorsOverBudget: number
   /** Bytes (JSON) of descriptors held for catalog peers. */
   descriptorBytes: number
+  /** Records of unconnected peers whose addresses were not dialed: the first-contact budget was spent. */
+  firstContactsDeferred: number
   advertsSent: number
   /** Leave records received (the peer's tools were withdrawn at once). */
   leavesReceived: number
@@ -127,6 +129,7 @@ export function emptyStats(): CatalogStats {
     catalogFull: 0,
     descriptorsOverBudget: 0,
     descriptorBytes: 0,
+    firstContactsDeferred: 0,
     advertsSent: 0,
     leavesReceived: 0,
     redials: 0,
