@@ -5,7 +5,7 @@ import { TOOL_META_KEY } from '../../mcp/view.js'
 import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS } from '../../tools/meta.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
-import { type AdvertTool, schemaHash } from '../advert.js'
+import { type AdvertTool, advertToolSchema, schemaHash } from '../advert.js'
 import {
   DIRECT_LISTING_DELAY_MS,
   DIRECT_LISTING_TIMEOUT_MS,
@@ -91,7 +91,8 @@ export class DirectListing {
       stats.catalogFull++
       throw new InvalidAdvertError(`the catalog is full; ${peerId} is not listed`)
     }
-    const listed = await this.#init.listTools(peerId, signal)
+    // Tools whose name or metadata no signed record could carry are not listed.
+    const listed = (await this.#init.listTools(peerId, signal)).filter((descriptor) => advertOf(descriptor) != null)
     if (listed.length > MAX_CATALOG_TOOLS_PER_PEER) {
       throw new InvalidAdvertError(`${peerId} lists ${listed.length} tools (at most ${MAX_CATALOG_TOOLS_PER_PEER})`)
     }
@@ -119,7 +120,7 @@ export class DirectListing {
     }
     peer.lastSeen = Date.now()
     for (const descriptor of listed) {
-      peer.tools.set(descriptor.name, { advert: advertOf(descriptor), descriptor })
+      peer.tools.set(descriptor.name, { advert: advertOf(descriptor)!, descriptor })
       // Cached under the hash of its own schemas: the next peer (or a newcomer's sync) needs no fetch.
       this.#init.descriptors.seed(descriptor)
     }
@@ -172,15 +173,21 @@ export class DirectListing {
   }
 }
 
-/** What an advert would say of a listed tool, read from its descriptor's mcp-mesh metadata. */
-function advertOf(descriptor: McpTool): AdvertTool {
-  const meta = (descriptor._meta?.[TOOL_META_KEY] ?? {}) as Partial<AdvertTool>
-  return {
+/**
+ * What an advert would say of a listed tool, read from its descriptor's
+ * mcp-mesh metadata, or undefined when that is not a valid advert entry: a
+ * listing is the peer's word like a signed record, so it passes the same
+ * schema (tool-name pattern, tags, priority, timeout bounds).
+ */
+export function advertOf(descriptor: McpTool): AdvertTool | undefined {
+  const meta = (descriptor._meta?.[TOOL_META_KEY] ?? {}) as Record<string, unknown>
+  const entry = advertToolSchema.safeParse({
     name: descriptor.name,
     schemaHash: schemaHash(descriptor.inputSchema, descriptor.outputSchema),
-    tags: Array.isArray(meta.tags) ? meta.tags : [],
-    category: typeof meta.category === 'string' ? meta.category : 'general',
-    priority: typeof meta.priority === 'number' ? meta.priority : DEFAULT_PRIORITY,
-    timeoutMs: typeof meta.timeoutMs === 'number' ? meta.timeoutMs : DEFAULT_TIMEOUT_MS
-  }
+    tags: meta.tags ?? [],
+    category: meta.category ?? 'general',
+    priority: meta.priority ?? DEFAULT_PRIORITY,
+    timeoutMs: meta.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  })
+  return entry.success ? entry.data : undefined
 }
