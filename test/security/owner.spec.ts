@@ -74,18 +74,12 @@ function heartbeat(
   return { answers, stop }
 }
 
-/** Publishes the attacker's advert every 400 ms (the owner's peer TTL is 3 s) until cleanup. */
+/** Publishes the attacker's advert now and every 400 ms (the owner's peer TTL is 3 s) until cleanup, as a live worker would. */
 function keepAdvertising(attacker: Attacker, tools: Json[]): void {
-  let running = true
-  void (async () => {
-    while (running) {
-      await attacker.advertise({ tools }).catch(() => 0)
-      await new Promise((resolve) => setTimeout(resolve, 400))
-    }
-  })()
-  track('attacker adverts', () => {
-    running = false
-  })
+  const publish = (): void => void attacker.advertise({ tools }).catch(() => 0)
+  publish()
+  const timer = setInterval(publish, 400)
+  track('attacker adverts', () => clearInterval(timer))
 }
 
 function forged(): Json {
