@@ -32,6 +32,7 @@ export {
   spawnNode,
   tcpAddress
 } from './node.js'
+export { collectProgress, type ProgressCollector } from './progress.js'
 export { childPids, commandLine, isAlive } from './process.js'
 export { BIN_PATH, EVERYTHING_SERVER, FIXTURES_DIR, LOOPBACK_ARGS, NODE_BIN, REPO_ROOT } from './paths.js'
 export { type RecordingContext, resultText, testContext, testTool } from './tools.js'

@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startHttpFixture } from '../conformance/suite.js'
-import { cleanup, createHome, resultText, spawnNode, waitFor } from '../helpers/index.js'
+import { cleanup, collectProgress, createHome, resultText, spawnNode, waitFor } from '../helpers/index.js'
 
 /**
  * A `servers` entry of type http: a remote MCP server reached over
@@ -40,14 +40,11 @@ describe('servers entries over Streamable HTTP', () => {
     await node.client.callTool({ name: 'remote.test_tool_with_logging', arguments: {} })
     expect(logged).toHaveLength(3)
 
-    const progress: number[] = []
-    await node.client.callTool(
-      { name: 'remote.test_tool_with_progress', arguments: {} },
-      {
-        onprogress: (p) => progress.push(p.progress)
-      }
-    )
-    expect(progress).toEqual([0, 50, 100])
+    // Our own token and handler: the SDK's onprogress drops a notification read with the result.
+    const progress = collectProgress(node.client)
+    await node.client.callTool({ name: 'remote.test_tool_with_progress', arguments: {}, _meta: progress.meta })
+    await waitFor(() => progress.values.length >= 3, { timeoutMs: 5_000, message: 'three progress notifications' })
+    expect(progress.values).toEqual([0, 50, 100])
 
     const { prompts } = await node.client.listPrompts()
     expect(prompts.map((p) => p.name)).toContain('remote.test_simple_prompt')
