@@ -9,6 +9,7 @@
 // This file must therefore stay plain JavaScript that parses on old Nodes.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import module from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -22,6 +23,19 @@ if (major >= MIN_MAJOR) {
   if (!existsSync(entry)) {
     process.stderr.write('mcp-mesh: not built yet; run `npm install` (or `npm run build`) in ' + root + '\n')
     process.exit(1)
+  }
+  // V8's code cache for our modules and our dependencies (Node >= 22.1): a
+  // start otherwise compiles libp2p, the MCP SDK and zod from source (about a
+  // tenth of the CPU a start spends before initialize). Warmed by `prepare`
+  // (scripts/warm-compile-cache.mjs). MCP_MESH_COMPILE_CACHE=0 turns it off;
+  // any other value is the directory to use. A directory that cannot be
+  // written only leaves the cache off.
+  const cacheSetting = process.env.MCP_MESH_COMPILE_CACHE
+  if (cacheSetting !== '0' && typeof module.enableCompileCache === 'function') {
+    const { compileCacheDir } = await import('./compile-cache.js')
+    try {
+      module.enableCompileCache(cacheSetting != null && cacheSetting !== '' ? cacheSetting : compileCacheDir(root))
+    } catch {}
   }
   await import(entry)
 } else {

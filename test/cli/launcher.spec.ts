@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createHome, REPO_ROOT, runCli, spawnNode } from '../helpers/index.js'
+import { cleanup, createHome, createTempDir, REPO_ROOT, runCli, spawnNode } from '../helpers/index.js'
 
 afterEach(cleanup)
 
@@ -52,5 +52,31 @@ describe.skipIf(SYSTEM_NODE == null)('bin/mcp-mesh.js launcher with the system n
     const result = await runCli(['--version'], { node: SYSTEM_NODE, env: { ...plainEnv, MCP_MESH_REEXEC: '1' } })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('too old')
+  })
+})
+
+describe('bin/mcp-mesh.js compile cache', () => {
+  /** Files the compile cache holds under `dir` (one sub-directory per Node version). */
+  function cached(dir: string): number {
+    if (!existsSync(dir)) return 0
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .reduce((sum, entry) => sum + readdirSync(join(dir, entry.name)).length, 0)
+  }
+
+  it('keeps V8’s code cache in the directory it is given', async () => {
+    const dir = join(await createTempDir(), 'compile')
+    const result = await runCli(['--version'], { env: { MCP_MESH_COMPILE_CACHE: dir, NODE_COMPILE_CACHE: undefined } })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim()).toBe(VERSION)
+    expect(cached(dir)).toBeGreaterThan(0)
+  })
+
+  it('starts when the cache directory cannot be created', async () => {
+    const file = join(await createTempDir(), 'not-a-dir')
+    writeFileSync(file, '')
+    const result = await runCli(['--version'], { env: { MCP_MESH_COMPILE_CACHE: join(file, 'compile') } })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim()).toBe(VERSION)
   })
 })
