@@ -271,8 +271,7 @@ export class AdvertReceiver {
     for (const tool of advert.tools) {
       const old = previous?.tools.get(tool.name)
       const descriptor =
-        (old?.advert.schemaHash === tool.schemaHash ? old.descriptor : undefined) ??
-        descriptors.cached(tool.name, tool.schemaHash)
+        (old?.advert.schemaHash === tool.schemaHash ? old.descriptor : undefined) ?? descriptors.cached(tool)
       if (descriptor == null) missing = true
       tools.set(tool.name, { advert: tool, descriptor })
     }
