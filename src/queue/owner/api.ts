@@ -8,6 +8,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATE_SAVE_EVERY } from '../constants
 import {
   ConfirmationRequiredError,
   IdempotencyConflictError,
+  InvalidTaskArgumentsError,
   NoWorkerError,
   TaskAlreadyFinishedError,
   TaskNotQueuedError,
@@ -23,6 +24,7 @@ import {
   type TaskState,
   type TaskSubmission
 } from '../types.js'
+import { argumentsProblem } from './args-check.js'
 import type { LeaseBook } from './leases.js'
 import type { Scheduler } from './scheduler.js'
 import type { TaskStore } from './task-store.js'
@@ -70,6 +72,7 @@ export class QueueOwner {
     const tool = registry.get(submission.tool)
     const offered = tool != null || this.#init.peers().some((peer) => peer.tools.has(submission.tool))
     if (!offered && submission.failIfNoWorker === true) throw new NoWorkerError(submission.tool)
+    this.#checkArguments(submission.tool, args, submission.placement?.peer)
     const now = Date.now()
     const remoteMeta = this.#remoteMeta(submission.tool, submission.placement?.peer)
     const baseRetry = tool?.meta.retry ?? remoteMeta?.retry ?? retryPolicySchema.parse({})
@@ -279,6 +282,29 @@ export class QueueOwner {
       task.reason = reason
       store.changed(task)
     }
+  }
+
+  /**
+   * Arguments that fail every input schema known for the tool (this node's
+   * own tool, the descriptors of the providers in the catalog, only the
+   * placed peer's when the task names one) are refused at submission, not
+   * left to end `dead` on a worker. A tool known by no schema yet (no local
+   * tool, no descriptor) is accepted: the task waits for a provider, whose
+   * worker checks the arguments when it runs it.
+   */
+  #checkArguments(tool: string, args: unknown, placedOn?: string): void {
+    const schemas: unknown[] = []
+    if (placedOn == null) {
+      const local = this.#init.registry.get(tool)
+      if (local != null) schemas.push(local.inputSchema)
+    }
+    for (const peer of this.#init.peers()) {
+      if (placedOn != null && peer.peerId !== placedOn) continue
+      const schema = peer.tools.get(tool)?.descriptor?.inputSchema
+      if (schema != null) schemas.push(schema)
+    }
+    const problem = argumentsProblem(schemas, args)
+    if (problem != null) throw new InvalidTaskArgumentsError(tool, problem)
   }
 
   /**
