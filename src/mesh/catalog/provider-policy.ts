@@ -64,6 +64,20 @@ export interface ToolSchemas {
  * or annotations, since only the peer's own listing could say them.
  */
 export function describedFromRecord(advert: AdvertTool, schemas: ToolSchemas): McpTool {
+  const described = descriptorFromRecord(advert, schemas)
+  fromRecords.add(described)
+  return described
+}
+
+/** Descriptors built by `describedFromRecord` (rebuilt when the peer's record changes). */
+const fromRecords = new WeakSet<McpTool>()
+
+/** Whether a descriptor was built from a record and cached schemas (not the peer's own listing). */
+export function isDescribedFromRecord(descriptor: McpTool): boolean {
+  return fromRecords.has(descriptor)
+}
+
+function descriptorFromRecord(advert: AdvertTool, schemas: ToolSchemas): McpTool {
   const meta: Record<string, unknown> = {
     tags: advert.tags,
     category: advert.category,

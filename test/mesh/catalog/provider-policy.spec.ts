@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { AdvertTool } from '../../../src/mesh/advert.js'
 import {
   describedFromRecord,
+  isDescribedFromRecord,
   mergeAnnotations,
   mergeListing,
   neutralDescription,
@@ -101,6 +102,9 @@ describe('describedFromRecord (a cache hit)', () => {
     })
     expect(described.description).toBeUndefined()
     expect(described.annotations).toBeUndefined()
+    // Marked, so a later record of the same peer rebuilds it instead of keeping stale metadata.
+    expect(isDescribedFromRecord(described)).toBe(true)
+    expect(isDescribedFromRecord({ name: 'double', inputSchema: schema })).toBe(false)
   })
 })
 
