@@ -34,6 +34,11 @@ export const TAG_VALUE_BOOTSTRAP = 50
 export const TAG_VALUE_IN_USE = 100
 /** An in-use tag outlives the last stream by this long. */
 export const IN_USE_TTL_MS = 2 * minute
+/**
+ * Mesh members the known-peers store keeps (peer store tag TAG_KNOWN); a new
+ * one evicts the least recently seen, so a flood of identities cannot grow it.
+ */
+export const MAX_KNOWN_PEERS = 256
 /** Peer store metadata key: last time we had a connection to a mesh member (u64 ms, big endian). */
 export const META_LAST_SEEN = 'mcp-mesh:last-seen'
 

@@ -73,9 +73,12 @@ export class DiscoveryService implements Discovery {
   #startup?: Promise<void>
   #stopController?: AbortController
 
+  readonly #gate?: DiscoveryComponents['gate']
+
   constructor(init: DiscoveryInit, components: DiscoveryComponents) {
     this.#init = init
     this.#libp2p = components.libp2p
+    this.#gate = components.gate
   }
 
   /** Every part, once start() has created them all. */
@@ -133,7 +136,8 @@ export class DiscoveryService implements Discovery {
       redial: config.discovery.knownPeers.redial,
       forgetAfterMs: config.discovery.knownPeers.forgetAfterMs,
       dialTimeoutMs,
-      backoff
+      backoff,
+      admits: (peer) => this.#gate?.admits(peer).allowed ?? true
     })
     parts.known = known
     known.start()

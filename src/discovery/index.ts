@@ -21,6 +21,7 @@ import type { MeshConfig } from '../config/schema.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { Tool } from '../tools/types.js'
+import type { TrustGate } from '../trust/index.js'
 import type { BootstrapPeerStatus } from './bootstrap-keeper.js'
 import type { DiscoverOptions, DiscoverReport } from './discover.js'
 import { DiscoveryService } from './discovery.js'
@@ -37,6 +38,8 @@ export interface DiscoveryInit {
 
 export interface DiscoveryComponents {
   libp2p: Libp2p<MeshServices>
+  /** The trust gate's admission (trust.allowPeers): the known-peers store keeps only peers it admits. */
+  gate?: Pick<TrustGate, 'admits'>
 }
 
 /** The discovery service: lifecycle, reports, the peer tools and what they call. */

@@ -1,8 +1,9 @@
 import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import { errorMessage } from '../util/errors.js'
+import { tryParsePeerId } from '../util/peer-id.js'
 import { meshLogger } from '../util/logger.js'
 import { type BackoffInit, backoffDelay } from './backoff.js'
-import { DIAL_CONCURRENCY, META_LAST_SEEN, TAG_KNOWN, TAG_VALUE_KNOWN } from './constants.js'
+import { DIAL_CONCURRENCY, MAX_KNOWN_PEERS, META_LAST_SEEN, TAG_KNOWN, TAG_VALUE_KNOWN } from './constants.js'
 import { membershipOf } from './membership.js'
 import { decodeTime, encodeTime } from './peer-details.js'
 
@@ -18,6 +19,13 @@ export interface KnownPeersInit {
   forgetAfterMs: number
   dialTimeoutMs: number
   backoff: BackoffInit
+  /**
+   * The trust gate's admission (trust.allowPeers): only peers it admits are
+   * stored or re-dialled. Absent: every member is.
+   */
+  admits?: (peerId: string) => boolean
+  /** Members stored at most (default MAX_KNOWN_PEERS); the least recently seen goes first. */
+  maxStored?: number
 }
 
 export interface KnownPeer {
@@ -39,13 +47,23 @@ export interface KnownPeersStatus {
  * and a last-seen time. On start the node re-dials the most recently seen
  * ones, so it rejoins its mesh even with an empty bootstrap list; peers that
  * fail are retried with backoff by `redialDue`.
+ *
+ * Only a peer that proved membership is stored: it identified with our
+ * mesh's member protocol over an open connection (whose encryption proved
+ * its peer ID; with a swarm key, the connection itself proves the mesh),
+ * and the trust gate admits it (trust.allowPeers). The store is capped
+ * (`maxStored`): a new member evicts the least recently seen one, so a
+ * flood of identities cannot grow it, and every map kept here is keyed
+ * by stored peers only.
  */
 export class KnownPeers {
   readonly #libp2p: Libp2p
   readonly #init: KnownPeersInit
   readonly #failures = new Map<string, { count: number; nextAt: number }>()
   #lastRedial?: KnownPeersStatus['lastRedial']
-  readonly #stored = new Set<string>()
+  /** Stored members and when each was last seen (mirrors the peer store's tagged peers). */
+  readonly #stored = new Map<string, number>()
+  readonly #maxStored: number
   #started = false
   /** Peer-store scans are cached briefly: the upkeep timer may ask every 10 s. */
   #cache?: { at: number; peers: KnownPeer[] }
@@ -53,6 +71,7 @@ export class KnownPeers {
   constructor(libp2p: Libp2p, init: KnownPeersInit) {
     this.#libp2p = libp2p
     this.#init = init
+    this.#maxStored = Math.max(1, init.maxStored ?? MAX_KNOWN_PEERS)
   }
 
   start(): void {
@@ -95,21 +114,26 @@ export class KnownPeers {
     const known: KnownPeer[] = []
     for (const peer of peers) {
       if (peer.id.equals(this.#libp2p.peerId)) continue
+      // Stored before trust.allowPeers excluded it (or by an older version): forgotten.
+      if (!this.#admitted(peer.id.toString())) {
+        await this.#forget(peer.id)
+        continue
+      }
       // A tagged peer can lack its last-seen time: identify rewrites the
       // metadata it read before our merge landed. Such a peer was seen by
       // this run, so it is kept (ordered last) rather than forgotten.
       const lastSeen = decodeTime(peer.metadata.get(META_LAST_SEEN))
       if (lastSeen != null && now - lastSeen > this.#init.forgetAfterMs) {
-        await this.#libp2p.peerStore
-          .merge(peer.id, { tags: { [TAG_KNOWN]: undefined }, metadata: { [META_LAST_SEEN]: undefined } })
-          .catch(() => {})
+        await this.#forget(peer.id)
         continue
       }
       known.push({ peerId: peer.id, lastSeen: lastSeen ?? 0, addresses: peer.addresses.length })
     }
-    this.#stored.clear()
-    for (const peer of known) this.#stored.add(peer.peerId.toString())
     known.sort((a, b) => b.lastSeen - a.lastSeen)
+    // Over the cap (a store written before it): the least recently seen go.
+    for (const peer of known.splice(this.#maxStored)) await this.#forget(peer.peerId)
+    this.#stored.clear()
+    for (const peer of known) this.#stored.set(peer.peerId.toString(), peer.lastSeen)
     this.#cache = { at: Date.now(), peers: known }
     return known
   }
@@ -161,8 +185,39 @@ export class KnownPeers {
     return { attempted, connected, errors }
   }
 
+  #admitted(peerId: string): boolean {
+    return this.#init.admits?.(peerId) ?? true
+  }
+
+  /** Removes a peer from the store (its tag and last-seen time; libp2p keeps the rest as for any peer). */
+  async #forget(peerId: PeerId): Promise<void> {
+    const id = peerId.toString()
+    this.#stored.delete(id)
+    this.#failures.delete(id)
+    await this.#libp2p.peerStore
+      .merge(peerId, { tags: { [TAG_KNOWN]: undefined }, metadata: { [META_LAST_SEEN]: undefined } })
+      .catch(() => {})
+  }
+
   async #touch(peerId: PeerId): Promise<void> {
-    this.#stored.add(peerId.toString())
+    const id = peerId.toString()
+    if (!this.#stored.has(id) && this.#stored.size >= this.#maxStored) {
+      // Full: the least recently seen member makes room.
+      let oldest: string | undefined
+      let oldestSeen = Number.POSITIVE_INFINITY
+      for (const [stored, seen] of this.#stored)
+        if (seen < oldestSeen) {
+          oldest = stored
+          oldestSeen = seen
+        }
+      if (oldest != null) {
+        this.#stored.delete(oldest)
+        const evicted = tryParsePeerId(oldest)
+        if (evicted != null) void this.#forget(evicted)
+      }
+    }
+    // Counted at once, so concurrent touches never take the store over its cap.
+    this.#stored.set(id, Date.now())
     await this.#libp2p.peerStore.merge(peerId, {
       tags: { [TAG_KNOWN]: { value: TAG_VALUE_KNOWN } },
       metadata: { [META_LAST_SEEN]: encodeTime(Date.now()) }
@@ -170,8 +225,14 @@ export class KnownPeers {
   }
 
   readonly #onIdentify = (event: CustomEvent<IdentifyResult>): void => {
-    const { peerId, protocols } = event.detail
+    const { peerId, protocols, connection } = event.detail
     if (membershipOf(protocols, this.#init.mesh).membership !== 'member') return
+    // Proved over a connection that is still open, to the peer it authenticated.
+    if (connection.status !== 'open' || !connection.remotePeer.equals(peerId)) return
+    if (!this.#admitted(peerId.toString())) {
+      log('not storing %s: the trust gate does not admit it', peerId.toString())
+      return
+    }
     this.#failures.delete(peerId.toString())
     this.#touch(peerId).catch((err: unknown) => log.error('cannot record %s: %s', peerId.toString(), errorMessage(err)))
   }
@@ -181,7 +242,7 @@ export class KnownPeers {
     void this.#libp2p.peerStore
       .get(peerId)
       .then(async (peer) => {
-        if (peer.tags.has(TAG_KNOWN)) await this.#touch(peerId)
+        if (peer.tags.has(TAG_KNOWN) && this.#admitted(peerId.toString())) await this.#touch(peerId)
       })
       .catch(() => {})
   }

@@ -10,7 +10,7 @@ import {
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
 import { errorResult } from '../tools/define.js'
-import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryDelayMs, retryPolicySchema } from '../tools/meta.js'
+import { type RetryPolicy, retryDelayMs } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
 import { withSpan } from '../tracing/context.js'
 import { type Deadline, deadline } from '../util/deadline.js'
@@ -19,8 +19,8 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { parsePeerId } from '../util/peer-id.js'
 import type { TrustGate } from '../trust/index.js'
-import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog } from './catalog.js'
+import { type ProviderPolicy, providerPolicy } from './catalog/provider-policy.js'
 import { DHT_LOOKUP_TIMEOUT_MS } from './constants.js'
 import {
   MeshCallTimeoutError,
@@ -63,7 +63,9 @@ type Outcome =
  * the tool's retry policy allows it, or on another provider if the tool is
  * idempotent (MCP `idempotentHint`); the result says how many attempts it
  * took: a call is never executed twice silently. Tool errors are returned
- * as they are, unless the policy has `retryOnToolError`.
+ * as they are, unless the policy has `retryOnToolError`. Timeout, retry
+ * policy and idempotency are those of the provider each attempt goes to
+ * (its own signed record and listing), never another provider's.
  */
 export class PeerDispatcher implements MeshDispatcher {
   readonly #catalog: Catalog
@@ -128,13 +130,12 @@ export class PeerDispatcher implements MeshDispatcher {
       return errorResult(new NoProviderError(call.name).message)
     }
     log('dispatch %s: providers %s', call.name, entry.providers.join(','))
-    const remoteMeta = (entry.descriptor._meta?.[TOOL_META_KEY] ?? {}) as {
-      timeoutMs?: number
-      retry?: unknown
-      tags?: string[]
-    }
-    const timeoutMs = call.meta?.timeoutMs ?? remoteMeta.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    const retry: RetryPolicy = call.meta?.retry ?? remoteRetryPolicy(remoteMeta)
+    // Each attempt runs under the called provider's own policy (its signed record), never the
+    // listing's: the whole call gets the longest of them, each attempt its provider's timeout.
+    const timeoutMs =
+      call.meta?.timeoutMs ??
+      entry.providers.reduce((longest, peer) => Math.max(longest, this.#policyOf(entry, peer).timeoutMs), 0)
+    const retry: RetryPolicy | undefined = call.meta?.retry
     const requiredTags = call.meta?.tags ?? []
     const limit = deadline(ctx.signal, timeoutMs)
     try {
@@ -162,7 +163,7 @@ export class PeerDispatcher implements MeshDispatcher {
     ctx: ToolContext,
     limit: Deadline,
     timeoutMs: number,
-    retry: RetryPolicy,
+    retryOverride: RetryPolicy | undefined,
     requiredTags: readonly string[]
   ): Promise<{ result: CallToolResult; executed: boolean }> {
     const { signal } = limit
@@ -185,7 +186,10 @@ export class PeerDispatcher implements MeshDispatcher {
     let lastError: Error | undefined
     const attempted = new Set<string>()
 
-    for (let round = 0; round <= entry.providers.length + retry.maxAttempts; round++) {
+    const maxAttempts =
+      retryOverride?.maxAttempts ??
+      entry.providers.reduce((most, peer) => Math.max(most, this.#policyOf(entry, peer).retry.maxAttempts), 1)
+    for (let round = 0; round <= entry.providers.length + maxAttempts; round++) {
       const ranked = rankCandidates(this.#candidates(entry), { key, requiredTags, tried })
       // Prefer a peer not tried yet; re-use one only for an allowed retry.
       const candidate =
@@ -197,11 +201,22 @@ export class PeerDispatcher implements MeshDispatcher {
       tried.add(peer)
       attempted.add(peer)
       mayRepeat = false
-      const outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, signal, timeoutMs)
+      // This provider's own policy (a caller's override aside): its timeout, retry policy, idempotency.
+      const policy = this.#policyOf(entry, peer)
+      const retry = retryOverride ?? policy.retry
+      const attemptMs = call.meta?.timeoutMs ?? Math.min(timeoutMs, policy.timeoutMs)
+      const own = attemptMs < timeoutMs ? deadline(signal, attemptMs) : undefined
+      let outcome: Outcome
+      try {
+        outcome = await this.#attempt(peer, entry.remoteName, call.args, ctx, own?.signal ?? signal, attemptMs)
+      } finally {
+        own?.dispose()
+      }
       if (ctx.signal.aborted) return { result: errorResult(`${call.name} was cancelled`), executed: true }
-      if (limit.expired) {
+      if (limit.expired || own?.expired === true) {
         this.counters.timeouts++
-        return { result: errorResult(new MeshCallTimeoutError(call.name, timeoutMs, peer).message), executed: true }
+        const ms = limit.expired ? timeoutMs : attemptMs
+        return { result: errorResult(new MeshCallTimeoutError(call.name, ms, peer).message), executed: true }
       }
       if (outcome.kind === 'not-executed') {
         lastError = outcome.error
@@ -221,7 +236,9 @@ export class PeerDispatcher implements MeshDispatcher {
         // It may have run: only the tool's retry policy may run it again, or
         // the tool declaring itself idempotent (re-running it is harmless),
         // and then on another provider. The attempts are in the result's _meta.
-        const idempotent = entry.descriptor.annotations?.idempotentHint === true
+        // Idempotent only if the provider that may have run it and every other one left say so.
+        const idempotent =
+          policy.idempotent && entry.providers.every((p) => attempted.has(p) || this.#policyOf(entry, p).idempotent)
         const retryAllowed = retry.policy !== 'none' && executions < retry.maxAttempts
         const untried = entry.providers.some((p) => !attempted.has(p))
         if (!retryAllowed && !(idempotent && untried)) break
@@ -241,6 +258,11 @@ export class PeerDispatcher implements MeshDispatcher {
       result: errorResult(lastError?.message ?? new NoProviderError(call.name).message),
       executed: executions > 0
     }
+  }
+
+  /** The policy of `peer`'s own offer of the entry's tool (its signed record and its own listing). */
+  #policyOf(entry: SurfaceEntry, peer: string): ProviderPolicy {
+    return providerPolicy(this.#catalog.peer(peer)?.tools.get(entry.remoteName))
   }
 
   #candidates(entry: SurfaceEntry): Candidate[] {
@@ -323,20 +345,6 @@ export class PeerDispatcher implements MeshDispatcher {
       this.#outstanding.decrement(peer)
     }
   }
-}
-
-const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicySchema.parse({})
-const LENIENT_RETRY_POLICY = retryPolicySchema.catch(DEFAULT_RETRY_POLICY)
-/** A remote tool's retry policy, parsed once per advertised descriptor (not per call). */
-const remoteRetryPolicies = new WeakMap<object, RetryPolicy>()
-
-function remoteRetryPolicy(remoteMeta: { retry?: unknown }): RetryPolicy {
-  let policy = remoteRetryPolicies.get(remoteMeta)
-  if (policy == null) {
-    policy = LENIENT_RETRY_POLICY.parse(remoteMeta.retry ?? {})
-    remoteRetryPolicies.set(remoteMeta, policy)
-  }
-  return policy
 }
 
 function annotate(result: CallToolResult, peer: string, attempts: number, tool: string): CallToolResult {

@@ -2,6 +2,7 @@ import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import type { MeshToolSource } from '../mcp/local-view.js'
 import { TOOL_META_KEY } from '../mcp/view.js'
 import type { Catalog, CatalogPeer } from './catalog.js'
+import { mergeListing } from './catalog/provider-policy.js'
 
 /** Characters of a peer ID used as its alias in clashing tool names. */
 export const PEER_ALIAS_LENGTH = 8
@@ -36,7 +37,9 @@ function shortPeer(peerId: string): string {
  *   (metadata `runtime: mesh`, or `_meta["mcp-mesh/runtime"]: "mesh"`);
  * - a remote name of the form `<alias>.<tool>` whose alias is another catalog
  *   peer's is aliased with its real provider, so no peer passes for another.
- * Descriptions say where the tool runs.
+ * Descriptions say where the tool runs. Several providers under one name
+ * are listed as `mergeListing` (catalog/provider-policy.ts) says: what they
+ * all agree on, never the first-seen provider's word where they differ.
  */
 export class MeshSurface implements MeshToolSource {
   readonly #catalog: Catalog
@@ -103,7 +106,14 @@ export class MeshSurface implements MeshToolSource {
             name,
             remoteName: name,
             providers,
-            descriptor: decorate(same[0]!.descriptor, name, providers)
+            descriptor: decorate(
+              mergeListing(
+                name,
+                same.map((offer) => offer.descriptor)
+              ),
+              name,
+              providers
+            )
           })
         }
         offers = offers.filter((offer) => offer.hash !== localHash)
@@ -116,7 +126,14 @@ export class MeshSurface implements MeshToolSource {
           name,
           remoteName: name,
           providers,
-          descriptor: decorate(offers[0]!.descriptor, name, providers)
+          descriptor: decorate(
+            mergeListing(
+              name,
+              offers.map((offer) => offer.descriptor)
+            ),
+            name,
+            providers
+          )
         })
         continue
       }

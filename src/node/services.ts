@@ -95,7 +95,7 @@ export function createServices(ctx: ServiceContext): NodeServices {
     }
   })
 
-  const discoveryService = discovery({ config, home: ctx.home })({ libp2p })
+  const discoveryService = discovery({ config, home: ctx.home })({ libp2p, gate })
 
   return {
     all: [

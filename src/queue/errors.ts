@@ -27,6 +27,17 @@ export class IdempotencyConflictError extends MeshError {
   }
 }
 
+/** task_submit's arguments do not match the input schema known for the tool (a tool error, SEP-1303). */
+export class InvalidTaskArgumentsError extends MeshError {
+  static override readonly code = 'ERR_INVALID_TASK_ARGS'
+  constructor(
+    readonly tool: string,
+    readonly problem: string
+  ) {
+    super(`invalid arguments for tool "${tool}": ${problem}`)
+  }
+}
+
 export class NoWorkerError extends MeshError {
   static override readonly code = 'ERR_NO_WORKER'
   constructor(readonly tool: string) {

@@ -10,12 +10,14 @@
  * (name, hash) cache also hands one peer's descriptor to a later peer whose
  * tools are all cached.
  *
- * OPEN (the fix belongs in src/mesh/catalog/ and src/mesh/dispatcher.ts):
- * skipped until non-schema fields stop crossing from one provider to
- * another; then enable it. It was an `it.fails` (the attack reproduced), but
- * since the signed-record catalog the attack depends on which provider's
- * record a node takes first, so it reproduces in most runs, not all: an
- * expected failure that sometimes passes would fail CI for nothing.
+ * FIXED: the (name, hash) cache shares only schemas (each peer's other
+ * fields come from its own signed record and listing), the merged listing
+ * shows what all providers agree on (a neutral description and no
+ * `mcp-mesh/meta` value where they differ, annotations merged
+ * conservatively), and the dispatcher applies the called provider's own
+ * timeout, retry policy and idempotency (src/mesh/catalog/provider-policy.ts).
+ * It was order-dependent (which provider's record a node takes first); it
+ * now holds in either order.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, waitFor } from '../helpers/index.js'
@@ -31,7 +33,7 @@ async function listed(node: Awaited<ReturnType<typeof startNode>>['node'], name:
 }
 
 describe('the descriptor cache', () => {
-  it.skip('does not lend one peer’s description and _meta to another peer offering the same schemas', async () => {
+  it('does not lend one peer’s description and _meta to another peer offering the same schemas', async () => {
     // The honest tool's exact descriptor, as its provider lists it to peers.
     const honest = await startNode('honest', { tools: [PROVIDER_MODULE] })
     const probe = await session(await rawPeer(), honest.address)

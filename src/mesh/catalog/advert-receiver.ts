@@ -16,6 +16,7 @@ import {
 import { MAX_RECORD_TTL_MS } from './constants.js'
 import type { DescriptorStore } from './descriptors.js'
 import type { PeerTable } from './peers.js'
+import { isDescribedFromRecord } from './provider-policy.js'
 import type { RecordStore, SignedMessage } from './records.js'
 import type { CatalogGate, CatalogStats, CatalogTool, ChangeReporter } from './types.js'
 
@@ -270,9 +271,10 @@ export class AdvertReceiver {
     let missing = false
     for (const tool of advert.tools) {
       const old = previous?.tools.get(tool.name)
+      // The peer's own listing is kept while its schemas stay; one built from its record follows the new record.
+      const kept = old?.advert.schemaHash === tool.schemaHash ? old.descriptor : undefined
       const descriptor =
-        (old?.advert.schemaHash === tool.schemaHash ? old.descriptor : undefined) ??
-        descriptors.cached(tool.name, tool.schemaHash)
+        (kept != null && !isDescribedFromRecord(kept) ? kept : undefined) ?? descriptors.cached(tool) ?? kept
       if (descriptor == null) missing = true
       tools.set(tool.name, { advert: tool, descriptor })
     }

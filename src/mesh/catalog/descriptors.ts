@@ -2,7 +2,7 @@ import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import { retryDelayMs } from '../../tools/meta.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
-import { schemaHash } from '../advert.js'
+import { type AdvertTool, schemaHash } from '../advert.js'
 import {
   DESCRIPTOR_RETRY_ATTEMPTS,
   DESCRIPTOR_RETRY_INITIAL_MS,
@@ -10,6 +10,7 @@ import {
   MAX_CATALOG_DESCRIPTOR_BYTES
 } from '../constants.js'
 import type { PeerTable } from './peers.js'
+import { describedFromRecord, type ToolSchemas } from './provider-policy.js'
 import type { CatalogPeer, CatalogStats, CatalogTool, ChangeReporter, ListTools } from './types.js'
 
 const log = meshLogger('catalog')
@@ -52,8 +53,11 @@ function missingKeys(peer: CatalogPeer | undefined): string[] {
 /**
  * Full tool descriptors of catalog peers. Adverts carry schema hashes, not
  * schemas: a peer's descriptors are fetched over `/mcp+p2p` (tools/list), one
- * fetch per peer at a time, and kept by (name, schema hash), so a tool
- * already described by one peer is listed for the next without a round trip.
+ * fetch per peer at a time. Their schemas are kept by (name, schema hash),
+ * so a tool already described by one peer is listed for the next without a
+ * round trip; only the schemas cross (the hash vouches for nothing else):
+ * the next peer's description is its own (none until it is fetched from it)
+ * and its timeout, retry policy and tags come from its own signed record.
  */
 export class DescriptorStore {
   readonly #init: DescriptorStoreInit
@@ -61,8 +65,8 @@ export class DescriptorStore {
   readonly #fetching = new Map<string, Promise<void>>()
   /** Failed fetches per peer: attempt count and the pending retry. */
   readonly #retries = new Map<string, { attempts: number; timer?: NodeJS.Timeout }>()
-  /** Verified descriptors by `name\0schemaHash` (insertion order = eviction order). */
-  readonly #cache = new Map<string, { descriptor: McpTool; bytes: number }>()
+  /** Verified schemas by `name\0schemaHash` (insertion order = eviction order). */
+  readonly #cache = new Map<string, { schemas: ToolSchemas; bytes: number }>()
   #cacheBytes = 0
   /** Bytes of descriptors charged per peer (their JSON), bounded over all peers. */
   readonly #bytesByPeer = new Map<string, number>()
@@ -108,22 +112,29 @@ export class DescriptorStore {
     this.#init.stats.descriptorBytes -= previous
   }
 
-  /** A verified descriptor of `name` with this schema hash, counted as a cache hit. */
-  cached(name: string, hash: string): McpTool | undefined {
-    const descriptor = this.#cache.get(descriptorKey(name, hash))?.descriptor
-    if (descriptor != null) this.#init.stats.descriptorCacheHits++
-    return descriptor
+  /**
+   * The descriptor of a peer's tool from cached schemas matching the hash its
+   * signed record gives, counted as a cache hit: the schemas and that
+   * record's metadata only, nothing of the peer the schemas came from.
+   */
+  cached(advert: AdvertTool): McpTool | undefined {
+    const schemas = this.#cache.get(descriptorKey(advert.name, advert.schemaHash))?.schemas
+    if (schemas == null) return undefined
+    this.#init.stats.descriptorCacheHits++
+    return describedFromRecord(advert, schemas)
   }
 
-  /** A verified descriptor of `name` with this schema hash, not counted (anti-entropy answers). */
+  /** Verified schemas of `name` with this schema hash, as a bare descriptor, not counted (anti-entropy answers). */
   peek(name: string, hash: string): McpTool | undefined {
-    return this.#cache.get(descriptorKey(name, hash))?.descriptor
+    const schemas = this.#cache.get(descriptorKey(name, hash))?.schemas
+    return schemas == null ? undefined : { name, ...schemas }
   }
 
   /**
-   * Caches a descriptor handed on by another member (a join sync): it is
-   * kept under the hash of its own schemas, so it can only ever describe a
-   * tool advertised with exactly those schemas.
+   * Caches the schemas of a descriptor handed on by another member (a join
+   * sync): they are kept under the hash of those schemas, so they can only
+   * ever describe a tool advertised with exactly those schemas; the rest of
+   * the descriptor (the relayer's word, not its author's) is dropped.
    */
   seed(descriptor: McpTool): void {
     this.#remember(
@@ -232,7 +243,7 @@ export class DescriptorStore {
     let filled = false
     for (const tool of peer.tools.values()) {
       if (tool.descriptor != null) continue
-      const descriptor = this.cached(tool.advert.name, tool.advert.schemaHash)
+      const descriptor = this.cached(tool.advert)
       if (descriptor != null) {
         tool.descriptor = descriptor
         filled = true
@@ -272,15 +283,17 @@ export class DescriptorStore {
     retry.timer.unref()
   }
 
-  /** Caches a verified descriptor, bounded in entries and in bytes (oldest first out). */
+  /** Caches a verified descriptor's schemas (nothing else), bounded in entries and in bytes (oldest first out). */
   #remember(key: string, descriptor: McpTool): void {
     const old = this.#cache.get(key)
     if (old != null) {
       this.#cache.delete(key)
       this.#cacheBytes -= old.bytes
     }
-    const bytes = descriptorBytes([descriptor])
-    this.#cache.set(key, { descriptor, bytes })
+    const schemas: ToolSchemas = { inputSchema: descriptor.inputSchema }
+    if (descriptor.outputSchema != null) schemas.outputSchema = descriptor.outputSchema
+    const bytes = JSON.stringify(schemas).length
+    this.#cache.set(key, { schemas, bytes })
     this.#cacheBytes += bytes
     while (this.#cache.size > MAX_CACHED_DESCRIPTORS || this.#cacheBytes > this.#maxBytes) {
       const oldest = this.#cache.entries().next().value

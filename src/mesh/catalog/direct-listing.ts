@@ -2,7 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import { memberProtocol } from '../../discovery/constants.js'
 import { TOOL_META_KEY } from '../../mcp/view.js'
-import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS } from '../../tools/meta.js'
+import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, retryPolicySchema } from '../../tools/meta.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { type AdvertTool, advertToolSchema, schemaHash } from '../advert.js'
@@ -181,13 +181,16 @@ export class DirectListing {
  */
 export function advertOf(descriptor: McpTool): AdvertTool | undefined {
   const meta = (descriptor._meta?.[TOOL_META_KEY] ?? {}) as Record<string, unknown>
+  const retry = retryPolicySchema.safeParse(meta.retry)
   const entry = advertToolSchema.safeParse({
     name: descriptor.name,
     schemaHash: schemaHash(descriptor.inputSchema, descriptor.outputSchema),
     tags: meta.tags ?? [],
     category: meta.category ?? 'general',
     priority: meta.priority ?? DEFAULT_PRIORITY,
-    timeoutMs: meta.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    timeoutMs: meta.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    // The peer's own retry policy (the dispatcher applies it to calls to this peer); a malformed one is dropped.
+    ...(retry.success ? { retry: retry.data } : {})
   })
   return entry.success ? entry.data : undefined
 }

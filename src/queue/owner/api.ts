@@ -1,6 +1,6 @@
 import { activeTraceMeta } from '../../tracing/context.js'
 import { randomUUID } from 'node:crypto'
-import type { CatalogPeer } from '../../mesh/index.js'
+import type { CatalogPeer, CatalogTool } from '../../mesh/index.js'
 import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, retryPolicySchema } from '../../tools/meta.js'
 import type { ToolRegistry } from '../../tools/registry.js'
 import { canonicalHash } from '../../util/canonical-json.js'
@@ -8,6 +8,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATE_SAVE_EVERY } from '../constants
 import {
   ConfirmationRequiredError,
   IdempotencyConflictError,
+  InvalidTaskArgumentsError,
   NoWorkerError,
   TaskAlreadyFinishedError,
   TaskNotQueuedError,
@@ -23,10 +24,13 @@ import {
   type TaskState,
   type TaskSubmission
 } from '../types.js'
+import { argumentsProblem } from './args-check.js'
 import type { LeaseBook } from './leases.js'
 import type { Scheduler } from './scheduler.js'
 import type { TaskStore } from './task-store.js'
 import { type StoredTask, taskView } from './types.js'
+
+type AdvertOf = CatalogTool['advert']
 
 export interface QueueOwnerInit {
   store: TaskStore
@@ -68,8 +72,9 @@ export class QueueOwner {
     const tool = registry.get(submission.tool)
     const offered = tool != null || this.#init.peers().some((peer) => peer.tools.has(submission.tool))
     if (!offered && submission.failIfNoWorker === true) throw new NoWorkerError(submission.tool)
+    this.#checkArguments(submission.tool, args, submission.placement?.peer)
     const now = Date.now()
-    const remoteMeta = this.#remoteMeta(submission.tool)
+    const remoteMeta = this.#remoteMeta(submission.tool, submission.placement?.peer)
     const baseRetry = tool?.meta.retry ?? remoteMeta?.retry ?? retryPolicySchema.parse({})
     const retry: TaskRetry = { ...baseRetry, jitter: true, ...submission.retry }
     retryPolicySchema.parse({
@@ -279,13 +284,58 @@ export class QueueOwner {
     }
   }
 
-  #remoteMeta(tool: string): { retry?: TaskRetry; priority?: number; timeoutMs?: number } | undefined {
-    for (const peer of this.#init.peers()) {
-      const entry = peer.tools.get(tool)
-      if (entry == null) continue
-      const { retry, priority, timeoutMs } = entry.advert
-      return { retry: retry != null ? { ...retry, jitter: true } : undefined, priority, timeoutMs }
+  /**
+   * Arguments that fail every input schema known for the tool (this node's
+   * own tool, the descriptors of the providers in the catalog, only the
+   * placed peer's when the task names one) are refused at submission, not
+   * left to end `dead` on a worker. A tool known by no schema yet (no local
+   * tool, no descriptor) is accepted: the task waits for a provider, whose
+   * worker checks the arguments when it runs it.
+   */
+  #checkArguments(tool: string, args: unknown, placedOn?: string): void {
+    const schemas: unknown[] = []
+    if (placedOn == null) {
+      const local = this.#init.registry.get(tool)
+      if (local != null) schemas.push(local.inputSchema)
     }
-    return undefined
+    for (const peer of this.#init.peers()) {
+      if (placedOn != null && peer.peerId !== placedOn) continue
+      const schema = peer.tools.get(tool)?.descriptor?.inputSchema
+      if (schema != null) schemas.push(schema)
+    }
+    const problem = argumentsProblem(schemas, args)
+    if (problem != null) throw new InvalidTaskArgumentsError(tool, problem)
+  }
+
+  /**
+   * A remote tool's defaults for a task, from the providers' own signed
+   * records: the placed peer's when the task names one; otherwise each field
+   * only where every provider agrees. Where they differ no provider's value
+   * is taken (the first one met would set the policy of tasks that run on
+   * the others): the field falls back to the default (no retry, the default
+   * priority and timeout), and the submitter may set it.
+   */
+  #remoteMeta(
+    tool: string,
+    placedOn?: string
+  ): { retry?: TaskRetry; priority?: number; timeoutMs?: number } | undefined {
+    const adverts: CatalogTool[] = []
+    for (const peer of this.#init.peers()) {
+      if (placedOn != null && peer.peerId !== placedOn) continue
+      const entry = peer.tools.get(tool)
+      if (entry != null) adverts.push(entry)
+    }
+    const first = adverts[0]
+    if (first == null) return undefined
+    const agreed = <T>(pick: (advert: AdvertOf) => T): T | undefined => {
+      const value = canonicalHash(pick(first.advert))
+      return adverts.every((entry) => canonicalHash(pick(entry.advert)) === value) ? pick(first.advert) : undefined
+    }
+    const retry = agreed((advert) => advert.retry)
+    return {
+      retry: retry != null ? { ...retry, jitter: true } : undefined,
+      priority: agreed((advert) => advert.priority),
+      timeoutMs: agreed((advert) => advert.timeoutMs)
+    }
   }
 }
