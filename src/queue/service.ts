@@ -129,7 +129,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       leases: this.#leases,
       abortPull: async (worker, taskId, token) => this.#dispatch.abort(worker, taskId, token),
       registry: components.workerHost.registry,
-      peers: () => mesh.peers()
+      peers: () => mesh.peers(),
+      self: this.#self
     })
     this.#claims = new TaskClaims({
       worker: this.worker,

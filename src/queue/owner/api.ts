@@ -42,6 +42,8 @@ export interface QueueOwnerInit {
   registry: Pick<ToolRegistry, 'get'>
   /** The catalog's peers (a remote tool's metadata, whether any peer offers a tool). */
   peers(): readonly CatalogPeer[]
+  /** This node's peer ID: a task placed on it is checked against its own tool. */
+  self: string
 }
 
 /**
@@ -294,7 +296,7 @@ export class QueueOwner {
    */
   #checkArguments(tool: string, args: unknown, placedOn?: string): void {
     const schemas: unknown[] = []
-    if (placedOn == null) {
+    if (placedOn == null || placedOn === this.#init.self) {
       const local = this.#init.registry.get(tool)
       if (local != null) schemas.push(local.inputSchema)
     }

@@ -29,7 +29,8 @@ async function owner(peers: CatalogPeer[]): Promise<QueueOwner> {
     leases: parts.leases,
     abortPull: async () => {},
     registry: new ToolRegistry(),
-    peers: () => peers
+    peers: () => peers,
+    self: 'self'
   })
 }
 

@@ -46,7 +46,8 @@ async function setup(peers: CatalogPeer[] = []) {
     leases: parts.leases,
     abortPull: async () => {},
     registry,
-    peers: () => peers
+    peers: () => peers,
+    self: 'self'
   })
   const queue = {
     submit: async (submission: Parameters<QueueOwner['submit']>[0]) => owner.submit(submission),
@@ -92,6 +93,14 @@ describe('task_submit’s argument check', () => {
     expect((await submit({ tool: 'render', args: { page: 'three' } })).isError).not.toBe(true)
     const placed = await submit({ tool: 'render', args: { page: 'three' }, placement: { peer: 'strict' } })
     expect(placed.isError).toBe(true)
+  })
+
+  it('checks a task placed on this node against its own tool', async () => {
+    const { submit } = await setup()
+    const placed = await submit({ tool: 'sha256', args: { data: 1 }, placement: { peer: 'self' } })
+    expect(placed.isError).toBe(true)
+    const fine = await submit({ tool: 'sha256', args: { data: 'x' }, placement: { peer: 'self' } })
+    expect(fine.isError).not.toBe(true)
   })
 
   it('accepts any arguments for a tool known by no schema yet (the task waits for a provider)', async () => {
