@@ -69,10 +69,15 @@ export class TaskStore {
   }
 
   async remove(task: StoredTask): Promise<void> {
+    this.drop(task)
+    await this.journal.delete(task.id)
+  }
+
+  /** Forgets a task in memory only (its journal write failed). */
+  drop(task: StoredTask): void {
     this.tasks.delete(task.id)
     if (task.idempotencyKey != null && this.#idempotency.get(task.idempotencyKey) === task.id)
       this.#idempotency.delete(task.idempotencyKey)
-    await this.journal.delete(task.id)
   }
 
   changed(task: StoredTask): void {
