@@ -89,6 +89,8 @@ export class TaskJournal {
   /** Tasks whose base record is written (or in the batch in flight): later writes are updates. */
   readonly #based = new Set<string>()
   #pending = new Map<string, Task | null>()
+  /** The queue state to write in the next batch, if it changed. */
+  #state?: QueueState
   #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = []
   /** The tasks whose base record is in the batch in flight. */
   readonly #inFlightBases = new Set<string>()
@@ -171,8 +173,10 @@ export class TaskJournal {
     }
   }
 
+  /** Writes the queue state in the next batch (with the tasks' writes); resolves once it is committed. */
   async saveState(state: QueueState): Promise<void> {
-    await this.#datastore.put(new Key(QUEUE_STATE_KEY), encoder.encode(JSON.stringify(state)))
+    this.#state = state
+    return this.#schedule()
   }
 
   /** Waits for every write issued so far. */
@@ -199,7 +203,7 @@ export class TaskJournal {
 
   /** Commits what is pending as one batch, unless one is in flight (then it follows that one). */
   #startWrite(): void {
-    if (this.#writing != null || this.#pending.size === 0) return
+    if (this.#writing != null || (this.#pending.size === 0 && this.#state == null)) return
     this.#writing = this.#write().finally(() => {
       this.#writing = undefined
       this.#inFlightBases.clear()
@@ -213,6 +217,9 @@ export class TaskJournal {
     this.#pending = new Map()
     this.#waiters = []
     const ops: Op[] = []
+    const state = this.#state
+    this.#state = undefined
+    if (state != null) ops.push({ type: 'put', key: QUEUE_STATE_KEY, value: encoder.encode(JSON.stringify(state)) })
     const based: string[] = []
     for (const [id, task] of pending) {
       if (task == null) {
@@ -235,6 +242,7 @@ export class TaskJournal {
     } catch (err) {
       // Not written: the next write of these tasks must be a base record again.
       for (const id of based) this.#based.delete(id)
+      this.#state ??= state
       log.error('journal write failed: %s', errorMessage(err))
       for (const waiter of waiters) waiter.reject(err as Error)
     }
