@@ -57,7 +57,7 @@ export class QueueOwner {
   async submit(submission: TaskSubmission): Promise<{ task: Task; created: boolean }> {
     const { store, registry } = this.#init
     const args = submission.args ?? {}
-    const argsHash = canonicalHash(submission.tool, args)
+    const argsHash = submission.idempotencyKey != null ? canonicalHash(submission.tool, args) : undefined
     if (submission.idempotencyKey != null) {
       const existing = store.byIdempotencyKey(submission.idempotencyKey)
       if (existing != null) {
