@@ -88,6 +88,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     })
     this.#store = new TaskStore({
       resultTtlMs: config.resultTtlMs,
+      syncWrites: config.syncWrites,
       onChange: (task) => {
         this.#owner.taskChanged(task)
         this.#emit(task)
