@@ -215,11 +215,11 @@ export class QueueOwner {
   }
 
   /** Wakes the waiters of a task that reached a final state (the store calls it on every change). */
-  taskChanged(task: StoredTask): void {
+  taskChanged(task: StoredTask, viewOf: () => Task = () => taskView(task)): void {
     if (!FINAL_STATES.has(task.state)) return
     const waiting = this.#waiters.get(task.id)
     if (waiting == null) return
-    const view = taskView(task)
+    const view = viewOf()
     for (const waiter of [...waiting]) waiter(view)
   }
 
