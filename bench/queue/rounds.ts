@@ -11,6 +11,13 @@
  * flight (`task_submit {wait: true}` over MCP stdio; `add` +
  * `waitUntilFinished`), in rotating order. Reported: medians over
  * BENCH_QUEUE_ROUNDS (5) rounds, and the median of each round's ratio.
+ *
+ * Run it on the pinned node (`node_modules/node/bin/node dist/bench/queue/rounds.js`):
+ * nodes are started with this process's node, and under an older one
+ * `bin/mcp-mesh.js` re-executes itself, so the pid whose CPU is read would be
+ * the launcher's. Nodes run with `start --foreground` (BENCH_QUEUE_DETACHED=1:
+ * as clients start them, through a bridge to a detached node; the CPU figures
+ * are then the bridge's).
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
