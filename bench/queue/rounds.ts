@@ -11,6 +11,13 @@
  * flight (`task_submit {wait: true}` over MCP stdio; `add` +
  * `waitUntilFinished`), in rotating order. Reported: medians over
  * BENCH_QUEUE_ROUNDS (5) rounds, and the median of each round's ratio.
+ *
+ * Run it on the pinned node (`node_modules/node/bin/node dist/bench/queue/rounds.js`):
+ * nodes are started with this process's node, and under an older one
+ * `bin/mcp-mesh.js` re-executes itself, so the pid whose CPU is read would be
+ * the launcher's. Nodes run with `start --foreground` (BENCH_QUEUE_DETACHED=1:
+ * as clients start them, through a bridge to a detached node; the CPU figures
+ * are then the bridge's).
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -18,13 +25,15 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
 import { tcpAddressOf } from '../configure.js'
-import { ROOT } from '../foundation/paths.js'
-import { cpuTimeMs, disposeAll } from '../foundation/processes.js'
+import { NODE, ROOT } from '../foundation/paths.js'
+import { connectStdioWithPid, cpuTimeMs, disposeAll, LOOPBACK } from '../foundation/processes.js'
 import { envInt, fmt, timeConcurrent } from '../foundation/stats.js'
-import { median, startNode } from '../mesh/speed.js'
+import { initHome, median } from '../mesh/speed.js'
 
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
 const CONCURRENCY = 64
+/** BENCH_QUEUE_DETACHED=1: `start` as clients run it (a bridge to a detached node; CPU figures are then the bridge's). */
+const FOREGROUND = process.env.BENCH_QUEUE_DETACHED === '1' ? [] : ['--foreground']
 /** 86 slots, a quarter (21) kept for the node's own tasks: 65 for peers. */
 const WORKER_SLOTS = 86
 
@@ -83,6 +92,28 @@ async function startBullmq(): Promise<Bullmq> {
       redis.kill('SIGTERM')
     }
   }
+}
+
+/**
+ * Starts a node of `root` in the foreground (`start --foreground`: the node
+ * runs in the process the client talks to, so its pid's CPU time is the
+ * node's, and no bridge to a detached node sits in the path). BENCH_CHILD_NODE_ARGS (space-separated) go on the
+ * node command line: flags such as `--cpu-prof --cpu-prof-dir=/tmp/p` that
+ * NODE_OPTIONS refuses (BENCH_CHILD_NODE_OPTIONS is passed as NODE_OPTIONS).
+ */
+async function startNode(
+  root: string,
+  patch: Record<string, unknown>,
+  args: string[] = []
+): Promise<{ client: Client; pid: number }> {
+  const home = await initHome(root, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
+  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+  return connectStdioWithPid({
+    label: `mcp-mesh start (${root})`,
+    command: NODE,
+    args: [...nodeArgs, join(root, 'bin', 'mcp-mesh.js'), 'start', ...FOREGROUND, '--home', home, ...LOOPBACK, ...args],
+    env: process.env.BENCH_CHILD_NODE_OPTIONS != null ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}
+  })
 }
 
 async function runTask(owner: Client, i: number): Promise<void> {

@@ -269,6 +269,12 @@ export const configSchema = z
           .int()
           .min(1000)
           .default(24 * 3_600_000),
+        /**
+         * fsync every journal batch: acknowledged tasks survive a power loss
+         * too, not only a crash of the process, at one disk flush per group
+         * commit (docs/queue.md).
+         */
+        syncWrites: z.boolean().default(false),
         worker: z
           .object({ maxConcurrency: z.number().int().min(1).max(4096).default(DEFAULT_WORKER_CONCURRENCY) })
           .strict()
@@ -279,6 +285,7 @@ export const configSchema = z
         dispatch: 'auto',
         leaseMs: DEFAULT_LEASE_MS,
         resultTtlMs: DEFAULT_RESULT_TTL_MS,
+        syncWrites: false,
         worker: { maxConcurrency: DEFAULT_WORKER_CONCURRENCY }
       }),
     /** Workflows (DAGs of tool calls on the task queue); defaults in src/workflow/constants.ts. */

@@ -12,7 +12,8 @@ import type { WorkerHost } from './worker/task-worker.js'
 export type { MeshPort }
 
 export interface QueueInit {
-  config: MeshConfig['queue']
+  /** The queue's config (syncWrites may be left out: off). */
+  config: Omit<MeshConfig['queue'], 'syncWrites'> & { syncWrites?: boolean }
   /** The mesh's name: namespaces the task topic and announcements. */
   meshName: string
 }

@@ -50,7 +50,10 @@ export const ABORT_TIMEOUT_MS = 5 * second
 export const COMPLETE_TIMEOUT_MS = 10 * second
 export const REPORT_ATTEMPTS = 5
 export const REPORT_BACKOFF_MS = 250
+/** A task's base record (the whole task, written once): `<prefix>/<id>`. */
 export const JOURNAL_PREFIX = '/mcp-mesh/tasks'
+/** A task's update record (its changing fields, overlaid on the base on load): `<prefix>/<id>`. */
+export const UPDATE_PREFIX = '/mcp-mesh/task-updates'
 export const QUEUE_STATE_KEY = '/mcp-mesh/queue/state'
 export const MAX_PAGE_SIZE = 500
 export const DEFAULT_PAGE_SIZE = 50

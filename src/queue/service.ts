@@ -16,7 +16,7 @@ import { recoverTasks } from './owner/recovery.js'
 import { Scheduler } from './owner/scheduler.js'
 import { QueueMetrics, type QueueStats } from './owner/stats.js'
 import { TaskStore } from './owner/task-store.js'
-import { type DispatchMode, type StoredTask, taskView } from './owner/types.js'
+import { type DispatchMode, taskView } from './owner/types.js'
 import { inboundTaskSchema, TASK_META_KEY } from './protocol.js'
 import { type QueueRpcHost, queuePeerMethods, queueRpcHost } from './rpc/index.js'
 import { createQueueTools } from './tools/index.js'
@@ -88,9 +88,16 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     })
     this.#store = new TaskStore({
       resultTtlMs: config.resultTtlMs,
+      syncWrites: config.syncWrites,
       onChange: (task) => {
-        this.#owner.taskChanged(task)
-        this.#emit(task)
+        // One copy of the task for its waiters and the event's listeners.
+        let view: Task | undefined
+        const viewOf = (): Task => {
+          view ??= taskView(task)
+          return view
+        }
+        this.#owner.taskChanged(task, viewOf)
+        this.#emit(viewOf)
       },
       onFinish: (at) => {
         this.#metrics.finished(at)
@@ -355,8 +362,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     this.#topic.announce(this.#scheduler.open(MAX_ANNOUNCED_TASKS))
   }
 
-  #emit(task: StoredTask): void {
+  #emit(viewOf: () => Task): void {
     if (this.listenerCount('task') === 0) return
-    this.safeDispatchEvent('task', { detail: taskView(task) })
+    this.safeDispatchEvent('task', { detail: viewOf() })
   }
 }

@@ -71,7 +71,8 @@ export interface Task {
   seq: number
   tags: string[]
   idempotencyKey?: string
-  argsHash: string
+  /** sha256 of the canonical JSON of tool and arguments; only with an idempotency key (what it is compared by). */
+  argsHash?: string
   retry: TaskRetry
   timeoutMs: number
   runAt: number

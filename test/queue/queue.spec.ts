@@ -192,6 +192,40 @@ describe('task queue across peers', () => {
     }
   })
 
+  it('loses no acknowledged task when the owner is killed with SIGKILL mid-load', { timeout: 120_000 }, async () => {
+    const home = await createHome({ config: FAST })
+    let a = await owner({}, home)
+    const c = await provider('C', tcpAddress(await a.status()))
+    await waitForWorkers(a, 'remote_double', [(await c.status()).peerId])
+    // Submissions keep 16 in flight; every answered one is acknowledged (journaled).
+    const acknowledged = new Map<string, number>()
+    let next = 0
+    let stop = false
+    const submitter = async (): Promise<void> => {
+      while (!stop) {
+        const n = next++
+        try {
+          acknowledged.set((await submit(a, { tool: 'remote_double', args: { n } })).id, n)
+        } catch {
+          return // the owner died under this call: not acknowledged
+        }
+      }
+    }
+    const submitters = Array.from({ length: 16 }, async () => submitter())
+    await waitFor(async () => acknowledged.size >= 300, { timeoutMs: 60_000, message: '300 acknowledged tasks' })
+    await a.kill('SIGKILL')
+    stop = true
+    await Promise.all(submitters)
+
+    a = await spawnNode({ home: home.dir, args: ['--bootstrap', tcpAddress(await c.status())] })
+    // Every acknowledged task is there after the restart, and finishes once, with its own result.
+    for (const id of acknowledged.keys()) await status(a, id)
+    for (const [id, n] of acknowledged) {
+      const task = await waitState(a, id, 'succeeded', 60_000)
+      expect((task.result as CallToolResult).structuredContent).toMatchObject({ doubled: n * 2 })
+    }
+  })
+
   it('returns the existing task for a repeated idempotency key and refuses different arguments', async () => {
     const a = await owner()
     await provider('C', tcpAddress(await a.status()))

@@ -63,7 +63,7 @@ export class QueueOwner {
   async submit(submission: TaskSubmission): Promise<{ task: Task; created: boolean }> {
     const { store, registry } = this.#init
     const args = submission.args ?? {}
-    const argsHash = canonicalHash(submission.tool, args)
+    const argsHash = submission.idempotencyKey != null ? canonicalHash(submission.tool, args) : undefined
     if (submission.idempotencyKey != null) {
       const existing = store.byIdempotencyKey(submission.idempotencyKey)
       if (existing != null) {
@@ -112,12 +112,31 @@ export class QueueOwner {
     const trace = activeTraceMeta()
     if (Object.keys(trace).length > 0) task.trace = trace
     store.add(task)
-    // Durable before acknowledged.
-    await store.journal.put(task)
-    if (store.seq % STATE_SAVE_EVERY === 0) void store.saveState()
+    // The task as accepted (the scheduler may start it before the write below resolves).
+    const accepted = taskView(task)
+    // In line at once: when a worker is free, its lease joins this write (one
+    // record, one batch). Nothing runs before the write is committed: a push
+    // and a pull grant wait for the journal, a local run waits for it.
     this.#init.scheduler.enqueue(task)
     store.changed(task)
-    return { task: taskView(task), created: true }
+    const written = store.journal.put(task)
+    if (store.seq % STATE_SAVE_EVERY === 0) void store.saveState()
+    try {
+      // Durable before acknowledged.
+      await written
+    } catch (err) {
+      this.#forget(task)
+      throw err
+    }
+    return { task: accepted, created: true }
+  }
+
+  /** Takes back a task whose journal write failed (it was never acknowledged). */
+  #forget(task: StoredTask): void {
+    const { store, scheduler, leases } = this.#init
+    if (task.state === 'queued') scheduler.dequeue(task)
+    else if (task.state === 'running') leases.cancel(task, 'the journal write of the task failed')
+    store.drop(task)
   }
 
   get(id: string): Task | undefined {
@@ -203,11 +222,11 @@ export class QueueOwner {
   }
 
   /** Wakes the waiters of a task that reached a final state (the store calls it on every change). */
-  taskChanged(task: StoredTask): void {
+  taskChanged(task: StoredTask, viewOf: () => Task = () => taskView(task)): void {
     if (!FINAL_STATES.has(task.state)) return
     const waiting = this.#waiters.get(task.id)
     if (waiting == null) return
-    const view = taskView(task)
+    const view = viewOf()
     for (const waiter of [...waiting]) waiter(view)
   }
 

@@ -13,7 +13,7 @@ import { abortResult, type InboundTask, TASK_META_KEY } from '../protocol.js'
 import type { TaskWorker } from '../worker/task-worker.js'
 import type { LeaseBook } from './leases.js'
 import type { TaskStore } from './task-store.js'
-import { LOCAL, type StoredTask } from './types.js'
+import { LOCAL, type Lease, type StoredTask } from './types.js'
 
 const log = meshLogger('queue')
 
@@ -41,8 +41,21 @@ export class TaskDispatch {
 
   /** Runs a task on this node's worker. */
   local(task: StoredTask): void {
-    const { leases, worker } = this.#init
+    const { leases, store } = this.#init
     const lease = leases.start(task, LOCAL, 'local')
+    // A task submitted a moment ago runs once its acceptance is on disk.
+    const written = store.journal.accepted(task.id)
+    if (written == null) this.#runLocal(task, lease)
+    else
+      void written.then(
+        () => this.#runLocal(task, lease),
+        () => this.#runLocal(task, lease)
+      )
+  }
+
+  #runLocal(task: StoredTask, lease: Lease): void {
+    const { leases, worker } = this.#init
+    if (leases.get(task.id) !== lease) return
     worker
       .execute(
         { id: task.id, token: lease.token, tool: task.tool, args: task.args, timeoutMs: task.timeoutMs, owner: LOCAL },

@@ -2,7 +2,7 @@ import type { Datastore } from 'interface-datastore'
 import { Key } from 'interface-datastore'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
-import { JOURNAL_PREFIX, QUEUE_STATE_KEY } from '../constants.js'
+import { JOURNAL_PREFIX, QUEUE_STATE_KEY, UPDATE_PREFIX } from '../constants.js'
 import type { Task } from '../types.js'
 
 const log = meshLogger('queue:journal')
@@ -15,26 +15,95 @@ export interface QueueState {
 }
 
 /**
- * The owner's durable record of its tasks, in the node's datastore. Writes
- * are group-committed: one LevelDB batch is in flight at a time; every put
+ * The fields a task never changes once accepted: written once, in the task's
+ * base record. Every later write of the task is an update record holding the
+ * other fields only (state, attempts, history, lease, result...).
+ */
+const FIXED_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'tool',
+  'args',
+  'seq',
+  'tags',
+  'idempotencyKey',
+  'argsHash',
+  'timeoutMs',
+  'createdAt',
+  'placement',
+  'failIfNoWorker',
+  'labels',
+  'trace'
+])
+
+type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
+
+const baseKey = (id: string): string => `${JOURNAL_PREFIX}/${id}`
+const updateKey = (id: string): string => `${UPDATE_PREFIX}/${id}`
+
+/** The task's changing fields (its update record). */
+function updateOf(task: Task): Record<string, unknown> {
+  const update: Record<string, unknown> = {}
+  for (const field in task) {
+    if (!FIXED_FIELDS.has(field)) update[field] = (task as unknown as Record<string, unknown>)[field]
+  }
+  return update
+}
+
+/** A LevelDB-backed datastore (datastore-level) exposes its level; batches then go to it directly, with options. */
+interface LevelBatch {
+  batch(ops: Op[], options?: { sync?: boolean }): Promise<void>
+}
+
+function levelOf(datastore: Datastore): LevelBatch | undefined {
+  const db = (datastore as { db?: Partial<LevelBatch> }).db
+  return typeof db?.batch === 'function' ? (db as LevelBatch) : undefined
+}
+
+export interface TaskJournalOptions {
+  /**
+   * fsync each batch (LevelDB `sync: true`): acknowledged tasks survive a
+   * power loss too, at one disk flush per group commit. Only for a
+   * LevelDB-backed datastore; others ignore it.
+   */
+  sync?: boolean
+}
+
+/**
+ * The owner's durable record of its tasks, in the node's datastore. A task
+ * is written in full once (its base record, `/mcp-mesh/tasks/<id>`); later
+ * writes are update records (`/mcp-mesh/task-updates/<id>`, the fields that
+ * change), and loading overlays the update on the base (and compacts the
+ * pair back into a base record).
+ *
+ * Writes are group-committed: one batch is in flight at a time; every put
  * or delete issued meanwhile (or, when none is in flight, in the same turn of
  * the event loop) goes into the next one, and each caller's promise resolves
- * once the batch holding its write is committed. A submit awaits its write,
- * so an acknowledged task survives a crash of the process (see docs/queue.md
- * for what is synced when).
+ * once the batch holding its write is committed. Writes of one task in one
+ * batch are one record. A submit awaits its write, so an acknowledged task
+ * survives a crash of the process (see docs/queue.md for what is synced when).
  */
 export class TaskJournal {
   readonly #datastore: Datastore
+  readonly #level?: LevelBatch
+  readonly #sync: boolean
+  /** Tasks whose base record is written (or in the batch in flight): later writes are updates. */
+  readonly #based = new Set<string>()
   #pending = new Map<string, Task | null>()
+  /** The queue state to write in the next batch, if it changed. */
+  #state?: QueueState
   #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = []
+  /** The tasks whose base record is in the batch in flight. */
+  readonly #inFlightBases = new Set<string>()
   #timer?: NodeJS.Immediate
   /** The batch being committed, if any. */
   #writing?: Promise<void>
   writes = 0
   batches = 0
 
-  constructor(datastore: Datastore) {
+  constructor(datastore: Datastore, options: TaskJournalOptions = {}) {
     this.#datastore = datastore
+    this.#sync = options.sync === true
+    this.#level = levelOf(datastore)
   }
 
   async put(task: Task): Promise<void> {
@@ -53,16 +122,47 @@ export class TaskJournal {
     return this.#schedule()
   }
 
+  /**
+   * Resolves once the task's base record (its acceptance) is committed;
+   * undefined when it is already (or the task was never written).
+   */
+  accepted(id: string): Promise<void> | undefined {
+    if (this.#inFlightBases.has(id)) return this.#writing
+    if (!this.#based.has(id) && this.#pending.get(id) != null) return this.#schedule()
+    return undefined
+  }
+
+  /** Every journaled task, its update overlaid on its base; pairs are compacted into one base record. */
   async loadAll(): Promise<Task[]> {
-    const tasks: Task[] = []
-    for await (const { value } of this.#datastore.query({ prefix: JOURNAL_PREFIX })) {
+    const tasks = new Map<string, Task>()
+    for await (const { key, value } of this.#datastore.query({ prefix: `${JOURNAL_PREFIX}/` })) {
       try {
-        tasks.push(JSON.parse(decoder.decode(value)) as Task)
+        const task = JSON.parse(decoder.decode(value)) as Task
+        tasks.set(key.baseNamespace(), task)
       } catch (err) {
         log.error('skipping unreadable journal entry: %s', errorMessage(err))
       }
     }
-    return tasks
+    const compact = this.#datastore.batch()
+    let updates = 0
+    for await (const { key, value } of this.#datastore.query({ prefix: `${UPDATE_PREFIX}/` })) {
+      const id = key.baseNamespace()
+      const task = tasks.get(id)
+      try {
+        if (task != null) {
+          Object.assign(task, JSON.parse(decoder.decode(value)))
+          compact.put(new Key(baseKey(id)), encoder.encode(JSON.stringify(task)))
+        }
+      } catch (err) {
+        log.error('skipping unreadable journal update of %s: %s', id, errorMessage(err))
+      }
+      // An update without its base (a write torn by a crash cannot do that: both are in one batch) is dropped.
+      compact.delete(key)
+      updates++
+    }
+    if (updates > 0) await compact.commit()
+    for (const id of tasks.keys()) this.#based.add(id)
+    return [...tasks.values()]
   }
 
   async loadState(): Promise<QueueState | undefined> {
@@ -73,8 +173,10 @@ export class TaskJournal {
     }
   }
 
+  /** Writes the queue state in the next batch (with the tasks' writes); resolves once it is committed. */
   async saveState(state: QueueState): Promise<void> {
-    await this.#datastore.put(new Key(QUEUE_STATE_KEY), encoder.encode(JSON.stringify(state)))
+    this.#state = state
+    return this.#schedule()
   }
 
   /** Waits for every write issued so far. */
@@ -101,9 +203,10 @@ export class TaskJournal {
 
   /** Commits what is pending as one batch, unless one is in flight (then it follows that one). */
   #startWrite(): void {
-    if (this.#writing != null || this.#pending.size === 0) return
+    if (this.#writing != null || (this.#pending.size === 0 && this.#state == null)) return
     this.#writing = this.#write().finally(() => {
       this.#writing = undefined
+      this.#inFlightBases.clear()
       this.#startWrite()
     })
   }
@@ -113,20 +216,48 @@ export class TaskJournal {
     const waiters = this.#waiters
     this.#pending = new Map()
     this.#waiters = []
-    try {
-      const batch = this.#datastore.batch()
-      for (const [id, task] of pending) {
-        const key = new Key(`${JOURNAL_PREFIX}/${id}`)
-        if (task == null) batch.delete(key)
-        else batch.put(key, encoder.encode(JSON.stringify(task)))
+    const ops: Op[] = []
+    const state = this.#state
+    this.#state = undefined
+    if (state != null) ops.push({ type: 'put', key: QUEUE_STATE_KEY, value: encoder.encode(JSON.stringify(state)) })
+    const based: string[] = []
+    for (const [id, task] of pending) {
+      if (task == null) {
+        ops.push({ type: 'del', key: baseKey(id) }, { type: 'del', key: updateKey(id) })
+        this.#based.delete(id)
+      } else if (this.#based.has(id)) {
+        ops.push({ type: 'put', key: updateKey(id), value: encoder.encode(JSON.stringify(updateOf(task))) })
+      } else {
+        ops.push({ type: 'put', key: baseKey(id), value: encoder.encode(JSON.stringify(task)) })
+        this.#based.add(id)
+        this.#inFlightBases.add(id)
+        based.push(id)
       }
-      await batch.commit()
+    }
+    try {
+      await this.#commit(ops)
       this.writes += pending.size
       this.batches++
       for (const waiter of waiters) waiter.resolve()
     } catch (err) {
+      // Not written: the next write of these tasks must be a base record again.
+      for (const id of based) this.#based.delete(id)
+      this.#state ??= state
       log.error('journal write failed: %s', errorMessage(err))
       for (const waiter of waiters) waiter.reject(err as Error)
     }
+  }
+
+  async #commit(ops: Op[]): Promise<void> {
+    if (this.#level != null) {
+      await this.#level.batch(ops, this.#sync ? { sync: true } : undefined)
+      return
+    }
+    const batch = this.#datastore.batch()
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(new Key(op.key), op.value)
+      else batch.delete(new Key(op.key))
+    }
+    await batch.commit()
   }
 }

@@ -8,6 +8,8 @@ import type { StoredTask } from './types.js'
 export interface TaskStoreInit {
   /** Finished tasks are kept this long. */
   resultTtlMs: number
+  /** fsync every journal batch (queue.syncWrites). */
+  syncWrites?: boolean
   /** Every state change of a task (the owner emits its `task` event). */
   onChange(task: StoredTask): void
   /** A task reached a final state at `at`. */
@@ -32,7 +34,7 @@ export class TaskStore {
 
   /** Opens the journal and loads the queue state (not the tasks: see recovery). */
   async open(datastore: Datastore): Promise<void> {
-    this.#journal = new TaskJournal(datastore)
+    this.#journal = new TaskJournal(datastore, { sync: this.#init.syncWrites })
     const state = await this.#journal.loadState()
     this.paused = state?.paused ?? false
     this.seq = state?.seq ?? 0
@@ -69,10 +71,15 @@ export class TaskStore {
   }
 
   async remove(task: StoredTask): Promise<void> {
+    this.drop(task)
+    await this.journal.delete(task.id)
+  }
+
+  /** Forgets a task in memory only (its journal write failed). */
+  drop(task: StoredTask): void {
     this.tasks.delete(task.id)
     if (task.idempotencyKey != null && this.#idempotency.get(task.idempotencyKey) === task.id)
       this.#idempotency.delete(task.idempotencyKey)
-    await this.journal.delete(task.id)
   }
 
   changed(task: StoredTask): void {

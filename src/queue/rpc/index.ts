@@ -48,6 +48,7 @@ export function queueRpcHost(parts: {
       scheduler.dequeue(task)
       return leases.start(task, peer, 'pull')
     },
+    accepted: (id) => store.journal.accepted(id),
     peers,
     outstanding: (peer) => leases.outstanding(peer),
     coolingDown: (peer, now) => leases.coolingDown(peer, now),

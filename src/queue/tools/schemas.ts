@@ -77,6 +77,76 @@ export function taskOutput(task: Task): z.infer<typeof taskSchema> {
   return JSON.parse(JSON.stringify(task)) as z.infer<typeof taskSchema>
 }
 
+type TaskOutput = z.infer<typeof taskSchema>
+
+/** Sets `key` on `target` unless `value` is undefined (outputs are JSON-clean). */
+function defined<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value
+}
+
+/**
+ * The task exactly as `taskSchema.parse(taskOutput(task))` gives it (the
+ * schema's fields, in its order, no undefined values), built directly from a
+ * task this node made: no JSON round trip and no schema walk. The task's
+ * arguments, result and labels are shared with `task`, not copied.
+ */
+export function taskRecord(task: Task): TaskOutput {
+  const { retry } = task
+  const out = {
+    id: task.id,
+    tool: task.tool,
+    args: task.args,
+    state: task.state,
+    priority: task.priority,
+    seq: task.seq,
+    tags: [...task.tags]
+  } as TaskOutput
+  defined(out, 'idempotencyKey', task.idempotencyKey)
+  out.retry = {
+    policy: retry.policy,
+    maxAttempts: retry.maxAttempts,
+    baseDelayMs: retry.baseDelayMs,
+    jitter: retry.jitter,
+    retryOnToolError: retry.retryOnToolError
+  }
+  out.timeoutMs = task.timeoutMs
+  out.runAt = task.runAt
+  out.createdAt = task.createdAt
+  out.updatedAt = task.updatedAt
+  defined(out, 'startedAt', task.startedAt)
+  defined(out, 'finishedAt', task.finishedAt)
+  out.attempts = task.attempts
+  out.history = task.history.map((attempt) => {
+    const entry = {
+      attempt: attempt.attempt,
+      worker: attempt.worker,
+      dispatch: attempt.dispatch,
+      startedAt: attempt.startedAt
+    } as TaskOutput['history'][number]
+    defined(entry, 'finishedAt', attempt.finishedAt)
+    defined(entry, 'outcome', attempt.outcome)
+    defined(entry, 'error', attempt.error)
+    return entry
+  })
+  defined(out, 'worker', task.worker)
+  defined(out, 'result', task.result)
+  defined(out, 'error', task.error)
+  defined(out, 'reason', task.reason)
+  if (task.placement !== undefined) {
+    const { local, peer, tags, spread } = task.placement
+    const placement: NonNullable<TaskOutput['placement']> = {}
+    defined(placement, 'local', local)
+    defined(placement, 'peer', peer)
+    if (tags !== undefined) placement.tags = [...tags]
+    defined(placement, 'spread', spread)
+    out.placement = placement
+  }
+  out.failIfNoWorker = task.failIfNoWorker
+  out.labels = task.labels
+  defined(out, 'expiresAt', task.expiresAt)
+  return out
+}
+
 /**
  * Queue errors (unknown id, finished task, missing confirm...) are tool
  * errors (`isError`, SEP-1303): the model reads them and corrects the call;

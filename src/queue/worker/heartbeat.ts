@@ -34,13 +34,40 @@ export function heartbeatClaim(
   return () => clearInterval(timer)
 }
 
-/** Heartbeats a pushed task as progress notifications on its tools/call. Returns the stop function. */
+/** One ticker per heartbeat interval, shared by every pushed task running here with that interval. */
+const tickers = new Map<number, { timer: NodeJS.Timeout; beats: Set<() => void> }>()
+
+/**
+ * Heartbeats a pushed task as progress notifications on its tools/call.
+ * Returns the stop function. Tasks share one interval timer per heartbeat
+ * interval (not one each): a task's first beat comes within one interval of
+ * its start, then one per interval.
+ */
 export function heartbeatPushed(leaseMs: number, reportProgress: (progress: ToolProgress) => void): () => void {
+  const interval = heartbeatIntervalMs(leaseMs, HEARTBEAT_FLOOR_MS)
   let beats = 0
-  const timer = setInterval(
-    () => reportProgress({ progress: ++beats, message: 'heartbeat' }),
-    heartbeatIntervalMs(leaseMs, HEARTBEAT_FLOOR_MS)
-  )
-  timer.unref()
-  return () => clearInterval(timer)
+  const beat = (): void => reportProgress({ progress: ++beats, message: 'heartbeat' })
+  let ticker = tickers.get(interval)
+  if (ticker == null) {
+    const created = { beats: new Set<() => void>(), timer: setInterval(() => created.beats.forEach(call), interval) }
+    created.timer.unref()
+    tickers.set(interval, created)
+    ticker = created
+  }
+  const { beats: set } = ticker
+  set.add(beat)
+  return () => {
+    if (!set.delete(beat) || set.size > 0 || tickers.get(interval)?.beats !== set) return
+    clearInterval(tickers.get(interval)!.timer)
+    tickers.delete(interval)
+  }
+}
+
+/** One task's beat; a failing one does not keep the others from beating. */
+function call(beat: () => void): void {
+  try {
+    beat()
+  } catch (err) {
+    log('heartbeat failed: %s', errorMessage(err))
+  }
 }

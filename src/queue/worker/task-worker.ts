@@ -220,8 +220,20 @@ export class TaskWorker {
             : 'busy: worker is at maxConcurrency'
       )
     }
+    // One controller for the run: aborted by the caller's signal, the task's
+    // timeout (AbortSignal.timeout's reason) or abort()/unregister(). Not
+    // AbortSignal.any + AbortSignal.timeout: those cost a composite signal and
+    // an uncleared timer per task.
     const controller = new AbortController()
-    const signal = AbortSignal.any([controller.signal, ctx.signal, AbortSignal.timeout(task.timeoutMs)])
+    const { signal } = controller
+    const onCallerAbort = (): void => controller.abort(ctx.signal.reason)
+    if (ctx.signal.aborted) onCallerAbort()
+    else ctx.signal.addEventListener('abort', onCallerAbort, { once: true })
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      task.timeoutMs
+    )
+    timer.unref()
     const running: RunningTask = {
       ...task,
       startedAt: Date.now(),
@@ -257,6 +269,8 @@ export class TaskWorker {
       this.#failed++
       throw err
     } finally {
+      clearTimeout(timer)
+      ctx.signal.removeEventListener('abort', onCallerAbort)
       this.#running.delete(key)
       if (forPeer) this.#peerRunning--
       if (this.#running.size === 0) {

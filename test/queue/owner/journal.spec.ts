@@ -1,5 +1,10 @@
 import { MemoryDatastore } from 'datastore-core'
-import { describe, expect, it } from 'vitest'
+import { LevelDatastore } from 'datastore-level'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Key } from 'interface-datastore'
+import { afterEach, describe, expect, it } from 'vitest'
 import { TaskJournal } from '../../../src/queue/owner/journal.js'
 import type { Task } from '../../../src/queue/types.js'
 
@@ -50,4 +55,68 @@ describe('TaskJournal', () => {
     await journal.saveState({ paused: true, seq: 9 })
     expect(await journal.loadState()).toEqual({ paused: true, seq: 9 })
   })
+
+  it('writes a task once in full, then only its changing fields, and compacts them on load', async () => {
+    for (const datastore of [new MemoryDatastore(), await level()]) {
+      const journal = new TaskJournal(datastore)
+      const t = task('y', 1)
+      const base = journal.put(t)
+      // Written in the same turn: one base record with the lease.
+      t.state = 'running'
+      t.attempts = 1
+      journal.putLater(t)
+      await base
+      expect(journal.writes).toBe(1)
+      t.state = 'succeeded'
+      t.result = { content: [{ type: 'text', text: 'done' }] }
+      journal.putLater(t)
+      await journal.flush()
+      const keys = async (prefix: string): Promise<string[]> => {
+        const found: string[] = []
+        for await (const key of datastore.queryKeys({ prefix })) found.push(key.toString())
+        return found
+      }
+      const update = await datastore.get(new Key('/mcp-mesh/task-updates/y'))
+      const decoded = JSON.parse(new TextDecoder().decode(update)) as Record<string, unknown>
+      expect(decoded.state).toBe('succeeded')
+      expect(decoded.args).toBeUndefined()
+      expect(await keys('/mcp-mesh/task-updates/')).toEqual(['/mcp-mesh/task-updates/y'])
+      const loaded = await new TaskJournal(datastore).loadAll()
+      expect(loaded).toEqual([t])
+      expect(await keys('/mcp-mesh/task-updates/')).toEqual([])
+      expect(await new TaskJournal(datastore).loadAll()).toEqual([t])
+      await journal.delete('y')
+      expect(await new TaskJournal(datastore).loadAll()).toEqual([])
+    }
+  })
+
+  it('tells when the acceptance of a task is committed', async () => {
+    const journal = new TaskJournal(new MemoryDatastore())
+    const t = task('z', 1)
+    expect(journal.accepted('z')).toBeUndefined()
+    const written = journal.put(t)
+    const accepted = journal.accepted('z')
+    expect(accepted).toBeInstanceOf(Promise)
+    await Promise.all([written, accepted])
+    expect(journal.accepted('z')).toBeUndefined()
+    t.state = 'running'
+    journal.putLater(t)
+    // Only an update is pending: the acceptance is on disk already.
+    expect(journal.accepted('z')).toBeUndefined()
+    await journal.flush()
+  })
 })
+
+const dirs: string[] = []
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+})
+
+/** A LevelDB datastore in a temporary directory (the journal writes its batches to the level directly). */
+async function level(): Promise<LevelDatastore> {
+  const dir = await mkdtemp(join(tmpdir(), 'journal-'))
+  dirs.push(dir)
+  const datastore = new LevelDatastore(join(dir, 'db'))
+  await datastore.open()
+  return datastore
+}

@@ -17,6 +17,8 @@ export interface ClaimOwner {
   bestClaimFor(claimed: StoredTask, peer: string): StoredTask
   /** Takes a queued task out of line and starts a pull attempt on `peer`. */
   lease(task: StoredTask, peer: string): Lease
+  /** Resolves once the task's acceptance is in the journal (undefined: it is already). */
+  accepted(id: string): Promise<void> | undefined
   /** The catalog's peers: only a peer listed as offering the tool (with the task's tags) may claim it. */
   peers(): readonly CatalogPeer[]
   /** Leases this owner holds on a peer right now. */
@@ -73,6 +75,8 @@ export function claimHandler(owner: ClaimOwner): PeerMethod {
       }
       const task = owner.bestClaimFor(claimed, peer)
       const lease = owner.lease(task, peer)
+      // A task accepted a moment ago leaves once its acceptance is on disk.
+      await owner.accepted(task.id)?.catch(() => {})
       return {
         granted: true,
         task: {
