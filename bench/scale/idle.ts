@@ -16,7 +16,7 @@
  * Run: npm run build && node_modules/.bin/node dist/bench/scale/idle.js
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect as netConnect } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
@@ -34,6 +34,27 @@ function findRoot(): string {
 
 const ROOT = findRoot()
 const BIN = join(ROOT, 'bin', 'mcp-mesh.js')
+/**
+ * BENCH_SCALE_JOIN_VARIANTS="before=/work/main,after=/work/wt/scale": each join
+ * round runs one newcomer per variant (its bin/ and dist/), interleaved, against
+ * the same mesh, so a joiner-side change is compared in one run.
+ */
+const JOIN_VARIANTS: Array<{ name: string; bin: string }> = (process.env.BENCH_SCALE_JOIN_VARIANTS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((entry) => {
+    const [name, root] = entry.split('=') as [string, string]
+    return { name, bin: join(root, 'bin', 'mcp-mesh.js') }
+  })
+/**
+ * BENCH_DEBUG=<DEBUG pattern, e.g. mcp-mesh:*>: each newcomer logs with that
+ * pattern to BENCH_DEBUG_DIR (default /tmp/bench-scale-debug)/<name>.log, and
+ * the bench logs when each newcomer's missing-tool count changes.
+ */
+const DEBUG_PATTERN = process.env.BENCH_DEBUG
+const DEBUG_DIR = process.env.BENCH_DEBUG_DIR ?? join(tmpdir(), 'bench-scale-debug')
+/** BENCH_DEBUG_MEMBERS=<DEBUG pattern>: the mesh's own daemons log too (m<i>.log in BENCH_DEBUG_DIR). */
+const DEBUG_MEMBERS = process.env.BENCH_DEBUG_MEMBERS
 const NODE = process.execPath
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
 const BARE = join(ROOT, 'dist', 'bench', 'scale', 'bare-node.js')
@@ -135,17 +156,27 @@ async function call<T>(client: Client, name: string, args: Record<string, unknow
   return result.structuredContent as T
 }
 
-async function startDaemon(root: string, name: string, bootstrap?: string): Promise<Daemon> {
+async function startDaemon(
+  root: string,
+  name: string,
+  bootstrap?: string,
+  options: { bin?: string; debug?: boolean } = {}
+): Promise<Daemon> {
   const { home, peerId } = await makeHome(root, name)
   const tool = `bench_tool_${name}`
-  const args = [BIN, 'daemon', '--home', home, '--no-mdns', ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])]
+  const bin = options.bin ?? BIN
+  const args = [bin, 'daemon', '--home', home, '--no-mdns', ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])]
+  let stderr: 'ignore' | number = 'ignore'
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_TOOL_NAME: tool }
+  delete env.DEBUG
+  const pattern = options.debug === true ? DEBUG_PATTERN : DEBUG_MEMBERS
+  if (pattern != null) {
+    mkdirSync(DEBUG_DIR, { recursive: true })
+    stderr = openSync(join(DEBUG_DIR, `${name}.log`), 'w')
+    env.DEBUG = pattern
+  }
   const spawnedAt = performance.now()
-  const child = track(
-    spawn(NODE, args, {
-      stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
-      env: { ...process.env, BENCH_TOOL_NAME: tool }
-    })
-  )
+  const child = track(spawn(NODE, args, { stdio: ['ignore', 'ignore', stderr], env }))
   const client = await openApi(home, child)
   const readyAt = performance.now()
   const { addresses } = await call<{ addresses: string[] }>(client, 'mesh_status')
@@ -211,6 +242,21 @@ function summary(samples: Sample[]): { cpuPercentMean: number; cpuPercentMedian:
   }
 }
 
+/** Which member lacks which member's tool after the settle (BENCH_DEBUG): the contacts' view a newcomer inherits. */
+async function logCatalogGaps(daemons: Daemon[]): Promise<void> {
+  const lacking = new Map<string, string[]>()
+  for (const [i, daemon] of daemons.entries()) {
+    const names = new Set((await daemon.client.listTools()).tools.map((t) => t.name))
+    for (const [j, other] of daemons.entries()) {
+      if (i === j || names.has(other.tool)) continue
+      lacking.set(`m${j}`, [...(lacking.get(`m${j}`) ?? []), `m${i}`])
+    }
+  }
+  log(`catalog gaps after the settle (tool of -> members lacking it): ${lacking.size === 0 ? 'none' : ''}`)
+  for (const [owner, members] of lacking)
+    log(`  ${owner} (${daemons[Number(owner.slice(1))]!.peerId}): ${members.length} lack it: ${members.join(' ')}`)
+}
+
 async function benchSize(size: number): Promise<Record<string, unknown>> {
   const root = await mkdtemp(join(tmpdir(), `bench-scale-${size}-`))
   const daemons: Daemon[] = []
@@ -253,6 +299,7 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
     }
     log(`settling ${SETTLE_MS} ms`)
     await sleep(SETTLE_MS)
+    if (DEBUG_PATTERN != null) await logCatalogGaps(daemons)
     const meshPids = daemons.map((d) => nodePid(d.process.pid!))
     const barePids = bare.map((c) => c.pid!)
     const pids = [...meshPids, ...barePids]
@@ -275,26 +322,49 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
     const bareMean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
     log(`${size}: mesh ${JSON.stringify(mesh)} bare ${JSON.stringify(bareSummary)}`)
 
-    const joins: Array<Record<string, number | null>> = []
+    const joins: Array<Record<string, number | string | null>> = []
+    const variants = JOIN_VARIANTS.length > 0 ? JOIN_VARIANTS : [{ name: 'this', bin: BIN }]
     for (let run = 0; run < JOINS; run++) {
-      const contact = daemons[(run * 7) % size]!
-      const joiner = await startDaemon(root, `j${run}`, contact.address)
-      const expected = daemons.map((d) => d.tool)
-      let toolsMs: number | null = null
-      let missing = expected.length
-      const deadline = performance.now() + 60_000
-      while (toolsMs == null && performance.now() < deadline) {
-        const names = new Set((await joiner.client.listTools()).tools.map((t) => t.name))
-        missing = expected.filter((name) => !names.has(name)).length
-        if (missing === 0) toolsMs = Math.round(performance.now() - joiner.readyAt)
-        else await sleep(10)
+      for (const variant of variants) {
+        const contact = daemons[(run * 7) % size]!
+        const label = `j${run}-${variant.name}`
+        const joiner = await startDaemon(root, label, contact.address, { bin: variant.bin, debug: true })
+        const expected = daemons.map((d) => d.tool)
+        let toolsMs: number | null = null
+        let missing = expected.length
+        const deadline = performance.now() + 60_000
+        while (toolsMs == null && performance.now() < deadline) {
+          const names = new Set((await joiner.client.listTools()).tools.map((t) => t.name))
+          const now = expected.filter((name) => !names.has(name)).length
+          if (DEBUG_PATTERN != null && now !== missing)
+            log(
+              `${label}: ${Math.round(performance.now() - joiner.readyAt)} ms after ready: ${now} tools missing (${new Date().toISOString()})`
+            )
+          missing = now
+          if (missing === 0) toolsMs = Math.round(performance.now() - joiner.readyAt)
+          else await sleep(10)
+        }
+        const result = {
+          variant: variant.name,
+          startMs: Math.round(joiner.readyAt - joiner.spawnedAt),
+          toolsMs,
+          missing
+        }
+        log(`${size}: join ${run + 1}: ${JSON.stringify(result)}`)
+        joins.push(result)
+        await stopDaemon(joiner)
       }
-      const result = { startMs: Math.round(joiner.readyAt - joiner.spawnedAt), toolsMs, missing }
-      log(`${size}: join ${run + 1}: ${JSON.stringify(result)}`)
-      joins.push(result)
-      await stopDaemon(joiner)
     }
-    const joinTimes = joins.map((j) => j.toolsMs).filter((t): t is number => t != null)
+    const joinTimes = joins.map((j) => j.toolsMs).filter((t): t is number => typeof t === 'number')
+    const perVariant = Object.fromEntries(
+      variants.map((v) => {
+        const times = joins
+          .filter((j) => j.variant === v.name)
+          .map((j) => j.toolsMs)
+          .filter((t): t is number => typeof t === 'number')
+        return [v.name, times.length > 0 ? median(times) : null]
+      })
+    )
     return {
       size,
       loadavg: load.map((x) => Math.round(x * 100) / 100),
@@ -308,7 +378,8 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
         : Math.round((mesh.cpuPercentMean / Math.max(0.001, bareSummary.cpuPercentMean)) * 100) / 100,
       rssRatio: !WITH_BARE ? null : Math.round((mesh.rssMiBMean / Math.max(0.001, bareSummary.rssMiBMean)) * 100) / 100,
       joins,
-      joinToolsMsMedian: joinTimes.length > 0 ? median(joinTimes) : null
+      joinToolsMsMedian: joinTimes.length > 0 ? median(joinTimes) : null,
+      joinToolsMsMedianPerVariant: perVariant
     }
   } finally {
     await Promise.all(daemons.map(stopDaemon))
