@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import v8 from 'node:v8'
 
 const MIN_MAJOR = 22
 const here = dirname(fileURLToPath(import.meta.url))
@@ -24,15 +23,6 @@ if (major >= MIN_MAJOR) {
     process.stderr.write('mcp-mesh: not built yet; run `npm install` (or `npm run build`) in ' + root + '\n')
     process.exit(1)
   }
-  // V8's young generation starts at 1 MiB per semi-space and doubles whenever
-  // enough objects survive scavenges, up to 16 MiB, and is not given back.
-  // Loading the node (libp2p, the MCP SDK, zod schemas) is such a burst: an
-  // idle node was left with a 32 MiB new space where a bare js-libp2p node
-  // keeps 2 MiB, about 30 MiB of RSS per node for nothing (issue 11,
-  // bench/RESULTS-scale.md). It stays at its initial size; the flag must be
-  // set before the node's modules load (V8 reads it at each growth).
-  // MCP_MESH_V8_YOUNG_GROWTH=1 keeps V8's default growth.
-  if (process.env.MCP_MESH_V8_YOUNG_GROWTH !== '1') v8.setFlagsFromString('--semi-space-growth-factor=1')
   await import(entry)
 } else {
   const candidates = [join(root, 'node_modules', 'node', 'bin', 'node'), join(root, 'node_modules', '.bin', 'node')]
