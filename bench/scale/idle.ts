@@ -16,7 +16,7 @@
  * Run: npm run build && node_modules/.bin/node dist/bench/scale/idle.js
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect as netConnect } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
@@ -34,6 +34,47 @@ function findRoot(): string {
 
 const ROOT = findRoot()
 const BIN = join(ROOT, 'bin', 'mcp-mesh.js')
+/**
+ * BENCH_SCALE_JOIN_VARIANTS="before=/work/main,after=/work/wt/scale": each join
+ * round runs one newcomer per variant (its bin/ and dist/), interleaved, against
+ * the same mesh, so a joiner-side change is compared in one run.
+ */
+const JOIN_VARIANTS: Array<{ name: string; bin: string }> = (process.env.BENCH_SCALE_JOIN_VARIANTS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((entry) => {
+    const [name, root] = entry.split('=') as [string, string]
+    return { name, bin: join(root, 'bin', 'mcp-mesh.js') }
+  })
+interface MeshBuild {
+  name: string
+  bin: string
+  /** Home-name prefix and mesh name: several builds run side by side as separate meshes. */
+  prefix: string
+  meshName?: string
+}
+/**
+ * BENCH_SCALE_MESH_VARIANTS="main=/work/main,mine=/work/wt/scale": one mesh per
+ * build (its bin/ and dist/), each under its own mesh name, all measured in the
+ * same window next to the same bare nodes (before/after in one run).
+ */
+const MESHES: MeshBuild[] = (process.env.BENCH_SCALE_MESH_VARIANTS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((entry) => {
+    const [name, root] = entry.split('=') as [string, string]
+    return { name, bin: join(root, 'bin', 'mcp-mesh.js'), prefix: `${name}-`, meshName: `bench-${name}` }
+  })
+if (MESHES.length === 0) MESHES.push({ name: 'mesh', bin: BIN, prefix: '' })
+/**
+ * BENCH_DEBUG=<DEBUG pattern, e.g. mcp-mesh:*>: each newcomer logs with that
+ * pattern to BENCH_DEBUG_DIR (default /tmp/bench-scale-debug)/<name>.log, and
+ * the bench logs when each newcomer's missing-tool count changes.
+ */
+const DEBUG_PATTERN = process.env.BENCH_DEBUG
+const DEBUG_DIR = process.env.BENCH_DEBUG_DIR ?? join(tmpdir(), 'bench-scale-debug')
+/** BENCH_DEBUG_MEMBERS=<DEBUG pattern>: the mesh's own daemons log too (m<i>.log in BENCH_DEBUG_DIR). */
+const DEBUG_MEMBERS = process.env.BENCH_DEBUG_MEMBERS
 const NODE = process.execPath
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
 const BARE = join(ROOT, 'dist', 'bench', 'scale', 'bare-node.js')
@@ -94,15 +135,22 @@ interface Daemon {
   readyAt: number
 }
 
-async function makeHome(root: string, name: string): Promise<{ home: string; peerId: string }> {
+async function makeHome(
+  root: string,
+  name: string,
+  bin: string,
+  meshName?: string
+): Promise<{ home: string; peerId: string }> {
   const home = join(root, name)
-  const { stdout } = await execFileAsync(NODE, [BIN, 'init', '--home', home])
+  const { stdout } = await execFileAsync(NODE, [bin, 'init', '--home', home])
   const { peerId } = JSON.parse(stdout) as { peerId: string }
   const path = join(home, 'config.json')
   const config = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown> & {
     addresses: { listen: string[] }
     discovery: { mdns: { enabled: boolean } }
+    mesh: { name: string }
   }
+  if (meshName != null) config.mesh.name = meshName
   config.addresses.listen = ['/ip4/127.0.0.1/tcp/0']
   config.discovery.mdns.enabled = false
   config.tools = [TOOLS]
@@ -135,17 +183,27 @@ async function call<T>(client: Client, name: string, args: Record<string, unknow
   return result.structuredContent as T
 }
 
-async function startDaemon(root: string, name: string, bootstrap?: string): Promise<Daemon> {
-  const { home, peerId } = await makeHome(root, name)
-  const tool = `bench_tool_${name}`
-  const args = [BIN, 'daemon', '--home', home, '--no-mdns', ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])]
+async function startDaemon(
+  root: string,
+  name: string,
+  bootstrap?: string,
+  options: { bin?: string; debug?: boolean; mesh?: string } = {}
+): Promise<Daemon> {
+  const bin = options.bin ?? BIN
+  const { home, peerId } = await makeHome(root, name, bin, options.mesh)
+  const tool = `bench_tool_${name.replaceAll('-', '_')}`
+  const args = [bin, 'daemon', '--home', home, '--no-mdns', ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])]
+  let stderr: 'ignore' | number = 'ignore'
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_TOOL_NAME: tool }
+  delete env.DEBUG
+  const pattern = options.debug === true ? DEBUG_PATTERN : DEBUG_MEMBERS
+  if (pattern != null) {
+    mkdirSync(DEBUG_DIR, { recursive: true })
+    stderr = openSync(join(DEBUG_DIR, `${name}.log`), 'w')
+    env.DEBUG = pattern
+  }
   const spawnedAt = performance.now()
-  const child = track(
-    spawn(NODE, args, {
-      stdio: ['ignore', 'ignore', process.env.BENCH_DEBUG != null ? 'inherit' : 'ignore'],
-      env: { ...process.env, BENCH_TOOL_NAME: tool }
-    })
-  )
+  const child = track(spawn(NODE, args, { stdio: ['ignore', 'ignore', stderr], env }))
   const client = await openApi(home, child)
   const readyAt = performance.now()
   const { addresses } = await call<{ addresses: string[] }>(client, 'mesh_status')
@@ -211,9 +269,96 @@ function summary(samples: Sample[]): { cpuPercentMean: number; cpuPercentMedian:
   }
 }
 
+/** Which member lacks which member's tool after the settle (BENCH_DEBUG): the contacts' view a newcomer inherits. */
+async function logCatalogGaps(daemons: Daemon[]): Promise<void> {
+  const lacking = new Map<string, string[]>()
+  for (const [i, daemon] of daemons.entries()) {
+    const names = new Set((await daemon.client.listTools()).tools.map((t) => t.name))
+    for (const [j, other] of daemons.entries()) {
+      if (i === j || names.has(other.tool)) continue
+      lacking.set(`m${j}`, [...(lacking.get(`m${j}`) ?? []), `m${i}`])
+    }
+  }
+  log(`catalog gaps after the settle (tool of -> members lacking it): ${lacking.size === 0 ? 'none' : ''}`)
+  for (const [owner, members] of lacking)
+    log(`  ${owner} (${daemons[Number(owner.slice(1))]!.peerId}): ${members.length} lack it: ${members.join(' ')}`)
+}
+
+/** One mesh of `size` daemons of one build: sequential start, each bootstrapped to a random earlier one, then all-to-all. */
+async function formMesh(root: string, size: number, mesh: MeshBuild, daemons: Daemon[]): Promise<number> {
+  const started = performance.now()
+  for (let i = 0; i < size; i++) {
+    const bootstrap = i === 0 ? undefined : daemons[Math.floor(Math.random() * i)]!.address
+    daemons.push(await startDaemon(root, `${mesh.prefix}m${i}`, bootstrap, { bin: mesh.bin, mesh: mesh.meshName }))
+  }
+  // All-to-all, as the bare nodes: wait for join by name, then connect what is still missing.
+  const ids = daemons.map((d) => d.peerId)
+  const formDeadline = Date.now() + 300_000
+  for (const daemon of daemons) {
+    for (;;) {
+      const connected = await connectedPeers(daemon)
+      if (ids.filter((id) => id !== daemon.peerId && connected.has(id)).length >= Math.min(size - 1, 8)) break
+      if (Date.now() > formDeadline) throw new Error(`${size}-node mesh did not form`)
+      await sleep(200)
+    }
+  }
+  const formedMs = Math.round(performance.now() - started)
+  log(`${mesh.name}: ${size}-node mesh formed (8 peers each) in ${formedMs} ms; completing all-to-all`)
+  for (const daemon of daemons) {
+    const connected = await connectedPeers(daemon)
+    for (const other of daemons) {
+      if (other === daemon || connected.has(other.peerId)) continue
+      await call(daemon.client, 'peer_connect', { address: other.address }).catch(() => {})
+    }
+  }
+  return formedMs
+}
+
+/** Newcomers into one mesh: time from the API being up until tools/list shows every member's tool. */
+async function joinMesh(
+  root: string,
+  size: number,
+  mesh: MeshBuild,
+  daemons: Daemon[]
+): Promise<Array<Record<string, number | string | null>>> {
+  const joins: Array<Record<string, number | string | null>> = []
+  const variants = JOIN_VARIANTS.length > 0 ? JOIN_VARIANTS : [{ name: mesh.name, bin: mesh.bin }]
+  for (let run = 0; run < JOINS; run++) {
+    for (const variant of variants) {
+      const contact = daemons[(run * 7) % size]!
+      const label = `${mesh.prefix}j${run}-${variant.name}`
+      const joiner = await startDaemon(root, label, contact.address, {
+        bin: variant.bin,
+        debug: true,
+        mesh: mesh.meshName
+      })
+      const expected = daemons.map((d) => d.tool)
+      let toolsMs: number | null = null
+      let missing = expected.length
+      const deadline = performance.now() + 60_000
+      while (toolsMs == null && performance.now() < deadline) {
+        const names = new Set((await joiner.client.listTools()).tools.map((t) => t.name))
+        const now = expected.filter((name) => !names.has(name)).length
+        if (DEBUG_PATTERN != null && now !== missing)
+          log(
+            `${label}: ${Math.round(performance.now() - joiner.readyAt)} ms after ready: ${now} tools missing (${new Date().toISOString()})`
+          )
+        missing = now
+        if (missing === 0) toolsMs = Math.round(performance.now() - joiner.readyAt)
+        else await sleep(10)
+      }
+      const result = { variant: variant.name, startMs: Math.round(joiner.readyAt - joiner.spawnedAt), toolsMs, missing }
+      log(`${size}: join ${run + 1}: ${JSON.stringify(result)}`)
+      joins.push(result)
+      await stopDaemon(joiner)
+    }
+  }
+  return joins
+}
+
 async function benchSize(size: number): Promise<Record<string, unknown>> {
   const root = await mkdtemp(join(tmpdir(), `bench-scale-${size}-`))
-  const daemons: Daemon[] = []
+  const meshes = MESHES.map((mesh) => ({ mesh, daemons: [] as Daemon[], formedMs: 0 }))
   const bare: ChildProcess[] = []
   try {
     log(`${size} bare nodes: starting`)
@@ -225,37 +370,16 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
       bareAddrs.push(ready.address)
       bare.push(child)
     }
-    log(`${size} mcp-mesh nodes: starting`)
-    const started = performance.now()
-    for (let i = 0; i < size; i++) {
-      const bootstrap = i === 0 ? undefined : daemons[Math.floor(Math.random() * i)]!.address
-      daemons.push(await startDaemon(root, `m${i}`, bootstrap))
-    }
-    // All-to-all, as the bare nodes: wait for join by name, then connect what is still missing.
-    const ids = daemons.map((d) => d.peerId)
-    const formDeadline = Date.now() + 300_000
-    for (const daemon of daemons) {
-      for (;;) {
-        const connected = await connectedPeers(daemon)
-        if (ids.filter((id) => id !== daemon.peerId && connected.has(id)).length >= Math.min(size - 1, 8)) break
-        if (Date.now() > formDeadline) throw new Error(`${size}-node mesh did not form`)
-        await sleep(200)
-      }
-    }
-    const formedMs = Math.round(performance.now() - started)
-    log(`${size}-node mesh formed (8 peers each) in ${formedMs} ms; completing all-to-all`)
-    for (const daemon of daemons) {
-      const connected = await connectedPeers(daemon)
-      for (const other of daemons) {
-        if (other === daemon || connected.has(other.peerId)) continue
-        await call(daemon.client, 'peer_connect', { address: other.address }).catch(() => {})
-      }
+    for (const m of meshes) {
+      log(`${m.mesh.name}: ${size} mcp-mesh nodes: starting`)
+      m.formedMs = await formMesh(root, size, m.mesh, m.daemons)
     }
     log(`settling ${SETTLE_MS} ms`)
     await sleep(SETTLE_MS)
-    const meshPids = daemons.map((d) => nodePid(d.process.pid!))
+    if (DEBUG_PATTERN != null) for (const m of meshes) await logCatalogGaps(m.daemons)
+    const meshPids = meshes.map((m) => m.daemons.map((d) => nodePid(d.process.pid!)))
     const barePids = bare.map((c) => c.pid!)
-    const pids = [...meshPids, ...barePids]
+    const pids = [...meshPids.flat(), ...barePids]
     const load = loadavg()
     const t0 = pids.map(cpuTicks)
     const wallStart = performance.now()
@@ -266,52 +390,44 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
       cpuPercent: ((t1[i]! - t0[i]!) / CLK_TCK / wall) * 100,
       rssMiB: rssKiB(pid) / 1024
     }))
-    const meshConnections = await Promise.all(daemons.map(async (d) => (await connectedPeers(d)).size))
     const bareConnections = await Promise.all(
       bare.map(async (c) => (await request<{ connections: number }>(c, { type: 'status' }, 'status')).connections)
     )
-    const mesh = summary(samples.slice(0, size))
-    const bareSummary = summary(samples.slice(size))
-    const bareMean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
-    log(`${size}: mesh ${JSON.stringify(mesh)} bare ${JSON.stringify(bareSummary)}`)
-
-    const joins: Array<Record<string, number | null>> = []
-    for (let run = 0; run < JOINS; run++) {
-      const contact = daemons[(run * 7) % size]!
-      const joiner = await startDaemon(root, `j${run}`, contact.address)
-      const expected = daemons.map((d) => d.tool)
-      let toolsMs: number | null = null
-      let missing = expected.length
-      const deadline = performance.now() + 60_000
-      while (toolsMs == null && performance.now() < deadline) {
-        const names = new Set((await joiner.client.listTools()).tools.map((t) => t.name))
-        missing = expected.filter((name) => !names.has(name)).length
-        if (missing === 0) toolsMs = Math.round(performance.now() - joiner.readyAt)
-        else await sleep(10)
+    const bareSummary = summary(samples.slice(meshes.length * size))
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+    const ratio = (a: number, b: number): number | null =>
+      WITH_BARE ? Math.round((a / Math.max(0.001, b)) * 100) / 100 : null
+    const perMesh: Record<string, unknown> = {}
+    for (const [k, m] of meshes.entries()) {
+      const stats = summary(samples.slice(k * size, (k + 1) * size))
+      const connections = await Promise.all(m.daemons.map(async (d) => (await connectedPeers(d)).size))
+      log(`${size}: ${m.mesh.name} ${JSON.stringify(stats)} bare ${JSON.stringify(bareSummary)}`)
+      perMesh[m.mesh.name] = {
+        formedMs: m.formedMs,
+        ...stats,
+        connectionsMean: mean(connections),
+        cpuRatio: ratio(stats.cpuPercentMean, bareSummary.cpuPercentMean),
+        rssRatio: ratio(stats.rssMiBMean, bareSummary.rssMiBMean)
       }
-      const result = { startMs: Math.round(joiner.readyAt - joiner.spawnedAt), toolsMs, missing }
-      log(`${size}: join ${run + 1}: ${JSON.stringify(result)}`)
-      joins.push(result)
-      await stopDaemon(joiner)
     }
-    const joinTimes = joins.map((j) => j.toolsMs).filter((t): t is number => t != null)
+    for (const m of meshes) {
+      const joins = await joinMesh(root, size, m.mesh, m.daemons)
+      const times = joins.map((j) => j.toolsMs).filter((t): t is number => typeof t === 'number')
+      Object.assign(perMesh[m.mesh.name] as object, {
+        joins,
+        joinToolsMsMedian: times.length > 0 ? median(times) : null
+      })
+    }
     return {
       size,
       loadavg: load.map((x) => Math.round(x * 100) / 100),
-      formedMs,
       windowMs: WINDOW_MS,
       settleMs: SETTLE_MS,
-      mesh: { ...mesh, connectionsMean: meshConnections.reduce((a, b) => a + b, 0) / size },
-      bare: WITH_BARE ? { ...bareSummary, connectionsMean: bareMean(bareConnections) } : null,
-      cpuRatio: !WITH_BARE
-        ? null
-        : Math.round((mesh.cpuPercentMean / Math.max(0.001, bareSummary.cpuPercentMean)) * 100) / 100,
-      rssRatio: !WITH_BARE ? null : Math.round((mesh.rssMiBMean / Math.max(0.001, bareSummary.rssMiBMean)) * 100) / 100,
-      joins,
-      joinToolsMsMedian: joinTimes.length > 0 ? median(joinTimes) : null
+      bare: WITH_BARE ? { ...bareSummary, connectionsMean: mean(bareConnections) } : null,
+      meshes: perMesh
     }
   } finally {
-    await Promise.all(daemons.map(stopDaemon))
+    await Promise.all(meshes.flatMap((m) => m.daemons.map(stopDaemon)))
     for (const child of bare) child.kill('SIGTERM')
     await rm(root, { recursive: true, force: true }).catch(() => {})
   }

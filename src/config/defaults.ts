@@ -24,6 +24,18 @@ export const NODE_LOG_MAX_BYTES = 10 * 1024 * 1024
 export const DEFAULT_IDLE_EXIT_MS = 30_000
 
 /**
+ * Connections a node keeps at most (`connections.maxConnections`). Above it
+ * libp2p's connection manager prunes the lowest-valued peers: untagged ones
+ * first, then members (20), bootstrap peers (50) and peers whose tools are in
+ * use (100). The catalog does not need a connection per member (records are
+ * gossiped and synced), gossipsub keeps 6-12 mesh peers per topic and the
+ * DHT about 20 per bucket, so 96 leaves room for all of them and for calls
+ * while bounding an idle node's sockets, identify and ping traffic in a large
+ * mesh (issue 11; libp2p's own default is 300, like ours was).
+ */
+export const DEFAULT_MAX_CONNECTIONS = 96
+
+/**
  * Circuit relay v2 server (`--relay`). Reservations are bounded by count and
  * lifetime; a client refreshes its reservation before the TTL runs out.
  */

@@ -5,6 +5,7 @@ import { TOOL_NAME_PATTERN, toolMetaSchema } from '../tools/meta.js'
 import {
   DEFAULT_IDLE_EXIT_MS,
   DEFAULT_LISTEN,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MDNS_SERVICE_TAG,
   DEFAULT_MESH_NAME,
   RELAY_MAX_RESERVATIONS,
@@ -169,7 +170,8 @@ export const configSchema = z
       .prefault({}),
     connections: z
       .object({
-        maxConnections: z.number().int().min(1).default(300),
+        /** Above it libp2p prunes the lowest-tagged peers (see DEFAULT_MAX_CONNECTIONS). */
+        maxConnections: z.number().int().min(1).default(DEFAULT_MAX_CONNECTIONS),
         maxParallelDials: z.number().int().min(1).default(100),
         /** Inbound dials per second per IP; libp2p's default of 5 breaks many peers on one host. */
         inboundConnectionThreshold: z.number().int().min(1).default(100),
@@ -254,10 +256,18 @@ export const configSchema = z
         advertIntervalMs: z.number().int().min(100).optional(),
         /** A peer silent for this long is dropped from the catalog. */
         peerTtlMs: z.number().int().min(500).optional(),
-        dhtProvide: z.boolean().default(true)
+        /**
+         * Publish a DHT provider record per exported tool (off by default; the
+         * mesh-name record is always published). Measured (bench/RESULTS-scale.md):
+         * 4.4x the DHT RPCs of a node's start (a walk and an ADD_PROVIDER round
+         * per tool, again on every tool change) and nothing at idle; they only
+         * serve the dispatcher's look-up on a catalog miss, which signed records
+         * and anti-entropy make rare.
+         */
+        dhtProvide: z.boolean().default(false)
       })
       .strict()
-      .default({ dhtProvide: true }),
+      .default({ dhtProvide: false }),
     /** Task queue; defaults in src/queue/constants.ts. */
     queue: z
       .object({

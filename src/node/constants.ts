@@ -25,3 +25,11 @@ export const CONNECTION_PING_INTERVAL_MS = 15 * second
 export const CONNECTION_PING_MIN_TIMEOUT_MS = 15 * second
 
 export const SHUTDOWN_TIMEOUT_MS = 10 * second
+
+/** libp2p's peer store lives under this datastore prefix (`@libp2p/peer-store`). */
+export const PEER_STORE_PREFIX = '/peers/'
+/**
+ * The in-memory peer store's changes are written back to LevelDB this often
+ * (and on stop): a crash loses at most this much of known peers' last-seen times.
+ */
+export const PEER_STORE_FLUSH_MS = 60 * second

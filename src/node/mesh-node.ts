@@ -28,6 +28,7 @@ import { ApiServer } from './api-server.js'
 import { boundFallbackPorts, fallbackNotice, type ListenFallback, resolveListenPorts } from './listen-ports.js'
 import { AGENT_NAME } from '../interface/version.js'
 import type { MeshServices } from '../interface/libp2p.js'
+import { Libp2pDatastore } from './libp2p-datastore.js'
 import { libp2pDefaults } from './libp2p-defaults.js'
 import { NodeObservability } from './observability.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
@@ -70,6 +71,8 @@ export class MeshNode implements NodeInfo {
   readonly #subsystems: NodeSubsystem[] = []
   #services?: NodeServices
   #datastore?: LevelDatastore
+  /** libp2p's own datastore: in memory, its peer store written back to #datastore. */
+  #libp2pDatastore?: Libp2pDatastore
   #libp2p?: Libp2p<MeshServices>
   #api?: ApiServer
   #http?: HttpEndpoint
@@ -211,13 +214,15 @@ export class MeshNode implements NodeInfo {
       const privateKey = loadPrivateKey(this.config.identity!)
       this.#datastore = new LevelDatastore(join(this.home, DATASTORE_DIR))
       await this.#datastore.open()
+      this.#libp2pDatastore = new Libp2pDatastore(this.#datastore)
+      await this.#libp2pDatastore.open()
       // A fixed listen port another process holds falls back to a random one.
       const ports = await resolveListenPorts(this.config.addresses.listen)
       this.#libp2p = await createLibp2p(
         libp2pDefaults({
           config: { ...this.config, addresses: { ...this.config.addresses, listen: ports.listen } },
           privateKey,
-          datastore: this.#datastore,
+          datastore: this.#libp2pDatastore,
           version: VERSION,
           swarmKey: await readSwarmKey(this.home),
           metrics: this.observability.metrics.libp2p
@@ -313,6 +318,7 @@ export class MeshNode implements NodeInfo {
         await Promise.all(this.#servers.map(async (proxy) => proxy.stop()))
       })
       await step('libp2p', async () => this.#libp2p?.stop())
+      await step('peer store', async () => this.#libp2pDatastore?.close())
       // Closing LevelDB flushes its write-ahead log to disk.
       await step('datastore', async () => this.#datastore?.close())
       this.#subsystems.length = 0

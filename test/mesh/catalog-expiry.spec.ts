@@ -73,6 +73,12 @@ function setup() {
     records,
     changes,
     deliver: (message: SignedMessage) => receiver.accept(message.from, message),
+    /** As gossipsub does: the validator, then (on Accept) the receiver; Accept means relayed. */
+    gossip: (message: SignedMessage) => {
+      const verdict = receiver.validate(message.from, message)
+      if (verdict === TopicValidatorResult.Accept) receiver.receive(message)
+      return verdict
+    },
     now: () => clock,
     advance: (ms: number) => {
       clock += ms
@@ -142,5 +148,33 @@ describe('catalog records: expiry and sequence numbers', () => {
     // Control: the peer is back when it signs something new.
     expect(h.deliver(record(peer, 2, h.now()))).toBe(TopicValidatorResult.Accept)
     expect(h.peers.has(peer.toString())).toBe(true)
+  })
+
+  it('relays the first gossip copy of a record taken through anti-entropy, once; replays stay ignored', async () => {
+    const h = setup()
+    const newcomer = await newPeer()
+    const own = record(newcomer, 1, h.now())
+    // A newcomer's join sync pushes its record to its contact before its own gossip publish arrives.
+    expect(h.deliver(own)).toBe(TopicValidatorResult.Accept)
+    const changes = h.changes.length
+    // The author's gossip copy (a later gossipsub seqno, same record) is relayed, not ignored as a replay ...
+    const copy = { ...own, sequenceNumber: own.sequenceNumber + 1n }
+    expect(h.gossip(copy)).toBe(TopicValidatorResult.Accept)
+    expect(h.stats.recordsRelayedAfterSync).toBe(1)
+    expect(h.changes.length).toBe(changes)
+    // ... once: the same copy again, or an older one, is a replay.
+    expect(h.gossip(copy)).toBe(TopicValidatorResult.Ignore)
+    expect(h.gossip({ ...own, sequenceNumber: own.sequenceNumber + 2n })).toBe(TopicValidatorResult.Ignore)
+    // Other bytes under the same record sequence number are never relayed.
+    const other = await newPeer()
+    expect(h.deliver(record(other, 5, h.now()))).toBe(TopicValidatorResult.Accept)
+    const forged = { ...record(other, 5, h.now(), { tools: [], capacity: { maxConcurrency: 2 } }), sequenceNumber: 9n }
+    expect(h.gossip(forged)).toBe(TopicValidatorResult.Ignore)
+    // A record that came over gossip was relayed then: its copies stay ignored.
+    const third = await newPeer()
+    const gossiped = record(third, 1, h.now())
+    expect(h.gossip(gossiped)).toBe(TopicValidatorResult.Accept)
+    expect(h.gossip({ ...gossiped, sequenceNumber: 2n })).toBe(TopicValidatorResult.Ignore)
+    expect(h.stats.recordsRelayedAfterSync).toBe(1)
   })
 })

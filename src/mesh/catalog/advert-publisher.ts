@@ -157,7 +157,9 @@ export class AdvertPublisher {
     try {
       const result = await this.#init.libp2p.services.pubsub.publish(this.#init.topic, encodeAdvert(advert))
       stats.advertsSent++
-      if (advert === this.#current) this.#recipients = result.recipients.length
+      // With emitSelf gossipsub counts this node among the recipients: only other peers count.
+      const self = this.#init.libp2p.peerId
+      if (advert === this.#current) this.#recipients = result.recipients.filter((peer) => !peer.equals(self)).length
     } catch (err) {
       log('record publish failed: %s', errorMessage(err))
       throw err

@@ -38,6 +38,12 @@ export interface StoredRecord {
   exp: number
   leave: boolean
   message: SignedMessage
+  /**
+   * False while this node holds the record only from anti-entropy, which
+   * does not relay: its first gossip copy is then relayed, not ignored as a
+   * replay (see AdvertReceiver.validate).
+   */
+  relayed?: boolean
 }
 
 /** A signed record on the sync wire: the gossipsub envelope's fields, base64. */

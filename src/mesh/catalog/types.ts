@@ -95,6 +95,8 @@ export interface CatalogStats {
   descriptorBytes: number
   /** Records of unconnected peers whose addresses were not dialed: the first-contact budget was spent. */
   firstContactsDeferred: number
+  /** Records taken through anti-entropy whose first gossip copy was then relayed (not ignored as a replay). */
+  recordsRelayedAfterSync: number
   advertsSent: number
   /** Leave records received (the peer's tools were withdrawn at once). */
   leavesReceived: number
@@ -130,6 +132,7 @@ export function emptyStats(): CatalogStats {
     descriptorsOverBudget: 0,
     descriptorBytes: 0,
     firstContactsDeferred: 0,
+    recordsRelayedAfterSync: 0,
     advertsSent: 0,
     leavesReceived: 0,
     redials: 0,
