@@ -114,6 +114,9 @@ export class P2PStreamTransport implements Transport {
   /** Direct requests of this side (request()) awaiting their response. */
   readonly #outbound = new Map<string, OutboundRequest>()
   #nextId = 0
+  /** Frames waiting for the end of this event-loop turn (see #enqueue). */
+  #queue: Uint8Array[] = []
+  #batch?: PromiseWithResolvers<void>
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
@@ -151,9 +154,40 @@ export class P2PStreamTransport implements Transport {
     const answered = responseId(message)
     if (answered !== undefined) this.#intercepted.delete(answered)
     try {
-      if (!this.stream.send(frame)) await this.stream.onDrain()
+      await this.#enqueue(frame)
     } finally {
       if (answered !== undefined && this.#pending.delete(answered)) this.#closeIfDone()
+    }
+  }
+
+  /**
+   * Frames sent during one turn of the event loop leave together, as one
+   * `stream.send` (one yamux frame, one noise message, one TCP write) in the
+   * check phase of that turn: with many calls in flight, one write and one
+   * wake-up of the remote per batch instead of per message. Resolves once
+   * the batch was handed to the stream (and the stream drained, if it asked to).
+   */
+  async #enqueue(frame: Uint8Array): Promise<void> {
+    this.#queue.push(frame)
+    if (this.#batch == null) {
+      this.#batch = Promise.withResolvers<void>()
+      setImmediate(this.#flush)
+    }
+    return this.#batch.promise
+  }
+
+  readonly #flush = (): void => {
+    const batch = this.#batch
+    if (batch == null) return
+    this.#batch = undefined
+    const frames = this.#queue
+    this.#queue = []
+    try {
+      const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
+      if (this.stream.send(data)) batch.resolve()
+      else this.stream.onDrain().then(batch.resolve, batch.reject)
+    } catch (err) {
+      batch.reject(err)
     }
   }
 
@@ -207,6 +241,7 @@ export class P2PStreamTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closing = true
+    this.#flush()
     try {
       await this.stream.close({ signal: AbortSignal.timeout(1_000) })
     } catch {
@@ -375,6 +410,7 @@ export class P2PStreamTransport implements Transport {
       this.#init.maxFrameBytes
     )
     try {
+      this.#flush()
       this.stream.send(frame)
     } catch (err) {
       log('could not send error response: %s', errorMessage(err))

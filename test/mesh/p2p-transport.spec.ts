@@ -123,3 +123,27 @@ describe('P2PStreamTransport partial frames', () => {
     await waitFor(() => budget.used === 0, { message: 'budget released' })
   })
 })
+
+describe('P2PStreamTransport write batching', () => {
+  it('sends the messages of one event-loop turn as one stream write, each still its own frame', async () => {
+    const { remote, transport } = await serving()
+    const chunks: number[] = []
+    const frames: unknown[] = []
+    const { FrameDecoder } = await import('../../src/mesh/frame.js')
+    const decoder = new FrameDecoder(MAX)
+    remote.addEventListener('message', (event) => {
+      chunks.push(event.data.byteLength)
+      for (const body of decoder.push(event.data)) frames.push(JSON.parse(new TextDecoder().decode(body)))
+    })
+    const sent = [1, 2, 3].map((id) => ({ jsonrpc: '2.0' as const, method: 'notifications/progress', params: { id } }))
+    await Promise.all(sent.map(async (message) => transport.send(message)))
+    await waitFor(() => frames.length === 3, { message: 'three frames' })
+    expect(frames).toEqual(sent)
+    expect(chunks).toHaveLength(1)
+    // A message of a later turn is written on its own.
+    await transport.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { id: 4 } })
+    await waitFor(() => frames.length === 4, { message: 'fourth frame' })
+    expect(chunks).toHaveLength(2)
+    await transport.close()
+  })
+})
