@@ -161,17 +161,19 @@ export class P2PStreamTransport implements Transport {
   }
 
   /**
-   * Frames sent during one turn of the event loop leave together, as one
-   * `stream.send` (one yamux frame, one noise message, one TCP write) in the
-   * check phase of that turn: with many calls in flight, one write and one
-   * wake-up of the remote per batch instead of per message. Resolves once
+   * Frames sent while one event (one read of the stream, one timer) is
+   * handled leave together, as one `stream.send` (one yamux frame, one noise
+   * message, one TCP write) once its promise jobs have run (a next-tick
+   * callback runs after them): with many calls in flight, one write and one
+   * wake-up of the remote per batch instead of per message, and a lone
+   * message leaves without waiting for another phase of the loop. Resolves once
    * the batch was handed to the stream (and the stream drained, if it asked to).
    */
   async #enqueue(frame: Uint8Array): Promise<void> {
     this.#queue.push(frame)
     if (this.#batch == null) {
       this.#batch = Promise.withResolvers<void>()
-      setImmediate(this.#flush)
+      process.nextTick(this.#flush)
     }
     return this.#batch.promise
   }

@@ -125,7 +125,7 @@ describe('P2PStreamTransport partial frames', () => {
 })
 
 describe('P2PStreamTransport write batching', () => {
-  it('sends the messages of one event-loop turn as one stream write, each still its own frame', async () => {
+  it('sends the messages sent while one event is handled as one stream write, each still its own frame', async () => {
     const { remote, transport } = await serving()
     const chunks: number[] = []
     const frames: unknown[] = []
