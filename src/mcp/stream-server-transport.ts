@@ -5,11 +5,13 @@ import { type JSONRPCMessage, ReadBuffer, serializeMessage, type Transport } fro
  * Server-side MCP transport over a byte stream with the stdio framing (one
  * JSON-RPC message per line): the node's stdio and its local API socket.
  * It reads as the SDK's `StdioServerTransport` does, but coalesces its
- * writes: the messages sent during one turn of the event loop leave in one
- * `writev` (the output is corked at the first and uncorked in the check
- * phase of the same turn). With 64 calls in flight that is one write system
- * call, and one wake-up of the reader, per batch of answers instead of per
- * answer; a single answer leaves in the same turn as before.
+ * writes: the first message sent while one event is handled (one read of
+ * the input, one timer) leaves at once, and those that follow it leave
+ * together in one `writev` (the output is corked after the first and
+ * uncorked on the next tick, after the event's promise jobs). With 64 calls
+ * in flight that is two write system calls, and two wake-ups of the reader,
+ * per batch of answers instead of one per answer; a single answer leaves as
+ * it did with the SDK's transport.
  */
 export class StreamServerTransport implements Transport {
   readonly #input: Readable
@@ -41,12 +43,16 @@ export class StreamServerTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new Error('StreamServerTransport is closed')
     const output = this.#output
-    if (!this.#corked) {
+    let written: boolean
+    if (this.#corked) written = output.write(serializeMessage(message))
+    else {
+      // The first message of a batch leaves at once; those that follow while this event is handled wait for it.
+      written = output.write(serializeMessage(message))
       this.#corked = true
       output.cork()
-      setImmediate(this.#flush)
+      process.nextTick(this.#flush)
     }
-    if (output.write(serializeMessage(message))) return
+    if (written) return
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
         output.off('drain', done)

@@ -22,18 +22,19 @@ function recordingSink(): { sink: Writable; writes: string[][] } {
 const response = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, result: { n: id } })
 
 describe('StreamServerTransport', () => {
-  it('sends the messages of one event-loop turn in one write, each on its own line', async () => {
+  it('sends the first message of an event at once and those that follow it in one write, each on its own line', async () => {
     const { sink, writes } = recordingSink()
     const transport = new StreamServerTransport(new PassThrough(), sink)
     await transport.start()
-    await Promise.all([transport.send(response(1)), transport.send(response(2)), transport.send(response(3))])
+    await Promise.all([1, 2, 3, 4].map(async (id) => transport.send(response(id))))
     await new Promise((resolve) => setImmediate(resolve))
-    expect(writes).toHaveLength(1)
-    expect(writes[0]!.join('')).toBe(`${[1, 2, 3].map((id) => JSON.stringify(response(id))).join('\n')}\n`)
-    // A later turn: its own write.
-    await transport.send(response(4))
+    // The first at once, the three that followed it together.
+    expect(writes.map((chunks) => chunks.length)).toEqual([1, 3])
+    expect(writes.flat().join('')).toBe(`${[1, 2, 3, 4].map((id) => JSON.stringify(response(id))).join('\n')}\n`)
+    // A later event: its own write.
+    await transport.send(response(5))
     await new Promise((resolve) => setImmediate(resolve))
-    expect(writes).toHaveLength(2)
+    expect(writes).toHaveLength(3)
     await transport.close()
   })
 
