@@ -161,21 +161,24 @@ export class P2PStreamTransport implements Transport {
   }
 
   /**
-   * Frames sent while one event (one read of the stream, one timer) is
-   * handled leave together, as one `stream.send` (one yamux frame, one noise
-   * message, one TCP write) once its promise jobs have run (a next-tick
-   * callback runs after them): with many calls in flight, one write and one
-   * wake-up of the remote per batch instead of per message, and a lone
-   * message leaves without waiting for another phase of the loop. Resolves once
-   * the batch was handed to the stream (and the stream drained, if it asked to).
+   * The first frame sent while one event (one read of the stream, one timer)
+   * is handled leaves at once; the frames that follow it leave together, as
+   * one `stream.send` (one yamux frame, one noise message, one TCP write),
+   * once the event's promise jobs have run (a next-tick callback runs after
+   * them): with many calls in flight, two writes and two wake-ups of the
+   * remote per batch instead of one per message, and a lone message leaves
+   * as before. Resolves once the frame was handed to the stream (and the
+   * stream drained, if it asked to).
    */
   async #enqueue(frame: Uint8Array): Promise<void> {
-    this.#queue.push(frame)
-    if (this.#batch == null) {
-      this.#batch = Promise.withResolvers<void>()
-      process.nextTick(this.#flush)
+    if (this.#batch != null) {
+      this.#queue.push(frame)
+      return this.#batch.promise
     }
-    return this.#batch.promise
+    // The first frame leaves at once; those that follow while this event is handled wait for it.
+    this.#batch = Promise.withResolvers<void>()
+    process.nextTick(this.#flush)
+    if (!this.stream.send(frame)) await this.stream.onDrain()
   }
 
   readonly #flush = (): void => {
@@ -184,6 +187,10 @@ export class P2PStreamTransport implements Transport {
     this.#batch = undefined
     const frames = this.#queue
     this.#queue = []
+    if (frames.length === 0) {
+      batch.resolve()
+      return
+    }
     try {
       const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
       if (this.stream.send(data)) batch.resolve()
