@@ -36,16 +36,19 @@ interface Variant {
   label: string
   root: string
   a?: Client
-  /** pids of A and B (their CPU time per call). */
-  pids?: [number, number]
+  /** The processes of A and of B (their CPU time per call): the node and the `start` bridging to it. */
+  pids?: [number[], number[]]
 }
 
 interface Sample {
   p50: number
   rate: number
-  /** CPU µs per call of node A and node B during the sequential sample. */
+  /** CPU µs per call of node A and node B (each with its bridge) during the sequential sample. */
   cpuA?: number
   cpuB?: number
+  /** The same during the sample at 64 in flight. */
+  cpuA64?: number
+  cpuB64?: number
 }
 
 type Series = Record<string, Sample[]>
@@ -82,15 +85,39 @@ export async function startNode(
   root: string,
   patch: Record<string, unknown>,
   args: string[] = []
-): Promise<{ client: Client; pid: number }> {
+): Promise<{ client: Client; pid: number; pids: number[] }> {
   const home = await initHome(root, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
-  return connectStdioWithPid({
+  const { client, pid } = await connectStdioWithPid({
     label: `mcp-mesh start (${root})`,
     command: NODE,
     args: [join(root, 'bin', 'mcp-mesh.js'), 'start', '--home', home, ...LOOPBACK, ...args],
     // BENCH_CHILD_NODE_OPTIONS: e.g. --cpu-prof for the nodes only.
     env: process.env.BENCH_CHILD_NODE_OPTIONS != null ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}
   })
+  // Plain `start` without a TTY bridges to a detached node (the lock holder); the work is there.
+  await client.listTools()
+  const holder = Number.parseInt(await readFile(join(home, 'repo.lock'), 'utf8').catch(() => ''), 10)
+  const node = Number.isInteger(holder) && holder > 0 ? holder : pid
+  return { client, pid: node, pids: [...new Set([node, pid, ...childPids(pid)])] }
+}
+
+/** The children of `pid` (the launcher re-executing itself on an older Node). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p !== '')
+      .map(Number)
+  } catch {
+    return []
+  }
+}
+
+function cpuOf(pids: number[]): number {
+  let total = 0
+  for (const pid of pids) total += cpuTimeMs(pid)
+  return total
 }
 
 async function waitForTool(client: Client, name: string): Promise<void> {
@@ -103,14 +130,14 @@ async function waitForTool(client: Client, name: string): Promise<void> {
 }
 
 async function startPair(variant: Variant): Promise<void> {
-  const { client: b, pid: pidB } = await startNode(variant.root, { tools: [TOOLS] })
+  const { client: b, pids: pidsB } = await startNode(variant.root, { tools: [TOOLS] })
   const status = (await b.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
     addresses: string[]
   }
-  const { client: a, pid: pidA } = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)])
+  const { client: a, pids: pidsA } = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)])
   await waitForTool(a, 'remote_echo')
   variant.a = a
-  variant.pids = [pidA, pidB]
+  variant.pids = [pidsA, pidsB]
 }
 
 interface Floor {
@@ -189,7 +216,10 @@ export interface SpeedResults {
   calls: number
   concurrent: number
   /** Per key ("floor", "<variant>/remote", "<variant>/local"): median over rounds of p50 (ms) and rate (calls/s). */
-  medians: Record<string, { p50: number; p50_64: number; rate64: number; cpuA: number; cpuB: number }>
+  medians: Record<
+    string,
+    { p50: number; p50_64: number; rate64: number; cpuA: number; cpuB: number; cpuA64?: number; cpuB64?: number }
+  >
   series: Series
 }
 
@@ -243,12 +273,22 @@ export async function runSpeed(): Promise<SpeedResults> {
         ['local', 'echo']
       ] as const) {
         const [pidA, pidB] = variant.pids!
-        const cpu0 = [cpuTimeMs(pidA), cpuTimeMs(pidB)]
+        const cpu0 = [cpuOf(pidA), cpuOf(pidB)]
         const seq = summarize(await timeSequential(calls, call(variant.a!, tool)))
-        const cpuA = ((cpuTimeMs(pidA) - cpu0[0]!) * 1000) / calls
-        const cpuB = ((cpuTimeMs(pidB) - cpu0[1]!) * 1000) / calls
+        const cpu1 = [cpuOf(pidA), cpuOf(pidB)]
+        const cpuA = ((cpu1[0]! - cpu0[0]!) * 1000) / calls
+        const cpuB = ((cpu1[1]! - cpu0[1]!) * 1000) / calls
         const many = await timeConcurrent(concurrent, CONCURRENCY, call(variant.a!, tool))
-        push(series, `${variant.label}/${kind}`, { p50: seq.p50, rate: many.callsPerSecond, cpuA, cpuB })
+        const cpuA64 = ((cpuOf(pidA) - cpu1[0]!) * 1000) / concurrent
+        const cpuB64 = ((cpuOf(pidB) - cpu1[1]!) * 1000) / concurrent
+        push(series, `${variant.label}/${kind}`, {
+          p50: seq.p50,
+          rate: many.callsPerSecond,
+          cpuA,
+          cpuB,
+          cpuA64,
+          cpuB64
+        })
         push(series, `${variant.label}/${kind}@64`, { p50: summarize(many.latencies).p50, rate: many.callsPerSecond })
       }
     }
@@ -265,7 +305,9 @@ export async function runSpeed(): Promise<SpeedResults> {
       p50_64: at64 != null ? median(at64.map((s) => s.p50)) : Number.NaN,
       rate64: median(samples.map((s) => s.rate)),
       cpuA: median(samples.map((s) => s.cpuA ?? Number.NaN)),
-      cpuB: median(samples.map((s) => s.cpuB ?? Number.NaN))
+      cpuB: median(samples.map((s) => s.cpuB ?? Number.NaN)),
+      cpuA64: median(samples.map((s) => s.cpuA64 ?? Number.NaN)),
+      cpuB64: median(samples.map((s) => s.cpuB64 ?? Number.NaN))
     }
   }
   return {
@@ -290,6 +332,9 @@ export function renderSpeed(r: SpeedResults): string {
 Measured ${r.date}; ${r.rounds} rounds, ${r.calls} sequential calls and ${r.concurrent} calls at ${CONCURRENCY} in flight per sample;
 load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end. Medians over rounds of each round's figure.
 
+CPU per call: each node's process plus the \`start\` process bridging stdio to it (a detached node), from /proc;
+sequential sample / ${CONCURRENCY}-in-flight sample.
+
 | path | p50 ms (1 in flight) | rate at ${CONCURRENCY} in flight | CPU µs/call A | B |
 |---|---|---|---|---|`)
   for (const key of floorKeys) {
@@ -309,10 +354,10 @@ load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.en
     const remote = r.medians[`${label}/remote`]!
     const local = r.medians[`${label}/local`]!
     lines.push(
-      `| ${label}: local \`echo\` on A over stdio | ${fmt(local.p50)} | ${Math.round(local.rate64)}/s | ${fmt(local.cpuA, 0)} | |`
+      `| ${label}: local \`echo\` on A over stdio | ${fmt(local.p50)} | ${Math.round(local.rate64)}/s | ${fmt(local.cpuA, 0)} / ${fmt(local.cpuA64 ?? Number.NaN, 0)} | |`
     )
     lines.push(
-      `| ${label}: remote, stdio -> A -> /mcp+p2p -> B | ${fmt(remote.p50)} | ${Math.round(remote.rate64)}/s | ${fmt(remote.cpuA, 0)} | ${fmt(remote.cpuB, 0)} |`
+      `| ${label}: remote, stdio -> A -> /mcp+p2p -> B | ${fmt(remote.p50)} | ${Math.round(remote.rate64)}/s | ${fmt(remote.cpuA, 0)} / ${fmt(remote.cpuA64 ?? Number.NaN, 0)} | ${fmt(remote.cpuB, 0)} / ${fmt(remote.cpuB64 ?? Number.NaN, 0)} |`
     )
   }
   lines.push('')

@@ -114,6 +114,9 @@ export class P2PStreamTransport implements Transport {
   /** Direct requests of this side (request()) awaiting their response. */
   readonly #outbound = new Map<string, OutboundRequest>()
   #nextId = 0
+  /** Frames waiting for the end of this event-loop turn (see #enqueue). */
+  #queue: Uint8Array[] = []
+  #batch?: PromiseWithResolvers<void>
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
@@ -151,9 +154,49 @@ export class P2PStreamTransport implements Transport {
     const answered = responseId(message)
     if (answered !== undefined) this.#intercepted.delete(answered)
     try {
-      if (!this.stream.send(frame)) await this.stream.onDrain()
+      await this.#enqueue(frame)
     } finally {
       if (answered !== undefined && this.#pending.delete(answered)) this.#closeIfDone()
+    }
+  }
+
+  /**
+   * The first frame sent while one event (one read of the stream, one timer)
+   * is handled leaves at once; the frames that follow it leave together, as
+   * one `stream.send` (one yamux frame, one noise message, one TCP write),
+   * once the event's promise jobs have run (a next-tick callback runs after
+   * them): with many calls in flight, two writes and two wake-ups of the
+   * remote per batch instead of one per message, and a lone message leaves
+   * as before. Resolves once the frame was handed to the stream (and the
+   * stream drained, if it asked to).
+   */
+  async #enqueue(frame: Uint8Array): Promise<void> {
+    if (this.#batch != null) {
+      this.#queue.push(frame)
+      return this.#batch.promise
+    }
+    // The first frame leaves at once; those that follow while this event is handled wait for it.
+    this.#batch = Promise.withResolvers<void>()
+    process.nextTick(this.#flush)
+    if (!this.stream.send(frame)) await this.stream.onDrain()
+  }
+
+  readonly #flush = (): void => {
+    const batch = this.#batch
+    if (batch == null) return
+    this.#batch = undefined
+    const frames = this.#queue
+    this.#queue = []
+    if (frames.length === 0) {
+      batch.resolve()
+      return
+    }
+    try {
+      const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
+      if (this.stream.send(data)) batch.resolve()
+      else this.stream.onDrain().then(batch.resolve, batch.reject)
+    } catch (err) {
+      batch.reject(err)
     }
   }
 
@@ -207,6 +250,7 @@ export class P2PStreamTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closing = true
+    this.#flush()
     try {
       await this.stream.close({ signal: AbortSignal.timeout(1_000) })
     } catch {
@@ -375,6 +419,7 @@ export class P2PStreamTransport implements Transport {
       this.#init.maxFrameBytes
     )
     try {
+      this.#flush()
       this.stream.send(frame)
     } catch (err) {
       log('could not send error response: %s', errorMessage(err))

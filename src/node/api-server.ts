@@ -1,7 +1,7 @@
 import { chmod, rm } from 'node:fs/promises'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
-import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import type { McpFront } from '../mcp/front.js'
+import { StreamServerTransport } from '../mcp/stream-server-transport.js'
 import type { ToolView } from '../mcp/view.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -63,7 +63,7 @@ export class ApiServer {
   #accept(socket: Socket): void {
     this.#sockets.add(socket)
     this.#onSessionsChanged(this.#sockets.size)
-    const transport = new StdioServerTransport(socket, socket)
+    const transport = new StreamServerTransport(socket, socket)
     let closed = false
     const onClose = (): void => {
       if (closed) return

@@ -123,3 +123,33 @@ describe('P2PStreamTransport partial frames', () => {
     await waitFor(() => budget.used === 0, { message: 'budget released' })
   })
 })
+
+describe('P2PStreamTransport write batching', () => {
+  it('sends the first message of an event at once and those that follow it as one stream write, each its own frame', async () => {
+    const { remote, transport } = await serving()
+    const chunks: number[] = []
+    const frames: unknown[] = []
+    const { FrameDecoder } = await import('../../src/mesh/frame.js')
+    const decoder = new FrameDecoder(MAX)
+    remote.addEventListener('message', (event) => {
+      chunks.push(event.data.byteLength)
+      for (const body of decoder.push(event.data)) frames.push(JSON.parse(new TextDecoder().decode(body)))
+    })
+    const sent = [1, 2, 3, 4].map((id) => ({
+      jsonrpc: '2.0' as const,
+      method: 'notifications/progress',
+      params: { id }
+    }))
+    await Promise.all(sent.map(async (message) => transport.send(message)))
+    await waitFor(() => frames.length === 4, { message: 'four frames' })
+    expect(frames).toEqual(sent)
+    // The first at once, the three that followed it in one write.
+    expect(chunks).toHaveLength(2)
+    expect(chunks[1]).toBe(3 * chunks[0]!)
+    // A message of a later event is written on its own.
+    await transport.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { id: 5 } })
+    await waitFor(() => frames.length === 5, { message: 'fifth frame' })
+    expect(chunks).toHaveLength(3)
+    await transport.close()
+  })
+})

@@ -1,11 +1,11 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { NODE_LOG_FILE } from '../../config/defaults.js'
 import { type ConfigFlags, homeIsInitialized, initHome, type LoadedConfig, loadConfig } from '../../config/load.js'
 import { warnIfExposed } from '../../identity/permissions.js'
 import { createFront } from '../../mcp/front.js'
 import { httpTokenPath } from '../../mcp/http-token.js'
+import { StreamServerTransport } from '../../mcp/stream-server-transport.js'
 import { deferredContent, type ToolView } from '../../mcp/view.js'
 import type { MeshNode } from '../../node/mesh-node.js'
 import { acquireRepoLock, type LockResult, lockHolder } from '../../node/repo-lock.js'
@@ -168,10 +168,15 @@ async function runNode(options: StartOptions, loaded: LoadedConfig, lock: HeldLo
   }
   if (serveStdio) {
     // A 2025 client (initialize) or a 2026-07-28 one (server/discover, per-request _meta) alike.
-    const session = front.serveStream(new StdioServerTransport(), view, { kind: 'local' }, () => {
-      stdioOpen = false
-      maybeStopUnattended()
-    })
+    const session = front.serveStream(
+      new StreamServerTransport(process.stdin, process.stdout),
+      view,
+      { kind: 'local' },
+      () => {
+        stdioOpen = false
+        maybeStopUnattended()
+      }
+    )
     // Loading libp2p blocks the event loop for a few hundred ms; let the
     // client's opening request (usually already waiting on stdin) be answered first.
     await new Promise<void>((resolve) => {
