@@ -33,3 +33,9 @@ export const PEER_STORE_PREFIX = '/peers/'
  * (and on stop): a crash loses at most this much of known peers' last-seen times.
  */
 export const PEER_STORE_FLUSH_MS = 60 * second
+/**
+ * A peer the persisted peer store does not hold yet is written back this
+ * soon: a crash right after meeting a peer must not lose its addresses (a
+ * restarted node re-leases its tasks from the peers that ran them).
+ */
+export const PEER_STORE_NEW_PEER_FLUSH_MS = second

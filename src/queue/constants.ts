@@ -50,6 +50,13 @@ export const ABORT_TIMEOUT_MS = 5 * second
 export const COMPLETE_TIMEOUT_MS = 10 * second
 export const REPORT_ATTEMPTS = 5
 export const REPORT_BACKOFF_MS = 250
+/**
+ * A restarted owner that cannot reach a push worker yet (its connections are
+ * being re-made) asks again, backing off from REATTACH_BACKOFF_MS, doubling up
+ * to REATTACH_BACKOFF_MAX_MS, until the lease's deadline.
+ */
+export const REATTACH_BACKOFF_MS = 250
+export const REATTACH_BACKOFF_MAX_MS = 2 * second
 /** A task's base record (the whole task, written once): `<prefix>/<id>`. */
 export const JOURNAL_PREFIX = '/mcp-mesh/tasks'
 /** A task's update record (its changing fields, overlaid on the base on load): `<prefix>/<id>`. */

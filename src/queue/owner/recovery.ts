@@ -1,9 +1,9 @@
-import type { CallToolResult } from '@modelcontextprotocol/server'
+import { type CallToolResult, ProtocolError } from '@modelcontextprotocol/server'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { parsePeerId } from '../../util/peer-id.js'
 import type { MeshPort } from '../components.js'
-import { METHOD_ATTACH } from '../constants.js'
+import { METHOD_ATTACH, REATTACH_BACKOFF_MAX_MS, REATTACH_BACKOFF_MS } from '../constants.js'
 import { attachResult } from '../protocol.js'
 import type { LeaseBook } from './leases.js'
 import { closeAttempt, type TaskStore } from './task-store.js'
@@ -61,28 +61,71 @@ export async function recoverTasks(init: RecoveryInit): Promise<RecoveryReport> 
   return { recovered: tasks.length, requeued, releasing }
 }
 
-/** Asks the worker a task was pushed to for its result, under a fresh lease renewed by its progress. */
+/**
+ * Asks the worker a task was pushed to for its result, under a fresh lease
+ * renewed by its progress. Right after a restart the worker may not be
+ * reachable yet (the bootstrap and known-peer dials are still under way, and
+ * its addresses may not have been persisted before a crash): a failure to
+ * reach it is retried with backoff for one lease term (as long as a silent
+ * worker keeps a lease), so a task still running there is re-leased rather
+ * than run again. An answer from the worker (a protocol error included) is
+ * final.
+ */
 async function reattach(init: RecoveryInit, task: StoredTask, lease: Lease): Promise<void> {
   const { leases, leaseMs } = init
-  try {
-    const client = await init.mesh.client(parsePeerId(lease.worker), { signal: lease.controller.signal })
-    const answer = await client.request(
-      { method: METHOD_ATTACH, params: { taskId: task.id, token: lease.token } },
-      attachResult,
-      {
-        signal: lease.controller.signal,
-        timeout: leaseMs,
-        resetTimeoutOnProgress: true,
-        // Progress renews the lease, never past the attempt's deadline.
-        maxTotalTimeout: Math.max(1, lease.deadline - Date.now()),
-        onprogress: () => leases.renew(lease)
+  const signal = lease.controller.signal
+  const reachBy = Math.min(lease.deadline, Date.now() + leaseMs)
+  for (let backoff = REATTACH_BACKOFF_MS; ; backoff = Math.min(backoff * 2, REATTACH_BACKOFF_MAX_MS)) {
+    try {
+      const client = await init.mesh.client(parsePeerId(lease.worker), { signal })
+      const answer = await client.request(
+        { method: METHOD_ATTACH, params: { taskId: task.id, token: lease.token } },
+        attachResult,
+        {
+          signal,
+          timeout: leaseMs,
+          resetTimeoutOnProgress: true,
+          // Progress renews the lease, never past the attempt's deadline.
+          maxTotalTimeout: Math.max(1, lease.deadline - Date.now()),
+          onprogress: () => leases.renew(lease)
+        }
+      )
+      if (answer.state === 'finished') leases.settle(task.id, lease.token, { result: answer.result as CallToolResult })
+      else leases.lost(task.id, lease.token, `worker ${lease.worker} no longer knows the task`)
+      return
+    } catch (err) {
+      if (signal.aborted) return
+      const final = err instanceof ProtocolError || Date.now() + backoff >= reachBy
+      if (!final) {
+        log(
+          're-lease of %s from %s failed (%s); asking again in %d ms',
+          task.id,
+          lease.worker,
+          errorMessage(err),
+          backoff
+        )
+        if (await pause(backoff, signal)) continue
+        return
       }
-    )
-    if (answer.state === 'finished') leases.settle(task.id, lease.token, { result: answer.result as CallToolResult })
-    else leases.lost(task.id, lease.token, `worker ${lease.worker} no longer knows the task`)
-  } catch (err) {
-    if (lease.controller.signal.aborted) return
-    if (Date.now() >= lease.deadline) leases.timeout(task.id, lease.token)
-    else leases.lost(task.id, lease.token, `re-lease from ${lease.worker} failed: ${errorMessage(err)}`)
+      if (Date.now() >= lease.deadline) leases.timeout(task.id, lease.token)
+      else leases.lost(task.id, lease.token, `re-lease from ${lease.worker} failed: ${errorMessage(err)}`)
+      return
+    }
   }
+}
+
+/** Waits `ms`; false when `signal` aborted first (the lease ended). */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }

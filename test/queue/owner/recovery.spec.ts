@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Client } from '@modelcontextprotocol/client'
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { MemoryDatastore } from 'datastore-core'
 import { describe, expect, it, vi } from 'vitest'
 import type { MeshPort } from '../../../src/queue/components.js'
@@ -116,7 +117,38 @@ describe('recovery from the journal', () => {
       throw new Error('connection refused')
     })
     await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 1_000 })
-    await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('queued'))
+    // Asked again with backoff until the lease's deadline, then requeued.
+    await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('queued'), { timeout: 5_000 })
     expect(parts.store.get('t')?.reason).toBe(`re-lease from ${worker} failed: connection refused`)
+  })
+
+  it('asks again when the worker is not reachable yet after the restart, and re-leases the task', async () => {
+    const worker = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const parts = await ownerParts({ datastore: await journaled([running('t', 1, worker, 'push')]) })
+    const result = { content: [{ type: 'text', text: 'ran once' }] }
+    let dials = 0
+    const client = { request: async () => ({ state: 'finished', result }) } as unknown as Client
+    const mesh: Pick<MeshPort, 'client'> = {
+      client: async () => {
+        // The first two dials fail: no address for the worker yet.
+        if (++dials <= 2) throw new Error('no known addresses')
+        return client
+      }
+    }
+    await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 10_000 })
+    await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('succeeded'), { timeout: 5_000 })
+    expect(dials).toBe(3)
+    expect(parts.store.get('t')).toMatchObject({ attempts: 1, result })
+  })
+
+  it('takes a protocol error from the worker as its answer (no second ask)', async () => {
+    const worker = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const parts = await ownerParts({ datastore: await journaled([running('t', 1, worker, 'push')]) })
+    const { mesh, requests } = meshAnswering(async () => {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'unknown token')
+    })
+    await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 10_000 })
+    await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('queued'))
+    expect(requests).toHaveLength(1)
   })
 })
