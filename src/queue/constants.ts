@@ -57,6 +57,13 @@ export const REPORT_BACKOFF_MS = 250
  */
 export const REATTACH_BACKOFF_MS = 250
 export const REATTACH_BACKOFF_MAX_MS = 2 * second
+/**
+ * One attempt to reach that worker gives up after this long: a dial started
+ * before any route to the worker exists (no address yet, the DHT still empty)
+ * would otherwise wait out the whole connect timeout while the bootstrap dial
+ * connects beside it.
+ */
+export const REATTACH_DIAL_MS = 2 * second
 /** A task's base record (the whole task, written once): `<prefix>/<id>`. */
 export const JOURNAL_PREFIX = '/mcp-mesh/tasks'
 /** A task's update record (its changing fields, overlaid on the base on load): `<prefix>/<id>`. */

@@ -3,7 +3,7 @@ import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { parsePeerId } from '../../util/peer-id.js'
 import type { MeshPort } from '../components.js'
-import { METHOD_ATTACH, REATTACH_BACKOFF_MAX_MS, REATTACH_BACKOFF_MS } from '../constants.js'
+import { METHOD_ATTACH, REATTACH_BACKOFF_MAX_MS, REATTACH_BACKOFF_MS, REATTACH_DIAL_MS } from '../constants.js'
 import { attachResult } from '../protocol.js'
 import type { LeaseBook } from './leases.js'
 import { closeAttempt, type TaskStore } from './task-store.js'
@@ -15,7 +15,7 @@ export interface RecoveryInit {
   store: TaskStore
   leases: LeaseBook
   enqueue(task: StoredTask): void
-  mesh: Pick<MeshPort, 'client'>
+  mesh: Pick<MeshPort, 'client' | 'peers' | 'onCatalogChange'>
   leaseMs: number
 }
 
@@ -68,16 +68,22 @@ export async function recoverTasks(init: RecoveryInit): Promise<RecoveryReport> 
  * its addresses may not have been persisted before a crash): a failure to
  * reach it is retried with backoff for one lease term (as long as a silent
  * worker keeps a lease), so a task still running there is re-leased rather
- * than run again. An answer from the worker (a protocol error included) is
- * final.
+ * than run again. Before the first ask it waits for the worker to be in the
+ * catalog (connected, its addresses known): a dial by peer ID with no route
+ * yet becomes a DHT look-up that libp2p's dial queue lets every other dial to
+ * that peer join, the bootstrap dial included. An answer from the worker (a
+ * protocol error included) is final.
  */
 async function reattach(init: RecoveryInit, task: StoredTask, lease: Lease): Promise<void> {
   const { leases, leaseMs } = init
   const signal = lease.controller.signal
   const reachBy = Math.min(lease.deadline, Date.now() + leaseMs)
+  await inCatalog(init.mesh, lease.worker, reachBy - Date.now(), signal)
+  if (signal.aborted) return
   for (let backoff = REATTACH_BACKOFF_MS; ; backoff = Math.min(backoff * 2, REATTACH_BACKOFF_MAX_MS)) {
     try {
-      const client = await init.mesh.client(parsePeerId(lease.worker), { signal })
+      const dial = AbortSignal.any([signal, AbortSignal.timeout(REATTACH_DIAL_MS)])
+      const client = await init.mesh.client(parsePeerId(lease.worker), { signal: dial })
       const answer = await client.request(
         { method: METHOD_ATTACH, params: { taskId: task.id, token: lease.token } },
         attachResult,
@@ -112,6 +118,30 @@ async function reattach(init: RecoveryInit, task: StoredTask, lease: Lease): Pro
       return
     }
   }
+}
+
+/** Resolves once `peer` is in the catalog, after `ms`, or when `signal` aborts, whichever comes first. */
+async function inCatalog(
+  mesh: Pick<MeshPort, 'peers' | 'onCatalogChange'>,
+  peer: string,
+  ms: number,
+  signal: AbortSignal
+): Promise<void> {
+  const listed = (): boolean => mesh.peers().some((candidate) => candidate.peerId === peer)
+  if (listed() || signal.aborted || ms <= 0) return
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      unsubscribe()
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    const unsubscribe = mesh.onCatalogChange(() => {
+      if (listed()) done()
+    })
+    signal.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** Waits `ms`; false when `signal` aborted first (the lease ended). */

@@ -5,6 +5,7 @@ import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { MemoryDatastore } from 'datastore-core'
 import { describe, expect, it, vi } from 'vitest'
 import type { MeshPort } from '../../../src/queue/components.js'
+import type { CatalogPeer } from '../../../src/mesh/index.js'
 import { METHOD_ATTACH } from '../../../src/queue/constants.js'
 import { TaskJournal } from '../../../src/queue/owner/journal.js'
 import { recoverTasks } from '../../../src/queue/owner/recovery.js'
@@ -31,8 +32,18 @@ async function journaled(tasks: StoredTask[]): Promise<MemoryDatastore> {
   return datastore
 }
 
-/** A mesh whose every client answers the attach method with `answer`. */
-function meshAnswering(answer: () => Promise<unknown>): { mesh: Pick<MeshPort, 'client'>; requests: unknown[] } {
+type RecoveryMesh = Pick<MeshPort, 'client' | 'peers' | 'onCatalogChange'>
+
+/** A catalog listing `peers` (the workers a restarted owner waits for before asking them). */
+function catalogOf(peers: string[]): Pick<MeshPort, 'peers' | 'onCatalogChange'> {
+  return { peers: () => peers.map((peerId) => ({ peerId }) as CatalogPeer), onCatalogChange: () => () => {} }
+}
+
+/** A mesh whose every client answers the attach method with `answer`; `workers` are in its catalog. */
+function meshAnswering(
+  answer: () => Promise<unknown>,
+  workers: string[] = []
+): { mesh: RecoveryMesh; requests: unknown[] } {
   const requests: unknown[] = []
   const client = {
     request: async (request: unknown) => {
@@ -40,7 +51,7 @@ function meshAnswering(answer: () => Promise<unknown>): { mesh: Pick<MeshPort, '
       return answer()
     }
   } as unknown as Client
-  return { mesh: { client: async () => client }, requests }
+  return { mesh: { client: async () => client, ...catalogOf(workers) }, requests }
 }
 
 describe('recovery from the journal', () => {
@@ -95,7 +106,7 @@ describe('recovery from the journal', () => {
     const { mesh, requests } = meshAnswering(async () => {
       const { params } = requests.at(-1) as { params: { taskId: string } }
       return params.taskId === 'done' ? { state: 'finished', result } : { state: 'unknown' }
-    })
+    }, [worker])
     await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 1_000 })
     await vi.waitFor(() => expect(parts.leases.size).toBe(0))
     expect(requests).toEqual([
@@ -115,7 +126,7 @@ describe('recovery from the journal', () => {
     const parts = await ownerParts({ datastore: await journaled([running('t', 1, worker, 'push')]) })
     const { mesh } = meshAnswering(async () => {
       throw new Error('connection refused')
-    })
+    }, [worker])
     await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 1_000 })
     // Asked again with backoff until the lease's deadline, then requeued.
     await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('queued'), { timeout: 5_000 })
@@ -128,12 +139,13 @@ describe('recovery from the journal', () => {
     const result = { content: [{ type: 'text', text: 'ran once' }] }
     let dials = 0
     const client = { request: async () => ({ state: 'finished', result }) } as unknown as Client
-    const mesh: Pick<MeshPort, 'client'> = {
+    const mesh: RecoveryMesh = {
       client: async () => {
-        // The first two dials fail: no address for the worker yet.
-        if (++dials <= 2) throw new Error('no known addresses')
+        // The first two dials fail: the connection drops while it is re-made.
+        if (++dials <= 2) throw new Error('connection reset')
         return client
-      }
+      },
+      ...catalogOf([worker])
     }
     await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 10_000 })
     await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('succeeded'), { timeout: 5_000 })
@@ -141,12 +153,43 @@ describe('recovery from the journal', () => {
     expect(parts.store.get('t')).toMatchObject({ attempts: 1, result })
   })
 
+  it('waits for the worker to be in the catalog before asking it (no dial without a route)', async () => {
+    const worker = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const parts = await ownerParts({ datastore: await journaled([running('t', 1, worker, 'push')]) })
+    const result = { content: [{ type: 'text', text: 'ran once' }] }
+    const listed: string[] = []
+    const listeners = new Set<() => void>()
+    let dials = 0
+    const client = { request: async () => ({ state: 'finished', result }) } as unknown as Client
+    const mesh: RecoveryMesh = {
+      client: async () => {
+        dials++
+        return client
+      },
+      peers: () => listed.map((peerId) => ({ peerId }) as CatalogPeer),
+      onCatalogChange: (listener) => {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      }
+    }
+    await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 10_000 })
+    await Promise.resolve()
+    expect(dials).toBe(0)
+    expect(listeners.size).toBe(1)
+    // The bootstrap dial connects and the worker's record arrives.
+    listed.push(worker)
+    for (const listener of listeners) listener()
+    await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('succeeded'))
+    expect(dials).toBe(1)
+    expect(listeners.size).toBe(0)
+  })
+
   it('takes a protocol error from the worker as its answer (no second ask)', async () => {
     const worker = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     const parts = await ownerParts({ datastore: await journaled([running('t', 1, worker, 'push')]) })
     const { mesh, requests } = meshAnswering(async () => {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'unknown token')
-    })
+    }, [worker])
     await recoverTasks({ ...parts, enqueue: (task) => parts.scheduler.enqueue(task), mesh, leaseMs: 10_000 })
     await vi.waitFor(() => expect(parts.store.get('t')?.state).toBe('queued'))
     expect(requests).toHaveLength(1)
