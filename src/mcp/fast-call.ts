@@ -12,6 +12,9 @@ import {
   SdkErrorCode,
   type Transport
 } from '@modelcontextprotocol/server'
+import { meshLogger } from '../util/logger.js'
+
+const log = meshLogger('mcp:fast-call')
 
 /**
  * The tools/call fast path of a peer's `/mcp+p2p` session pinned to MCP
@@ -129,6 +132,7 @@ export function fastToolCalls(
       return undefined
     }
     fastEnvelopes.add(envelope)
+    log('tools/call %s on the fast path', request.id)
     // The request as the SDK hands it on: the envelope lifted out of _meta.
     const liftedParams: Record<string, unknown> = { ...params }
     if (Object.keys(rest).length > 0) liftedParams._meta = rest
