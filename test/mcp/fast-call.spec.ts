@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
@@ -17,6 +18,7 @@ import {
   cleanup,
   createHome,
   FIXTURES_DIR,
+  NODE_BIN,
   type NodeProcess,
   spawnNode,
   tcpAddress,
@@ -37,7 +39,21 @@ let address: string
 let peer: Libp2p
 
 beforeAll(async () => {
-  const home = await createHome({ config: { tools: [`${FIXTURES_DIR}/mesh-provider.mjs`] } })
+  const home = await createHome({
+    config: {
+      tools: [`${FIXTURES_DIR}/mesh-provider.mjs`],
+      // A 2026-07-28 server whose tool answers input_required, shared with peers.
+      servers: {
+        modern: {
+          command: NODE_BIN,
+          args: [join(FIXTURES_DIR, 'modern-server.mjs')],
+          prefix: 'modern.',
+          negotiate: true,
+          export: true
+        }
+      }
+    }
+  })
   target = await spawnNode({
     home: home.dir,
     env: { MESH_TEST_NAME: 'target', DEBUG: 'mcp-mesh:mcp:fast-call' }
@@ -102,9 +118,19 @@ function envelope(version: string): Record<string, unknown> {
   }
 }
 
-/** The messages with the request's id (and progress token) replaced, and progress figures masked. */
+/**
+ * The messages with the request's id replaced, progress figures and sealed
+ * request states (random per call) masked, and repeated progress
+ * notifications once (how many arrive depends on timing).
+ */
 function normalized(messages: string[], id: string): string[] {
-  return messages.map((text) => text.replaceAll(JSON.stringify(id), '"ID"').replace(/"progress":\d+/g, '"progress":0'))
+  const texts = messages.map((text) =>
+    text
+      .replaceAll(JSON.stringify(id), '"ID"')
+      .replace(/"progress":\d+/g, '"progress":0')
+      .replace(/"requestState":"[^"]*"/g, '"requestState":"STATE"')
+  )
+  return [...new Set(texts)]
 }
 
 function fastPathLogged(id: string): boolean {
@@ -122,6 +148,10 @@ const CASES: Array<{ name: string; params: (meta: Record<string, unknown>) => Re
     params: (meta) => ({ name: 'remote_double', arguments: { n: 'four' }, _meta: meta })
   },
   { name: 'malformed request (no name)', params: (meta) => ({ arguments: {}, _meta: meta }) },
+  {
+    name: 'input_required (a shared 2026-07-28 server asks for input)',
+    params: (meta) => ({ name: 'modern.ask_name', arguments: {}, _meta: meta })
+  },
   {
     name: 'progress and a structured result',
     params: (meta) => ({
@@ -143,6 +173,14 @@ describe('tools/call fast path on /mcp+p2p (2026-07-28)', () => {
       })
       return answer?.includes('"doubled"') === true
     })
+    await waitFor(async () => {
+      const [answer] = await session.call(`probe-modern-${Date.now()}`, {
+        name: 'modern.ask_name',
+        arguments: {},
+        _meta: envelope('probe')
+      })
+      return answer?.includes('input_required') === true
+    })
     for (const [index, testCase] of CASES.entries()) {
       const meta = envelope(`case-${index}`)
       const viaSdk = await session.call(`sdk-${index}`, testCase.params(meta))
@@ -154,6 +192,28 @@ describe('tools/call fast path on /mcp+p2p (2026-07-28)', () => {
       expect(normalized(viaFast, `fast-${index}`), testCase.name).toEqual(normalized(viaSdk, `sdk-${index}`))
     }
   }, 60_000)
+
+  it('runs an input round opened on the fast path to its end (the retry through the SDK)', async () => {
+    const session = await open()
+    const meta = envelope('rounds')
+    await session.call('rounds-prime', { name: 'remote_double', arguments: { n: 1 }, _meta: meta })
+    const [asked] = await session.call('rounds-ask', { name: 'modern.ask_name', arguments: {}, _meta: meta })
+    expect(fastPathLogged('rounds-ask')).toBe(true)
+    const { result } = JSON.parse(asked!) as {
+      result: { resultType: string; requestState: string; inputRequests: Record<string, unknown> }
+    }
+    expect(result.resultType).toBe('input_required')
+    const [key] = Object.keys(result.inputRequests)
+    const [answer] = await session.call('rounds-retry', {
+      name: 'modern.ask_name',
+      arguments: {},
+      requestState: result.requestState,
+      inputResponses: { [key!]: { action: 'accept', content: { name: 'Ada' } } },
+      _meta: meta
+    })
+    expect(fastPathLogged('rounds-retry')).toBe(false)
+    expect(answer).toContain('Hello, Ada!')
+  }, 30_000)
 
   it('leaves a new envelope and a retry with requestState to the SDK', async () => {
     const session = await open()
