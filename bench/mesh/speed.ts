@@ -15,6 +15,9 @@
  * BENCH_SPEED_VARIANTS=label=/path/to/root,label2=/other/root (default: this
  * checkout as "head"); BENCH_SPEED_ROUNDS (7), BENCH_SPEED_CALLS (400 per
  * sequential sample), BENCH_SPEED_CONCURRENT (2000 per 64-in-flight sample).
+ * BENCH_SPEED_NODE_OPTIONS=label:--flag --other;label2:... gives a variant's
+ * nodes their own NODE_OPTIONS (the same checkout can then run twice, e.g.
+ * main=/work/main,main-acf=/work/main with main-acf:--experimental-async-context-frame).
  * Writes bench/RESULTS-speed.md unless BENCH_NO_WRITE is set.
  */
 import { spawn } from 'node:child_process'
@@ -35,6 +38,8 @@ const CONCURRENCY = 64
 interface Variant {
   label: string
   root: string
+  /** NODE_OPTIONS of this variant's nodes (BENCH_SPEED_NODE_OPTIONS), else BENCH_CHILD_NODE_OPTIONS. */
+  nodeOptions?: string
   a?: Client
   /** The processes of A and of B (their CPU time per call): the node and the `start` bridging to it. */
   pids?: [number[], number[]]
@@ -55,12 +60,22 @@ type Series = Record<string, Sample[]>
 
 function variants(): Variant[] {
   const raw = process.env.BENCH_SPEED_VARIANTS
-  if (raw == null || raw === '') return [{ label: 'head', root: ROOT }]
+  const options = variantNodeOptions()
+  if (raw == null || raw === '') return [{ label: 'head', root: ROOT, nodeOptions: options.get('head') }]
   return raw.split(',').map((entry) => {
     const [label, root] = entry.split('=')
     if (label == null || root == null) throw new Error(`BENCH_SPEED_VARIANTS: bad entry ${entry}`)
-    return { label, root }
+    return { label, root, nodeOptions: options.get(label) }
   })
+}
+
+function variantNodeOptions(): Map<string, string> {
+  const options = new Map<string, string>()
+  for (const entry of (process.env.BENCH_SPEED_NODE_OPTIONS ?? '').split(';')) {
+    const at = entry.indexOf(':')
+    if (at > 0) options.set(entry.slice(0, at), entry.slice(at + 1))
+  }
+  return options
 }
 
 export async function initHome(root: string, patch: Record<string, unknown>): Promise<string> {
@@ -84,7 +99,8 @@ export async function initHome(root: string, patch: Record<string, unknown>): Pr
 export async function startNode(
   root: string,
   patch: Record<string, unknown>,
-  args: string[] = []
+  args: string[] = [],
+  nodeOptions: string | undefined = process.env.BENCH_CHILD_NODE_OPTIONS
 ): Promise<{ client: Client; pid: number; pids: number[] }> {
   const home = await initHome(root, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
   const { client, pid } = await connectStdioWithPid({
@@ -92,7 +108,7 @@ export async function startNode(
     command: NODE,
     args: [join(root, 'bin', 'mcp-mesh.js'), 'start', '--home', home, ...LOOPBACK, ...args],
     // BENCH_CHILD_NODE_OPTIONS: e.g. --cpu-prof for the nodes only.
-    env: process.env.BENCH_CHILD_NODE_OPTIONS != null ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}
+    env: nodeOptions != null ? { NODE_OPTIONS: nodeOptions } : {}
   })
   // Plain `start` without a TTY bridges to a detached node (the lock holder); the work is there.
   await client.listTools()
@@ -130,11 +146,12 @@ async function waitForTool(client: Client, name: string): Promise<void> {
 }
 
 async function startPair(variant: Variant): Promise<void> {
-  const { client: b, pids: pidsB } = await startNode(variant.root, { tools: [TOOLS] })
+  const options = variant.nodeOptions ?? process.env.BENCH_CHILD_NODE_OPTIONS
+  const { client: b, pids: pidsB } = await startNode(variant.root, { tools: [TOOLS] }, [], options)
   const status = (await b.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
     addresses: string[]
   }
-  const { client: a, pids: pidsA } = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)])
+  const { client: a, pids: pidsA } = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)], options)
   await waitForTool(a, 'remote_echo')
   variant.a = a
   variant.pids = [pidsA, pidsB]

@@ -23,6 +23,7 @@ import type { JsonObject, LogMessage, ToolCaller, ToolProgress } from '../tools/
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { registerContentHandlers } from './content-handlers.js'
+import { canIntercept, envelopeKey, fastToolCalls } from './fast-call.js'
 import { InputRounds, type RoundContext } from './input-rounds.js'
 import type { ContentSource, ToolView, ViewCallContext } from './view.js'
 
@@ -97,6 +98,8 @@ export class McpFront {
   readonly #rounds = new InputRounds()
   /** Resources each session subscribed to (2025 sessions; 2026-07-28 has no resources/subscribe). */
   readonly #subscriptions = new WeakMap<Server, Set<string>>()
+  /** The last `_meta` envelope the SDK validated on each peer session (the tools/call fast path's key). */
+  readonly #validatedEnvelopes = new WeakMap<Server, string>()
   #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
   /** Whether `#ready` has resolved (a peer's request is refused busy until then). */
@@ -191,6 +194,11 @@ export class McpFront {
       return { tools: view.list() }
     })
     server.setRequestHandler('tools/call', async (request, ctx) => {
+      const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined
+      if (caller.kind === 'peer' && envelope != null) {
+        const key = envelopeKey(envelope)
+        if (key !== undefined) this.#validatedEnvelopes.set(server, key)
+      }
       await this.#whenReady(caller)
       const { name, arguments: args } = request.params
       const meta = request.params._meta as Record<string, unknown> | undefined
@@ -309,6 +317,12 @@ export class McpFront {
     const handle = serveStdio(
       ({ era }) => {
         const server = this.#track(this.createServer(view, caller))
+        // A peer's repeated tools/call on a pinned 2026-07-28 stream skips the SDK's routing (fast-call.ts).
+        if (caller.kind === 'peer' && canIntercept(transport)) {
+          transport.intercept(
+            era === 'modern' ? fastToolCalls(server, () => this.#validatedEnvelopes.get(server)) : undefined
+          )
+        }
         // A 2026-07-28 opening has no initialized notification: its first request is the opening.
         if (era === 'modern') open()
         else server.oninitialized = () => open()
