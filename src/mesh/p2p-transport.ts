@@ -439,7 +439,11 @@ export class P2PStreamTransport implements Transport {
     this.#init.budget?.resize(this.#init.peer ?? '', this.#charged, 0)
     this.#charged = 0
     this.#pending.clear()
-    for (const controller of this.#intercepted.values()) controller.abort(new Error('the stream closed'))
+    // The reason the SDK gives its own handlers when a connection closes: a
+    // handler tells a dropped connection from a cancel by it (a pushed task
+    // keeps running for a re-lease), whichever path took the request.
+    const closed = new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed')
+    for (const controller of this.#intercepted.values()) controller.abort(closed)
     this.#intercepted.clear()
     const outbound = [...this.#outbound.values()]
     this.#outbound.clear()
