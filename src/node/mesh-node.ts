@@ -1,7 +1,6 @@
 import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
-import { Key } from 'interface-datastore'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { API_SOCKET, DATASTORE_DIR } from '../config/defaults.js'
 import type { LoadedConfig } from '../config/load.js'
@@ -30,6 +29,7 @@ import { AGENT_NAME } from '../interface/version.js'
 import type { MeshServices } from '../interface/libp2p.js'
 import { Libp2pDatastore } from './libp2p-datastore.js'
 import { libp2pDefaults } from './libp2p-defaults.js'
+import { nodeHealth } from './health.js'
 import { NodeObservability } from './observability.js'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import { createServices, type NodeServices } from './services.js'
@@ -370,60 +370,18 @@ export class MeshNode implements NodeInfo {
   }
 
   async health(signal: AbortSignal): Promise<MeshHealth> {
-    const checks: MeshHealth['checks'] = []
-    const libp2p = this.libp2p
-    checks.push({
-      subsystem: 'libp2p',
-      ok: libp2p.status === 'started',
-      detail: `${libp2p.status}, ${libp2p.getMultiaddrs().length} addresses, ${libp2p.getConnections().length} connections`
-    })
-    try {
-      const probe = `/mcp-mesh/health/${Date.now()}`
-      await this.datastore.put(new Key(probe), new Uint8Array([1]), { signal })
-      await this.datastore.delete(new Key(probe), { signal })
-      checks.push({ subsystem: 'datastore', ok: true, detail: 'read/write ok' })
-    } catch (err) {
-      checks.push({ subsystem: 'datastore', ok: false, detail: errorMessage(err) })
-    }
-    const dhtMode = libp2p.services.dht.getMode()
-    checks.push({ subsystem: 'dht', ok: true, detail: `mode ${dhtMode}` })
-    checks.push({
-      subsystem: 'pubsub',
-      ok: true,
-      detail: `${libp2p.services.pubsub.getTopics().length} topics subscribed`
-    })
-    checks.push({
-      subsystem: 'mcp',
-      ok: true,
-      detail: `${this.front.sessionCount} sessions${this.httpUrl != null ? `, http ${this.httpUrl}` : ''}`
-    })
-    const compliance = this.registry.validate()
-    const offenders = compliance.tools.filter((tool) => !tool.compliant)
-    checks.push({
-      subsystem: 'tools',
-      // Proxied servers' tools carry whatever metadata their config gives them; only our own must comply.
-      ok: offenders.every((tool) => this.registry.get(tool.name)?.source.kind === 'server'),
-      detail: `${compliance.total} tools, metadata compliance ${compliance.compliance}%${
-        offenders.length > 0
-          ? `; not compliant: ${offenders.map((t) => `${t.name} (${t.issues.join(', ')})`).join('; ')}`
-          : ''
-      }`
-    })
-    checks.push({ subsystem: 'observability', ok: true, detail: this.#observabilityDetail() })
-    for (const proxy of this.#servers) {
-      const status = proxy.status()
-      checks.push({
-        subsystem: `server:${status.name}`,
-        ok: status.state === 'running',
-        detail: `${status.state}, ${status.tools} tools${status.lastError != null ? `, last error: ${status.lastError}` : ''}`
-      })
-    }
-    for (const subsystem of this.#subsystems) {
-      if (subsystem.health == null) continue
-      const result = await subsystem.health(signal).catch((err: unknown) => ({ ok: false, detail: errorMessage(err) }))
-      checks.push({ subsystem: subsystem.name, ...result })
-    }
-    return { healthy: checks.every((check) => check.ok), checks }
+    return nodeHealth(
+      {
+        libp2p: this.libp2p,
+        datastore: this.datastore,
+        registry: this.registry,
+        servers: this.#servers,
+        subsystems: this.#subsystems,
+        mcp: `${this.front.sessionCount} sessions${this.httpUrl != null ? `, http ${this.httpUrl}` : ''}`,
+        observability: this.observability.detail(this.#http?.origin)
+      },
+      signal
+    )
   }
 
   /** `/metrics` and, unless `dashboard.enabled` is false, the dashboard: served by the HTTP endpoint. */
@@ -457,27 +415,11 @@ export class MeshNode implements NodeInfo {
   /** The HTTP URLs of MCP, /metrics and the dashboard, for mesh_status and doctor. */
   #endpoints(): MeshStatus['endpoints'] {
     const origin = this.#http?.origin
-    const metrics = [this.observability.metrics.url, origin != null ? `${origin}${METRICS_PATH}` : undefined]
     return {
       mcp: this.httpUrl,
-      metrics: metrics.filter((url) => url != null),
+      metrics: this.observability.metricsUrls(origin),
       dashboard: origin != null && this.config.dashboard.enabled ? `${origin}${DASHBOARD_PATH}` : undefined
     }
-  }
-
-  /** Where /metrics is served, and what tracing recorded and exported. */
-  #observabilityDetail(): string {
-    const urls = [
-      this.observability.metrics.url,
-      this.#http?.origin != null ? `${this.#http.origin}${METRICS_PATH}` : undefined
-    ]
-    const metrics = urls.filter((url) => url != null)
-    const tracing = this.observability.tracing.status()
-    const otlp =
-      tracing.otlp == null
-        ? 'otlp off'
-        : `otlp ${tracing.otlp.endpoint}: ${tracing.otlp.exported} exported, ${tracing.otlp.dropped} dropped`
-    return `metrics ${metrics.length > 0 ? metrics.join(', ') : 'not served (no --http, no metrics.port)'}; ${tracing.spans} spans, ${otlp}`
   }
 
   /** Workflows this node owns, by state (for the metrics collector). */

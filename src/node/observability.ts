@@ -2,7 +2,13 @@ import { type CallToolResult, ProtocolError } from '@modelcontextprotocol/server
 import type { MeshConfig } from '../config/schema.js'
 import { ERROR_CODE_DENIED } from '../mesh/index.js'
 import type { FrontInstrumentation } from '../mcp/front.js'
-import { type MetricsAuthorizer, type MetricsSources, type NodeMetrics, nodeMetrics } from '../metrics/index.js'
+import {
+  METRICS_PATH,
+  type MetricsAuthorizer,
+  type MetricsSources,
+  type NodeMetrics,
+  nodeMetrics
+} from '../metrics/index.js'
 import type { Task } from '../queue/index.js'
 import type { RoutedCall } from '../router/router.js'
 import {
@@ -80,6 +86,23 @@ export class NodeObservability {
   }
 
   /** A server span per tools/call (child of the caller's `_meta` trace context), timed as mcp.server.operation.duration. */
+  /** Where /metrics is served: its own port, and the HTTP endpoint at `httpOrigin` when there is one. */
+  metricsUrls(httpOrigin?: string): string[] {
+    const urls = [this.metrics.url, httpOrigin != null ? `${httpOrigin}${METRICS_PATH}` : undefined]
+    return urls.filter((url) => url != null)
+  }
+
+  /** Where /metrics is served, and what tracing recorded and exported (a health check's detail). */
+  detail(httpOrigin?: string): string {
+    const metrics = this.metricsUrls(httpOrigin)
+    const tracing = this.tracing.status()
+    const otlp =
+      tracing.otlp == null
+        ? 'otlp off'
+        : `otlp ${tracing.otlp.endpoint}: ${tracing.otlp.exported} exported, ${tracing.otlp.dropped} dropped`
+    return `metrics ${metrics.length > 0 ? metrics.join(', ') : 'not served (no --http, no metrics.port)'}; ${tracing.spans} spans, ${otlp}`
+  }
+
   frontInstrumentation(): FrontInstrumentation {
     const tracer = this.tracing.tracer
     return {
