@@ -4,6 +4,7 @@ import type { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { API_SOCKET } from '../config/defaults.js'
 import { resultText } from '../mcp/result.js'
+import { MAX_TOOL_TIMEOUT_MS } from '../interface/limits.js'
 import { VERSION } from '../interface/version.js'
 import { NodeNotRunningError, ToolCallFailedError } from './errors.js'
 
@@ -60,7 +61,7 @@ export async function callTool(
 ): Promise<unknown> {
   const result = (await client.callTool(
     { name, arguments: args },
-    { timeout: options.timeoutMs ?? 24 * 3_600_000, onprogress: options.onprogress }
+    { timeout: options.timeoutMs ?? MAX_TOOL_TIMEOUT_MS, onprogress: options.onprogress }
   )) as CallToolResult
   const text = resultText(result)
   if (result.isError === true) throw new ToolCallFailedError(`${name} failed: ${text}`)

@@ -83,10 +83,6 @@ export class InputRounds {
   /** `ServerOptions.requestState.verify`: a tampered or expired state is refused with -32602. */
   readonly verify = async (state: string, ctx: ServerContext): Promise<unknown> => this.#codec.verify(state, ctx)
 
-  get pendingCount(): number {
-    return this.#pending.size
-  }
-
   /**
    * Serves one request of a flow: a fresh call (`start` runs it) or the retry
    * of a call waiting for input. Resolves with the call's result, or with an

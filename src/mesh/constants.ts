@@ -49,9 +49,6 @@ export const DEFAULT_MAX_HELD_CALL_BYTES = 128 * 1024 * 1024
 
 export { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from '../interface/error-codes.js'
 
-export const DEFAULT_ADVERT_INTERVAL_MS = 5 * second
-/** A peer whose adverts stop is dropped after this long (three missed adverts). */
-export const DEFAULT_PEER_TTL_MS = 15 * second
 /** A disconnected peer stays in the catalog this long, so a re-dialled connection does not flap the tool list. */
 export const DISCONNECT_GRACE_MS = 2 * second
 /**
@@ -67,8 +64,6 @@ export const PROVIDE_DEBOUNCE_MS = 1_000
 /** A connected member with no advert yet is listed directly after this delay, bounded by the timeout. */
 export const DIRECT_LISTING_DELAY_MS = 500
 export const DIRECT_LISTING_TIMEOUT_MS = 10_000
-/** Adverts triggered by peers subscribing go out at most this often (periodic ones are separate). */
-export const SUBSCRIPTION_PUBLISH_MIN_INTERVAL_MS = 1_000
 /** Largest catalog advert accepted from gossip. */
 export const MAX_ADVERT_BYTES = 256 * 1024
 /**

@@ -176,11 +176,6 @@ export class InboundLimiter {
     }
   }
 
-  /** Bytes of calls held now (accepted, not answered), over all peers. */
-  get heldBytes(): number {
-    return this.#held
-  }
-
   /**
    * Charges `bytes` (a call's arguments and `_meta`, held until it is
    * answered) to the peer's and the node's budgets; returns the release.

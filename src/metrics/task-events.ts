@@ -1,8 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
-import type { Task } from '../queue/index.js'
+import { FINAL_STATES, type Task } from '../queue/index.js'
 import { DURATION_BUCKETS_SECONDS, METRIC_PREFIX } from './constants.js'
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead'])
 /** Label of a task that is a workflow step (the workflow engine sets it). */
 const WORKFLOW_LABEL = 'workflowId'
 
@@ -75,7 +74,7 @@ export class TaskEventCounters {
       this.#attempts.inc({ outcome })
       if (outcome === 'lease-lost') this.#leaseExpiries.inc()
     }
-    if (!FINAL.has(task.state)) {
+    if (!FINAL_STATES.has(task.state)) {
       this.#seen.set(task.id, seen)
       return
     }

@@ -81,6 +81,7 @@ export class MeshNode implements NodeInfo {
   #state: 'stopped' | 'starting' | 'running' | 'stopping' = 'stopped'
   #stopping?: Promise<void>
   #starting?: Promise<void>
+  #token?: Promise<string>
 
   constructor(init: MeshNodeInit) {
     this.#init = init
@@ -115,8 +116,8 @@ export class MeshNode implements NodeInfo {
           return { total: stats.total, exported: stats.exported }
         }
       },
-      // The metrics port takes the node's bearer token, like the HTTP endpoint.
-      async (authorization) => tokenMatches((await loadHttpToken(this.home)).token, bearerToken(authorization))
+      // The metrics port takes the node's bearer token, like the HTTP endpoint (read once, not per scrape).
+      async (authorization) => tokenMatches(await this.#metricsToken(), bearerToken(authorization))
     )
     this.router = new RuntimeRouter(this.registry, {
       dispatcher: () => (this.#services?.meshRunning() === true ? this.#services.mesh.dispatcher : undefined),
@@ -157,6 +158,15 @@ export class MeshNode implements NodeInfo {
           .filter((peer) => this.gate.maySendTo(peer)),
       client: async (peer, options) => port.client(parsePeerId(peer), options)
     }
+  }
+
+  /** The HTTP bearer token (the same file the HTTP endpoint reads at start); a failed read is retried. */
+  async #metricsToken(): Promise<string> {
+    this.#token ??= loadHttpToken(this.home).then(({ token }) => token)
+    return this.#token.catch((err: unknown) => {
+      this.#token = undefined
+      throw err
+    })
   }
 
   get libp2p(): Libp2p<MeshServices> {
@@ -426,14 +436,7 @@ export class MeshNode implements NodeInfo {
   #workflowCounts(): { active: number; byState: Record<string, number> } | undefined {
     const service = this.#services?.workflows
     if (service == null) return undefined
-    const status = service.status()
-    const byState: Record<string, number> = {}
-    if (status.known > 0) {
-      for (const summary of service.engine.list({}, { limit: status.known }).workflows) {
-        byState[summary.state] = (byState[summary.state] ?? 0) + 1
-      }
-    }
-    return { active: status.active, byState }
+    return { active: service.status().active, byState: service.engine.countsByState() }
   }
 
   /** Whether peers may see and call `tool`: its own `meta.export`, or config `export.tools`. */

@@ -9,7 +9,7 @@ import {
   type NodeMetrics,
   nodeMetrics
 } from '../metrics/index.js'
-import type { Task } from '../queue/index.js'
+import { FINAL_STATES, type Task } from '../queue/index.js'
 import type { RoutedCall } from '../router/router.js'
 import {
   activeSpan,
@@ -23,7 +23,6 @@ import {
   type SpanContext
 } from '../tracing/index.js'
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead'])
 /** Submission contexts remembered for tasks still open (bounded: a flood of tasks must not grow it forever). */
 const MAX_OPEN_TASK_TRACES = 10_000
 /** Workflows whose trace is remembered, so every step joins the trace of the call that submitted it. */
@@ -85,7 +84,6 @@ export class NodeObservability {
     await this.tracing.stop()
   }
 
-  /** A server span per tools/call (child of the caller's `_meta` trace context), timed as mcp.server.operation.duration. */
   /** Where /metrics is served: its own port, and the HTTP endpoint at `httpOrigin` when there is one. */
   metricsUrls(httpOrigin?: string): string[] {
     const urls = [this.metrics.url, httpOrigin != null ? `${httpOrigin}${METRICS_PATH}` : undefined]
@@ -103,6 +101,7 @@ export class NodeObservability {
     return `metrics ${metrics.length > 0 ? metrics.join(', ') : 'not served (no --http, no metrics.port)'}; ${tracing.spans} spans, ${otlp}`
   }
 
+  /** A server span per tools/call (child of the caller's `_meta` trace context), timed as mcp.server.operation.duration. */
   frontInstrumentation(): FrontInstrumentation {
     const tracer = this.tracing.tracer
     return {
@@ -171,7 +170,7 @@ export class NodeObservability {
     if (entry == null) {
       // A later event of a task already final (its span is recorded) must not be
       // recorded again under whatever trace happens to be active now.
-      if (FINAL.has(task.state)) return
+      if (FINAL_STATES.has(task.state)) return
       const workflowId = task.labels.workflowId
       let parent = workflowId != null ? this.#workflowParents.get(workflowId) : undefined
       if (parent == null) {
@@ -182,7 +181,7 @@ export class NodeObservability {
       entry = { parent, spanId: newSpanId() }
       remember(this.#taskParents, task.id, entry, MAX_OPEN_TASK_TRACES)
     }
-    if (!FINAL.has(task.state)) return
+    if (!FINAL_STATES.has(task.state)) return
     this.#taskParents.delete(task.id)
     this.#recordTask(task, entry)
   }

@@ -4,7 +4,8 @@ import { LOCK_FILE } from '../config/defaults.js'
 
 export type LockResult = { acquired: true; release: () => Promise<void> } | { acquired: false; holderPid: number }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (one owned by another user counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

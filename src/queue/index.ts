@@ -41,6 +41,7 @@ export type {
   TaskState,
   TaskSubmission
 } from './types.js'
+export { FINAL_STATES } from './types.js'
 export type { AbortOutcome, WorkerHost, WorkerRegistration, WorkerStatus } from './worker/task-worker.js'
 
 /** The task queue service factory (js-libp2p style): `taskQueue(init)(components)`. */

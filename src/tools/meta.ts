@@ -10,8 +10,9 @@ export type RetryPolicyName = (typeof RETRY_POLICIES)[number]
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
 export const DEFAULT_PRIORITY = 5
-/** Longest tool timeout (metadata, and a peer's advert of it): timers derived from it stay in range. */
-export const MAX_TOOL_TIMEOUT_MS = 24 * 3_600_000
+import { MAX_TOOL_TIMEOUT_MS } from '../interface/limits.js'
+
+export { MAX_TOOL_TIMEOUT_MS }
 /** Priorities run from MIN_PRIORITY to MAX_PRIORITY; the highest runs first. */
 export const MIN_PRIORITY = 0
 export const MAX_PRIORITY = 10

@@ -21,7 +21,7 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { second } from '../util/time.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
-import { TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
+import { MAX_TOOL_TIMEOUT_MS, TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
 import { LogRelays } from './call-relay.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
@@ -286,7 +286,7 @@ export class ServerProxy {
           // A 2026-07-28 child reads the log level from each request (2025 ones were set at connect).
           { name: remoteName, arguments: args, _meta: { progressToken, [LOG_LEVEL_META_KEY]: 'debug' } },
           // The router enforces the tool's timeout; the SDK's own 60 s default must not cut in first.
-          { signal: ctx.signal, timeout: 24 * 3_600_000 }
+          { signal: ctx.signal, timeout: MAX_TOOL_TIMEOUT_MS }
         )
       )
       // Notifications read with the result are dispatched a tick later: deliver them first.
@@ -374,14 +374,14 @@ export class ServerProxy {
   ): Promise<GetPromptResult> {
     const client = this.#running()
     return this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
-      client.getPrompt({ name, arguments: args }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
+      client.getPrompt({ name, arguments: args }, { signal: ctx.signal, timeout: MAX_TOOL_TIMEOUT_MS })
     )
   }
 
   async readResource(uri: string, ctx: ServerRequestContext): Promise<ReadResourceResult> {
     const client = this.#running()
     return this.#forward(ctx.requestInput ?? callerInput.getStore(), async () =>
-      client.readResource({ uri }, { signal: ctx.signal, timeout: 24 * 3_600_000 })
+      client.readResource({ uri }, { signal: ctx.signal, timeout: MAX_TOOL_TIMEOUT_MS })
     )
   }
 

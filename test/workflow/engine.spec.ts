@@ -128,6 +128,16 @@ describe('workflow engine (fake queue)', () => {
     expect(queue.tasks.size).toBe(7)
   })
 
+  it('counts the workflows it knows by state', async () => {
+    const { engine } = await setup()
+    expect(engine.countsByState()).toEqual({})
+    const done = await engine.submit({ name: 'one', steps: [{ id: 'a', tool: 'num', args: { n: 1 } }] })
+    await engine.wait(done.workflowId, { timeoutMs: 5_000 })
+    const running = await engine.submit({ name: 'two', steps: [{ id: 's', tool: 'slow', args: { ms: 60_000 } }] })
+    expect(engine.countsByState()).toEqual({ succeeded: 1, running: 1 })
+    await engine.cancel(running.workflowId)
+  })
+
   it('an empty forEach list succeeds with [] and runs no task', async () => {
     const { engine, queue } = await setup()
     const { workflowId } = await engine.submit({

@@ -1,21 +1,12 @@
 import type { Command } from 'commander'
 import { resolveHome } from '../../config/load.js'
-import { lockHolder } from '../../node/repo-lock.js'
+import { isAlive, lockHolder } from '../../node/repo-lock.js'
 import { notice } from '../../util/logger.js'
 import { NodeNotRunningError } from '../errors.js'
 import { homeOption } from './options.js'
 
 /** Longest wait for the node to exit after SIGTERM. */
 const STOP_WAIT_MS = 20_000
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * `mcp-mesh stop`: stops the home's node (detached, daemon or foreground)

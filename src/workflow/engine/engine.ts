@@ -131,6 +131,13 @@ export class WorkflowEngine {
     return { active: this.#runs.size, known: this.#records.size, journal: this.journal.stats }
   }
 
+  /** Workflows known to this node, by state (one pass; for the metrics collector). */
+  countsByState(): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const record of this.#records.values()) counts[record.state] = (counts[record.state] ?? 0) + 1
+    return counts
+  }
+
   #attachQueue(): void {
     if (this.#queue != null || !this.#started) return
     const queue = this.#init.queue
