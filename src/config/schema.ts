@@ -350,9 +350,9 @@ export const configSchema = z
     /** `/metrics` (Prometheus text format); always on the HTTP endpoint, behind its token. */
     metrics: z
       .object({
-        /** Also serve `/metrics` alone on 127.0.0.1:<port>, without the token (for a scraper); 0 picks a port. */
+        /** Also serve `/metrics` alone on 127.0.0.1:<port> for a scraper, behind the same bearer token; 0 picks a port. */
         port: z.number().int().min(0).max(65_535).optional(),
-        /** Include libp2p's own series (`libp2p_*`) and Node.js process metrics. */
+        /** Include libp2p's own series (`libp2p_*`) and Node.js process metrics (collected only when metrics are served). */
         libp2p: z.boolean().default(true)
       })
       .strict()

@@ -69,7 +69,10 @@ export class NodeObservability {
       otlpEndpoint: config.tracing.otlpEndpoint,
       otlpHeaders: config.tracing.otlpHeaders
     })({ peerId })
-    this.metrics = nodeMetrics({ port: config.metrics.port, libp2p: config.metrics.libp2p, authorize })({
+    // libp2p's metrics wrap every stream's sends and events: only worth it when something can read
+    // them (the HTTP endpoint's /metrics, or the metrics port).
+    const readable = config.mcp.httpPort != null || config.metrics.port != null
+    this.metrics = nodeMetrics({ port: config.metrics.port, libp2p: config.metrics.libp2p && readable, authorize })({
       sources: { ...sources, tracing: () => this.tracing.status() }
     })
   }
