@@ -35,7 +35,8 @@ export function parseBody(body: Uint8Array | undefined): unknown {
   }
 }
 
-function idOf(message: unknown): RpcId {
+/** The JSON-RPC id of a parsed single request, for error replies; `null` when there is none or it is a batch. */
+export function idOf(message: unknown): RpcId {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return null
   const id = (message as { id?: unknown }).id
   return typeof id === 'string' || typeof id === 'number' ? id : null
@@ -48,7 +49,11 @@ export function requestId(body: Uint8Array | undefined): RpcId {
 
 /** The body is (or a batch holds) an `initialize` request: the only message that may open a session. */
 export function isInitializeBody(body: Uint8Array | undefined): boolean {
-  const message = parseBody(body)
+  return isInitializeMessage(parseBody(body))
+}
+
+/** `isInitializeBody` of an already parsed body. */
+export function isInitializeMessage(message: unknown): boolean {
   const messages = Array.isArray(message) ? message : [message]
   return messages.some(
     (m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize'

@@ -26,10 +26,10 @@ import type { McpFront } from './front.js'
 import {
   allowedHosts,
   hostAllowed,
-  isInitializeBody,
+  idOf,
+  isInitializeMessage,
   originAllowed,
   parseBody,
-  requestId,
   rpcErrorBody
 } from './http-guard.js'
 import { bearerToken, httpTokenPath, loadHttpToken, tokenMatches } from './http-token.js'
@@ -205,7 +205,9 @@ export class HttpEndpoint {
       res.writeHead(413, { 'content-type': 'text/plain' }).end('request body too large')
       return
     }
-    const id = requestId(body)
+    // Parsed once: the id for every refusal, the era check and the session check read it.
+    const parsedBody = parseBody(body)
+    const id = idOf(parsedBody)
     if (!hostAllowed(req.headers.host, port)) {
       reply(res, 403, HTTP_ERROR_FORBIDDEN, 'Forbidden: invalid Host header', id)
       return
@@ -238,7 +240,6 @@ export class HttpEndpoint {
     // 2026-07-28: stateless, one fresh server per request.
     const modern = this.#modern
     if (modern != null && req.method === 'POST') {
-      const parsedBody = parseBody(body)
       if (!(await isLegacyRequest(request, parsedBody, { maxRequestBodySize: MAX_HTTP_BODY_BYTES }))) {
         if (this.#statelessInFlight >= MAX_HTTP_STATELESS_IN_FLIGHT) {
           reply(
@@ -267,7 +268,7 @@ export class HttpEndpoint {
       }
     } else {
       // Only initialize opens a session: anything else would create a server nobody ever closes.
-      if (req.method !== 'POST' || !isInitializeBody(body)) {
+      if (req.method !== 'POST' || !isInitializeMessage(parsedBody)) {
         reply(
           res,
           400,
