@@ -26,6 +26,7 @@ import type { ToolRegistry } from './registry.js'
 import { LogRelays } from './call-relay.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
+import { KeyedCounter } from '../util/counter.js'
 
 const log = meshLogger('server-proxy')
 
@@ -90,7 +91,7 @@ export class ServerProxy {
 
   readonly #onResourceUpdated?: (uri: string) => void
   /** Sessions subscribed to each resource: the child is subscribed while one is. */
-  readonly #subscribers = new Map<string, number>()
+  readonly #subscribers = new KeyedCounter()
 
   /** `onResourceUpdated` hears the child's `notifications/resources/updated` (the front relays them). */
   constructor(name: string, spec: ServerSpec, registry: ToolRegistry, init: ServerProxyInit = {}) {
@@ -394,7 +395,7 @@ export class ServerProxy {
   /** Subscribes the child to `uri` for the first session that subscribes (when it supports subscriptions). */
   async subscribe(uri: string, ctx: ServerRequestContext): Promise<void> {
     const client = this.#running()
-    const count = this.#subscribers.get(uri) ?? 0
+    const count = this.#subscribers.get(uri)
     if (
       count === 0 &&
       client.getProtocolEra() !== 'modern' &&
@@ -402,17 +403,14 @@ export class ServerProxy {
     ) {
       await client.subscribeResource({ uri }, { signal: ctx.signal })
     }
-    this.#subscribers.set(uri, count + 1)
+    this.#subscribers.increment(uri)
   }
 
   /** Unsubscribes the child from `uri` when the last session unsubscribed. */
   async unsubscribe(uri: string, ctx: ServerRequestContext): Promise<void> {
-    const count = this.#subscribers.get(uri) ?? 0
-    if (count > 1) {
-      this.#subscribers.set(uri, count - 1)
-      return
-    }
-    this.#subscribers.delete(uri)
+    const count = this.#subscribers.get(uri)
+    this.#subscribers.decrement(uri)
+    if (count > 1) return
     const client = this.#running()
     if (
       count === 1 &&

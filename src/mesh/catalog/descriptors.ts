@@ -12,6 +12,7 @@ import {
 import type { PeerTable } from './peers.js'
 import { describedFromRecord, type ToolSchemas } from './provider-policy.js'
 import type { CatalogPeer, CatalogStats, CatalogTool, ChangeReporter, ListTools } from './types.js'
+import { KeyedCounter } from '../../util/counter.js'
 
 const log = meshLogger('catalog')
 
@@ -72,7 +73,7 @@ export class DescriptorStore {
   readonly #bytesByPeer = new Map<string, number>()
   readonly #maxBytes: number
   /** (name, hash) keys a fetch in flight will describe, and peers waiting for them instead of fetching too. */
-  readonly #inflightKeys = new Map<string, number>()
+  readonly #inflightKeys = new KeyedCounter()
   readonly #waiting = new Set<string>()
 
   constructor(init: DescriptorStoreInit) {
@@ -173,11 +174,11 @@ export class DescriptorStore {
     const { stats, peers } = this.#init
     // Schemas travel once: if every missing (name, hash) is being fetched from another peer, wait for that.
     const missing = missingKeys(peers.get(peerId))
-    if (missing.length > 0 && missing.every((key) => this.#inflightKeys.has(key))) {
+    if (missing.length > 0 && missing.every((key) => this.#inflightKeys.get(key) > 0)) {
       this.#waiting.add(peerId)
       return
     }
-    for (const key of missing) this.#inflightKeys.set(key, (this.#inflightKeys.get(key) ?? 0) + 1)
+    for (const key of missing) this.#inflightKeys.increment(key)
     const job = (async () => {
       const started = Date.now()
       stats.descriptorFetches++
@@ -214,11 +215,7 @@ export class DescriptorStore {
         this.#scheduleRetry(peerId)
       } finally {
         this.#fetching.delete(peerId)
-        for (const key of missing) {
-          const count = (this.#inflightKeys.get(key) ?? 1) - 1
-          if (count <= 0) this.#inflightKeys.delete(key)
-          else this.#inflightKeys.set(key, count)
-        }
+        for (const key of missing) this.#inflightKeys.decrement(key)
         this.#wakeWaiting()
       }
     })()
