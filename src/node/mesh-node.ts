@@ -6,7 +6,7 @@ import { API_SOCKET, DATASTORE_DIR } from '../config/defaults.js'
 import type { LoadedConfig } from '../config/load.js'
 import { loadPrivateKey } from '../identity/identity.js'
 import { readSwarmKey } from '../discovery/swarm-key.js'
-import { createFront, type McpFront } from '../mcp/front.js'
+import { createFront, type FrontInstrumentation, type McpFront } from '../mcp/front.js'
 import { DASHBOARD_PATH, dashboardRoutes } from '../dashboard/index.js'
 import { type HttpRoute, HttpEndpoint } from '../mcp/http.js'
 import { METRICS_PATH } from '../metrics/index.js'
@@ -82,6 +82,7 @@ export class MeshNode implements NodeInfo {
   #stopping?: Promise<void>
   #starting?: Promise<void>
   #token?: Promise<string>
+  readonly #instrumentation: FrontInstrumentation
 
   constructor(init: MeshNodeInit) {
     this.#init = init
@@ -90,13 +91,7 @@ export class MeshNode implements NodeInfo {
     this.observability = new NodeObservability(
       this.config,
       {
-        node: () => ({
-          peerId: this.config.identity?.peerId ?? '',
-          version: VERSION,
-          meshName: this.config.mesh.name,
-          uptimeMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
-          sessions: this.front.sessionCount
-        }),
+        node: () => this.#summary(),
         router: () => this.router.metrics(),
         mesh: () => (this.#services?.meshRunning() === true ? this.#services.mesh.status() : undefined),
         queue: () => this.#services?.queue.stats(),
@@ -134,7 +129,8 @@ export class MeshNode implements NodeInfo {
       )
     })
     this.front = init.front ?? createFront()
-    this.front.instrument(this.observability.frontInstrumentation())
+    this.#instrumentation = this.observability.frontInstrumentation()
+    this.front.instrument(this.#instrumentation)
     this.gate = trustGate({ export: this.config.export, trust: this.config.trust })({ tools: this.registry })
     this.registry.addEventListener('change', () => this.front.notifyToolListChanged())
     // Servers with export: true share their prompts and resources with admitted peers too.
@@ -258,9 +254,10 @@ export class MeshNode implements NodeInfo {
         gate: this.gate,
         // A claimed task is served like a pushed one: a server span in the owner's trace, timed.
         traced: async (call, run) =>
-          this.observability
-            .frontInstrumentation()
-            .toolCall({ name: call.tool, caller: { kind: 'peer', peerId: call.owner }, meta: call.trace }, run)
+          this.#instrumentation.toolCall(
+            { name: call.tool, caller: { kind: 'peer', peerId: call.owner }, meta: call.trace },
+            run
+          )
       })
       this.#subsystems.push(...this.#services.all)
       const queue = this.#services.queue
@@ -403,14 +400,7 @@ export class MeshNode implements NodeInfo {
       ...routes,
       ...dashboardRoutes({
         refreshMs: this.config.dashboard.refreshMs,
-        node: () => ({
-          peerId: this.peerId.toString(),
-          version: VERSION,
-          meshName: this.config.mesh.name,
-          uptimeMs: Date.now() - this.#startedAt,
-          sessions: this.front.sessionCount,
-          addresses: this.libp2p.getMultiaddrs().map((ma) => ma.toString())
-        }),
+        node: () => ({ ...this.#summary(), addresses: this.libp2p.getMultiaddrs().map((ma) => ma.toString()) }),
         health: async (signal) => this.health(signal),
         peers: () => (this.#services?.meshRunning() === true ? this.#services.mesh.peerSummaries() : undefined),
         localTools: () =>
@@ -437,6 +427,17 @@ export class MeshNode implements NodeInfo {
     const service = this.#services?.workflows
     if (service == null) return undefined
     return { active: service.status().active, byState: service.engine.countsByState() }
+  }
+
+  /** The node in one line of figures, for the metrics collector and the dashboard. */
+  #summary(): { peerId: string; version: string; meshName: string; uptimeMs: number; sessions: number } {
+    return {
+      peerId: this.config.identity?.peerId ?? '',
+      version: VERSION,
+      meshName: this.config.mesh.name,
+      uptimeMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
+      sessions: this.front.sessionCount
+    }
   }
 
   /** Whether peers may see and call `tool`: its own `meta.export`, or config `export.tools`. */

@@ -22,3 +22,9 @@ export function canonicalHash(...parts: unknown[]): string {
   })
   return hash.digest('hex')
 }
+
+/** Whether every value has the same canonical JSON (key order ignored; undefined counts as null). */
+export function allEqual(values: readonly unknown[]): boolean {
+  const first = JSON.stringify(canonical(values[0] ?? null))
+  return values.every((value) => JSON.stringify(canonical(value ?? null)) === first)
+}

@@ -1,7 +1,7 @@
 import type { Tool as McpTool } from '@modelcontextprotocol/server'
 import { TOOL_META_KEY } from '../../mcp/view.js'
 import { DEFAULT_TIMEOUT_MS, type RetryPolicy, retryPolicySchema } from '../../tools/meta.js'
-import { canonical } from '../../util/canonical-json.js'
+import { allEqual } from '../../util/canonical-json.js'
 import type { AdvertTool } from '../advert.js'
 import type { CatalogTool } from './types.js'
 
@@ -100,11 +100,6 @@ export function neutralDescription(name: string, providers: number): string {
 
 type Annotations = NonNullable<McpTool['annotations']>
 
-function same(values: readonly unknown[]): boolean {
-  const first = JSON.stringify(canonical(values[0] ?? null))
-  return values.every((value) => JSON.stringify(canonical(value ?? null)) === first)
-}
-
 /**
  * Annotations of several providers: readOnlyHint and idempotentHint hold
  * only if every provider says so; destructiveHint and openWorldHint hold if
@@ -118,7 +113,7 @@ export function mergeAnnotations(all: ReadonlyArray<McpTool['annotations']>): An
     openWorldHint: all.some((a) => a?.openWorldHint !== false)
   }
   const titles = all.map((a) => a?.title)
-  if (titles[0] != null && same(titles)) merged.title = titles[0]
+  if (titles[0] != null && allEqual(titles)) merged.title = titles[0]
   return merged
 }
 
@@ -145,16 +140,16 @@ export function mergeListing(name: string, descriptors: readonly McpTool[]): Mcp
   // Any other field (title, icons, execution...) only when every provider says the same.
   for (const key of keys) {
     const values = descriptors.map((d) => (d as Record<string, unknown>)[key])
-    if (values[0] !== undefined && same(values)) (merged as Record<string, unknown>)[key] = values[0]
+    if (values[0] !== undefined && allEqual(values)) (merged as Record<string, unknown>)[key] = values[0]
   }
   const descriptions = descriptors.map((d) => d.description)
-  if (same(descriptions)) {
+  if (allEqual(descriptions)) {
     if (first.description != null) merged.description = first.description
   } else {
     merged.description = neutralDescription(name, descriptors.length)
   }
   const annotations = descriptors.map((d) => d.annotations)
-  if (same(annotations)) {
+  if (allEqual(annotations)) {
     if (first.annotations != null) merged.annotations = first.annotations
   } else {
     merged.annotations = mergeAnnotations(annotations)
@@ -176,10 +171,10 @@ function mergeMeta(all: ReadonlyArray<McpTool['_meta']>): Record<string, unknown
       const policy: Record<string, unknown> = {}
       for (const field of fields) {
         const fieldValues = values.map((value) => asRecord(value)[field])
-        if (fieldValues[0] !== undefined && same(fieldValues)) policy[field] = fieldValues[0]
+        if (fieldValues[0] !== undefined && allEqual(fieldValues)) policy[field] = fieldValues[0]
       }
       out[key] = policy
-    } else if (values[0] !== undefined && same(values)) {
+    } else if (values[0] !== undefined && allEqual(values)) {
       out[key] = values[0]
     }
   }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { CatalogPeer, CatalogTool } from '../../mesh/index.js'
 import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, retryPolicySchema } from '../../tools/meta.js'
 import type { ToolRegistry } from '../../tools/registry.js'
-import { canonicalHash } from '../../util/canonical-json.js'
+import { allEqual, canonicalHash } from '../../util/canonical-json.js'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATE_SAVE_EVERY } from '../constants.js'
 import {
   ConfirmationRequiredError,
@@ -349,8 +349,8 @@ export class QueueOwner {
     const first = adverts[0]
     if (first == null) return undefined
     const agreed = <T>(pick: (advert: AdvertOf) => T): T | undefined => {
-      const value = canonicalHash(pick(first.advert))
-      return adverts.every((entry) => canonicalHash(pick(entry.advert)) === value) ? pick(first.advert) : undefined
+      const values = adverts.map((entry) => pick(entry.advert))
+      return allEqual(values) ? values[0] : undefined
     }
     const retry = agreed((advert) => advert.retry)
     return {
