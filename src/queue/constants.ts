@@ -112,6 +112,8 @@ export const MAX_CLAIM_MEMORY = 4096
 export const CLAIM_MEMORY_MS = minute
 /** Peers an owner keeps in its refusal cooldown at once (oldest dropped first). */
 export const MAX_COOLDOWNS = 1024
+/** Parsed peer IDs the owner's dispatch keeps (a push parses its worker's ID; the cache is emptied when full). */
+export const MAX_PARSED_PEERS = 256
 
 /** Peer-only JSON-RPC methods of the queue protocol, on `/mcp+p2p`. */
 export const METHOD_CLAIM = 'mcp-mesh/task/claim'

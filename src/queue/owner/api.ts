@@ -1,7 +1,7 @@
 import { activeTraceMeta } from '../../tracing/context.js'
 import { randomUUID } from 'node:crypto'
 import type { CatalogPeer, CatalogTool } from '../../mesh/index.js'
-import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, retryPolicySchema } from '../../tools/meta.js'
+import { DEFAULT_PRIORITY, DEFAULT_TIMEOUT_MS, type RetryPolicy, retryPolicySchema } from '../../tools/meta.js'
 import type { ToolRegistry } from '../../tools/registry.js'
 import { allEqual, canonicalHash } from '../../util/canonical-json.js'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATE_SAVE_EVERY } from '../constants.js'
@@ -31,6 +31,11 @@ import type { TaskStore } from './task-store.js'
 import { type StoredTask, taskView } from './types.js'
 
 type AdvertOf = CatalogTool['advert']
+
+/** The retry policy of a task whose tool sets none (a tool's meta always has one: this is for unknown tools). */
+const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze(retryPolicySchema.parse({}))
+/** Base retry policies (a tool's, an advert's, the default) already checked by `retryPolicySchema`. */
+const checkedRetries = new WeakSet<object>()
 
 export interface QueueOwnerInit {
   store: TaskStore
@@ -72,19 +77,26 @@ export class QueueOwner {
       }
     }
     const tool = registry.get(submission.tool)
-    const offered = tool != null || this.#init.peers().some((peer) => peer.tools.has(submission.tool))
+    // The catalog's peers, read once for this submit.
+    const peers = this.#init.peers()
+    const offered = tool != null || peers.some((peer) => peer.tools.has(submission.tool))
     if (!offered && submission.failIfNoWorker === true) throw new NoWorkerError(submission.tool)
-    this.#checkArguments(submission.tool, args, submission.placement?.peer)
+    this.#checkArguments(submission.tool, args, peers, submission.placement?.peer)
     const now = Date.now()
-    const remoteMeta = this.#remoteMeta(submission.tool, submission.placement?.peer)
-    const baseRetry = tool?.meta.retry ?? remoteMeta?.retry ?? retryPolicySchema.parse({})
+    const remoteMeta = this.#remoteMeta(submission.tool, peers, submission.placement?.peer)
+    const baseRetry = tool?.meta.retry ?? remoteMeta?.retry ?? DEFAULT_RETRY
     const retry: TaskRetry = { ...baseRetry, jitter: true, ...submission.retry }
-    retryPolicySchema.parse({
-      policy: retry.policy,
-      maxAttempts: retry.maxAttempts,
-      baseDelayMs: retry.baseDelayMs,
-      retryOnToolError: retry.retryOnToolError
-    })
+    // The merged policy is checked when the submission overrides it; a tool's,
+    // an advert's or the default policy once per object (they are long-lived).
+    if (submission.retry != null || !checkedRetries.has(baseRetry)) {
+      retryPolicySchema.parse({
+        policy: retry.policy,
+        maxAttempts: retry.maxAttempts,
+        baseDelayMs: retry.baseDelayMs,
+        retryOnToolError: retry.retryOnToolError
+      })
+      if (submission.retry == null) checkedRetries.add(baseRetry)
+    }
     const runAt = submission.runAt ?? (submission.delayMs != null ? now + submission.delayMs : now)
     const task: StoredTask = {
       id: randomUUID(),
@@ -313,13 +325,13 @@ export class QueueOwner {
    * tool, no descriptor) is accepted: the task waits for a provider, whose
    * worker checks the arguments when it runs it.
    */
-  #checkArguments(tool: string, args: unknown, placedOn?: string): void {
+  #checkArguments(tool: string, args: unknown, peers: readonly CatalogPeer[], placedOn?: string): void {
     const schemas: unknown[] = []
     if (placedOn == null || placedOn === this.#init.self) {
       const local = this.#init.registry.get(tool)
       if (local != null) schemas.push(local.inputSchema)
     }
-    for (const peer of this.#init.peers()) {
+    for (const peer of peers) {
       if (placedOn != null && peer.peerId !== placedOn) continue
       const schema = peer.tools.get(tool)?.descriptor?.inputSchema
       if (schema != null) schemas.push(schema)
@@ -338,10 +350,11 @@ export class QueueOwner {
    */
   #remoteMeta(
     tool: string,
+    peers: readonly CatalogPeer[],
     placedOn?: string
-  ): { retry?: TaskRetry; priority?: number; timeoutMs?: number } | undefined {
+  ): { retry?: RetryPolicy; priority?: number; timeoutMs?: number } | undefined {
     const adverts: CatalogTool[] = []
-    for (const peer of this.#init.peers()) {
+    for (const peer of peers) {
       if (placedOn != null && peer.peerId !== placedOn) continue
       const entry = peer.tools.get(tool)
       if (entry != null) adverts.push(entry)
@@ -352,9 +365,9 @@ export class QueueOwner {
       const values = adverts.map((entry) => pick(entry.advert))
       return allEqual(values) ? values[0] : undefined
     }
-    const retry = agreed((advert) => advert.retry)
     return {
-      retry: retry != null ? { ...retry, jitter: true } : undefined,
+      // The advert's own object (a submit adds jitter): checked once, then known by identity.
+      retry: agreed((advert) => advert.retry),
       priority: agreed((advert) => advert.priority),
       timeoutMs: agreed((advert) => advert.timeoutMs)
     }

@@ -1,3 +1,4 @@
+import type { PeerId } from '@libp2p/interface'
 import type { Client } from '@modelcontextprotocol/client'
 import { type CallToolResult, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
 import { peerRefusal } from '../../mesh/index.js'
@@ -8,7 +9,7 @@ import { meshLogger } from '../../util/logger.js'
 import { parsePeerId } from '../../util/peer-id.js'
 import type { TrustGate } from '../../trust/index.js'
 import type { MeshPort } from '../components.js'
-import { ABORT_TIMEOUT_MS, METHOD_ABORT, TIMEOUT_GRACE_MS } from '../constants.js'
+import { ABORT_TIMEOUT_MS, MAX_PARSED_PEERS, METHOD_ABORT, TIMEOUT_GRACE_MS } from '../constants.js'
 import { abortResult, type InboundTask, TASK_META_KEY } from '../protocol.js'
 import type { TaskWorker } from '../worker/task-worker.js'
 import type { LeaseBook } from './leases.js'
@@ -34,6 +35,12 @@ export interface TaskDispatchInit {
  */
 export class TaskDispatch {
   readonly #init: TaskDispatchInit
+  /**
+   * Workers' peer IDs by their string: parsed once, not per push (a parse
+   * decodes base58, and the pool's look-up encodes it again unless the
+   * PeerId object has its string cached).
+   */
+  readonly #peerIds = new Map<string, PeerId>()
 
   constructor(init: TaskDispatchInit) {
     this.#init = init
@@ -89,7 +96,7 @@ export class TaskDispatch {
     if (leases.get(task.id) !== lease) return
     let client: Client
     try {
-      client = await mesh.client(parsePeerId(peer), { signal: lease.controller.signal })
+      client = await mesh.client(this.#peerId(peer), { signal: lease.controller.signal })
     } catch (err) {
       leases.notExecuted(task.id, lease.token, errorMessage(err), peer)
       return
@@ -123,6 +130,16 @@ export class TaskDispatch {
         leases.lost(task.id, lease.token, `lost ${peer}: ${errorMessage(err)}`)
       }
     }
+  }
+
+  #peerId(peer: string): PeerId {
+    let id = this.#peerIds.get(peer)
+    if (id == null) {
+      id = parsePeerId(peer)
+      if (this.#peerIds.size >= MAX_PARSED_PEERS) this.#peerIds.clear()
+      this.#peerIds.set(peer, id)
+    }
+    return id
   }
 
   /** Tells a pull worker its task was cancelled; on failure its next heartbeat carries the cancel. */

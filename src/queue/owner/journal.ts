@@ -35,7 +35,8 @@ const FIXED_FIELDS: ReadonlySet<string> = new Set([
   'trace'
 ])
 
-type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
+/** A put's value is the record's JSON text: LevelDB takes it as UTF-8 (`valueEncoding: 'utf8'`), with no byte copy in JS. */
+type Op = { type: 'put'; key: string; value: string; valueEncoding: 'utf8' } | { type: 'del'; key: string }
 
 const baseKey = (id: string): string => `${JOURNAL_PREFIX}/${id}`
 const updateKey = (id: string): string => `${UPDATE_PREFIX}/${id}`
@@ -91,7 +92,10 @@ export class TaskJournal {
   #pending = new Map<string, Task | null>()
   /** The queue state to write in the next batch, if it changed. */
   #state?: QueueState
-  #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = []
+  /** The promise of the next batch, once a writer waits for it. */
+  #next?: PromiseWithResolvers<void>
+  /** The promise of the batch in flight, if a writer waited for it. */
+  #committing?: Promise<void>
   /** The tasks whose base record is in the batch in flight. */
   readonly #inFlightBases = new Set<string>()
   #timer?: NodeJS.Immediate
@@ -106,7 +110,8 @@ export class TaskJournal {
     this.#level = levelOf(datastore)
   }
 
-  async put(task: Task): Promise<void> {
+  /** Resolves once the batch holding this write is committed (the promise is shared by the batch's writers). */
+  put(task: Task): Promise<void> {
     this.#pending.set(task.id, task)
     return this.#schedule()
   }
@@ -114,10 +119,10 @@ export class TaskJournal {
   /** Records the task without waiting for the disk (state changes that are re-derivable on recovery). */
   putLater(task: Task): void {
     this.#pending.set(task.id, task)
-    void this.#schedule().catch(() => {})
+    this.#arm()
   }
 
-  async delete(id: string): Promise<void> {
+  delete(id: string): Promise<void> {
     this.#pending.set(id, null)
     return this.#schedule()
   }
@@ -127,7 +132,7 @@ export class TaskJournal {
    * undefined when it is already (or the task was never written).
    */
   accepted(id: string): Promise<void> | undefined {
-    if (this.#inFlightBases.has(id)) return this.#writing
+    if (this.#inFlightBases.has(id)) return this.#committing ?? this.#writing
     if (!this.#based.has(id) && this.#pending.get(id) != null) return this.#schedule()
     return undefined
   }
@@ -174,7 +179,7 @@ export class TaskJournal {
   }
 
   /** Writes the queue state in the next batch (with the tasks' writes); resolves once it is committed. */
-  async saveState(state: QueueState): Promise<void> {
+  saveState(state: QueueState): Promise<void> {
     this.#state = state
     return this.#schedule()
   }
@@ -187,48 +192,67 @@ export class TaskJournal {
     while (this.#writing != null) await this.#writing
   }
 
+  /** The next batch's promise, shared by every write that waits for it. */
   #schedule(): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>()
-    this.#waiters.push({ resolve, reject })
-    // A batch in flight takes the next one along when it ends; else everything
-    // issued in this turn of the event loop shares one batch.
-    if (this.#timer == null && this.#writing == null) {
-      this.#timer = setImmediate(() => {
-        this.#timer = undefined
-        this.#startWrite()
-      })
+    let next = this.#next
+    if (next == null) {
+      next = Promise.withResolvers<void>()
+      // Writers that do not wait (putLater) must not leave an unhandled rejection behind.
+      next.promise.catch(() => {})
+      this.#next = next
     }
-    return promise
+    this.#arm()
+    return next.promise
+  }
+
+  /**
+   * A batch in flight takes the next one along when it ends; else everything
+   * issued in this turn of the event loop shares one batch.
+   */
+  #arm(): void {
+    if (this.#timer == null && this.#writing == null) {
+      this.#timer = setImmediate(this.#onTimer)
+    }
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined
+    this.#startWrite()
   }
 
   /** Commits what is pending as one batch, unless one is in flight (then it follows that one). */
   #startWrite(): void {
     if (this.#writing != null || (this.#pending.size === 0 && this.#state == null)) return
-    this.#writing = this.#write().finally(() => {
-      this.#writing = undefined
-      this.#inFlightBases.clear()
-      this.#startWrite()
-    })
+    this.#writing = this.#write().finally(this.#afterWrite)
+  }
+
+  readonly #afterWrite = (): void => {
+    this.#writing = undefined
+    this.#committing = undefined
+    this.#inFlightBases.clear()
+    this.#startWrite()
   }
 
   async #write(): Promise<void> {
     const pending = this.#pending
-    const waiters = this.#waiters
+    const waiters = this.#next
     this.#pending = new Map()
-    this.#waiters = []
+    this.#next = undefined
+    this.#committing = waiters?.promise
     const ops: Op[] = []
     const state = this.#state
     this.#state = undefined
-    if (state != null) ops.push({ type: 'put', key: QUEUE_STATE_KEY, value: encoder.encode(JSON.stringify(state)) })
+    if (state != null)
+      ops.push({ type: 'put', key: QUEUE_STATE_KEY, value: JSON.stringify(state), valueEncoding: 'utf8' })
     const based: string[] = []
     for (const [id, task] of pending) {
       if (task == null) {
         ops.push({ type: 'del', key: baseKey(id) }, { type: 'del', key: updateKey(id) })
         this.#based.delete(id)
       } else if (this.#based.has(id)) {
-        ops.push({ type: 'put', key: updateKey(id), value: encoder.encode(JSON.stringify(updateOf(task))) })
+        ops.push({ type: 'put', key: updateKey(id), value: JSON.stringify(updateOf(task)), valueEncoding: 'utf8' })
       } else {
-        ops.push({ type: 'put', key: baseKey(id), value: encoder.encode(JSON.stringify(task)) })
+        ops.push({ type: 'put', key: baseKey(id), value: JSON.stringify(task), valueEncoding: 'utf8' })
         this.#based.add(id)
         this.#inFlightBases.add(id)
         based.push(id)
@@ -238,13 +262,13 @@ export class TaskJournal {
       await this.#commit(ops)
       this.writes += pending.size
       this.batches++
-      for (const waiter of waiters) waiter.resolve()
+      waiters?.resolve()
     } catch (err) {
       // Not written: the next write of these tasks must be a base record again.
       for (const id of based) this.#based.delete(id)
       this.#state ??= state
       log.error('journal write failed: %s', errorMessage(err))
-      for (const waiter of waiters) waiter.reject(err as Error)
+      waiters?.reject(err as Error)
     }
   }
 
@@ -255,7 +279,7 @@ export class TaskJournal {
     }
     const batch = this.#datastore.batch()
     for (const op of ops) {
-      if (op.type === 'put') batch.put(new Key(op.key), op.value)
+      if (op.type === 'put') batch.put(new Key(op.key), encoder.encode(op.value))
       else batch.delete(new Key(op.key))
     }
     await batch.commit()
