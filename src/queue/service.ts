@@ -69,6 +69,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   readonly #topic: TaskTopic
   readonly #claims: TaskClaims
   readonly #rpcHost: QueueRpcHost
+  readonly #placement: PlacementView
   #started = false
   #timers: NodeJS.Timeout[] = []
   #unsubscribeCatalog?: () => void
@@ -108,7 +109,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       tasks: this.#store.tasks,
       started: () => this.#started,
       paused: () => this.#store.paused,
-      choose: (task) => chooseWorker(task, this.#placementView()),
+      choose: (task) => chooseWorker(task, this.#placement),
       dispatch: (task, choice) => {
         if (choice.kind === 'local') this.#dispatch.local(task)
         else void this.#dispatch.push(task, choice.peer)
@@ -130,6 +131,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       gate: components.gate,
       leaseMs: this.#leaseMs
     })
+    this.#placement = this.#placementView()
     this.#owner = new QueueOwner({
       store: this.#store,
       scheduler: this.#scheduler,
@@ -252,10 +254,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
 
   // ---------------------------------------------------------------- public API
 
-  async submit(
-    submission: TaskSubmission,
-    _options: { signal?: AbortSignal } = {}
-  ): Promise<{ task: Task; created: boolean }> {
+  submit(submission: TaskSubmission, _options: { signal?: AbortSignal } = {}): Promise<{ task: Task; created: boolean }> {
     return this.#owner.submit(submission)
   }
 
@@ -275,7 +274,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     return this.#owner.cancel(id, reason)
   }
 
-  async waitFor(id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Task> {
+  waitFor(id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Task> {
     return this.#owner.waitFor(id, options)
   }
 
@@ -319,6 +318,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
 
   // ---------------------------------------------------------------- wiring
 
+  /** What placement reads (closures over this service's parts), made once. */
   #placementView(): PlacementView {
     const leases = this.#leases
     return {

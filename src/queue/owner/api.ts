@@ -202,9 +202,15 @@ export class QueueOwner {
     return taskView(task)
   }
 
-  async waitFor(id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Task> {
-    const task = this.#init.store.require(id)
-    if (FINAL_STATES.has(task.state)) return taskView(task)
+  /** Not an async function: the caller gets this promise itself, not one more wrapped around it. */
+  waitFor(id: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Task> {
+    let task: StoredTask
+    try {
+      task = this.#init.store.require(id)
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+    if (FINAL_STATES.has(task.state)) return Promise.resolve(taskView(task))
     const { promise, resolve, reject } = Promise.withResolvers<Task>()
     const waiter = (finished: Task): void => done(() => resolve(finished))
     const timer =
@@ -361,6 +367,11 @@ export class QueueOwner {
     }
     const first = adverts[0]
     if (first == null) return undefined
+    // One provider agrees with itself: its fields as they are (no canonical JSON per field per submit).
+    if (adverts.length === 1) {
+      const { retry, priority, timeoutMs } = first.advert
+      return { retry, priority, timeoutMs }
+    }
     const agreed = <T>(pick: (advert: AdvertOf) => T): T | undefined => {
       const values = adverts.map((entry) => pick(entry.advert))
       return allEqual(values) ? values[0] : undefined

@@ -46,10 +46,12 @@ Examples:
         const submitted = await queue.submit(input)
         let { task } = submitted
         if (wait) {
-          task = await queue.waitFor(task.id, { signal, timeoutMs: waitMs }).catch((err: unknown) => {
-            if ((err as Error).name === 'WaitTimeoutError') return queue.require(task.id)
-            throw err
-          })
+          try {
+            task = await queue.waitFor(task.id, { signal, timeoutMs: waitMs })
+          } catch (err) {
+            if ((err as Error).name !== 'WaitTimeoutError') throw err
+            task = queue.require(task.id)
+          }
         }
         // Built here from our own task: the output schema's check (a schema walk per task) is skipped.
         return structuredResult({ task: taskRecord(task), created: submitted.created } as unknown as JsonObject)

@@ -31,25 +31,18 @@ export async function executePushed(
   if (!decision.allowed) throw new ProtocolError(ERROR_CODE_DENIED, `denied: ${decision.reason}`)
   // The owner cancels with notifications/cancelled; a dropped connection is
   // not a cancel: the task keeps running so a restarted owner can re-lease it.
-  const controller = new AbortController()
-  const onAbort = (): void => {
-    const reason: unknown = ctx.signal.reason
-    if (reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed) {
-      log('owner %s disconnected; task %s keeps running for a re-lease', peer, task.id)
-      return
-    }
-    controller.abort(reason)
+  const keepRunning = (reason: unknown): boolean => {
+    if (!(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed)) return false
+    log('owner %s disconnected; task %s keeps running for a re-lease', peer, task.id)
+    return true
   }
-  if (ctx.signal.aborted) onAbort()
-  else ctx.signal.addEventListener('abort', onAbort, { once: true })
   const stopHeartbeat = heartbeatPushed(task.leaseMs, ctx.reportProgress)
   try {
     return await worker.execute(
       { id: task.id, token: task.token, tool, args, timeoutMs: task.timeoutMs, owner: peer },
-      { signal: controller.signal, reportProgress: ctx.reportProgress }
+      { signal: ctx.signal, reportProgress: ctx.reportProgress, keepRunning }
     )
   } finally {
     stopHeartbeat()
-    ctx.signal.removeEventListener('abort', onAbort)
   }
 }

@@ -201,7 +201,12 @@ export class TaskWorker {
   /** Runs a task here; throws a BUSY protocol error (nothing ran) when full or not accepting. */
   async execute(
     task: WorkerTask,
-    ctx: { signal: AbortSignal; reportProgress: (p: ToolProgress) => void }
+    ctx: {
+      signal: AbortSignal
+      reportProgress: (p: ToolProgress) => void
+      /** An abort of `signal` for which the run goes on (true): e.g. a pushed task's owner disconnecting. */
+      keepRunning?: (reason: unknown) => boolean
+    }
   ): Promise<CallToolResult> {
     const key = runKey(task.owner, task.id)
     const existing = this.#running.get(key)
@@ -226,7 +231,10 @@ export class TaskWorker {
     // an uncleared timer per task.
     const controller = new AbortController()
     const { signal } = controller
-    const onCallerAbort = (): void => controller.abort(ctx.signal.reason)
+    const onCallerAbort = (): void => {
+      const reason: unknown = ctx.signal.reason
+      if (ctx.keepRunning?.(reason) !== true) controller.abort(reason)
+    }
     if (ctx.signal.aborted) onCallerAbort()
     else ctx.signal.addEventListener('abort', onCallerAbort, { once: true })
     const timer = setTimeout(
