@@ -254,7 +254,10 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
 
   // ---------------------------------------------------------------- public API
 
-  submit(submission: TaskSubmission, _options: { signal?: AbortSignal } = {}): Promise<{ task: Task; created: boolean }> {
+  submit(
+    submission: TaskSubmission,
+    _options: { signal?: AbortSignal } = {}
+  ): Promise<{ task: Task; created: boolean }> {
     return this.#owner.submit(submission)
   }
 

@@ -36,6 +36,10 @@ export class QueueMetrics {
   /** A task reached a final state. */
   finished(at: number): void {
     this.#completions.push(at)
+    // Completions older than the window are dropped here too (a snapshot would drop them): without
+    // queue_stats calls the list would otherwise grow by one number per task for good.
+    const cutoff = at - THROUGHPUT_WINDOW_MS
+    while (this.#completions[0]! < cutoff) this.#completions.shift()
   }
 
   snapshot(
