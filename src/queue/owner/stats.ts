@@ -33,6 +33,11 @@ export class QueueMetrics {
     this.#runCount++
   }
 
+  /** Completion times kept for the throughput window. */
+  get windowed(): number {
+    return this.#completions.length
+  }
+
   /** A task reached a final state. */
   finished(at: number): void {
     this.#completions.push(at)
