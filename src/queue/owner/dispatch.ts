@@ -90,9 +90,11 @@ export class TaskDispatch {
     }
     // The lease is on disk before the worker hears of the task, so a crash of
     // this node can only lead to a re-lease, never to a second run.
-    await store.journal
-      .put(task)
-      .catch((err: unknown) => log.error('journaling the lease of %s failed: %s', task.id, errorMessage(err)))
+    try {
+      await store.journal.put(task)
+    } catch (err) {
+      log.error('journaling the lease of %s failed: %s', task.id, errorMessage(err))
+    }
     if (leases.get(task.id) !== lease) return
     let client: Client
     try {
