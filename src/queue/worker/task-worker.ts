@@ -242,29 +242,10 @@ export class TaskWorker {
       task.timeoutMs
     )
     timer.unref()
-    const running: RunningTask = {
-      ...task,
-      startedAt: Date.now(),
-      controller,
-      result: Promise.resolve(errorResult('not started'))
-    }
-    running.result = (async () => {
-      try {
-        return await this.#host.router.call(
-          task.tool,
-          task.args,
-          {
-            signal,
-            reportProgress: ctx.reportProgress,
-            caller: forPeer ? { kind: 'peer', peerId: task.owner } : { kind: 'local' }
-          },
-          { override: 'local' }
-        )
-      } catch (err) {
-        if (err instanceof ProtocolError) throw err
-        return errorResult(errorMessage(err))
-      }
-    })()
+    const startedAt = Date.now()
+    // The run starts here (before it is recorded as running, as the tool's first await comes later).
+    const result = this.#run(task, signal, ctx.reportProgress, forPeer)
+    const running: RunningTask = { ...task, startedAt, controller, result }
     this.#running.set(key, running)
     if (forPeer) this.#peerRunning++
     try {
@@ -287,6 +268,26 @@ export class TaskWorker {
         for (const waiter of waiters) waiter()
       }
       this.#onSlotFree?.()
+    }
+  }
+
+  /** The tool's run through the router: a tool's failure is an error result; a protocol error (busy) is thrown. */
+  async #run(
+    task: WorkerTask,
+    signal: AbortSignal,
+    reportProgress: (p: ToolProgress) => void,
+    forPeer: boolean
+  ): Promise<CallToolResult> {
+    try {
+      return await this.#host.router.call(
+        task.tool,
+        task.args,
+        { signal, reportProgress, caller: forPeer ? { kind: 'peer', peerId: task.owner } : { kind: 'local' } },
+        { override: 'local' }
+      )
+    } catch (err) {
+      if (err instanceof ProtocolError) throw err
+      return errorResult(errorMessage(err))
     }
   }
 
