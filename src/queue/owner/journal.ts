@@ -77,8 +77,8 @@ export interface TaskJournalOptions {
  * pair back into a base record).
  *
  * Writes are group-committed: one batch is in flight at a time; every put
- * or delete issued meanwhile (or, when none is in flight, in the same turn of
- * the event loop) goes into the next one, and each caller's promise resolves
+ * or delete issued meanwhile and in the turn it ends (or, when none is in
+ * flight, in the same turn of the event loop) goes into the next one, and each caller's promise resolves
  * once the batch holding its write is committed. Writes of one task in one
  * batch are one record. A submit awaits its write, so an acknowledged task
  * survives a crash of the process (see docs/queue.md for what is synced when).
@@ -186,10 +186,13 @@ export class TaskJournal {
 
   /** Waits for every write issued so far. */
   async flush(): Promise<void> {
-    clearImmediate(this.#timer)
-    this.#timer = undefined
-    this.#startWrite()
-    while (this.#writing != null) await this.#writing
+    for (;;) {
+      clearImmediate(this.#timer)
+      this.#timer = undefined
+      this.#startWrite()
+      if (this.#writing == null) return
+      await this.#writing
+    }
   }
 
   /** The next batch's promise, shared by every write that waits for it. */
@@ -206,8 +209,9 @@ export class TaskJournal {
   }
 
   /**
-   * A batch in flight takes the next one along when it ends; else everything
-   * issued in this turn of the event loop shares one batch.
+   * Everything issued in this turn of the event loop shares one batch, or,
+   * while a batch is in flight, everything issued until the turn in which it
+   * ends (see #afterWrite).
    */
   #arm(): void {
     if (this.#timer == null && this.#writing == null) {
@@ -226,11 +230,17 @@ export class TaskJournal {
     this.#writing = this.#write().finally(this.#afterWrite)
   }
 
+  /**
+   * The next batch starts in the check phase of the turn in which this one
+   * ended, not at once: the scheduler's pump (queued earlier in that phase)
+   * first starts the leases of the tasks submitted meanwhile, so a task's
+   * acceptance and its lease stay one record in one batch.
+   */
   readonly #afterWrite = (): void => {
     this.#writing = undefined
     this.#committing = undefined
     this.#inFlightBases.clear()
-    this.#startWrite()
+    if (this.#pending.size > 0 || this.#state != null) this.#arm()
   }
 
   async #write(): Promise<void> {
