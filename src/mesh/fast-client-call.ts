@@ -258,6 +258,8 @@ async function request(
   let timer: NodeJS.Timeout | undefined
   const { promise, resolve, reject } = Promise.withResolvers<unknown>()
   try {
+    // The stream may have closed while the output validator was looked up (as in the SDK).
+    if (client.transport == null || transport.closed) throw new Error('Not connected')
     if (signal?.aborted) {
       const reason: unknown = signal.reason
       throw reason instanceof SdkError ? reason : new SdkError(SdkErrorCode.RequestTimeout, String(reason))
