@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import {
   type CallToolRequest,
   type CallToolResult,
@@ -105,6 +108,36 @@ interface ClientInternals {
   }
   _reportStoreError?: (error: unknown) => void
   _onerror?: (error: Error) => void
+}
+
+/**
+ * The client SDK release whose 2026-07-28 tools/call result schemas were
+ * read for this shortcut: `decodeResult` parses the raw result with the wire
+ * schema (a loose object: `_meta`, `resultType: string`, `content`,
+ * `structuredContent`, `isError`) only to validate it, then `validateResult`
+ * parses it without `resultType` with the lifted schema (the same loose
+ * object less `resultType`). For a result whose `resultType` is "complete",
+ * the first parse succeeds exactly when the second does, so the second alone
+ * decides; when it refuses, the full decode runs and gives the SDK's own
+ * error. Another release gets the full decode.
+ */
+const WIRE_PARSE_IMPLIED_BY = '2.4.0'
+const wireParseImplied = clientSdkVersion() === WIRE_PARSE_IMPLIED_BY
+
+function clientSdkVersion(): string | undefined {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('@modelcontextprotocol/client'))
+    const manifest = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as {
+      version?: unknown
+    }
+    return typeof manifest.version === 'string' ? manifest.version : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
 /** codecResultValidator of the SDK, for tools/call: one per codec (the SDK builds it, and probes it, per call). */
@@ -333,6 +366,16 @@ async function request(
     call.response.then(
       (raw) => {
         if (signal?.aborted || !finish()) return
+        if (wireParseImplied && isPlainObject(raw) && raw.resultType === 'complete') {
+          // One schema parse instead of two (see WIRE_PARSE_IMPLIED_BY); a refused result takes the full decode.
+          const lifted: Record<string, unknown> = { ...raw }
+          delete lifted.resultType
+          const validated = schema['~standard'].validate(lifted)
+          if ('value' in validated) {
+            resolve(validated.value)
+            return
+          }
+        }
         let decoded: Decoded
         try {
           decoded = codec.decodeResult('tools/call', raw)

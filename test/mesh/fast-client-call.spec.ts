@@ -332,6 +332,12 @@ const SCRIPT: Record<string, { result: Record<string, unknown> } | { error: Reco
   'no-result-type': { result: { content: [] } },
   'odd-result-type': { result: { resultType: 'later', content: [] } },
   'bad-content': { result: { resultType: 'complete', content: 'nope' } },
+  'no-content': { result: { resultType: 'complete' } },
+  'bad-is-error': { result: { resultType: 'complete', content: [], isError: 'yes' } },
+  'bad-server-info': {
+    result: { resultType: 'complete', content: [], _meta: { 'io.modelcontextprotocol/serverInfo': 5, kept: true } }
+  },
+  'non-string-result-type': { result: { resultType: 7, content: [] } },
   'empty-input-required': { result: { resultType: 'input_required' } },
   'error-with-data': { error: { code: -32603, message: 'boom', data: { why: 'because' } } },
   'url-elicitation': {
