@@ -2,9 +2,14 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
   type CallToolRequest,
   type CallToolResult,
   type Client,
+  DEFAULT_REQUEST_TIMEOUT_MSEC,
+  LOG_LEVEL_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
   type JSONRPCNotification,
   type JSONRPCRequest,
   type Progress,
@@ -46,13 +51,12 @@ const log = meshLogger('mcp+p2p:fast-call')
 const MODERN_ERA = '2026-07-28'
 /** SEP-2243's header mismatch: the SDK client refreshes its tool list and retries once. */
 const HEADER_MISMATCH_ERROR_CODE = -32020
-const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
 /** The SDK's RESERVED_ENVELOPE_META_KEYS: lifted out of an inbound notification's `_meta`. */
 const ENVELOPE_KEYS = [
-  'io.modelcontextprotocol/protocolVersion',
-  'io.modelcontextprotocol/clientInfo',
-  'io.modelcontextprotocol/clientCapabilities',
-  'io.modelcontextprotocol/logLevel'
+  PROTOCOL_VERSION_META_KEY,
+  CLIENT_INFO_META_KEY,
+  CLIENT_CAPABILITIES_META_KEY,
+  LOG_LEVEL_META_KEY
 ] as const
 
 export type CallToolParams = CallToolRequest['params']
@@ -325,7 +329,7 @@ async function request(
         .catch((error: unknown) => internals._onerror?.call(client, new Error(`Failed to send cancellation: ${error}`)))
       reject(reason instanceof SdkError ? reason : new SdkError(SdkErrorCode.RequestTimeout, String(reason)))
     }
-    const timeout = options?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS
+    const timeout = options?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MSEC
     const onTimeout = (): void => cancel(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout }))
     const startTime = Date.now()
     const progressed = (raw: JSONRPCNotification): void => {
