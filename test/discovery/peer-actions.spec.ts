@@ -1,86 +1,99 @@
+import { noise } from '@libp2p/noise'
 import type { Connection, DialProtocolOptions, Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { describe, expect, it } from 'vitest'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
 import { connectPeer } from '../../src/discovery/peer-actions.js'
 import type { MeshServices } from '../../src/interface/libp2p.js'
+import { cleanup, track } from '../helpers/index.js'
 
-const RELAY = '12D3KooWNGiR3fp9oqkWLMon5ECf5PN57zNWLuAS7JUStTGxAKDa'
-const PEER = '12D3KooWGVjw4mDtKrvvgBXWqSKdRiThyYBfXcdZDBiMMQRHCPyp'
-const CIRCUIT = `/ip4/127.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`
+afterEach(cleanup)
 
-function fakeConnection(id: string, direct: boolean): Connection {
-  return {
-    id,
-    remotePeer: peerIdFromString(PEER),
-    remoteAddr: multiaddr(direct ? `/ip4/127.0.0.1/tcp/4002/p2p/${PEER}` : CIRCUIT),
-    direct,
-    direction: direct ? 'inbound' : 'outbound',
-    status: 'open',
-    ...(direct ? {} : { limits: { bytes: 1n } }),
-    timeline: { open: Date.now() },
-    streams: []
-  } as unknown as Connection
-}
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 
-/**
- * A node dialled through a relay that upgrades to a direct connection while
- * the first ping runs: `closing` closes under that ping. The ping behaves as
- * js-libp2p's: it reports the connection it opened its stream on, and one
- * whose connection closes waits for its pong until its signal ends.
- */
-function upgradingPeer(closing: 'the ping connection' | 'another connection'): {
-  libp2p: Libp2p<MeshServices>
-  pings: () => number
-} {
-  const events = new EventTarget()
-  const relayed = fakeConnection('relayed', false)
-  const other = fakeConnection('other', false)
-  const direct = fakeConnection('direct', true)
-  let connections = [relayed, other]
-  let pings = 0
-  const libp2p = {
-    peerId: peerIdFromString(RELAY),
-    addEventListener: events.addEventListener.bind(events),
-    removeEventListener: events.removeEventListener.bind(events),
-    getConnections: (_peer?: PeerId) => connections,
-    dial: async () => relayed,
-    services: {
-      ping: {
-        ping: async (_peer: PeerId, options: DialProtocolOptions = {}): Promise<number> => {
-          if (++pings > 1) return 7
-          options.onProgress?.({ type: 'connection:opened', detail: relayed })
-          const { promise, resolve, reject } = Promise.withResolvers<number>()
-          options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true })
-          setImmediate(() => {
-            const closed = closing === 'the ping connection' ? relayed : other
-            connections = [...connections.filter((c) => c !== closed), direct]
-            events.dispatchEvent(new CustomEvent('connection:close', { detail: closed }))
-            // A ping whose connection stays open gets its pong.
-            if (closed !== relayed) setImmediate(() => resolve(3))
-          })
-          return promise
-        }
-      }
-    }
-  } as unknown as Libp2p<MeshServices>
-  return { libp2p, pings: () => pings }
+async function pingPeer(): Promise<Libp2p<{ ping: ReturnType<ReturnType<typeof ping>> }>> {
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { ping: ping() }
+  })
+  track('ping peer', async () => node.stop())
+  return node
 }
 
 describe('connectPeer', () => {
-  it('pings again at once when the connection its ping runs on is replaced by a direct one', async () => {
-    const { libp2p, pings } = upgradingPeer('the ping connection')
+  it('pings again at once when the connection its ping runs on closes (a relayed one replaced by a direct one)', async () => {
+    const [node, peer] = [await pingPeer(), await pingPeer()]
+    // The peer closes the first ping's connection once the ping arrived, unanswered, as the
+    // direct upgrade closes a relayed connection; js-libp2p's ping then waits for its signal.
+    let first = true
+    await peer.unhandle(PING_PROTOCOL)
+    await peer.handle(PING_PROTOCOL, async (stream, connection) => {
+      if (first) {
+        first = false
+        for await (const _ of stream) break
+        await connection.close()
+        return
+      }
+      for await (const chunk of stream) stream.send(chunk)
+      await stream.close()
+    })
+    // Two connections, as the relayed and the direct one: one is left when the ping's closes.
+    const address = peer.getMultiaddrs()[0]!
+    await node.dial(address, { force: true })
+    await node.dial(address, { force: true })
     const started = Date.now()
-    const result = await connectPeer(libp2p, CIRCUIT, { defaultTimeoutMs: 5_000 })
-    expect(result.latencyMs).toBe(7)
-    expect(pings()).toBe(2)
+    const result = await connectPeer(node as unknown as Libp2p<MeshServices>, address.toString(), {
+      defaultTimeoutMs: 5_000
+    })
+    expect(result.latencyMs).toBeTypeOf('number')
     expect(Date.now() - started).toBeLessThan(5_000)
+    expect(first).toBe(false)
   })
 
   it('keeps a ping whose connection stays open while another connection to the peer closes', async () => {
-    const { libp2p, pings } = upgradingPeer('another connection')
-    const result = await connectPeer(libp2p, CIRCUIT, { defaultTimeoutMs: 5_000 })
+    const PEER = '12D3KooWGVjw4mDtKrvvgBXWqSKdRiThyYBfXcdZDBiMMQRHCPyp'
+    const connection = (id: string): Connection =>
+      ({
+        id,
+        remotePeer: peerIdFromString(PEER),
+        remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`),
+        direct: true,
+        direction: 'outbound',
+        status: 'open',
+        timeline: { open: Date.now() },
+        streams: []
+      }) as unknown as Connection
+    const [used, other] = [connection('used'), connection('other')]
+    const events = new EventTarget()
+    let pings = 0
+    const libp2p = {
+      peerId: peerIdFromString('12D3KooWNGiR3fp9oqkWLMon5ECf5PN57zNWLuAS7JUStTGxAKDa'),
+      addEventListener: events.addEventListener.bind(events),
+      removeEventListener: events.removeEventListener.bind(events),
+      getConnections: (_peer?: PeerId) => [used],
+      dial: async () => used,
+      services: {
+        ping: {
+          ping: async (_peer: PeerId, options: DialProtocolOptions = {}): Promise<number> => {
+            pings++
+            options.onProgress?.({ type: 'connection:opened', detail: used })
+            events.dispatchEvent(new CustomEvent('connection:close', { detail: other }))
+            await new Promise((resolve) => setImmediate(resolve))
+            options.signal?.throwIfAborted()
+            return 3
+          }
+        }
+      }
+    } as unknown as Libp2p<MeshServices>
+    const result = await connectPeer(libp2p, `/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`, { defaultTimeoutMs: 5_000 })
     expect(result.latencyMs).toBe(3)
-    expect(pings()).toBe(1)
+    expect(pings).toBe(1)
   })
 })
