@@ -37,7 +37,14 @@ async function parseVariants(spec: string): Promise<Variant[]> {
       : {
           label,
           command: NODE,
-          args: [join(checkout, 'bin', 'mcp-mesh.js'), 'start', '--foreground', '--home', await makeHome(), ...LOOPBACK],
+          args: [
+            join(checkout, 'bin', 'mcp-mesh.js'),
+            'start',
+            '--foreground',
+            '--home',
+            await makeHome(),
+            ...LOOPBACK
+          ],
           env
         }
     variants.push({ label, target })
@@ -56,8 +63,7 @@ try {
   const targets = []
   for (const variant of variants) {
     const { client, pid } = await connectStdioWithPid(variant.target)
-    const echo = async (): Promise<unknown> =>
-      client.callTool({ name: 'echo', arguments: { message: 'hello mesh' } })
+    const echo = async (): Promise<unknown> => client.callTool({ name: 'echo', arguments: { message: 'hello mesh' } })
     targets.push({ label: variant.label, pid, echo, latencies: [] as number[], cpuMs: 0, perRound: [] as string[] })
   }
   for (const target of targets) await timeSequential(warmup, target.echo)
