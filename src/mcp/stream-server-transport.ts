@@ -127,11 +127,18 @@ export class StreamServerTransport implements Transport {
         continue
       }
       if (message == null) return
-      const interceptor = this.#interceptor
-      if (interceptor !== undefined && 'method' in message && 'id' in message && interceptor(message) !== undefined) {
-        continue
-      }
+      if (this.#interceptor !== undefined && 'method' in message && 'id' in message && this.#takeOver(message)) continue
       this.onmessage?.(message)
+    }
+  }
+
+  /** Whether the interceptor answers `request` (a failing interceptor leaves it to the SDK). */
+  #takeOver(request: JSONRPCRequest): boolean {
+    try {
+      return this.#interceptor?.(request) !== undefined
+    } catch (err) {
+      this.onerror?.(err as Error)
+      return false
     }
   }
 
