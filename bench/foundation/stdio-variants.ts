@@ -79,7 +79,15 @@ try {
     const { client, pid } = await connectStdioWithPid(variant.target)
     const echo = async (): Promise<unknown> => client.callTool({ name: 'echo', arguments: { message: 'hello mesh' } })
     const pids = variant.home != null ? [pid, detachedNodePid(variant.home)] : [pid]
-    targets.push({ label: variant.label, pids, echo, latencies: [] as number[], cpuMs: 0, perRound: [] as string[] })
+    targets.push({
+      label: variant.label,
+      pids,
+      echo,
+      latencies: [] as number[],
+      roundP50s: [] as number[],
+      cpuMs: 0,
+      perRound: [] as string[]
+    })
   }
   for (const target of targets) await timeSequential(warmup, target.echo)
   for (let round = 0; round < rounds; round++) {
@@ -92,6 +100,7 @@ try {
       const used = cpu() - before
       target.cpuMs += used
       target.latencies.push(...samples)
+      target.roundP50s.push(summarize(samples).p50)
       target.perRound.push(`${fmt(summarize(samples).p50)}/${Math.round((used * 1000) / calls)}`)
     }
   }
@@ -99,11 +108,14 @@ try {
   process.stdout.write(
     `stdio echo, ${rounds} rounds × ${calls} sequential calls, load ${load.map((l) => l.toFixed(2)).join(' → ')}\n`
   )
+  // Pooled p50 over every call, and the median of the rounds' p50s (robust to a round the machine's load spoiled).
   const reference = summarize(targets.at(-1)!.latencies).p50
+  const referenceRounds = summarize(targets.at(-1)!.roundP50s).p50
   for (const target of targets) {
     const p50 = summarize(target.latencies).p50
+    const roundsP50 = summarize(target.roundP50s).p50
     process.stdout.write(
-      `${target.label.padEnd(14)} p50 ${fmt(p50)} ms (${fmt(p50 / reference, 2)}× ref)  CPU ${fmt((target.cpuMs * 1000) / (rounds * calls), 1)} µs/call  rounds p50/CPU: ${target.perRound.join(' ')}\n`
+      `${target.label.padEnd(18)} p50 ${fmt(p50)} ms (${fmt(p50 / reference, 2)}×), rounds' median ${fmt(roundsP50)} ms (${fmt(roundsP50 / referenceRounds, 2)}×)  CPU ${fmt((target.cpuMs * 1000) / (rounds * calls), 1)} µs/call  rounds p50/CPU: ${target.perRound.join(' ')}\n`
     )
   }
 } finally {
