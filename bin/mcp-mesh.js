@@ -56,10 +56,17 @@ if (major >= MIN_MAJOR) {
     )
     process.exit(1)
   }
-  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, MCP_MESH_REEXEC: '1' }
-  })
+  // --experimental-async-context-frame: AsyncLocalStorage without promise hooks (the default from
+  // Node 24; the pinned node@22 knows it and prints no warning for it). A few µs less CPU per MCP
+  // call: bench/RESULTS.md, "Issue 12, fourth pass". src/cli/detach.ts gives it to a detached node.
+  const child = spawn(
+    pinned,
+    ['--experimental-async-context-frame', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, MCP_MESH_REEXEC: '1' }
+    }
+  )
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => {
       child.kill(signal)

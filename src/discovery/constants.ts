@@ -55,6 +55,11 @@ export const DEFAULT_KNOWN_PEERS_FORGET_MS = 30 * 24 * hour
 
 /** Connection upkeep: in-use tagging, minimum connections, isolated recovery. */
 export const MAINTENANCE_INTERVAL_MS = 10 * second
+/**
+ * peer_connect's ping attempts: one more each time the connection a ping
+ * runs on closes under it (a relayed connection replaced by a direct one).
+ */
+export const CONNECT_PING_ATTEMPTS = 3
 /** Reachability / DHT mode re-evaluation after address or connection changes. */
 export const REACHABILITY_DEBOUNCE_MS = 250
 

@@ -1,8 +1,9 @@
-import type { Connection, Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import type { MeshServices } from '../interface/libp2p.js'
 import { errorMessage } from '../util/errors.js'
 import { parsePeerId } from '../util/peer-id.js'
 import { parseDialTarget } from './address.js'
+import { CONNECT_PING_ATTEMPTS } from './constants.js'
 import { PeerDialError, PeerNotConnectedError, UnknownPeerError } from './errors.js'
 import { type ConnectionDescription, describeConnections, describePeer, type PeerDetails } from './peer-details.js'
 
@@ -72,18 +73,7 @@ export async function connectPeer(
     throw new PeerDialError(target, reason, { cause: err })
   }
   const peerId = connection.remotePeer
-  let latencyMs: number | undefined
-  // A relayed (limited) connection may be replaced by a direct one right
-  // after the dial (DCUtR or the direct upgrade close it): a ping that lost
-  // its connection that way is tried once more on the new one.
-  for (let attempt = 0; attempt < 2 && latencyMs == null; attempt++) {
-    try {
-      latencyMs = await libp2p.services.ping.ping(peerId, { signal: AbortSignal.any([...signals]) })
-    } catch {
-      // latency is informative only
-      if (signal.aborted || libp2p.getConnections(peerId).length === 0) break
-    }
-  }
+  const latencyMs = await measureLatency(libp2p, peerId, signal)
   const connections = describeConnections(libp2p, peerId)
   const result: ConnectResult = {
     peer: peerId.toString(),
@@ -95,6 +85,45 @@ export async function connectPeer(
   }
   if (latencyMs != null) result.latencyMs = latencyMs
   return result
+}
+
+/**
+ * The peer's latency, or undefined (it is informative only). A relayed
+ * (limited) connection may be replaced by a direct one right after the dial
+ * (DCUtR or the direct upgrade close it). js-libp2p's ping does not notice
+ * its connection closing: it waits for the pong until its signal ends, so a
+ * ping that lost its connection would take the whole dial timeout. An
+ * attempt therefore also ends when the connection it runs on closes, and is
+ * tried again on the connections left.
+ */
+async function measureLatency(
+  libp2p: Libp2p<MeshServices>,
+  peerId: PeerId,
+  signal: AbortSignal
+): Promise<number | undefined> {
+  for (let attempt = 0; attempt < CONNECT_PING_ATTEMPTS; attempt++) {
+    const lost = new AbortController()
+    let used: Connection | undefined
+    const onClose = (event: CustomEvent<Connection>): void => {
+      if (event.detail.id === used?.id) lost.abort(new Error('the connection of the ping closed'))
+    }
+    libp2p.addEventListener('connection:close', onClose)
+    try {
+      return await libp2p.services.ping.ping(peerId, {
+        signal: AbortSignal.any([signal, lost.signal]),
+        onProgress: (event) => {
+          if (event.type !== 'connection:opened') return
+          used = event.detail as Connection
+          if (used.status !== 'open') lost.abort(new Error('the connection of the ping closed'))
+        }
+      })
+    } catch {
+      if (signal.aborted || libp2p.getConnections(peerId).length === 0) return undefined
+    } finally {
+      libp2p.removeEventListener('connection:close', onClose)
+    }
+  }
+  return undefined
 }
 
 /** Closes every connection to `peer`; PeerNotConnectedError or UnknownPeerError when there is none. */

@@ -8,8 +8,6 @@ import {
   ProtocolErrorCode,
   type Server,
   type ServerContext,
-  SdkError,
-  SdkErrorCode,
   type Transport
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
@@ -17,21 +15,26 @@ import { meshLogger } from '../util/logger.js'
 const log = meshLogger('mcp:fast-call')
 
 /**
- * The tools/call fast path of a peer's `/mcp+p2p` session pinned to MCP
- * 2026-07-28: the SDK's `_onrequest` minus what a repeated call provably does
- * not need. What runs is the SDK's own: the registered tools/call handler
- * (request validation, the input_required seam, result validation), the
- * session's wire codec (`encodeResult`: resultType, serverInfo `_meta`;
- * `encodeErrorCode`), `buildContext` (the per-request log level), and
- * notifications and the response go out through the session's transport
- * (serveStdio's channel). What is skipped: serveStdio's per-message routing
- * (the session is pinned), the SDK's JSON-RPC shape checks (the `/mcp+p2p`
- * transport checked the message), and the `_meta` envelope's schema parse,
- * when the envelope is identical to one the SDK validated on this session.
+ * The tools/call fast path of a stream session: the SDK's `_onrequest` minus
+ * what a repeated call provably does not need. Served: a peer's `/mcp+p2p`
+ * session pinned to MCP 2026-07-28, and the node's stdio and local API
+ * socket in either era (a 2025 client that sent `initialize`, or a
+ * 2026-07-28 one). What runs is the SDK's own: the registered tools/call
+ * handler (request validation, the input_required seam and the 2025 shim,
+ * result validation), the session's wire codec (`encodeResult`: resultType,
+ * serverInfo `_meta` on 2026-07-28; `encodeErrorCode`), `buildContext` (the
+ * per-request log level), the request's abort controller in the SDK's table
+ * (so `notifications/cancelled` and closing abort it as they would), and
+ * notifications and the response go out through the session's channel. What
+ * is skipped: serveStdio's per-message routing (the session is pinned), the
+ * SDK's JSON-RPC shape checks (the transport checked the message), and on
+ * 2026-07-28 the `_meta` envelope's schema parse, when the envelope is
+ * identical to one the SDK validated on this session.
  *
  * Anything else goes to the SDK: another method, a retry carrying
- * `requestState` or `inputResponses`, a new envelope, an SDK whose
- * internals are not the ones this code reads.
+ * `requestState` or `inputResponses`, a new envelope (2026-07-28), any
+ * envelope key (2025), a session not yet initialized, an SDK whose internals
+ * are not the ones this code reads.
  */
 
 /** The `_meta` keys of the per-request envelope, in the order the SDK lifts them. */
@@ -43,6 +46,8 @@ const ENVELOPE_KEYS = [
 ] as const
 
 const MODERN_ERA = '2026-07-28'
+/** The era name of the SDK's 2025 codec (every 2025 revision a client can negotiate). */
+const LEGACY_ERA = '2025-11-25'
 
 /** Envelope objects built by the fast path (the handler does not record them again). */
 const fastEnvelopes = new WeakSet<object>()
@@ -58,6 +63,10 @@ type RequestHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<R
 /** The parts of the SDK's Server (Protocol) that `_onrequest` uses, read at runtime. */
 interface ServerInternals {
   readonly transport?: Transport
+  /** Set by `initialize` (2025) or by serveStdio's pinning (2026-07-28). */
+  _negotiatedProtocolVersion?: string
+  _requestHandlerAbortControllers?: Map<unknown, AbortController>
+  _assertOutboundRequestInEra?: (codec: unknown, method: string) => void
   _requestHandlers?: Map<string, RequestHandler>
   _negotiatedWireCodec?: () => WireCodec
   _outboundServerInfo?: () => unknown
@@ -85,12 +94,54 @@ export function envelopeKey(envelope: Record<string, unknown>): string | undefin
   return fastEnvelopes.has(envelope) ? undefined : JSON.stringify(envelope)
 }
 
+/** The SDK's accessor for a request without `requestState`. */
+function noRequestState(): undefined {
+  return undefined
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/** The SDK's `isStandardSchema`: a result schema given to `ctx.mcpReq.send`. */
+function isStandardSchema(value: unknown): boolean {
+  if (value == null || (typeof value !== 'object' && typeof value !== 'function')) return false
+  const standard = (value as { '~standard'?: { validate?: unknown } })['~standard']
+  return typeof standard?.validate === 'function'
+}
+
 /**
- * The interceptor for one pinned 2026-07-28 session: `validated()` is the
+ * The `_meta` envelope of a request this path may take, split from the rest
+ * of `_meta`; undefined to leave the request to the SDK. 2026-07-28: the
+ * envelope must be the one the SDK last validated on the session. 2025: no
+ * envelope key at all (the SDK would lift one into `ctx.mcpReq.envelope`).
+ */
+function liftEnvelope(
+  meta: unknown,
+  era: string,
+  expected: string | undefined
+): { envelope?: Record<string, unknown>; rest?: Record<string, unknown> } | undefined {
+  if (era === LEGACY_ERA) {
+    if (meta === undefined) return {}
+    if (!isPlainObject(meta) || ENVELOPE_KEYS.some((key) => key in meta)) return undefined
+    return { rest: meta }
+  }
+  if (era !== MODERN_ERA || !isPlainObject(meta) || expected === undefined) return undefined
+  const envelope: Record<string, unknown> = {}
+  const rest: Record<string, unknown> = { ...meta }
+  let carried = 0
+  for (const key of ENVELOPE_KEYS) {
+    if (!(key in meta)) continue
+    envelope[key] = meta[key]
+    delete rest[key]
+    carried++
+  }
+  if (carried === 0 || JSON.stringify(envelope) !== expected) return undefined
+  return { envelope, rest: Object.keys(rest).length > 0 ? rest : undefined }
+}
+
+/**
+ * The interceptor for one pinned session (either era): `validated()` is the
  * key of the last envelope the SDK validated on it (see `envelopeKey`).
  */
 export function fastToolCalls(
@@ -102,43 +153,44 @@ export function fastToolCalls(
     if (request.method !== 'tools/call') return undefined
     const params = request.params as unknown
     if (!isPlainObject(params) || 'requestState' in params || 'inputResponses' in params) return undefined
-    const meta = params._meta
-    const expected = validated()
-    if (!isPlainObject(meta) || expected === undefined) return undefined
-    const envelope: Record<string, unknown> = {}
-    const rest: Record<string, unknown> = { ...meta }
-    let carried = 0
-    for (const key of ENVELOPE_KEYS) {
-      if (!(key in meta)) continue
-      envelope[key] = meta[key]
-      delete rest[key]
-      carried++
-    }
-    if (carried === 0 || JSON.stringify(envelope) !== expected) return undefined
     const handler = internals._requestHandlers?.get('tools/call')
     const channel = internals.transport
     const codec = internals._negotiatedWireCodec?.()
     const notifyVia = internals._notificationViaCodec
     const outboundCodec = internals._resolveOutboundCodec
+    const assertInEra = internals._assertOutboundRequestInEra
+    const controllers = internals._requestHandlerAbortControllers
     if (
       handler == null ||
       channel == null ||
-      codec?.era !== MODERN_ERA ||
+      codec == null ||
+      internals._negotiatedProtocolVersion === undefined ||
       notifyVia == null ||
       outboundCodec == null ||
+      assertInEra == null ||
+      controllers == null ||
+      controllers.has(request.id) ||
       internals.buildContext == null ||
       internals._outboundServerInfo == null
     ) {
       return undefined
     }
-    fastEnvelopes.add(envelope)
+    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? validated() : undefined)
+    if (lifted === undefined) return undefined
+    const { envelope, rest } = lifted
+    if (envelope !== undefined) fastEnvelopes.add(envelope)
     log('tools/call %s on the fast path', request.id)
-    // The request as the SDK hands it on: the envelope lifted out of _meta.
-    const liftedParams: Record<string, unknown> = { ...params }
-    if (Object.keys(rest).length > 0) liftedParams._meta = rest
-    else delete liftedParams._meta
-    const lifted = { ...request, params: liftedParams } as JSONRPCRequest
+    // The request as the SDK hands it on: the envelope lifted out of _meta (2025: unchanged).
+    let handed = request
+    if (envelope !== undefined) {
+      const liftedParams: Record<string, unknown> = { ...params }
+      if (rest !== undefined) liftedParams._meta = rest
+      else delete liftedParams._meta
+      handed = { ...request, params: liftedParams } as JSONRPCRequest
+    }
+    const requestId = request.id
     const controller = new AbortController()
+    controllers.set(requestId, controller)
     const onerror = (error: Error): void => internals._onerror?.(error)
     const notify = async (
       notification: { method: string; params?: Record<string, unknown> },
@@ -148,6 +200,18 @@ export function fastToolCalls(
         ...options,
         relatedRequestId: request.id
       })
+    // ctx.mcpReq.send as the SDK builds it: the era check, then the request related to this one.
+    const send = async (
+      outbound: { method: string; params?: Record<string, unknown> },
+      schemaOrOptions?: unknown,
+      maybeOptions?: Record<string, unknown>
+    ): Promise<unknown> => {
+      assertInEra.call(server, outboundCodec.call(server, outbound.method), outbound.method)
+      const request = server.request.bind(server) as (...args: unknown[]) => Promise<unknown>
+      return isStandardSchema(schemaOrOptions)
+        ? request(outbound, schemaOrOptions, { ...maybeOptions, relatedRequestId: requestId })
+        : request(outbound, { ...(schemaOrOptions as Record<string, unknown>), relatedRequestId: requestId })
+    }
     const ctx = internals.buildContext.call(
       server,
       {
@@ -155,17 +219,11 @@ export function fastToolCalls(
         mcpReq: {
           id: request.id,
           method: request.method,
-          _meta: liftedParams._meta,
-          envelope,
-          requestState: () => undefined,
+          _meta: rest,
+          ...(envelope !== undefined && { envelope }),
+          requestState: noRequestState,
           signal: controller.signal,
-          // Server-to-client requests of a call go through input_required rounds, never ctx.mcpReq.send.
-          send: async () => {
-            throw new SdkError(
-              SdkErrorCode.NotConnected,
-              'ctx.mcpReq.send is not available on the tools/call fast path'
-            )
-          },
+          send,
           notify
         },
         http: undefined
@@ -174,7 +232,7 @@ export function fastToolCalls(
     )
     const respond = async (message: JSONRPCMessage): Promise<void> => channel.send(message)
     Promise.resolve()
-      .then(async () => handler(lifted, ctx))
+      .then(async () => handler(handed, ctx))
       .then(
         async (result) => {
           if (controller.signal.aborted) return
@@ -207,6 +265,9 @@ export function fastToolCalls(
         }
       )
       .catch((error: unknown) => onerror(new Error(`Failed to send response: ${String(error)}`)))
+      .finally(() => {
+        if (controllers.get(requestId) === controller) controllers.delete(requestId)
+      })
     return controller
   }
 }

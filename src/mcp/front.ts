@@ -98,7 +98,7 @@ export class McpFront {
   readonly #rounds = new InputRounds()
   /** Resources each session subscribed to (2025 sessions; 2026-07-28 has no resources/subscribe). */
   readonly #subscriptions = new WeakMap<Server, Set<string>>()
-  /** The last `_meta` envelope the SDK validated on each peer session (the tools/call fast path's key). */
+  /** The last `_meta` envelope the SDK validated on each session (the tools/call fast path's key on 2026-07-28). */
   readonly #validatedEnvelopes = new WeakMap<Server, string>()
   #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
@@ -195,7 +195,7 @@ export class McpFront {
     })
     server.setRequestHandler('tools/call', async (request, ctx) => {
       const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined
-      if (caller.kind === 'peer' && envelope != null) {
+      if (envelope != null) {
         const key = envelopeKey(envelope)
         if (key !== undefined) this.#validatedEnvelopes.set(server, key)
       }
@@ -317,10 +317,13 @@ export class McpFront {
     const handle = serveStdio(
       ({ era }) => {
         const server = this.#track(this.createServer(view, caller))
-        // A peer's repeated tools/call on a pinned 2026-07-28 stream skips the SDK's routing (fast-call.ts).
-        if (caller.kind === 'peer' && canIntercept(transport)) {
+        // A repeated tools/call skips the SDK's routing (fast-call.ts): on the node's stdio and API
+        // socket in either era, on a peer's /mcp+p2p stream once pinned to 2026-07-28.
+        if (canIntercept(transport)) {
           transport.intercept(
-            era === 'modern' ? fastToolCalls(server, () => this.#validatedEnvelopes.get(server)) : undefined
+            caller.kind === 'local' || era === 'modern'
+              ? fastToolCalls(server, () => this.#validatedEnvelopes.get(server))
+              : undefined
           )
         }
         // A 2026-07-28 opening has no initialized notification: its first request is the opening.

@@ -26,7 +26,8 @@ interface Waiting {
 }
 
 interface PendingCall<R> {
-  readonly id: string
+  /** Set when the call first waits for input (a call that never does needs no id). */
+  id?: string
   round: number
   settled: boolean
   result?: { value: R } | { error: unknown }
@@ -132,7 +133,6 @@ export class InputRounds {
       )
     }
     const call: PendingCall<unknown> = {
-      id: randomUUID(),
       round: 0,
       settled: false,
       waiting: new Map(),
@@ -204,21 +204,24 @@ export class InputRounds {
 
   async #round(call: PendingCall<unknown>, ctx: ServerContext): Promise<unknown> {
     clearTimeout(call.expiry)
-    this.#pending.delete(call.id)
+    if (call.id !== undefined) this.#pending.delete(call.id)
     // Wait for the result or for input requests; a request that comes with others (Promise.all
     // on the server) joins the same round.
+    const signal = ctx.mcpReq.signal
+    const onAbort = (): void => call.wake?.()
+    if (!call.settled && call.waiting.size === 0) signal.addEventListener('abort', onAbort, { once: true })
     while (!call.settled && call.waiting.size === 0) {
       // The opening request's cancellation reaches the call through its signal: wait for it
       // to settle. A retry's cancellation abandons the call.
-      if (ctx.mcpReq.signal.aborted && call.round > 0) {
+      if (signal.aborted && call.round > 0) {
         this.#abandon(call, new Error('the client cancelled the request'))
         break
       }
       await new Promise<void>((resolve) => {
         call.wake = resolve
-        ctx.mcpReq.signal.addEventListener('abort', () => resolve(), { once: true })
       })
     }
+    signal.removeEventListener('abort', onAbort)
     if (!call.settled) await new Promise((resolve) => setTimeout(resolve, INPUT_ROUND_GATHER_MS))
     call.wake = undefined
     if (call.settled) {
@@ -235,6 +238,7 @@ export class InputRounds {
       throw result.error
     }
     call.round++
+    call.id ??= randomUUID()
     this.#pending.set(call.id, call)
     call.expiry = setTimeout(() => this.#abandon(call, new Error('no answer to its input requests')), this.#ttlMs)
     call.expiry.unref()
@@ -249,7 +253,7 @@ export class InputRounds {
 
   #abandon(call: PendingCall<unknown>, reason: Error): void {
     clearTimeout(call.expiry)
-    this.#pending.delete(call.id)
+    if (call.id !== undefined) this.#pending.delete(call.id)
     call.controller.abort(reason)
     for (const waiting of call.waiting.values()) waiting.reject(reason)
     call.waiting.clear()

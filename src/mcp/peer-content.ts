@@ -8,12 +8,12 @@ import {
   ProtocolErrorCode,
   type ReadResourceResult,
   type Resource,
-  type ResourceTemplateType,
-  UriTemplate
+  type ResourceTemplateType
 } from '@modelcontextprotocol/client'
 import { callerInput } from '../tools/input-scope.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
+import { servesUri } from '../util/uri-template.js'
 import { PEER_CONTENT_LIST_TIMEOUT_MS, PEER_CONTENT_TTL_MS } from './constants.js'
 import type { ContentCallContext, ContentSource } from './view.js'
 
@@ -106,11 +106,7 @@ export class PeerContent implements ContentSource {
   }
 
   async #serving(uri: string): Promise<Snapshot> {
-    const snapshot = (await this.#all()).find(
-      (s) =>
-        s.resources.some((resource) => resource.uri === uri) ||
-        s.templates.some((template) => new UriTemplate(template.uriTemplate).match(uri) != null)
-    )
+    const snapshot = (await this.#all()).find((s) => servesUri(uri, s.resources, s.templates))
     if (snapshot == null) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
     }
@@ -185,11 +181,7 @@ export function combineContent(...sources: ContentSource[]): ContentSource {
   }
   const serving = async (uri: string): Promise<ContentSource> => {
     for (const source of sources) {
-      const listed = (await source.resources()).some((resource) => resource.uri === uri)
-      const templated = (await source.resourceTemplates()).some(
-        (template) => new UriTemplate(template.uriTemplate).match(uri) != null
-      )
-      if (listed || templated) return source
+      if (servesUri(uri, await source.resources(), await source.resourceTemplates())) return source
     }
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${uri}`, { uri })
   }

@@ -1,5 +1,19 @@
 import type { Readable, Writable } from 'node:stream'
-import { type JSONRPCMessage, ReadBuffer, serializeMessage, type Transport } from '@modelcontextprotocol/server'
+import {
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  ReadBuffer,
+  serializeMessage,
+  type Transport
+} from '@modelcontextprotocol/server'
+
+/**
+ * Takes one request over (answers it itself, returning the controller that
+ * aborts it) or leaves it to the session's server (undefined). The taker
+ * registers the request where the server's `notifications/cancelled`
+ * handling and closing find it (see fast-call.ts).
+ */
+export type StreamRequestInterceptor = (request: JSONRPCRequest) => AbortController | undefined
 
 /**
  * Server-side MCP transport over a byte stream with the stdio framing (one
@@ -11,7 +25,8 @@ import { type JSONRPCMessage, ReadBuffer, serializeMessage, type Transport } fro
  * uncorked on the next tick, after the event's promise jobs). With 64 calls
  * in flight that is two write system calls, and two wake-ups of the reader,
  * per batch of answers instead of one per answer; a single answer leaves as
- * it did with the SDK's transport.
+ * it did with the SDK's transport. A request can be taken over before the
+ * SDK sees it (`intercept`: the tools/call fast path).
  */
 export class StreamServerTransport implements Transport {
   readonly #input: Readable
@@ -20,6 +35,7 @@ export class StreamServerTransport implements Transport {
   #started = false
   #closed = false
   #corked = false
+  #interceptor?: StreamRequestInterceptor
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
@@ -70,6 +86,11 @@ export class StreamServerTransport implements Transport {
     })
   }
 
+  /** Sets the taker of the client's requests (see StreamRequestInterceptor). */
+  intercept(interceptor: StreamRequestInterceptor | undefined): void {
+    this.#interceptor = interceptor
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -106,7 +127,18 @@ export class StreamServerTransport implements Transport {
         continue
       }
       if (message == null) return
+      if (this.#interceptor !== undefined && 'method' in message && 'id' in message && this.#takeOver(message)) continue
       this.onmessage?.(message)
+    }
+  }
+
+  /** Whether the interceptor answers `request` (a failing interceptor leaves it to the SDK). */
+  #takeOver(request: JSONRPCRequest): boolean {
+    try {
+      return this.#interceptor?.(request) !== undefined
+    } catch (err) {
+      this.onerror?.(err as Error)
+      return false
     }
   }
 

@@ -22,6 +22,7 @@ import type { TrustGate } from '../trust/index.js'
 import type { Catalog } from './catalog.js'
 import { type ProviderPolicy, providerPolicy } from './catalog/provider-policy.js'
 import { DHT_LOOKUP_TIMEOUT_MS } from './constants.js'
+import { callPeerTool } from './fast-client-call.js'
 import {
   MeshCallTimeoutError,
   NoProviderError,
@@ -307,7 +308,8 @@ export class PeerDispatcher implements MeshDispatcher {
         `peer call ${tool}`,
         { kind: 'client', attributes: { 'gen_ai.tool.name': tool, 'mcp_mesh.peer': peer } },
         async () =>
-          client.callTool(
+          callPeerTool(
+            client,
             { name: tool, arguments: args, ...(logs != null ? { _meta: { [CALL_RELAY_META_KEY]: logs.tag } } : {}) },
             { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
           ),

@@ -1,3 +1,5 @@
+import { strangersShare } from '../trust/index.js'
+
 /**
  * Budgets for bytes of partial `/mcp+p2p` frames (bytes received of a frame
  * that is not complete yet), per peer and over all peers. A peer that opens
@@ -5,6 +7,9 @@
  * start of a large frame and then nothing, would otherwise hold up to the
  * frame limit per stream. A stream whose growth would exceed a budget is
  * aborted by its transport.
+ *
+ * The inbound limiter keeps the bytes of calls held (accepted, not answered
+ * yet) in a budget of this kind too, without the strangers' share.
  */
 export class PartialFrameBudget {
   readonly perPeer: number
@@ -21,9 +26,9 @@ export class PartialFrameBudget {
     this.#stranger = stranger
   }
 
-  /** What all strangers together may hold: an eighth of the total, so they never fill it for admitted peers. */
+  /** What all strangers together may hold: their share of the total (trust's strangersShare). */
   get strangersTotal(): number {
-    return Math.max(1, Math.floor(this.total / 8))
+    return strangersShare(this.total)
   }
 
   /** Bytes of partial frames held now, over all peers. */

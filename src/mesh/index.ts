@@ -203,6 +203,7 @@ export {
   peerRefusal,
   RemoteToolError
 } from './errors.js'
+export { type CallToolParams, callPeerTool, type PeerCallOptions } from './fast-client-call.js'
 export type { ProtocolViolation } from './p2p-transport.js'
 export type { InboundCallHook, InboundCounters } from './peer-view.js'
 export { type Candidate, rankCandidates, type SelectionOptions } from './selector.js'

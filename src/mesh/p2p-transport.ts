@@ -1,6 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import {
   type JSONRPCMessage,
+  type JSONRPCNotification,
   type JSONRPCRequest,
   type Progress,
   ProtocolError,
@@ -62,6 +63,21 @@ interface OutboundRequest {
   resolve: (result: Record<string, unknown>) => void
   reject: (error: Error) => void
   onprogress?: (progress: Progress) => void
+  /** Hears the request's progress notifications as they came (see call()). */
+  onnotification?: (notification: JSONRPCNotification) => void
+}
+
+/** A request sent with call(): its id, its response, and a way to stop waiting for it. */
+export interface OutboundCall {
+  readonly id: string
+  /**
+   * The result. Rejects with a ProtocolError on an error response, with
+   * SdkError ConnectionClosed when the stream closes first, or with the
+   * error of the send.
+   */
+  readonly response: Promise<Record<string, unknown>>
+  /** Stops waiting: a later response or progress of the request is dropped, the response never settles. */
+  forget(): void
 }
 
 /** Ids of direct requests: strings, so they never meet the SDK's numeric ids. */
@@ -148,6 +164,11 @@ export class P2PStreamTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
+    return this.#sendMessage(message)
+  }
+
+  /** send() as this class wrote it: the direct paths use it, so a wrapper of send() never sees their ids. */
+  async #sendMessage(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new Error('stream is closed')
     // Outbound tools/call requests carry the caller's W3C trace context in _meta.
     const frame = encodeFrame(JSON.stringify(withTraceContext(message)), this.#init.maxFrameBytes)
@@ -247,6 +268,27 @@ export class P2PStreamTransport implements Transport {
     }
   }
 
+  /**
+   * Sends the request `build` makes around its id (a string, so it never
+   * meets the SDK client's numeric ids) and hands back its response, without
+   * any of the SDK's per-request work: the caller owns timeouts, abort and
+   * cancellation (see fast-client-call.ts). Progress notifications carrying
+   * the id as their token go to `onnotification`, as received.
+   */
+  call(
+    build: (id: string) => JSONRPCRequest,
+    onnotification?: (notification: JSONRPCNotification) => void
+  ): OutboundCall {
+    const id = `${DIRECT_ID_PREFIX}${++this.#nextId}`
+    const message = build(id)
+    const { promise, resolve, reject } = Promise.withResolvers<Record<string, unknown>>()
+    this.#outbound.set(id, { resolve, reject, onnotification })
+    this.#sendMessage(message).catch((err: unknown) => {
+      if (this.#outbound.delete(id)) reject(err instanceof Error ? err : new Error(String(err)))
+    })
+    return { id, response: promise, forget: () => void this.#outbound.delete(id) }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closing = true
@@ -328,6 +370,10 @@ export class P2PStreamTransport implements Transport {
         const token = params?.progressToken
         const outbound = typeof token === 'string' ? this.#outbound.get(token) : undefined
         if (outbound == null) return false
+        if (outbound.onnotification != null) {
+          outbound.onnotification(message as JSONRPCNotification)
+          return true
+        }
         const { progressToken: _token, _meta, ...progress } = params as Record<string, unknown>
         outbound.onprogress?.(progress as unknown as Progress)
         return true

@@ -15,6 +15,7 @@ import {
   ERROR_CODE_DENIED,
   ERROR_CODE_RATE_LIMITED
 } from './constants.js'
+import { PartialFrameBudget } from './frame-budget.js'
 
 const log = meshLogger('mcp+p2p:auth')
 
@@ -110,10 +111,8 @@ export class InboundLimiter {
   readonly #rate: RateLimiter
   readonly #slots = new Map<string, PeerSlots>()
   readonly #maxCallsTotal: number
-  readonly #maxHeldPerPeer: number
-  readonly #maxHeld: number
-  readonly #heldByPeer = new Map<string, number>()
-  #held = 0
+  /** Bytes of calls held (accepted, not answered), per peer and over all peers. */
+  readonly #held: PartialFrameBudget
   readonly #onRefused?: (kind: RefusalKind, peer: string, reason: string, path: InboundPath) => void
 
   /** `onRefused` hears every busy and rate-limited refusal, with its path (the gate counts them). */
@@ -123,8 +122,10 @@ export class InboundLimiter {
   ) {
     this.limits = limits
     this.#maxCallsTotal = limits.maxCallsTotal ?? DEFAULT_MAX_INBOUND_CALLS_TOTAL
-    this.#maxHeldPerPeer = limits.maxHeldBytesPerPeer ?? DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER
-    this.#maxHeld = limits.maxHeldBytes ?? DEFAULT_MAX_HELD_CALL_BYTES
+    this.#held = new PartialFrameBudget(
+      limits.maxHeldBytesPerPeer ?? DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
+      limits.maxHeldBytes ?? DEFAULT_MAX_HELD_CALL_BYTES
+    )
     this.#onRefused = onRefused
     this.#rate = new RateLimiter({ points: limits.maxRequestsPerSecondPerPeer, duration: 1 })
   }
@@ -183,24 +184,21 @@ export class InboundLimiter {
    * a complete request costs its size for as long as it runs (e.g. `sleep`).
    */
   hold(peer: string, bytes: number, path: InboundPath = 'call'): () => void {
-    const mine = this.#heldByPeer.get(peer) ?? 0
-    if (mine + bytes > this.#maxHeldPerPeer || this.#held + bytes > this.#maxHeld) {
+    const over = this.#held.resize(peer, 0, bytes)
+    if (over != null) {
       this.counters.busy++
-      const over = mine + bytes > this.#maxHeldPerPeer ? 'from this peer' : 'on this node'
-      const reason = `busy: calls holding more than ${over === 'from this peer' ? this.#maxHeldPerPeer : this.#maxHeld} bytes pending ${over}`
+      const reason =
+        over === 'peer'
+          ? `busy: calls holding more than ${this.#held.perPeer} bytes pending from this peer`
+          : `busy: calls holding more than ${this.#held.total} bytes pending on this node`
       this.#onRefused?.('busy', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
-    this.#heldByPeer.set(peer, mine + bytes)
-    this.#held += bytes
     let released = false
     return () => {
       if (released) return
       released = true
-      const left = (this.#heldByPeer.get(peer) ?? 0) - bytes
-      if (left > 0) this.#heldByPeer.set(peer, left)
-      else this.#heldByPeer.delete(peer)
-      this.#held = Math.max(0, this.#held - bytes)
+      this.#held.resize(peer, bytes, 0)
     }
   }
 

@@ -2,6 +2,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
 import type { ContentSource } from '../mcp/view.js'
 import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
+import { strangersShare } from '../trust/index.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { parsePeerId, tryParsePeerId } from '../util/peer-id.js'
@@ -336,7 +337,7 @@ export class Mesh implements MeshService {
     // small share of the cap of its own: strangers must not take the slots of admitted peers.
     const stranger = !this.#components.gate.admits(peer).allowed
     const full = stranger
-      ? this.#strangerStreams >= strangerStreamCap(this.limits.maxInboundStreams)
+      ? this.#strangerStreams >= strangersShare(this.limits.maxInboundStreams)
       : this.#inboundStreams - this.#strangerStreams >= this.limits.maxInboundStreams
     if (full) {
       this.#refuseStream(stream, peer, stranger ? 'of peers outside trust.allowPeers ' : '')
@@ -376,7 +377,7 @@ export class Mesh implements MeshService {
    */
   #refuseStream(stream: Stream, peer: string, whose = ''): void {
     this.#refusedStreams++
-    const cap = whose === '' ? this.limits.maxInboundStreams : strangerStreamCap(this.limits.maxInboundStreams)
+    const cap = whose === '' ? this.limits.maxInboundStreams : strangersShare(this.limits.maxInboundStreams)
     const reason = `busy: more than ${cap} inbound /mcp+p2p streams ${whose}on this node`
     this.#components.gate.refused('call', 'busy', peer, reason)
     try {
@@ -407,9 +408,4 @@ export class Mesh implements MeshService {
       .filter((rtt): rtt is number => rtt != null && Number.isFinite(rtt))
     if (rtts.length > 0) this.#catalog?.recordLatency(peer, Math.min(...rtts))
   }
-}
-
-/** Inbound streams of peers the gate does not admit, over all of them: an eighth of the cap (at least one). */
-function strangerStreamCap(maxInboundStreams: number): number {
-  return Math.max(1, Math.floor(maxInboundStreams / 8))
 }

@@ -11,8 +11,7 @@ import {
   StreamableHTTPClientTransport,
   type Transport,
   type Resource,
-  type ResourceTemplateType,
-  UriTemplate
+  type ResourceTemplateType
 } from '@modelcontextprotocol/client'
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
@@ -20,6 +19,7 @@ import type { ServerSpec, StdioServerSpec } from '../config/schema.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { second } from '../util/time.js'
+import { servesUri } from '../util/uri-template.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { MAX_TOOL_TIMEOUT_MS, TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
@@ -364,8 +364,7 @@ export class ServerProxy {
 
   /** Whether `uri` is one of the child's resources or matches one of its templates. */
   servesResource(uri: string): boolean {
-    if (this.#resources.some((resource) => resource.uri === uri)) return true
-    return this.#templates.some((template) => new UriTemplate(template.uriTemplate).match(uri) != null)
+    return servesUri(uri, this.#resources, this.#templates)
   }
 
   async getPrompt(

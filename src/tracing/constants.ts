@@ -3,8 +3,6 @@ import { TRACEPARENT_META_KEY, TRACESTATE_META_KEY } from '@modelcontextprotocol
 /** `_meta` keys of W3C trace context, as the MCP SDK exports them. */
 export { TRACEPARENT_META_KEY, TRACESTATE_META_KEY }
 
-/** Finished spans kept in memory for the dashboard and tests (a ring). */
-export const RECENT_SPANS = 256
 /** Spans queued for the OTLP exporter before the oldest are dropped. */
 export const OTLP_MAX_QUEUE = 2048
 /** Spans per OTLP request. */

@@ -1,4 +1,3 @@
-import { RECENT_SPANS } from './constants.js'
 import {
   activeSpan,
   newSpanId,
@@ -32,8 +31,6 @@ export interface SpanSink {
 }
 
 export interface TracerInit {
-  /** Finished spans kept for `recent()` (default RECENT_SPANS). */
-  recent?: number
   /** Where finished spans also go (e.g. the OTLP exporter). */
   sink?: SpanSink
   /** Attributes set on every span (e.g. `mcp_mesh.peer_id`). */
@@ -47,20 +44,15 @@ function nowMs(): number {
 
 /**
  * A tiny in-house tracer (no OpenTelemetry SDK): spans get W3C ids, children
- * inherit the trace of the active span, finished spans go to a small ring
- * and, when configured, to an exporter.
+ * inherit the trace of the active span, finished spans are counted and,
+ * when configured, go to an exporter (nothing is kept in memory).
  */
 export class Tracer implements SpanRecorder {
-  /** A ring of the last `#max` spans; `#next` is where the next one goes. */
-  readonly #recent: FinishedSpan[] = []
-  #next = 0
-  readonly #max: number
   readonly #sink?: SpanSink
   readonly #attributes: SpanAttributes
   #finished = 0
 
   constructor(init: TracerInit = {}) {
-    this.#max = init.recent ?? RECENT_SPANS
     this.#sink = init.sink
     this.#attributes = init.attributes ?? {}
   }
@@ -115,18 +107,8 @@ export class Tracer implements SpanRecorder {
     })
   }
 
-  /** The most recent finished spans, oldest first; of one trace when `traceId` is given. */
-  recent(traceId?: string): FinishedSpan[] {
-    const ordered = [...this.#recent.slice(this.#next), ...this.#recent.slice(0, this.#next)]
-    return traceId == null ? ordered : ordered.filter((span) => span.traceId === traceId)
-  }
-
   #record(span: FinishedSpan): void {
     this.#finished++
-    if (this.#max > 0) {
-      this.#recent[this.#next] = span
-      this.#next = (this.#next + 1) % this.#max
-    }
     this.#sink?.export(span)
   }
 }

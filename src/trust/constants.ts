@@ -27,3 +27,15 @@ export type InboundPath = (typeof INBOUND_PATHS)[number]
 /** The outbound side: what this node sends to a peer (calls, tasks and their arguments). */
 export const OUTBOUND_PATHS = ['call', 'task'] as const
 export type OutboundPath = (typeof OUTBOUND_PATHS)[number]
+
+/**
+ * Peers the gate does not admit (outside trust.allowPeers) are still served,
+ * but all of them together from one share of each node-wide cap: 1/STRANGERS_SHARE
+ * of it, so strangers never fill a cap for admitted peers.
+ */
+export const STRANGERS_SHARE = 8
+
+/** What all strangers together may take of a node-wide cap of `total` (at least one). */
+export function strangersShare(total: number): number {
+  return Math.max(1, Math.floor(total / STRANGERS_SHARE))
+}

@@ -10,7 +10,14 @@
  *
  * @module
  */
-export { INBOUND_PATHS, type InboundPath, OUTBOUND_PATHS, type OutboundPath } from './constants.js'
+export {
+  INBOUND_PATHS,
+  type InboundPath,
+  OUTBOUND_PATHS,
+  type OutboundPath,
+  STRANGERS_SHARE,
+  strangersShare
+} from './constants.js'
 export { AccessDeniedError } from './errors.js'
 export {
   type Decision,

@@ -52,6 +52,36 @@ describe('StreamServerTransport', () => {
     await transport.close()
   })
 
+  it('hands requests to its interceptor first: taken ones skip onmessage, a failing interceptor leaves them to it', async () => {
+    const input = new PassThrough()
+    const transport = new StreamServerTransport(input, recordingSink().sink)
+    const received: JSONRPCMessage[] = []
+    const errors: Error[] = []
+    transport.onmessage = (message) => received.push(message)
+    transport.onerror = (error) => errors.push(error)
+    const seen: unknown[] = []
+    transport.intercept((request) => {
+      seen.push(request.id)
+      if (request.id === 'boom') throw new Error('interceptor failed')
+      return request.id === 'take' ? new AbortController() : undefined
+    })
+    await transport.start()
+    const take = { jsonrpc: '2.0', id: 'take', method: 'tools/call', params: { name: 'echo' } }
+    const leave = { jsonrpc: '2.0', id: 'leave', method: 'tools/call', params: { name: 'echo' } }
+    const boom = { jsonrpc: '2.0', id: 'boom', method: 'tools/call', params: { name: 'echo' } }
+    const notification = { jsonrpc: '2.0', method: 'notifications/initialized' }
+    input.write(`${[take, leave, boom, notification].map((m) => JSON.stringify(m)).join('\n')}\n`)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(seen).toEqual(['take', 'leave', 'boom'])
+    expect(received).toEqual([leave, boom, notification])
+    expect(errors.map((error) => error.message)).toEqual(['interceptor failed'])
+    transport.intercept(undefined)
+    input.write(`${JSON.stringify(take)}\n`)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(received.at(-1)).toEqual(take)
+    await transport.close()
+  })
+
   it('waits for the output to drain when it is full, and closes when the input ends', async () => {
     let release: (() => void) | undefined
     const sink = new Writable({

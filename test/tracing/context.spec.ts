@@ -12,6 +12,7 @@ import {
   withSpan,
   withTraceContext
 } from '../../src/tracing/index.js'
+import { RecentSpans } from './recent-spans.js'
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const SPAN = '00f067aa0ba902b7'
@@ -47,7 +48,8 @@ describe('W3C trace context', () => {
   })
 
   it('adds the active context to outbound tools/call requests only', async () => {
-    const tracer = new Tracer()
+    const spans = new RecentSpans()
+    const tracer = new Tracer({ sink: spans })
     const request = {
       jsonrpc: '2.0',
       id: 1,
@@ -69,7 +71,7 @@ describe('W3C trace context', () => {
       })
     })
     root.end()
-    const [child, parent] = tracer.recent()
+    const [child, parent] = spans.recent()
     expect(child!.name).toBe('child')
     expect(child!.traceId).toBe(parent!.traceId)
     expect(child!.parentSpanId).toBe(parent!.spanId)
@@ -78,20 +80,22 @@ describe('W3C trace context', () => {
 
   it('ends a span as an error when its function throws, and runs untraced without a tracer', async () => {
     await expect(withSpan('none', {}, async (span) => span)).resolves.toBeUndefined()
-    const tracer = new Tracer()
+    const spans = new RecentSpans()
+    const tracer = new Tracer({ sink: spans })
     const root = tracer.startSpan('root', { parent: null })
     await runInSpan({ context: root.context, recorder: tracer }, async () =>
       withSpan('boom', {}, async () => {
         throw new Error('boom')
       }).catch(() => undefined)
     )
-    expect(tracer.recent()[0]).toMatchObject({ name: 'boom', error: 'boom' })
+    expect(spans.recent()[0]).toMatchObject({ name: 'boom', error: 'boom' })
   })
 
-  it('keeps the last spans in a ring, oldest first', () => {
-    const tracer = new Tracer({ recent: 2 })
+  it('hands finished spans to its exporter in order (here a test ring of the last spans, oldest first)', () => {
+    const spans = new RecentSpans(2)
+    const tracer = new Tracer({ sink: spans })
     for (const name of ['one', 'two', 'three']) tracer.startSpan(name, { parent: null }).end()
-    expect(tracer.recent().map((span) => span.name)).toEqual(['two', 'three'])
+    expect(spans.recent().map((span) => span.name)).toEqual(['two', 'three'])
     expect(tracer.finishedCount).toBe(3)
   })
 

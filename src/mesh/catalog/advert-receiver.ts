@@ -137,6 +137,12 @@ export class AdvertReceiver {
   readonly #legacyTtlMs: number
   readonly #now: () => number
   readonly #firstContacts: FirstContactBudget
+  /**
+   * Records the validator accepted, decoded, until `receive` takes them:
+   * gossipsub hands `receive` the message object it validated (and
+   * anti-entropy's `accept` does the same), so a record is decoded once.
+   */
+  readonly #accepted = new WeakMap<Message, CatalogAdvert>()
 
   constructor(init: AdvertReceiverInit) {
     this.#init = init
@@ -174,13 +180,12 @@ export class AdvertReceiver {
       return this.#reject(peer, 'advert names a peer other than its signer')
     if (advert.mesh !== this.#init.meshName) return this.#reject(peer, `advert of mesh "${advert.mesh}"`)
     const refusal = this.#refusal(advert, true)
-    if (refusal != null) {
-      if (gossip && refusal.replay === true && this.#firstGossipCopy(advert, message))
-        return TopicValidatorResult.Accept
+    if (refusal != null && !(gossip && refusal.replay === true && this.#firstGossipCopy(advert, message))) {
       this.#init.stats.advertsIgnored++
       log('ignored catalog advert of %s relayed by %p: %s', advert.peerId, peer, refusal.reason)
       return refusal.result
     }
+    this.#accepted.set(message, advert)
     return TopicValidatorResult.Accept
   }
 
@@ -275,11 +280,15 @@ export class AdvertReceiver {
   receive(message: Message, gossip = true): void {
     const { peers, descriptors, stats } = this.#init
     if (message.topic !== this.#init.topic) return
-    let advert: CatalogAdvert
-    try {
-      advert = decodeAdvert(message.data)
-    } catch {
-      return
+    // Decoded by the validator; our own records (emitSelf skips validation) are decoded here.
+    let advert = this.#accepted.get(message)
+    if (advert != null) this.#accepted.delete(message)
+    else {
+      try {
+        advert = decodeAdvert(message.data)
+      } catch {
+        return
+      }
     }
     if (advert.peerId === this.#init.self) {
       // Our own record (gossipsub's emitSelf): kept so anti-entropy can hand it on, signature and all.

@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Client } from '@modelcontextprotocol/client'
-import { type CallToolResult, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
-import { peerRefusal } from '../../mesh/index.js'
+import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
+import { callPeerTool, peerRefusal } from '../../mesh/index.js'
 import { errorResult } from '../../tools/define.js'
 import { UnknownToolError } from '../../tools/errors.js'
 import { errorMessage } from '../../util/errors.js'
@@ -105,7 +105,8 @@ export class TaskDispatch {
     }
     const meta: InboundTask = { id: task.id, token: lease.token, timeoutMs: task.timeoutMs, leaseMs }
     try {
-      const result = (await client.callTool(
+      const result = await callPeerTool(
+        client,
         { name: task.tool, arguments: task.args, _meta: { [TASK_META_KEY]: meta } },
         {
           signal: lease.controller.signal,
@@ -115,7 +116,7 @@ export class TaskDispatch {
           maxTotalTimeout: task.timeoutMs + TIMEOUT_GRACE_MS,
           onprogress: () => leases.renew(lease)
         }
-      )) as CallToolResult
+      )
       leases.settle(task.id, lease.token, { result })
     } catch (err) {
       if (lease.controller.signal.aborted) return
