@@ -224,6 +224,7 @@ export class MeshNode implements NodeInfo {
       await this.#libp2pDatastore.open()
       // A fixed listen port another process holds falls back to a random one.
       const ports = await resolveListenPorts(this.config.addresses.listen)
+      await this.observability.load()
       this.#libp2p = await createLibp2p(
         libp2pDefaults({
           config: { ...this.config, addresses: { ...this.config.addresses, listen: ports.listen } },
