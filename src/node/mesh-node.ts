@@ -226,7 +226,7 @@ export class MeshNode implements NodeInfo {
       const ports = await resolveListenPorts(this.config.addresses.listen)
       await this.observability.load()
       this.#libp2p = await createLibp2p(
-        libp2pDefaults({
+        await libp2pDefaults({
           config: { ...this.config, addresses: { ...this.config.addresses, listen: ports.listen } },
           privateKey,
           datastore: this.#libp2pDatastore,
