@@ -383,9 +383,12 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
     const load = loadavg()
     const t0 = pids.map(cpuTicks)
     const wallStart = performance.now()
+    const windowStartUs = process.hrtime.bigint() / 1000n
     await sleep(WINDOW_MS)
     const t1 = pids.map(cpuTicks)
     const wall = (performance.now() - wallStart) / 1000
+    // The window on the monotonic clock that CPU profiles use (µs): to cut a node's --cpu-prof to the window.
+    log(`window (monotonic µs): ${windowStartUs} .. ${process.hrtime.bigint() / 1000n}`)
     const samples = pids.map((pid, i) => ({
       cpuPercent: ((t1[i]! - t0[i]!) / CLK_TCK / wall) * 100,
       rssMiB: rssKiB(pid) / 1024
