@@ -36,7 +36,7 @@ let stop: () => Promise<void>
 if (mode === 'libp2p') {
   const config = loaded.config
   const host = await createLibp2p(
-    libp2pDefaults({
+    await libp2pDefaults({
       config,
       privateKey: loadPrivateKey(config.identity!),
       datastore: new MemoryDatastore(),

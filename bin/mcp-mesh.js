@@ -30,8 +30,13 @@ if (major >= MIN_MAJOR) {
   // (scripts/warm-compile-cache.mjs). MCP_MESH_COMPILE_CACHE=0 turns it off;
   // any other value is the directory to use. A directory that cannot be
   // written only leaves the cache off.
+  // Unset, `daemon` runs without it, like the detached node `start` launches:
+  // Node holds every cache entry it read for the life of the process (7-15 MiB
+  // of RSS measured on an idle node), and a daemon starts once.
   const cacheSetting = process.env.MCP_MESH_COMPILE_CACHE
-  if (cacheSetting !== '0' && typeof module.enableCompileCache === 'function') {
+  const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'))
+  const wanted = cacheSetting != null && cacheSetting !== '' ? cacheSetting !== '0' : command !== 'daemon'
+  if (wanted && typeof module.enableCompileCache === 'function') {
     const { compileCacheDir } = await import('./compile-cache.js')
     try {
       module.enableCompileCache(cacheSetting != null && cacheSetting !== '' ? cacheSetting : compileCacheDir(root))

@@ -383,9 +383,12 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
     const load = loadavg()
     const t0 = pids.map(cpuTicks)
     const wallStart = performance.now()
+    const windowStartUs = process.hrtime.bigint() / 1000n
     await sleep(WINDOW_MS)
     const t1 = pids.map(cpuTicks)
     const wall = (performance.now() - wallStart) / 1000
+    // The window on the monotonic clock that CPU profiles use (µs): to cut a node's --cpu-prof to the window.
+    log(`window (monotonic µs): ${windowStartUs} .. ${process.hrtime.bigint() / 1000n}`)
     const samples = pids.map((pid, i) => ({
       cpuPercent: ((t1[i]! - t0[i]!) / CLK_TCK / wall) * 100,
       rssMiB: rssKiB(pid) / 1024
@@ -394,6 +397,9 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
       bare.map(async (c) => (await request<{ connections: number }>(c, { type: 'status' }, 'status')).connections)
     )
     const bareSummary = summary(samples.slice(meshes.length * size))
+    /** Each node's CPU % of the window (a few busy nodes show here, not in the median). */
+    const perNodeCpu = (from: number, to: number): number[] =>
+      samples.slice(from, to).map((sample) => Math.round(sample.cpuPercent * 100) / 100)
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
     const ratio = (a: number, b: number): number | null =>
       WITH_BARE ? Math.round((a / Math.max(0.001, b)) * 100) / 100 : null
@@ -406,6 +412,8 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
         formedMs: m.formedMs,
         ...stats,
         connectionsMean: mean(connections),
+        cpuPercentPerNode: perNodeCpu(k * size, (k + 1) * size),
+        startMsMedian: Math.round(median(m.daemons.map((d) => d.readyAt - d.spawnedAt))),
         cpuRatio: ratio(stats.cpuPercentMean, bareSummary.cpuPercentMean),
         rssRatio: ratio(stats.rssMiBMean, bareSummary.rssMiBMean)
       }
@@ -423,7 +431,13 @@ async function benchSize(size: number): Promise<Record<string, unknown>> {
       loadavg: load.map((x) => Math.round(x * 100) / 100),
       windowMs: WINDOW_MS,
       settleMs: SETTLE_MS,
-      bare: WITH_BARE ? { ...bareSummary, connectionsMean: mean(bareConnections) } : null,
+      bare: WITH_BARE
+        ? {
+            ...bareSummary,
+            connectionsMean: mean(bareConnections),
+            cpuPercentPerNode: perNodeCpu(meshes.length * size, samples.length)
+          }
+        : null,
       meshes: perMesh
     }
   } finally {

@@ -28,3 +28,10 @@ export const OTHER_TOOL_LABEL = '_other'
 /** `/metrics` as the HTTP endpoint and the metrics port serve it. */
 export const METRICS_PATH = '/metrics'
 export const METRICS_HOST = '127.0.0.1'
+
+/**
+ * Observations kept while prom-client loads (a node loads it before its
+ * services start, so only observations made before that wait); beyond
+ * this they are dropped.
+ */
+export const MAX_PENDING_OBSERVATIONS = 1_000

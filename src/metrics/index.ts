@@ -8,9 +8,15 @@
  * composition root; everything else is read from the services'
  * `status()`/`stats()` when Prometheus scrapes.
  *
+ * prom-client and libp2p's plugin (about 1 MiB of heap, and libp2p's
+ * wrapping of every stream) are loaded by `load()`, and only when something
+ * can read them (`readable`): a node without the HTTP endpoint or a metrics
+ * port never loads them.
+ *
  * @example
  * ```ts
  * const metrics = nodeMetrics({ port: 9464 })({ sources: { queue: () => queue.stats() } })
+ * await metrics.load()
  * const libp2p = await createLibp2p({ ...options, metrics: metrics.libp2p })
  * await metrics.start()
  * const { contentType, body } = await metrics.render()
@@ -19,27 +25,34 @@
  * @module
  */
 import type { ComponentLogger, Metrics } from '@libp2p/interface'
-import type { Registry } from 'prom-client'
-import { CallInstruments } from './instruments.js'
-import { type MetricsSources, StatusCollector } from './collector.js'
-import { createMetricsRegistry, libp2pMetrics } from './registry.js'
+import type { Task } from '../queue/index.js'
+import type { MetricsSources } from './collector.js'
+import { MAX_PENDING_OBSERVATIONS } from './constants.js'
+import { MetricsNotLoadedError } from './errors.js'
+import type { OperationObservation, RouteObservation } from './instruments.js'
+import type { PrometheusMetrics } from './prometheus.js'
 import { type MetricsAuthorizer, type MetricsPage, MetricsServer } from './server.js'
-import { TaskEventCounters } from './task-events.js'
 
 export * from './constants.js'
 export * from './errors.js'
 export type { MetricsSources } from './collector.js'
 export type { CallOutcome, OperationObservation, RouteObservation } from './instruments.js'
-export { createMetricsRegistry, libp2pMetrics, NodeRegistry } from './registry.js'
 export type { MetricsAuthorizer, MetricsPage } from './server.js'
 
 export interface MetricsInit {
   /** Serve `/metrics` on its own 127.0.0.1 port as well (0 picks one); unset: only on the HTTP endpoint. */
   port?: number
-  /** Include libp2p's metrics (default true). */
+  /** Include libp2p's metrics (default true; only when `readable`). */
   libp2p?: boolean
   /** Checks the metrics port's `Authorization` header (required with `port`). */
   authorize?: MetricsAuthorizer
+  /**
+   * Something can read the metrics (default true): the HTTP endpoint's
+   * `/metrics` or the metrics port. When false, prom-client is not loaded
+   * and nothing is recorded (a `render` still loads it and reads the
+   * services' figures).
+   */
+  readable?: boolean
 }
 
 export interface MetricsComponents {
@@ -47,15 +60,32 @@ export interface MetricsComponents {
   sources: MetricsSources
 }
 
+/** The latency histograms fed as calls end. */
+export interface CallRecorder {
+  route(observation: RouteObservation): void
+  operation(observation: OperationObservation): void
+  /** Calls and mean latency per tool and route so far (for the dashboard). */
+  toolLatency(): Promise<Array<{ tool: string; route: string; calls: number; meanMs: number }>>
+}
+
+/** Counters fed by the queue's `task` events. */
+export interface TaskRecorder {
+  observe(task: Task): void
+}
+
 export interface NodeMetrics {
   readonly name: 'metrics'
-  readonly registry: Registry
-  /** libp2p's `metrics` option (undefined when `libp2p: false`). */
+  /**
+   * libp2p's `metrics` option (undefined when `libp2p: false` or not
+   * readable). libp2p calls it while it is created: `load()` first.
+   */
   readonly libp2p?: (components: { logger: ComponentLogger }) => Metrics
-  readonly calls: CallInstruments
-  readonly tasks: TaskEventCounters
+  readonly calls: CallRecorder
+  readonly tasks: TaskRecorder
   /** `http://127.0.0.1:PORT/metrics` of the metrics port, while it is served. */
   readonly url: string | undefined
+  /** Loads prom-client and creates the instruments (once); a no-op when nothing can read them. */
+  load(): Promise<void>
   start(): Promise<void>
   stop(): Promise<void>
   render(): Promise<MetricsPage>
@@ -63,17 +93,49 @@ export interface NodeMetrics {
 
 class Metrics_ implements NodeMetrics {
   readonly name = 'metrics'
-  readonly registry = createMetricsRegistry()
   readonly libp2p?: (components: { logger: ComponentLogger }) => Metrics
-  readonly calls: CallInstruments
-  readonly tasks: TaskEventCounters
+  readonly calls: CallRecorder
+  readonly tasks: TaskRecorder
+  readonly #init: MetricsInit
+  readonly #sources: MetricsSources
+  readonly #readable: boolean
   readonly #server?: MetricsServer
+  #prometheus?: PrometheusMetrics
+  #loading?: Promise<PrometheusMetrics>
+  /** Observations made before prom-client was loaded (readable only; bounded), replayed once it is. */
+  #pending: Array<(prometheus: PrometheusMetrics) => void> = []
 
   constructor(init: MetricsInit, components: MetricsComponents) {
-    if (init.libp2p !== false) this.libp2p = libp2pMetrics(this.registry)
-    this.calls = new CallInstruments(this.registry)
-    this.tasks = new TaskEventCounters(this.registry)
-    new StatusCollector(this.registry, components.sources)
+    this.#init = init
+    this.#sources = components.sources
+    this.#readable = init.readable ?? true
+    if (this.#readable && init.libp2p !== false) {
+      this.libp2p = (libp2pComponents) => {
+        const factory = this.#prometheus?.libp2p
+        if (factory == null) throw new MetricsNotLoadedError()
+        return factory(libp2pComponents)
+      }
+    }
+    this.calls = {
+      route: (observation) => this.#record((prometheus) => prometheus.calls.route(observation)),
+      operation: (observation) => this.#record((prometheus) => prometheus.calls.operation(observation)),
+      toolLatency: async () => {
+        if (this.#prometheus == null && !this.#readable) return []
+        return (await this.#load()).calls.toolLatency()
+      }
+    }
+    this.tasks = {
+      observe: (task) => {
+        if (this.#prometheus != null) {
+          this.#prometheus.tasks.observe(task)
+          return
+        }
+        if (!this.#readable) return
+        // The queue hands on its live task: a replay must see the state of this event.
+        const snapshot = { ...task, history: task.history.map((attempt) => ({ ...attempt })) }
+        this.#record((prometheus) => prometheus.tasks.observe(snapshot))
+      }
+    }
     if (init.port != null) {
       // No authorizer means nobody may read the port: fail closed.
       const authorize = init.authorize ?? (async () => false)
@@ -85,7 +147,12 @@ class Metrics_ implements NodeMetrics {
     return this.#server?.url
   }
 
+  async load(): Promise<void> {
+    if (this.#readable) await this.#load()
+  }
+
   async start(): Promise<void> {
+    await this.load()
     await this.#server?.start()
   }
 
@@ -94,7 +161,25 @@ class Metrics_ implements NodeMetrics {
   }
 
   async render(): Promise<MetricsPage> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+    return (await this.#load()).render()
+  }
+
+  #record(observe: (prometheus: PrometheusMetrics) => void): void {
+    if (this.#prometheus != null) observe(this.#prometheus)
+    else if (this.#readable && this.#pending.length < MAX_PENDING_OBSERVATIONS) this.#pending.push(observe)
+  }
+
+  async #load(): Promise<PrometheusMetrics> {
+    if (this.#prometheus != null) return this.#prometheus
+    this.#loading ??= import('./prometheus.js').then(({ PrometheusMetrics }) => {
+      const prometheus = new PrometheusMetrics({ libp2p: this.#readable && this.#init.libp2p !== false }, this.#sources)
+      this.#prometheus = prometheus
+      const pending = this.#pending
+      this.#pending = []
+      for (const observe of pending) observe(prometheus)
+      return prometheus
+    })
+    return this.#loading
   }
 }
 

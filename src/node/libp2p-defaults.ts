@@ -6,12 +6,9 @@ import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
 import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
-import { uPnPNAT } from '@libp2p/upnp-nat'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
@@ -171,7 +168,13 @@ export function relayServerInit(config: MeshConfig): CircuitRelayServerInit {
   }
 }
 
-export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServices> {
+/**
+ * libp2p's options for the node. mDNS, UPnP and pnet are imported only when
+ * the config (or a swarm key) turns them on: a node without them does not
+ * keep their code and module state (UPnP's SSDP and port mapper alone are
+ * about 1 MiB of heap).
+ */
+export async function libp2pDefaults(init: Libp2pDefaultsInit): Promise<Libp2pOptions<MeshServices>> {
   const { config } = init
   // Bootstrap peers are dialled by discovery's BootstrapKeeper (with backoff), not by @libp2p/bootstrap.
   const internals = nodeInternals()
@@ -216,6 +219,7 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
     meshInternals: internals.service
   }
   if (config.discovery.mdns.enabled) {
+    const { mdns } = await import('@libp2p/mdns')
     services.mdns = mdns({ serviceTag: config.discovery.mdns.serviceTag, interval: config.discovery.mdns.intervalMs })
   }
   // AutoNAT v2, not v1: a v1 server dials the asker back with openConnection(),
@@ -225,9 +229,11 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
   // connection (`force: true`) and closes only that one.
   if (config.nat.autonat) services.autoNAT = autoNATv2()
   if (config.nat.dcutr) services.dcutr = dcutr()
-  if (config.nat.upnp) services.upnp = uPnPNAT()
+  if (config.nat.upnp) services.upnp = (await import('@libp2p/upnp-nat')).uPnPNAT()
   if (config.relay.server) services.relay = circuitRelayServer(relayServerInit(config))
 
+  const connectionProtector =
+    init.swarmKey != null ? (await import('@libp2p/pnet')).preSharedKey({ psk: init.swarmKey }) : undefined
   return {
     privateKey: init.privateKey,
     datastore: init.datastore,
@@ -243,7 +249,7 @@ export function libp2pDefaults(init: Libp2pDefaultsInit): Libp2pOptions<MeshServ
     ...(init.metrics != null ? { metrics: init.metrics } : {}),
     // A private mesh: every connection is wrapped in the pre-shared key's
     // cipher before Noise; peers without the key fail the handshake.
-    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    ...(connectionProtector != null ? { connectionProtector } : {}),
     connectionGater: perIpConnectionGater(config.connections.maxConnectionsPerIp, internals.connections),
     connectionMonitor: {
       pingInterval: CONNECTION_MONITOR_INTERVAL_MS,

@@ -7,8 +7,8 @@ import type { LoadedConfig } from '../config/load.js'
 import { loadPrivateKey } from '../identity/identity.js'
 import { readSwarmKey } from '../discovery/swarm-key.js'
 import { createFront, type FrontInstrumentation, type McpFront } from '../mcp/front.js'
-import { DASHBOARD_PATH, dashboardRoutes } from '../dashboard/index.js'
-import { type HttpRoute, HttpEndpoint } from '../mcp/http.js'
+import { DASHBOARD_PATH } from '../dashboard/constants.js'
+import type { HttpEndpoint, HttpRoute } from '../mcp/http.js'
 import { METRICS_PATH } from '../metrics/index.js'
 import { LocalToolView } from '../mcp/local-view.js'
 import { combineContent, type ContentPeers, PeerContent } from '../mcp/peer-content.js'
@@ -224,8 +224,9 @@ export class MeshNode implements NodeInfo {
       await this.#libp2pDatastore.open()
       // A fixed listen port another process holds falls back to a random one.
       const ports = await resolveListenPorts(this.config.addresses.listen)
+      await this.observability.load()
       this.#libp2p = await createLibp2p(
-        libp2pDefaults({
+        await libp2pDefaults({
           config: { ...this.config, addresses: { ...this.config.addresses, listen: ports.listen } },
           privateKey,
           datastore: this.#libp2pDatastore,
@@ -278,12 +279,14 @@ export class MeshNode implements NodeInfo {
         await this.#api.start()
       }
       if (this.config.mcp.httpPort != null) {
+        // The HTTP endpoint and the dashboard are loaded only for a node that serves them.
+        const { HttpEndpoint } = await import('../mcp/http.js')
         this.#http = new HttpEndpoint(this.front, this.localView, {
           home: this.home,
           port: this.config.mcp.httpPort,
           maxSessions: this.config.mcp.httpMaxSessions,
           sessionIdleMs: this.config.mcp.httpSessionIdleMs,
-          routes: this.#httpRoutes(),
+          routes: await this.#httpRoutes(),
           auth: this.config.mcp.httpAuth
         })
         await this.#http.start()
@@ -392,10 +395,11 @@ export class MeshNode implements NodeInfo {
   }
 
   /** `/metrics` and, unless `dashboard.enabled` is false, the dashboard: served by the HTTP endpoint. */
-  #httpRoutes(): HttpRoute[] {
+  async #httpRoutes(): Promise<HttpRoute[]> {
     const metrics = this.observability.metrics
     const routes: HttpRoute[] = [{ path: METRICS_PATH, handle: async () => metrics.render() }]
     if (!this.config.dashboard.enabled) return routes
+    const { dashboardRoutes } = await import('../dashboard/index.js')
     return [
       ...routes,
       ...dashboardRoutes({

@@ -69,12 +69,22 @@ export class NodeObservability {
       otlpEndpoint: config.tracing.otlpEndpoint,
       otlpHeaders: config.tracing.otlpHeaders
     })({ peerId })
-    // libp2p's metrics wrap every stream's sends and events: only worth it when something can read
-    // them (the HTTP endpoint's /metrics, or the metrics port).
+    // libp2p's metrics wrap every stream's sends and events, and prom-client costs heap: only worth
+    // it when something can read them (the HTTP endpoint's /metrics, or the metrics port).
     const readable = config.mcp.httpPort != null || config.metrics.port != null
-    this.metrics = nodeMetrics({ port: config.metrics.port, libp2p: config.metrics.libp2p && readable, authorize })({
+    this.metrics = nodeMetrics({
+      port: config.metrics.port,
+      libp2p: config.metrics.libp2p && readable,
+      readable,
+      authorize
+    })({
       sources: { ...sources, tracing: () => this.tracing.status() }
     })
+  }
+
+  /** Loads the metrics' prom-client side when something can read them: before libp2p is created (its plugin). */
+  async load(): Promise<void> {
+    await this.metrics.load()
   }
 
   async start(): Promise<void> {

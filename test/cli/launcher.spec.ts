@@ -72,6 +72,15 @@ describe('bin/mcp-mesh.js compile cache', () => {
     expect(cached(dir)).toBeGreaterThan(0)
   })
 
+  it('keeps it for `daemon` too when a directory is given (unset, a daemon runs without it)', async () => {
+    const dir = join(await createTempDir(), 'compile')
+    const result = await runCli(['daemon', '--help'], {
+      env: { MCP_MESH_COMPILE_CACHE: dir, NODE_COMPILE_CACHE: undefined }
+    })
+    expect(result.code, result.stderr).toBe(0)
+    expect(cached(dir)).toBeGreaterThan(0)
+  })
+
   it('starts when the cache directory cannot be created', async () => {
     const file = join(await createTempDir(), 'not-a-dir')
     writeFileSync(file, '')

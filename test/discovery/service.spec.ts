@@ -25,7 +25,7 @@ describe('discovery service', () => {
   beforeAll(async () => {
     home = await createTempDir('mcp-mesh-discovery-service-')
     libp2p = await createLibp2p(
-      libp2pDefaults({
+      await libp2pDefaults({
         config,
         privateKey: await generateKeyPair('Ed25519'),
         datastore: new MemoryDatastore(),
