@@ -5,6 +5,7 @@ import { RUNTIMES, type Runtime, type ToolMeta } from '../tools/meta.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
 import { withSpan } from '../tracing/context.js'
+import { deadline } from '../util/deadline.js'
 import { errorMessage } from '../util/errors.js'
 import { DEFAULT_MESH_PATTERNS, DEFAULT_RUNTIME } from './constants.js'
 import { NoMeshDispatcherError, ToolTimeoutError } from './errors.js'
@@ -218,32 +219,24 @@ export class RuntimeRouter {
 /**
  * Runs a local tool under its `timeoutMs`. The handler's signal fires on
  * timeout or caller cancellation; the call resolves even if a handler ignores
- * its signal, so a stuck tool cannot hang the caller. One controller and one
- * timer per call, both released when the call settles (AbortSignal.any and
+ * its signal, so a stuck tool cannot hang the caller. One deadline (controller
+ * and timer) per call, released when the call settles (AbortSignal.any and
  * AbortSignal.timeout cost measurably more per call under load).
  */
 async function runWithTimeout(tool: Tool, args: JsonObject, ctx: ToolContext): Promise<CallToolResult> {
-  const controller = new AbortController()
+  const limit = deadline(ctx.signal, tool.meta.timeoutMs, () => new ToolTimeoutError(tool.name, tool.meta.timeoutMs))
+  const { signal } = limit
   const { promise: aborted, reject } = Promise.withResolvers<never>()
-  const abort = (reason: unknown): void => {
-    if (controller.signal.aborted) return
-    controller.abort(reason)
-    reject(reason)
-  }
-  const onCallerAbort = (): void => abort(ctx.signal.reason)
-  const timer = setTimeout(() => abort(new ToolTimeoutError(tool.name, tool.meta.timeoutMs)), tool.meta.timeoutMs)
-  if (ctx.signal.aborted) onCallerAbort()
-  else ctx.signal.addEventListener('abort', onCallerAbort, { once: true })
+  const onAbort = (): void => reject(signal.reason)
+  if (signal.aborted) onAbort()
+  else signal.addEventListener('abort', onAbort, { once: true })
   try {
-    return await Promise.race([tool.invoke(args, { ...ctx, signal: controller.signal }), aborted])
+    return await Promise.race([tool.invoke(args, { ...ctx, signal }), aborted])
   } catch (err) {
     if (err instanceof ToolTimeoutError) return errorResult(err.message)
-    if (controller.signal.aborted) {
-      return errorResult(`${tool.name} was cancelled: ${errorMessage(controller.signal.reason)}`)
-    }
+    if (signal.aborted) return errorResult(`${tool.name} was cancelled: ${errorMessage(signal.reason)}`)
     throw err
   } finally {
-    clearTimeout(timer)
-    ctx.signal.removeEventListener('abort', onCallerAbort)
+    limit.dispose()
   }
 }

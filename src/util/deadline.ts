@@ -8,27 +8,45 @@ export interface Deadline {
   readonly signal: AbortSignal
   /** True when the time ran out (rather than the parent aborting). */
   readonly expired: boolean
+  /** Aborts the signal now with `reason` (a no-op once it has aborted). */
+  abort(reason: unknown): void
   dispose(): void
+}
+
+export interface DeadlineOptions {
+  /** A parent abort for which the signal stays live (true): it is not passed on. */
+  keepRunning?: (reason: unknown) => boolean
+  /** The timer does not keep the process alive. */
+  unref?: boolean
 }
 
 export function deadline(
   parent: AbortSignal,
   ms: number,
-  reason: () => unknown = () => new Error(`timed out after ${ms} ms`)
+  reason: () => unknown = () => new Error(`timed out after ${ms} ms`),
+  options: DeadlineOptions = {}
 ): Deadline {
   const controller = new AbortController()
   let expired = false
-  const onParentAbort = (): void => controller.abort(parent.reason)
+  const { keepRunning } = options
+  const onParentAbort = (): void => {
+    const parentReason: unknown = parent.reason
+    if (keepRunning?.(parentReason) !== true) controller.abort(parentReason)
+  }
   const timer = setTimeout(() => {
     expired = true
     controller.abort(reason())
   }, ms)
+  if (options.unref === true) timer.unref()
   if (parent.aborted) onParentAbort()
   else parent.addEventListener('abort', onParentAbort, { once: true })
   return {
     signal: controller.signal,
     get expired(): boolean {
       return expired
+    },
+    abort(abortReason: unknown): void {
+      controller.abort(abortReason)
     },
     dispose(): void {
       clearTimeout(timer)

@@ -4,6 +4,7 @@ import type { RuntimeRouter } from '../../router/router.js'
 import { errorResult } from '../../tools/define.js'
 import type { ToolRegistry } from '../../tools/registry.js'
 import type { JsonObject, ToolProgress } from '../../tools/types.js'
+import { type Deadline, deadline } from '../../util/deadline.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { KeyedCounter } from '../../util/counter.js'
@@ -42,7 +43,8 @@ export interface WorkerTask {
 
 interface RunningTask extends WorkerTask {
   startedAt: number
-  controller: AbortController
+  /** The run's signal: aborted by the caller's signal, the task's timeout or abort()/unregister(). */
+  deadline: Deadline
   result: Promise<CallToolResult>
 }
 
@@ -193,7 +195,7 @@ export class TaskWorker {
       })
     }
     const left = [...this.#running.values()]
-    for (const task of left) task.controller.abort(new Error('worker unregistered'))
+    for (const task of left) task.deadline.abort(new Error('worker unregistered'))
     this.#registration = undefined
     return { drained: before - left.length, abandoned: left.length }
   }
@@ -225,27 +227,20 @@ export class TaskWorker {
             : 'busy: worker is at maxConcurrency'
       )
     }
-    // One controller for the run: aborted by the caller's signal, the task's
-    // timeout (AbortSignal.timeout's reason) or abort()/unregister(). Not
+    // One signal for the run: aborted by the caller's signal (unless keepRunning), the
+    // task's timeout (AbortSignal.timeout's reason) or abort()/unregister(). Not
     // AbortSignal.any + AbortSignal.timeout: those cost a composite signal and
     // an uncleared timer per task.
-    const controller = new AbortController()
-    const { signal } = controller
-    const onCallerAbort = (): void => {
-      const reason: unknown = ctx.signal.reason
-      if (ctx.keepRunning?.(reason) !== true) controller.abort(reason)
-    }
-    if (ctx.signal.aborted) onCallerAbort()
-    else ctx.signal.addEventListener('abort', onCallerAbort, { once: true })
-    const timer = setTimeout(
-      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
-      task.timeoutMs
+    const limit = deadline(
+      ctx.signal,
+      task.timeoutMs,
+      () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      { keepRunning: ctx.keepRunning, unref: true }
     )
-    timer.unref()
     const startedAt = Date.now()
     // The run starts here (before it is recorded as running, as the tool's first await comes later).
-    const result = this.#run(task, signal, ctx.reportProgress, forPeer)
-    const running: RunningTask = { ...task, startedAt, controller, result }
+    const result = this.#run(task, limit.signal, ctx.reportProgress, forPeer)
+    const running: RunningTask = { ...task, startedAt, deadline: limit, result }
     this.#running.set(key, running)
     if (forPeer) this.#peerRunning++
     try {
@@ -258,8 +253,7 @@ export class TaskWorker {
       this.#failed++
       throw err
     } finally {
-      clearTimeout(timer)
-      ctx.signal.removeEventListener('abort', onCallerAbort)
+      limit.dispose()
       this.#running.delete(key)
       if (forPeer) this.#peerRunning--
       if (this.#running.size === 0) {
@@ -297,7 +291,7 @@ export class TaskWorker {
     if (running == null) return 'not-running'
     if (running.token !== token) return 'wrong-token'
     log('aborting task %s of %s: %s', taskId, owner, reason)
-    running.controller.abort(new Error(reason))
+    running.deadline.abort(new Error(reason))
     return 'aborted'
   }
 
