@@ -104,6 +104,24 @@ describe('metrics collectors', () => {
     expect(total(s, 'mcp_mesh_peer_inbound_calls_total')).toBe(10)
   })
 
+  it('reads each source once per scrape', async () => {
+    let reads = 0
+    const metrics = nodeMetrics({ libp2p: false })({
+      sources: {
+        queue: () => {
+          reads++
+          return { paused: true, counts: { queued: 2 }, throughputPerSec: 0, meanWaitMs: 0 } as unknown as QueueStats
+        }
+      }
+    })
+    const s = await samples(metrics)
+    expect(total(s, 'mcp_mesh_queue_depth')).toBe(2)
+    expect(total(s, 'mcp_mesh_queue_paused')).toBe(1)
+    expect(reads).toBe(1)
+    await samples(metrics)
+    expect(reads).toBe(2)
+  })
+
   it('folds tool names beyond the label limit into _other, and unknown tools into _unknown', async () => {
     const metrics = nodeMetrics({ libp2p: false })({ sources: {} })
     for (let i = 0; i < MAX_TOOL_LABELS + 5; i++) {
