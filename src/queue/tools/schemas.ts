@@ -72,12 +72,15 @@ export const taskSchema = z.object({
   expiresAt: z.number().optional()
 })
 
-/** The task as tools return it; JSON-clean (no undefined values). */
-export function taskOutput(task: Task): z.infer<typeof taskSchema> {
-  return JSON.parse(JSON.stringify(task)) as z.infer<typeof taskSchema>
-}
-
 type TaskOutput = z.infer<typeof taskSchema>
+
+/**
+ * The task as tools return it: `taskRecord`'s view, deep-copied and
+ * JSON-clean (no undefined values, nothing shared with the live task).
+ */
+export function taskOutput(task: Task): TaskOutput {
+  return JSON.parse(JSON.stringify(taskRecord(task))) as TaskOutput
+}
 
 /** Sets `key` on `target` unless `value` is undefined (outputs are JSON-clean). */
 function defined<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
@@ -85,10 +88,10 @@ function defined<T extends object, K extends keyof T>(target: T, key: K, value: 
 }
 
 /**
- * The task exactly as `taskSchema.parse(taskOutput(task))` gives it (the
- * schema's fields, in its order, no undefined values), built directly from a
- * task this node made: no JSON round trip and no schema walk. The task's
- * arguments, result and labels are shared with `task`, not copied.
+ * The task exactly as `taskSchema` parses its JSON (the schema's fields, in
+ * its order, no undefined values), built directly from a task this node made:
+ * no JSON round trip and no schema walk. The task's arguments, result and
+ * labels are shared with `task`, not copied (`taskOutput` copies them).
  */
 export function taskRecord(task: Task): TaskOutput {
   const { retry } = task
