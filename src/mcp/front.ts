@@ -285,20 +285,11 @@ export class McpFront {
   /** Connects a transport to a fresh server for `view`; the session ends when the transport closes. */
   async connect(transport: Transport, view: ToolView, caller: ToolCaller, onClose?: () => void): Promise<McpSession> {
     const server = this.createServer(view, caller)
-    const session: McpSession = {
-      server,
-      close: async () => {
-        await server.close().catch(() => {})
-      }
-    }
-    this.#sessions.add(session)
     const previous = transport.onclose
-    server.onclose = () => {
-      this.#sessions.delete(session)
+    const session = this.#track(server, () => {
       previous?.()
       onClose?.()
-    }
-    server.onerror = (err) => log('session error: %s', errorMessage(err))
+    })
     await server.connect(transport)
     return session
   }
@@ -316,7 +307,7 @@ export class McpFront {
     const { promise: opened, resolve: open } = Promise.withResolvers<void>()
     const handle = serveStdio(
       ({ era }) => {
-        const server = this.#track(this.createServer(view, caller))
+        const { server } = this.#track(this.createServer(view, caller))
         // A repeated tools/call skips the SDK's routing (fast-call.ts): on the node's stdio and API
         // socket in either era, on a peer's /mcp+p2p stream once pinned to 2026-07-28.
         if (canIntercept(transport)) {
@@ -343,13 +334,16 @@ export class McpFront {
     return { opened, close: async () => handle.close() }
   }
 
-  /** A per-request or per-connection server, counted as a session until it closes. */
-  #track(server: Server): Server {
+  /** A per-request or per-connection server, counted as a session until it closes (then `onClose` runs). */
+  #track(server: Server, onClose?: () => void): McpSession {
     const session: McpSession = { server, close: async () => server.close().catch(() => {}) }
     this.#sessions.add(session)
-    server.onclose = () => this.#sessions.delete(session)
+    server.onclose = () => {
+      this.#sessions.delete(session)
+      onClose?.()
+    }
     server.onerror = (err) => log('session error: %s', errorMessage(err))
-    return server
+    return session
   }
 
   /**
@@ -388,7 +382,7 @@ export class McpFront {
 
   /** A server for one stateless request (2026-07-28 over HTTP), counted as a session while it serves. */
   createRequestServer(view: ToolView, caller: ToolCaller): Server {
-    return this.#track(this.createServer(view, caller))
+    return this.#track(this.createServer(view, caller)).server
   }
 
   async close(): Promise<void> {
