@@ -11,10 +11,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dir = join(root, 'patches')
 let failed = false
+// A patch file exports one patch, or several sharing their edits (one SDK fix in two packages).
+const patches = []
 for (const name of readdirSync(dir)
   .filter((f) => f.endsWith('.mjs'))
   .sort()) {
-  const patch = (await import(pathToFileURL(join(dir, name)).href)).default
+  const exported = (await import(pathToFileURL(join(dir, name)).href)).default
+  for (const patch of Array.isArray(exported) ? exported : [exported]) patches.push({ name, patch })
+}
+for (const { name, patch } of patches) {
   const pkgDir = join(root, 'node_modules', patch.package)
   if (!existsSync(join(pkgDir, 'package.json'))) {
     process.stderr.write(`patches: ${name}: ${patch.package} is not installed, skipped\n`)

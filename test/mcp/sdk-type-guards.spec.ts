@@ -1,5 +1,5 @@
 /**
- * patches/sdk-{server,client}-type-guards.mjs make the SDK's JSON-RPC type
+ * patches/sdk-type-guards.mjs makes the SDK's JSON-RPC type
  * guards check the key their schema requires before parsing. They must give
  * the answers a full parse gives, for every shape (this holds with or
  * without the patch applied).
