@@ -1,4 +1,23 @@
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  LOG_LEVEL_META_KEY,
+  PROTOCOL_VERSION_META_KEY
+} from '@modelcontextprotocol/server'
 import { minute } from '../util/time.js'
+
+/** The stateless revision: capabilities and client info travel in each request's `_meta` envelope. */
+export const MODERN_ERA = '2026-07-28'
+/**
+ * The `_meta` keys of a request's envelope, in the order the SDK lifts them
+ * (its RESERVED_ENVELOPE_META_KEYS, which it does not export).
+ */
+export const ENVELOPE_META_KEYS = [
+  PROTOCOL_VERSION_META_KEY,
+  CLIENT_INFO_META_KEY,
+  CLIENT_CAPABILITIES_META_KEY,
+  LOG_LEVEL_META_KEY
+] as const
 
 /** Streamable HTTP listens on this address only. */
 export const HTTP_HOST = '127.0.0.1'

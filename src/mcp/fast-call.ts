@@ -1,16 +1,13 @@
 import {
-  CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
   type JSONRPCMessage,
   type JSONRPCRequest,
-  LOG_LEVEL_META_KEY,
-  PROTOCOL_VERSION_META_KEY,
   ProtocolErrorCode,
   type Server,
   type ServerContext,
   type Transport
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
+import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
 
 const log = meshLogger('mcp:fast-call')
 
@@ -37,15 +34,6 @@ const log = meshLogger('mcp:fast-call')
  * are not the ones this code reads.
  */
 
-/** The `_meta` keys of the per-request envelope, in the order the SDK lifts them. */
-const ENVELOPE_KEYS = [
-  PROTOCOL_VERSION_META_KEY,
-  CLIENT_INFO_META_KEY,
-  CLIENT_CAPABILITIES_META_KEY,
-  LOG_LEVEL_META_KEY
-] as const
-
-const MODERN_ERA = '2026-07-28'
 /** The era name of the SDK's 2025 codec (every 2025 revision a client can negotiate). */
 const LEGACY_ERA = '2025-11-25'
 
@@ -80,9 +68,18 @@ interface ServerInternals {
   buildContext?: (ctx: Record<string, unknown>, extra: undefined) => ServerContext
 }
 
-/** A transport whose requests can be taken over (P2PStreamTransport). */
+/**
+ * Takes one request over (answers it itself, returning the controller that
+ * aborts it) or leaves it to the session's server (undefined). The taker
+ * registers the request where the server's `notifications/cancelled`
+ * handling and closing find it; P2PStreamTransport also aborts it itself
+ * on the peer's cancel or the stream closing.
+ */
+export type RequestInterceptor = (request: JSONRPCRequest) => AbortController | undefined
+
+/** A transport whose requests can be taken over (StreamServerTransport, P2PStreamTransport). */
 export interface InterceptingTransport {
-  intercept(interceptor: ((request: JSONRPCRequest) => AbortController | undefined) | undefined): void
+  intercept(interceptor: RequestInterceptor | undefined): void
 }
 
 export function canIntercept(transport: Transport): transport is Transport & InterceptingTransport {
@@ -123,14 +120,14 @@ function liftEnvelope(
 ): { envelope?: Record<string, unknown>; rest?: Record<string, unknown> } | undefined {
   if (era === LEGACY_ERA) {
     if (meta === undefined) return {}
-    if (!isPlainObject(meta) || ENVELOPE_KEYS.some((key) => key in meta)) return undefined
+    if (!isPlainObject(meta) || ENVELOPE_META_KEYS.some((key) => key in meta)) return undefined
     return { rest: meta }
   }
   if (era !== MODERN_ERA || !isPlainObject(meta) || expected === undefined) return undefined
   const envelope: Record<string, unknown> = {}
   const rest: Record<string, unknown> = { ...meta }
   let carried = 0
-  for (const key of ENVELOPE_KEYS) {
+  for (const key of ENVELOPE_META_KEYS) {
     if (!(key in meta)) continue
     envelope[key] = meta[key]
     delete rest[key]
@@ -144,10 +141,7 @@ function liftEnvelope(
  * The interceptor for one pinned session (either era): `validated()` is the
  * key of the last envelope the SDK validated on it (see `envelopeKey`).
  */
-export function fastToolCalls(
-  server: Server,
-  validated: () => string | undefined
-): (request: JSONRPCRequest) => AbortController | undefined {
+export function fastToolCalls(server: Server, validated: () => string | undefined): RequestInterceptor {
   const internals = server as unknown as ServerInternals
   return (request) => {
     if (request.method !== 'tools/call') return undefined

@@ -6,14 +6,7 @@ import {
   serializeMessage,
   type Transport
 } from '@modelcontextprotocol/server'
-
-/**
- * Takes one request over (answers it itself, returning the controller that
- * aborts it) or leaves it to the session's server (undefined). The taker
- * registers the request where the server's `notifications/cancelled`
- * handling and closing find it (see fast-call.ts).
- */
-export type StreamRequestInterceptor = (request: JSONRPCRequest) => AbortController | undefined
+import type { RequestInterceptor } from './fast-call.js'
 
 /**
  * Server-side MCP transport over a byte stream with the stdio framing (one
@@ -35,7 +28,7 @@ export class StreamServerTransport implements Transport {
   #started = false
   #closed = false
   #corked = false
-  #interceptor?: StreamRequestInterceptor
+  #interceptor?: RequestInterceptor
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
@@ -86,8 +79,8 @@ export class StreamServerTransport implements Transport {
     })
   }
 
-  /** Sets the taker of the client's requests (see StreamRequestInterceptor). */
-  intercept(interceptor: StreamRequestInterceptor | undefined): void {
+  /** Sets the taker of the client's requests (see RequestInterceptor). */
+  intercept(interceptor: RequestInterceptor | undefined): void {
     this.#interceptor = interceptor
   }
 

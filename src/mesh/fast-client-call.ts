@@ -2,14 +2,10 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
   type CallToolRequest,
   type CallToolResult,
   type Client,
   DEFAULT_REQUEST_TIMEOUT_MSEC,
-  LOG_LEVEL_META_KEY,
-  PROTOCOL_VERSION_META_KEY,
   type JSONRPCNotification,
   type JSONRPCRequest,
   type Progress,
@@ -18,6 +14,7 @@ import {
   SdkError,
   SdkErrorCode
 } from '@modelcontextprotocol/client'
+import { ENVELOPE_META_KEYS, MODERN_ERA } from '../mcp/constants.js'
 import { meshLogger } from '../util/logger.js'
 import { P2PStreamTransport } from './p2p-transport.js'
 
@@ -48,16 +45,8 @@ const log = meshLogger('mcp+p2p:fast-call')
  * are not the ones read here) goes to `client.callTool` as before.
  */
 
-const MODERN_ERA = '2026-07-28'
 /** SEP-2243's header mismatch: the SDK client refreshes its tool list and retries once. */
 const HEADER_MISMATCH_ERROR_CODE = -32020
-/** The SDK's RESERVED_ENVELOPE_META_KEYS: lifted out of an inbound notification's `_meta`. */
-const ENVELOPE_KEYS = [
-  PROTOCOL_VERSION_META_KEY,
-  CLIENT_INFO_META_KEY,
-  CLIENT_CAPABILITIES_META_KEY,
-  LOG_LEVEL_META_KEY
-] as const
 
 export type CallToolParams = CallToolRequest['params']
 
@@ -439,7 +428,7 @@ function liftEnvelope(notification: JSONRPCNotification): JSONRPCNotification {
   const params = notification.params as Record<string, unknown> | undefined
   const meta = params?._meta
   if (meta == null || typeof meta !== 'object' || Array.isArray(meta)) return notification
-  const keys = ENVELOPE_KEYS.filter((key) => key in meta)
+  const keys = ENVELOPE_META_KEYS.filter((key) => key in meta)
   if (keys.length === 0) return notification
   const next: Record<string, unknown> = { ...(meta as Record<string, unknown>) }
   for (const key of keys) delete next[key]

@@ -4,19 +4,20 @@ import {
   type JSONRPCNotification,
   type JSONRPCRequest,
   type Progress,
-  ProtocolError,
   parseJSONRPCMessage,
   SdkError,
   SdkErrorCode,
   type Transport
 } from '@modelcontextprotocol/server'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import type { RequestInterceptor } from '../mcp/fast-call.js'
 import { withTraceContext } from '../tracing/context.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import type { PartialFrameBudget } from './frame-budget.js'
 import { FrameDecoder, encodeFrame } from './frame.js'
 import { quickJsonRpc } from './json-rpc.js'
+import { DirectCalls, type OutboundCall } from './p2p-direct-calls.js'
 
 const log = meshLogger('mcp+p2p')
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -45,43 +46,13 @@ export const PROTOCOL_VIOLATIONS: readonly ProtocolViolation[] = [
 
 type RequestId = string | number
 
-/**
- * Takes a request of the remote over, outside the MCP SDK (the node's
- * tools/call fast path): returns the controller that aborts it (the remote's
- * `notifications/cancelled` or the stream closing), or undefined to leave the
- * request to the SDK. The taker answers with `send()`.
- */
-export type RequestInterceptor = (request: JSONRPCRequest) => AbortController | undefined
+export type { OutboundCall } from './p2p-direct-calls.js'
 
 export interface DirectRequestOptions {
   signal?: AbortSignal
   /** Asks for progress (the request's id is its progress token) and hears it. */
   onprogress?: (progress: Progress) => void
 }
-
-interface OutboundRequest {
-  resolve: (result: Record<string, unknown>) => void
-  reject: (error: Error) => void
-  onprogress?: (progress: Progress) => void
-  /** Hears the request's progress notifications as they came (see call()). */
-  onnotification?: (notification: JSONRPCNotification) => void
-}
-
-/** A request sent with call(): its id, its response, and a way to stop waiting for it. */
-export interface OutboundCall {
-  readonly id: string
-  /**
-   * The result. Rejects with a ProtocolError on an error response, with
-   * SdkError ConnectionClosed when the stream closes first, or with the
-   * error of the send.
-   */
-  readonly response: Promise<Record<string, unknown>>
-  /** Stops waiting: a later response or progress of the request is dropped, the response never settles. */
-  forget(): void
-}
-
-/** Ids of direct requests: strings, so they never meet the SDK's numeric ids. */
-const DIRECT_ID_PREFIX = 'd'
 
 export interface P2PStreamTransportInit {
   maxFrameBytes: number
@@ -125,11 +96,13 @@ export class P2PStreamTransport implements Transport {
   #charged = 0
   #frameTimer?: NodeJS.Timeout
   #interceptor?: RequestInterceptor
-  /** Requests of the remote taken over by the interceptor, by id. */
+  /**
+   * Requests of the remote taken over by the interceptor, by id: the
+   * remote's `notifications/cancelled` and the stream closing abort them.
+   */
   readonly #intercepted = new Map<RequestId, AbortController>()
-  /** Direct requests of this side (request()) awaiting their response. */
-  readonly #outbound = new Map<string, OutboundRequest>()
-  #nextId = 0
+  /** Requests of this side sent outside the SDK (request(), call()). */
+  readonly #direct = new DirectCalls(async (message) => this.#sendMessage(message))
   /** Frames waiting for the end of this event-loop turn (see #enqueue). */
   #queue: Uint8Array[] = []
   #batch?: PromiseWithResolvers<void>
@@ -228,10 +201,10 @@ export class P2PStreamTransport implements Transport {
 
   /**
    * Sends one request and resolves with its result, without the MCP SDK's
-   * per-request work (the mesh's tools/call hot path); the SDK client on the
-   * same stream keeps its own ids. An error response rejects with a
-   * ProtocolError; the stream closing with SdkError ConnectionClosed; an
-   * abort sends `notifications/cancelled` and rejects with the signal's reason.
+   * per-request work; the SDK client on the same stream keeps its own ids.
+   * An error response rejects with a ProtocolError; the stream closing with
+   * SdkError ConnectionClosed; an abort sends `notifications/cancelled` and
+   * rejects with the signal's reason.
    */
   async request(
     method: string,
@@ -241,30 +214,41 @@ export class P2PStreamTransport implements Transport {
     const { signal, onprogress } = options
     if (this.#closed) throw new SdkError(SdkErrorCode.NotConnected, 'Not connected')
     signal?.throwIfAborted()
-    const id = `${DIRECT_ID_PREFIX}${++this.#nextId}`
-    const sent =
+    const call = this.#direct.call(
+      (id) => ({
+        jsonrpc: '2.0',
+        id,
+        method,
+        params:
+          onprogress != null
+            ? { ...params, _meta: { ...(params._meta as Record<string, unknown> | undefined), progressToken: id } }
+            : params
+      }),
       onprogress != null
-        ? { ...params, _meta: { ...(params._meta as Record<string, unknown> | undefined), progressToken: id } }
-        : params
-    const { promise, resolve, reject } = Promise.withResolvers<Record<string, unknown>>()
-    this.#outbound.set(id, { resolve, reject, onprogress })
+        ? (notification) => {
+            const { progressToken: _token, _meta, ...progress } = notification.params as Record<string, unknown>
+            onprogress(progress as unknown as Progress)
+          }
+        : undefined
+    )
+    if (signal == null) return call.response
+    const { promise: aborted, reject } = Promise.withResolvers<never>()
     const onAbort = (): void => {
-      if (!this.#outbound.delete(id)) return
-      reject(signal?.reason instanceof Error ? signal.reason : new Error(String(signal?.reason)))
-      if (!this.#closed) {
-        const reason = errorMessage(signal?.reason)
-        this.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(
-          () => {}
-        )
-      }
+      if (!call.forget()) return
+      reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)))
+      if (this.#closed) return
+      const reason = errorMessage(signal.reason)
+      this.#sendMessage({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: call.id, reason }
+      }).catch(() => {})
     }
-    signal?.addEventListener('abort', onAbort, { once: true })
+    signal.addEventListener('abort', onAbort, { once: true })
     try {
-      await this.send({ jsonrpc: '2.0', id, method, params: sent })
-      return await promise
+      return await Promise.race([call.response, aborted])
     } finally {
-      this.#outbound.delete(id)
-      signal?.removeEventListener('abort', onAbort)
+      signal.removeEventListener('abort', onAbort)
     }
   }
 
@@ -279,14 +263,7 @@ export class P2PStreamTransport implements Transport {
     build: (id: string) => JSONRPCRequest,
     onnotification?: (notification: JSONRPCNotification) => void
   ): OutboundCall {
-    const id = `${DIRECT_ID_PREFIX}${++this.#nextId}`
-    const message = build(id)
-    const { promise, resolve, reject } = Promise.withResolvers<Record<string, unknown>>()
-    this.#outbound.set(id, { resolve, reject, onnotification })
-    this.#sendMessage(message).catch((err: unknown) => {
-      if (this.#outbound.delete(id)) reject(err instanceof Error ? err : new Error(String(err)))
-    })
-    return { id, response: promise, forget: () => void this.#outbound.delete(id) }
+    return this.#direct.call(build, onnotification)
   }
 
   async close(): Promise<void> {
@@ -358,46 +335,21 @@ export class P2PStreamTransport implements Transport {
 
   /** Handles what belongs to the direct paths (true), else leaves the message to the SDK. */
   #takeOver(message: JSONRPCMessage): boolean {
-    if ('method' in message) {
-      if ('id' in message) {
-        const controller = this.#interceptor?.(message as JSONRPCRequest)
-        if (controller == null) return false
-        this.#intercepted.set(message.id, controller)
-        return true
-      }
-      const params = message.params as Record<string, unknown> | undefined
-      if (message.method === 'notifications/progress') {
-        const token = params?.progressToken
-        const outbound = typeof token === 'string' ? this.#outbound.get(token) : undefined
-        if (outbound == null) return false
-        if (outbound.onnotification != null) {
-          outbound.onnotification(message as JSONRPCNotification)
-          return true
-        }
-        const { progressToken: _token, _meta, ...progress } = params as Record<string, unknown>
-        outbound.onprogress?.(progress as unknown as Progress)
-        return true
-      }
-      if (message.method === 'notifications/cancelled') {
-        const id = params?.requestId
-        const controller = typeof id === 'string' || typeof id === 'number' ? this.#intercepted.get(id) : undefined
-        if (controller == null) return false
-        this.#intercepted.delete(id as RequestId)
-        controller.abort(new Error(`cancelled by the peer: ${String(params?.reason ?? '')}`))
-        return true
-      }
-      return false
+    if (this.#direct.take(message)) return true
+    if (!('method' in message)) return false
+    if ('id' in message) {
+      const controller = this.#interceptor?.(message as JSONRPCRequest)
+      if (controller == null) return false
+      this.#intercepted.set(message.id, controller)
+      return true
     }
-    const id = (message as { id?: unknown }).id
-    if (typeof id !== 'string' || !id.startsWith(DIRECT_ID_PREFIX)) return false
-    const outbound = this.#outbound.get(id)
-    if (outbound == null) return true // answered after we gave up on it (aborted)
-    this.#outbound.delete(id)
-    if ('result' in message) outbound.resolve(message.result as Record<string, unknown>)
-    else {
-      const { error } = message as { error: { code: number; message: string; data?: unknown } }
-      outbound.reject(ProtocolError.fromError(error.code, error.message, error.data))
-    }
+    if (message.method !== 'notifications/cancelled') return false
+    const params = message.params as { requestId?: unknown; reason?: unknown } | undefined
+    const id = params?.requestId
+    const controller = typeof id === 'string' || typeof id === 'number' ? this.#intercepted.get(id) : undefined
+    if (controller == null) return false
+    this.#intercepted.delete(id as RequestId)
+    controller.abort(new Error(`cancelled by the peer: ${String(params?.reason ?? '')}`))
     return true
   }
 
@@ -491,9 +443,7 @@ export class P2PStreamTransport implements Transport {
     const closed = new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed')
     for (const controller of this.#intercepted.values()) controller.abort(closed)
     this.#intercepted.clear()
-    const outbound = [...this.#outbound.values()]
-    this.#outbound.clear()
-    for (const request of outbound) request.reject(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'))
+    this.#direct.closeAll()
     this.onclose?.()
   }
 }
