@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { track } from './cleanup.js'
 import { parseJson, runCli } from './cli.js'
+import { FIXTURES_DIR, NODE_BIN } from './paths.js'
 
 export type JsonObject = Record<string, unknown>
 
@@ -99,4 +100,18 @@ export async function createHome(options: CreateHomeOptions = {}): Promise<TestH
   }
   if (options.config != null) await patchConfig(options.config)
   return home
+}
+
+/**
+ * A config `servers` entry for the fixture MCP server that speaks 2026-07-28
+ * (its tool answers `input_required`), under the prefix `modern.`.
+ */
+export function modernServer(extra: JsonObject = {}): JsonObject {
+  return {
+    command: NODE_BIN,
+    args: [join(FIXTURES_DIR, 'modern-server.mjs')],
+    prefix: 'modern.',
+    negotiate: true,
+    ...extra
+  }
 }

@@ -22,7 +22,7 @@ export { cleanup, track, trackPid, untrackPid } from './cleanup.js'
 export { type CliResult, parseJson, type RunCliOptions, runCli } from './cli.js'
 export { connectApi, type DaemonProcess, type StartDaemonOptions, socketAccepts, startDaemon } from './daemon.js'
 export { rejectionOf, thrownBy } from './errors.js'
-export { type CreateHomeOptions, createHome, createTempDir, mergeJson, type TestHome } from './home.js'
+export { type CreateHomeOptions, createHome, createTempDir, mergeJson, modernServer, type TestHome } from './home.js'
 export {
   type ExitInfo,
   type MeshHealth,
@@ -32,6 +32,7 @@ export {
   spawnNode,
   tcpAddress
 } from './node.js'
+export { type RawPeerOptions, rawPeer } from './peer.js'
 export { collectProgress, type ProgressCollector } from './progress.js'
 export { childPids, commandLine, isAlive } from './process.js'
 export { BIN_PATH, EVERYTHING_SERVER, FIXTURES_DIR, LOOPBACK_ARGS, NODE_BIN, REPO_ROOT } from './paths.js'

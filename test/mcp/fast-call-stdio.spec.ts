@@ -1,5 +1,4 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { join } from 'node:path'
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
@@ -16,7 +15,8 @@ import {
   NODE_BIN,
   REPO_ROOT,
   track,
-  waitFor
+  waitFor,
+  modernServer
 } from '../helpers/index.js'
 
 /**
@@ -46,12 +46,7 @@ async function startRaw(): Promise<RawSession> {
       tools: [`${FIXTURES_DIR}/mesh-provider.mjs`],
       // A 2026-07-28 server whose tool answers input_required: a 2025 stdio client gets an elicitation request.
       servers: {
-        modern: {
-          command: NODE_BIN,
-          args: [join(FIXTURES_DIR, 'modern-server.mjs')],
-          prefix: 'modern.',
-          negotiate: true
-        }
+        modern: modernServer()
       }
     }
   })

@@ -1,15 +1,10 @@
-import { join } from 'node:path'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   PROTOCOL_VERSION_META_KEY
 } from '@modelcontextprotocol/server'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import { FrameDecoder } from '../../src/mesh/frame.js'
@@ -18,12 +13,13 @@ import {
   cleanup,
   createHome,
   FIXTURES_DIR,
-  NODE_BIN,
   type NodeProcess,
   spawnNode,
   tcpAddress,
   track,
-  waitFor
+  waitFor,
+  modernServer,
+  rawPeer
 } from '../helpers/index.js'
 
 /**
@@ -44,13 +40,7 @@ beforeAll(async () => {
       tools: [`${FIXTURES_DIR}/mesh-provider.mjs`],
       // A 2026-07-28 server whose tool answers input_required, shared with peers.
       servers: {
-        modern: {
-          command: NODE_BIN,
-          args: [join(FIXTURES_DIR, 'modern-server.mjs')],
-          prefix: 'modern.',
-          negotiate: true,
-          export: true
-        }
+        modern: modernServer({ export: true })
       }
     }
   })
@@ -59,13 +49,7 @@ beforeAll(async () => {
     env: { MESH_TEST_NAME: 'target', DEBUG: 'mcp-mesh:mcp:fast-call' }
   })
   address = tcpAddress(await target.status())
-  peer = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  track('raw libp2p peer', async () => peer.stop())
+  peer = await rawPeer()
 }, 60_000)
 
 afterAll(cleanup)

@@ -1,11 +1,7 @@
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/server'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import { P2PStreamTransport } from '../../src/mesh/p2p-transport.js'
@@ -17,7 +13,8 @@ import {
   spawnNode,
   tcpAddress,
   track,
-  waitFor
+  waitFor,
+  rawPeer
 } from '../helpers/index.js'
 
 /**
@@ -35,13 +32,7 @@ beforeAll(async () => {
   const home = await createHome({ config: { tools: [`${FIXTURES_DIR}/mesh-provider.mjs`] } })
   target = await spawnNode({ home: home.dir, env: { MESH_TEST_NAME: 'target' } })
   address = tcpAddress(await target.status())
-  peer = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  track('raw libp2p peer', async () => peer.stop())
+  peer = await rawPeer()
 }, 60_000)
 
 afterAll(cleanup)

@@ -9,7 +9,8 @@ import {
   resultText,
   startDaemon,
   track,
-  waitFor
+  waitFor,
+  modernServer
 } from '../helpers/index.js'
 import { StreamClientTransport } from '../../src/mcp/stream-transport.js'
 import { connect } from 'node:net'
@@ -30,12 +31,7 @@ beforeAll(async () => {
       config: {
         servers: {
           legacy: { command: NODE_BIN, args: [join(FIXTURES_DIR, 'conformance-server.mjs')], prefix: 'legacy.' },
-          modern: {
-            command: NODE_BIN,
-            args: [join(FIXTURES_DIR, 'modern-server.mjs')],
-            prefix: 'modern.',
-            negotiate: true
-          }
+          modern: modernServer()
         }
       }
     })

@@ -1,11 +1,7 @@
-import { identify } from '@libp2p/identify'
 import type { Stream } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { CallToolResult } from '@modelcontextprotocol/server'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import { encodeFrame, FrameDecoder } from '../../src/mesh/frame.js'
@@ -16,23 +12,11 @@ import {
   type NodeProcess,
   spawnNode,
   tcpAddress,
-  track,
-  waitFor
+  waitFor,
+  rawPeer
 } from '../helpers/index.js'
 
 afterEach(cleanup)
-
-/** A bare libp2p peer in the test process: it speaks whatever bytes the test tells it to. */
-async function rawPeer(): Promise<Libp2p> {
-  const node = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  track('raw libp2p peer', async () => node.stop())
-  return node
-}
 
 /** Collects every frame the node sends back on `stream`, and whether the stream closed. */
 function watch(stream: Stream): { frames: unknown[]; closed: () => boolean } {

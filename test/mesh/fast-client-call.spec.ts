@@ -1,12 +1,8 @@
 import { join } from 'node:path'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { streamPair } from '@libp2p/utils'
 import { Client } from '@modelcontextprotocol/client'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CallToolParams, callPeerTool, type PeerCallOptions } from '../../src/mesh/fast-client-call.js'
 import { FrameDecoder } from '../../src/mesh/frame.js'
@@ -18,11 +14,12 @@ import {
   createHome,
   createTempDir,
   FIXTURES_DIR,
-  NODE_BIN,
   type NodeProcess,
   spawnNode,
   tcpAddress,
-  track
+  track,
+  modernServer,
+  rawPeer
 } from '../helpers/index.js'
 
 /**
@@ -50,25 +47,13 @@ beforeAll(async () => {
     config: {
       tools: [`${FIXTURES_DIR}/mesh-provider.mjs`],
       servers: {
-        modern: {
-          command: NODE_BIN,
-          args: [join(FIXTURES_DIR, 'modern-server.mjs')],
-          prefix: 'modern.',
-          negotiate: true,
-          export: true
-        }
+        modern: modernServer({ export: true })
       }
     }
   })
   target = await spawnNode({ home: home.dir, env: { MESH_TEST_NAME: 'target' } })
   const status = await target.status()
-  peer = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  track('raw libp2p peer', async () => peer.stop())
+  peer = await rawPeer()
   await peer.dial(multiaddr(tcpAddress(status)))
   pool = new PeerPool(peer, { maxFrameBytes: 16 * 1024 * 1024, idleTimeoutMs: 60_000 })
   track('peer pool', async () => pool.close())

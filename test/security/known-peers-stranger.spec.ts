@@ -1,17 +1,7 @@
-/**
- * Attack: a stranger claims our mesh's member protocol in identify and
- * expects to be remembered in the node's persistent known-peers store (and
- * so re-dialled on every start). With trust.allowPeers set, only the peers
- * it admits are stored.
- */
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, track, waitFor } from '../helpers/index.js'
+import { cleanup, waitFor, rawPeer } from '../helpers/index.js'
 import { DEFAULT_MESH, memberProtocol } from './attacker.js'
 import { startNode } from './nodes.js'
 
@@ -19,14 +9,7 @@ afterEach(cleanup)
 
 /** A bare peer that announces our mesh's member protocol in identify (a claim anyone can make). */
 async function claimingPeer(): Promise<Libp2p> {
-  const node = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  track('claiming libp2p peer', async () => node.stop())
+  const node = await rawPeer({ listen: true })
   await node.handle(memberProtocol(DEFAULT_MESH), (stream) => {
     void stream.close().catch(() => {})
   })

@@ -1,30 +1,13 @@
-/**
- * A bare libp2p peer for the mesh's attack tests: it speaks whatever bytes
- * the test tells it to on `/mcp+p2p`, and watches what the node answers.
- */
-import { identify } from '@libp2p/identify'
 import type { Stream } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { MCP_P2P_PROTOCOL } from '../../src/mesh/constants.js'
 import { encodeFrame, FrameDecoder } from '../../src/mesh/frame.js'
-import { track, waitFor } from '../helpers/index.js'
+import { waitFor } from '../helpers/index.js'
 
 export const MAX_FRAME = 16 * 1024 * 1024
 
-export async function rawPeer(): Promise<Libp2p> {
-  const node = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  track('raw libp2p peer', async () => node.stop())
-  return node
-}
+export { rawPeer } from '../helpers/index.js'
 
 export interface Watched {
   stream: Stream
