@@ -7,11 +7,10 @@
 // Why: V8 keeps every loaded module's source text (for lazy compilation) and
 // a record per module for the life of the process. An idle node loading ~1,000
 // files held 35.6 MiB of heap after a forced GC; the bundle holds 22.7 MiB
-// (bench/RESULTS-scale.md, "Session 5"). The savings come from three things,
-// each measured: one module record per chunk instead of per file (-10 MiB of
-// old space), minified source text (-4.7 MiB), and ASCII-only output
-// (`charset: 'ascii'`: a chunk holding one non-Latin-1 character is stored as a
-// two-byte string, twice its size).
+// (bench/RESULTS-scale.md, "Session 5"). Measured step by step: bundled
+// 29.6 MiB (fewer, larger modules), minified 24.8 MiB, ASCII-only output 22.7
+// MiB (`charset: 'ascii'`: a chunk holding one character beyond Latin-1 is
+// stored as a two-byte string, twice its size).
 //
 // What stays outside the bundle, loaded from node_modules at run time:
 // - Node's built-ins and classic-level (native code found by its path);
