@@ -19,7 +19,11 @@ const root = join(here, '..')
 const major = Number(process.versions.node.split('.')[0])
 
 if (major >= MIN_MAJOR) {
-  const entry = join(root, 'dist', 'src', 'cli', 'main.js')
+  // The bundle (scripts/bundle.mjs, built by `npm run build`) holds the same code as dist/src in
+  // a few minified chunks: about 13 MiB less heap per node. MCP_MESH_BUNDLE=0 runs dist/src (readable stack traces).
+  const bundled = join(root, 'dist', 'bundle', 'cli', 'main.js')
+  const unbundled = join(root, 'dist', 'src', 'cli', 'main.js')
+  const entry = process.env.MCP_MESH_BUNDLE !== '0' && existsSync(bundled) ? bundled : unbundled
   if (!existsSync(entry)) {
     process.stderr.write('mcp-mesh: not built yet; run `npm install` (or `npm run build`) in ' + root + '\n')
     process.exit(1)

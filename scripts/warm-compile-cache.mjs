@@ -4,7 +4,7 @@
 // `prepare`, after the build. It only imports modules (no node is started, no
 // network), and it never fails the install: a cache is an optimisation.
 import module from 'node:module'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -14,7 +14,16 @@ const { compileCacheDir } = await import(join(root, 'bin', 'compile-cache.js'))
 // The start path: the CLI's commands, the config, the MCP front (the bridge
 // answers initialize with it), and the node and its services (the detached
 // node loads them when it starts).
+// With the bundle (scripts/bundle.mjs), which the launcher runs: every chunk
+// but main.js, whose import would run the CLI.
+const bundle = join(root, 'dist', 'bundle', 'cli')
+const chunks = existsSync(bundle)
+  ? readdirSync(bundle)
+      .filter((name) => name.endsWith('.js') && name !== 'main.js')
+      .map((name) => join('dist', 'bundle', 'cli', name))
+  : []
 const entries = [
+  ...chunks,
   'dist/src/cli/commands/start.js',
   'dist/src/cli/bridge.js',
   'dist/src/cli/detach.js',

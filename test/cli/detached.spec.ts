@@ -90,6 +90,8 @@ describe('a node that outlives the client that started it', () => {
       expect(first.client.getInstructions()).toContain('mcp-mesh')
       const nodePid = await detachedNodePid(home.dir, first)
       expect(await commandLine(nodePid)).toContain(`daemon --detached-for-home --home ${home.dir}`)
+      // The launcher ran the bundle (scripts/bundle.mjs), and the node it started runs it too.
+      expect(await commandLine(nodePid)).toContain(join('dist', 'bundle', 'cli', 'main.js'))
       // Tool calls wait for the node; initialize did not.
       expect((await first.status()).peerId).toBe(home.peerId)
 
@@ -164,6 +166,15 @@ describe('a node that outlives the client that started it', () => {
     expect(echo.structuredContent).toEqual({ message: 'relaunched' })
     expect(await client.closeStdin()).toEqual({ code: 0, signal: null })
     await waitFor(() => !isAlive(nodePid), { timeoutMs: 15_000, message: 'the idle node to exit' })
+  })
+
+  it('MCP_MESH_BUNDLE=0 runs the modules tsc wrote, bridge and node alike', async () => {
+    const home = await detachedHome(60_000)
+    const client = await spawnNode({ home: home.dir, env: { ...DETACHED, MCP_MESH_BUNDLE: '0' } })
+    const nodePid = await detachedNodePid(home.dir, client)
+    expect(await commandLine(nodePid)).toContain(join('dist', 'src', 'cli', 'main.js'))
+    const echo = await client.callOk('echo', { message: 'unbundled' })
+    expect(echo.structuredContent).toEqual({ message: 'unbundled' })
   })
 
   it('mcp-mesh stop stops the detached node and disconnects its clients', async () => {

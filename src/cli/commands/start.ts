@@ -1,5 +1,4 @@
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { NODE_LOG_FILE } from '../../config/defaults.js'
 import { type ConfigFlags, homeIsInitialized, initHome, type LoadedConfig, loadConfig } from '../../config/load.js'
 import { warnIfExposed } from '../../identity/permissions.js'
@@ -11,6 +10,7 @@ import type { MeshNode } from '../../node/mesh-node.js'
 import { acquireRepoLock, type LockResult, lockHolder } from '../../node/repo-lock.js'
 import { errorMessage, UNHANDLED_REJECTION_NOTICE } from '../../util/errors.js'
 import { notice } from '../../util/logger.js'
+import { PACKAGE_ROOT } from '../../util/package-root.js'
 import { runBridge } from '../bridge.js'
 import { EXIT_HOME_BUSY, LOCK_FROM_ENV, launchDetachedNode, relayLog, waitForApiSocket } from '../detach.js'
 
@@ -282,7 +282,7 @@ function printBanner(node: MeshNode): void {
   const tcp = addresses.filter((a) => a.includes('/tcp/') && !a.includes('/ws'))
   const bootstrapAddress =
     tcp.find((a) => !a.startsWith('/ip4/127.') && !a.startsWith('/ip6/::1')) ?? tcp[0] ?? addresses[0] ?? '(none)'
-  const bin = fileURLToPath(new URL('../../../../bin/mcp-mesh.js', import.meta.url))
+  const bin = join(PACKAGE_ROOT ?? '.', 'bin', 'mcp-mesh.js')
   const snippet = {
     mcpServers: { 'mcp-mesh': { command: bin, args: ['start', '--home', node.home] } }
   }
