@@ -230,12 +230,12 @@ export class InputRounds {
     if (call.settled) {
       const result = call.result!
       if ('value' in result) {
-        if (Object.keys(call.missing).length > 0 && isErrorResult(result.value)) {
+        if (hasKeys(call.missing) && isErrorResult(result.value)) {
           throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
         }
         return result.value
       }
-      if (Object.keys(call.missing).length > 0) {
+      if (hasKeys(call.missing)) {
         throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
       }
       throw result.error
@@ -265,4 +265,10 @@ export class InputRounds {
 
 function isErrorResult(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { isError?: unknown }).isError === true
+}
+
+/** Whether `value` has an own key (no array built per call, as Object.keys would). */
+function hasKeys(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return true
+  return false
 }

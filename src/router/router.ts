@@ -160,7 +160,7 @@ export class RuntimeRouter {
       const result = await withSpan(
         `route ${name}`,
         { attributes: { 'gen_ai.tool.name': name, 'mcp_mesh.route': target } },
-        async () => this.#route(name, args, ctx, detection, target),
+        () => this.#route(name, args, ctx, detection, target),
         (value) => (value.isError === true ? 'tool error' : undefined)
       )
       outcome = result.isError === true ? 'tool_error' : 'ok'
