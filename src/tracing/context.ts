@@ -137,8 +137,9 @@ export function runInSpan<T>(active: ActiveSpan, fn: () => T): T {
 /**
  * Runs `fn` in a child span of the active one, recorded by the active
  * tracer; with no tracer active it just runs `fn`, with a tracer that
- * exports nothing it runs `fn` and counts the span (SpanRecorder.exporting). A rejected promise or a
- * thrown error ends the span as an error; `outcome` may mark a result as one.
+ * exports nothing it runs `fn` and counts the span (SpanRecorder.exporting).
+ * A rejected promise or a thrown error ends the span as an error; `outcome`
+ * may mark a result as one.
  */
 export async function withSpan<T>(
   name: string,
