@@ -18,7 +18,48 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const major = Number(process.versions.node.split('.')[0])
 
+// AsyncLocalStorage (tracing's active span, `callerInput`) in V8's continuation data instead of
+// promise hooks: the default from Node 24; Node 22 knows it as this option and prints no warning
+// for it. Without it every promise the node makes runs the hooks, which costs an MCP call over
+// stdio about 8 µs (bench/RESULTS.md, "Issue 12, fourth pass: stdio").
+const FRAME_FLAG = '--experimental-async-context-frame'
+const FRAME_DEFAULT_MAJOR = 24
+
+/**
+ * Whether this command runs a node in this process and should get FRAME_FLAG by re-executing:
+ * `daemon`, and `start` in the foreground (`--foreground`, MCP_MESH_FOREGROUND=1, a terminal).
+ * A bridged `start` only relays stdio (the detached node it launches gets the flag from
+ * src/cli/detach.ts), and `lifecycle.detach: false` in a config file is not read here.
+ */
+function runsNodeHere(command, args) {
+  if (args.includes('--help') || args.includes('-h')) return false
+  if (command === 'daemon') return true
+  if (command !== 'start') return false
+  return args.includes('--foreground') || process.env.MCP_MESH_FOREGROUND === '1' || process.stdin.isTTY === true
+}
+
 if (major >= MIN_MAJOR) {
+  const args = process.argv.slice(2)
+  const firstCommand = args.find((arg) => !arg.startsWith('-'))
+  // process.execve (Node >= 22.15, not on Windows) replaces this process: same pid and stdio for
+  // the MCP client, no second process, about 20 ms more to start (one more Node bootstrap).
+  // A failed exec leaves the node running here without the flag.
+  if (
+    major < FRAME_DEFAULT_MAJOR &&
+    typeof process.execve === 'function' &&
+    !process.execArgv.includes(FRAME_FLAG) &&
+    !(process.env.NODE_OPTIONS ?? '').includes(FRAME_FLAG) &&
+    process.allowedNodeEnvironmentFlags.has(FRAME_FLAG) &&
+    runsNodeHere(firstCommand, args)
+  ) {
+    try {
+      process.execve(
+        process.execPath,
+        [process.execPath, FRAME_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...args],
+        process.env
+      )
+    } catch {}
+  }
   // The bundle (scripts/bundle.mjs, built by `npm run build`) holds the same code as dist/src in
   // a few minified chunks: about 13 MiB less heap per node. MCP_MESH_BUNDLE=0 runs dist/src (readable stack traces).
   const bundled = join(root, 'dist', 'bundle', 'cli', 'main.js')
@@ -38,8 +79,7 @@ if (major >= MIN_MAJOR) {
   // Node holds every cache entry it read for the life of the process (7-15 MiB
   // of RSS measured on an idle node), and a daemon starts once.
   const cacheSetting = process.env.MCP_MESH_COMPILE_CACHE
-  const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'))
-  const wanted = cacheSetting != null && cacheSetting !== '' ? cacheSetting !== '0' : command !== 'daemon'
+  const wanted = cacheSetting != null && cacheSetting !== '' ? cacheSetting !== '0' : firstCommand !== 'daemon'
   if (wanted && typeof module.enableCompileCache === 'function') {
     const { compileCacheDir } = await import('./compile-cache.js')
     try {

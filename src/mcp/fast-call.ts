@@ -173,7 +173,7 @@ export function fastToolCalls(server: Server, validated: () => string | undefine
     if (lifted === undefined) return undefined
     const { envelope, rest } = lifted
     if (envelope !== undefined) fastEnvelopes.add(envelope)
-    log('tools/call %s on the fast path', request.id)
+    if (log.enabled) log('tools/call %s on the fast path', request.id)
     // The request as the SDK hands it on: the envelope lifted out of _meta (2025: unchanged).
     let handed = request
     if (envelope !== undefined) {
@@ -224,9 +224,9 @@ export function fastToolCalls(server: Server, validated: () => string | undefine
       },
       undefined
     )
-    const respond = async (message: JSONRPCMessage): Promise<void> => channel.send(message)
+    const respond = (message: JSONRPCMessage): Promise<void> => channel.send(message)
     Promise.resolve()
-      .then(async () => handler(handed, ctx))
+      .then(() => handler(handed, ctx))
       .then(
         async (result) => {
           if (controller.signal.aborted) return

@@ -208,8 +208,11 @@ export class InputRounds {
     // Wait for the result or for input requests; a request that comes with others (Promise.all
     // on the server) joins the same round.
     const signal = ctx.mcpReq.signal
+    // Only a retry's cancellation needs to wake the wait: the opening request's aborts the call,
+    // which then settles (one listener less per call).
+    const retry = call.round > 0
     const onAbort = (): void => call.wake?.()
-    if (!call.settled && call.waiting.size === 0) signal.addEventListener('abort', onAbort, { once: true })
+    if (retry && !call.settled && call.waiting.size === 0) signal.addEventListener('abort', onAbort, { once: true })
     while (!call.settled && call.waiting.size === 0) {
       // The opening request's cancellation reaches the call through its signal: wait for it
       // to settle. A retry's cancellation abandons the call.
@@ -221,18 +224,18 @@ export class InputRounds {
         call.wake = resolve
       })
     }
-    signal.removeEventListener('abort', onAbort)
+    if (retry) signal.removeEventListener('abort', onAbort)
     if (!call.settled) await new Promise((resolve) => setTimeout(resolve, INPUT_ROUND_GATHER_MS))
     call.wake = undefined
     if (call.settled) {
       const result = call.result!
       if ('value' in result) {
-        if (Object.keys(call.missing).length > 0 && isErrorResult(result.value)) {
+        if (hasKeys(call.missing) && isErrorResult(result.value)) {
           throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
         }
         return result.value
       }
-      if (Object.keys(call.missing).length > 0) {
+      if (hasKeys(call.missing)) {
         throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
       }
       throw result.error
@@ -262,4 +265,10 @@ export class InputRounds {
 
 function isErrorResult(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { isError?: unknown }).isError === true
+}
+
+/** Whether `value` has an own key (no array built per call, as Object.keys would). */
+function hasKeys(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return true
+  return false
 }

@@ -80,7 +80,7 @@ export class LocalToolView implements ToolView {
     return this.#localTools().get(name) ?? this.#mesh()?.describe(name)
   }
 
-  async call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+  call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
     return this.#router.call(
       name,
       args,

@@ -2,11 +2,11 @@ import type { Readable, Writable } from 'node:stream'
 import {
   type JSONRPCMessage,
   type JSONRPCRequest,
-  ReadBuffer,
   serializeMessage,
   type Transport
 } from '@modelcontextprotocol/server'
 import type { RequestInterceptor } from './fast-call.js'
+import { LineReader } from './line-reader.js'
 
 /**
  * Server-side MCP transport over a byte stream with the stdio framing (one
@@ -24,7 +24,7 @@ import type { RequestInterceptor } from './fast-call.js'
 export class StreamServerTransport implements Transport {
   readonly #input: Readable
   readonly #output: Writable
-  readonly #buffer = new ReadBuffer()
+  readonly #buffer = new LineReader()
   #started = false
   #closed = false
   #corked = false

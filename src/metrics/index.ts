@@ -117,8 +117,15 @@ class Metrics_ implements NodeMetrics {
       }
     }
     this.calls = {
-      route: (observation) => this.#record((prometheus) => prometheus.calls.route(observation)),
-      operation: (observation) => this.#record((prometheus) => prometheus.calls.operation(observation)),
+      // Per call: no closure when prom-client is loaded, or when nothing can read the metrics.
+      route: (observation) => {
+        if (this.#prometheus != null) this.#prometheus.calls.route(observation)
+        else if (this.#readable) this.#record((prometheus) => prometheus.calls.route(observation))
+      },
+      operation: (observation) => {
+        if (this.#prometheus != null) this.#prometheus.calls.operation(observation)
+        else if (this.#readable) this.#record((prometheus) => prometheus.calls.operation(observation))
+      },
       toolLatency: async () => {
         if (this.#prometheus == null && !this.#readable) return []
         return (await this.#load()).calls.toolLatency()

@@ -125,12 +125,15 @@ export class NodeObservability {
           kind: 'server',
           // A call's trace comes from its _meta only: a fresh trace when the client sent none.
           parent: contextFromMeta(info.meta) ?? null,
-          attributes: {
-            'mcp.method.name': 'tools/call',
-            'gen_ai.tool.name': toolName,
-            'mcp_mesh.caller': caller,
-            ...(info.caller.kind === 'peer' ? { 'mcp_mesh.caller_peer': info.caller.peerId } : {})
-          }
+          // Attributes only reach an exporter: none built per call when nothing exports.
+          attributes: tracer.exporting
+            ? {
+                'mcp.method.name': 'tools/call',
+                'gen_ai.tool.name': toolName,
+                'mcp_mesh.caller': caller,
+                ...(info.caller.kind === 'peer' ? { 'mcp_mesh.caller_peer': info.caller.peerId } : {})
+              }
+            : undefined
         })
         const started = performance.now()
         let errorType: string | undefined

@@ -5,7 +5,6 @@ import { RUNTIMES, type Runtime, type ToolMeta } from '../tools/meta.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
 import { withSpan } from '../tracing/context.js'
-import { deadline } from '../util/deadline.js'
 import { errorMessage } from '../util/errors.js'
 import { DEFAULT_MESH_PATTERNS, DEFAULT_RUNTIME } from './constants.js'
 import { NoMeshDispatcherError, ToolTimeoutError } from './errors.js'
@@ -161,7 +160,7 @@ export class RuntimeRouter {
       const result = await withSpan(
         `route ${name}`,
         { attributes: { 'gen_ai.tool.name': name, 'mcp_mesh.route': target } },
-        async () => this.#route(name, args, ctx, detection, target),
+        () => this.#route(name, args, ctx, detection, target),
         (value) => (value.isError === true ? 'tool error' : undefined)
       )
       outcome = result.isError === true ? 'tool_error' : 'ok'
@@ -219,17 +218,29 @@ export class RuntimeRouter {
 /**
  * Runs a local tool under its `timeoutMs`. The handler's signal fires on
  * timeout or caller cancellation; the call resolves even if a handler ignores
- * its signal, so a stuck tool cannot hang the caller. One deadline (controller
- * and timer) per call, released when the call settles (AbortSignal.any and
- * AbortSignal.timeout cost measurably more per call under load).
+ * its signal, so a stuck tool cannot hang the caller. One controller, timer
+ * and parent listener per call, released when the call settles
+ * (AbortSignal.any and AbortSignal.timeout cost measurably more per call
+ * under load; so did a listener on the handler's signal besides the parent's).
  */
 async function runWithTimeout(tool: Tool, args: JsonObject, ctx: ToolContext): Promise<CallToolResult> {
-  const limit = deadline(ctx.signal, tool.meta.timeoutMs, () => new ToolTimeoutError(tool.name, tool.meta.timeoutMs))
-  const { signal } = limit
-  const { promise: aborted, reject } = Promise.withResolvers<never>()
-  const onAbort = (): void => reject(signal.reason)
-  if (signal.aborted) onAbort()
-  else signal.addEventListener('abort', onAbort, { once: true })
+  const parent = ctx.signal
+  const controller = new AbortController()
+  const { signal } = controller
+  let reject!: (reason: unknown) => void
+  const aborted = new Promise<never>((_, rejectAborted) => {
+    reject = rejectAborted
+  })
+  // The race learns of the abort before the handler's own listeners run.
+  const abort = (reason: unknown): void => {
+    if (signal.aborted) return
+    reject(reason)
+    controller.abort(reason)
+  }
+  const onParentAbort = (): void => abort(parent.reason)
+  const timer = setTimeout(() => abort(new ToolTimeoutError(tool.name, tool.meta.timeoutMs)), tool.meta.timeoutMs)
+  if (parent.aborted) onParentAbort()
+  else parent.addEventListener('abort', onParentAbort, { once: true })
   try {
     return await Promise.race([tool.invoke(args, { ...ctx, signal }), aborted])
   } catch (err) {
@@ -237,6 +248,7 @@ async function runWithTimeout(tool: Tool, args: JsonObject, ctx: ToolContext): P
     if (signal.aborted) return errorResult(`${tool.name} was cancelled: ${errorMessage(signal.reason)}`)
     throw err
   } finally {
-    limit.dispose()
+    clearTimeout(timer)
+    parent.removeEventListener('abort', onParentAbort)
   }
 }

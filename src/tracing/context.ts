@@ -26,6 +26,16 @@ export interface ActiveSpan {
 /** The part of a tracer child spans need. */
 export interface SpanRecorder {
   startSpan(name: string, options: SpanOptions): Span
+  /**
+   * False when finished spans go nowhere but a count (no exporter): then a
+   * child span (`withSpan`) is only counted (`countSpan`) and `fn` runs in the
+   * parent's context. Nothing can tell the difference: the child's id would
+   * only have been seen as the parent id of a peer's spans, pointing at a span
+   * this node never exports either way, and the trace id is the same.
+   */
+  readonly exporting?: boolean
+  /** Counts a span that was not made (see `exporting`). */
+  countSpan?(): void
 }
 
 export type SpanKind = 'internal' | 'server' | 'client' | 'producer' | 'consumer'
@@ -126,8 +136,10 @@ export function runInSpan<T>(active: ActiveSpan, fn: () => T): T {
 
 /**
  * Runs `fn` in a child span of the active one, recorded by the active
- * tracer; with no tracer active it just runs `fn`. A rejected promise or a
- * thrown error ends the span as an error; `outcome` may mark a result as one.
+ * tracer; with no tracer active it just runs `fn`, with a tracer that
+ * exports nothing it runs `fn` and counts the span (SpanRecorder.exporting).
+ * A rejected promise or a thrown error ends the span as an error; `outcome`
+ * may mark a result as one.
  */
 export async function withSpan<T>(
   name: string,
@@ -138,6 +150,13 @@ export async function withSpan<T>(
   const active = storage.getStore()
   const recorder = active?.recorder
   if (recorder == null) return fn(undefined)
+  if (recorder.exporting === false && recorder.countSpan != null) {
+    try {
+      return await fn(undefined)
+    } finally {
+      recorder.countSpan()
+    }
+  }
   const span = recorder.startSpan(name, { ...options, parent: active!.context })
   return storage.run({ context: span.context, recorder }, async () => {
     try {

@@ -62,26 +62,41 @@ export class Tracer implements SpanRecorder {
     return this.#finished
   }
 
+  /** Whether finished spans go to a sink (else they are only counted). */
+  get exporting(): boolean {
+    return this.#sink != null
+  }
+
+  countSpan(): void {
+    this.#finished++
+  }
+
   startSpan(name: string, options: SpanOptions = {}): Span {
     const parent = options.parent === undefined ? activeSpan()?.context : (options.parent ?? undefined)
     const context: SpanContext = {
       traceId: parent?.traceId ?? newTraceId(),
       spanId: newSpanId(),
-      flags: parent?.flags ?? 1,
-      ...(parent?.traceState != null ? { traceState: parent.traceState } : {})
+      flags: parent?.flags ?? 1
     }
-    const attributes: SpanAttributes = { ...this.#attributes, ...options.attributes }
-    const startMs = nowMs()
+    if (parent?.traceState != null) context.traceState = parent.traceState
+    // Without a sink a finished span is only counted: its attributes and record are built only
+    // for a sink (a span per call on every hop must stay cheap).
+    const sink = this.#sink
+    let set: SpanAttributes | undefined
+    const startMs = sink != null ? nowMs() : 0
     let ended = false
     return {
       context,
       setAttribute: (key, value) => {
-        attributes[key] = value
+        set ??= {}
+        set[key] = value
       },
       end: (error) => {
         if (ended) return
         ended = true
-        this.#record({
+        this.#finished++
+        if (sink == null) return
+        sink.export({
           traceId: context.traceId,
           spanId: context.spanId,
           ...(parent != null ? { parentSpanId: parent.spanId } : {}),
@@ -89,7 +104,7 @@ export class Tracer implements SpanRecorder {
           kind: options.kind ?? 'internal',
           startMs,
           endMs: nowMs(),
-          attributes,
+          attributes: { ...this.#attributes, ...options.attributes, ...set },
           ...(error != null ? { error } : {})
         })
       }

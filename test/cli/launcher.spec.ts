@@ -55,6 +55,31 @@ describe.skipIf(SYSTEM_NODE == null)('bin/mcp-mesh.js launcher with the system n
   })
 })
 
+describe('bin/mcp-mesh.js on Node 22', () => {
+  const FRAME_FLAG = '--experimental-async-context-frame'
+  // The launcher runs on NODE_BIN (node@22 here); /proc shows the node's own command line.
+  const canExec =
+    process.platform === 'linux' &&
+    typeof (process as { execve?: unknown }).execve === 'function' &&
+    Number(process.versions.node.split('.')[0]) < 24
+
+  it.skipIf(!canExec)(
+    're-executes start --foreground in place with AsyncLocalStorage in V8 (same pid, same stdio)',
+    async () => {
+      const home = await createHome()
+      const node = await spawnNode({ home: home.dir })
+      const argv = readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split('\0')
+      expect(argv.filter((arg) => arg === FRAME_FLAG)).toHaveLength(1)
+      const result = (await node.client.callTool({
+        name: 'echo',
+        arguments: { message: 'in place' }
+      })) as CallToolResult
+      expect(result.structuredContent).toEqual({ message: 'in place' })
+      expect(await node.closeStdin()).toEqual({ code: 0, signal: null })
+    }
+  )
+})
+
 describe('bin/mcp-mesh.js compile cache', () => {
   /** Files the compile cache holds under `dir` (one sub-directory per Node version). */
   function cached(dir: string): number {

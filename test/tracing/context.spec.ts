@@ -91,6 +91,22 @@ describe('W3C trace context', () => {
     expect(spans.recent()[0]).toMatchObject({ name: 'boom', error: 'boom' })
   })
 
+  it('only counts a child span when nothing exports, running it in the parent span (its trace goes on)', async () => {
+    const tracer = new Tracer()
+    const root = tracer.startSpan('root', { parent: null })
+    const seen = await runInSpan({ context: root.context, recorder: tracer }, async () =>
+      withSpan('child', {}, async (span) => ({ span, meta: activeTraceMeta()[TRACEPARENT_META_KEY] }))
+    )
+    expect(seen).toEqual({ span: undefined, meta: formatTraceparent(root.context) })
+    await runInSpan({ context: root.context, recorder: tracer }, async () =>
+      withSpan('boom', {}, async () => {
+        throw new Error('boom')
+      }).catch(() => undefined)
+    )
+    root.end()
+    expect(tracer.finishedCount).toBe(3)
+  })
+
   it('hands finished spans to its exporter in order (here a test ring of the last spans, oldest first)', () => {
     const spans = new RecentSpans(2)
     const tracer = new Tracer({ sink: spans })

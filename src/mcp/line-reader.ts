@@ -1,0 +1,52 @@
+import { deserializeMessage, type JSONRPCMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/server'
+
+/**
+ * The SDK's `ReadBuffer` (one JSON-RPC message per line, a trailing `\r`
+ * dropped, lines that are not JSON skipped, at most 10 MiB buffered, the
+ * SDK's `deserializeMessage` for each line), without its per-message costs:
+ * a chunk that follows a complete line is kept as it is instead of being
+ * copied onto the empty rest (`Buffer.concat`), and the `\r` is cut from the
+ * bytes instead of by a regular expression on the line. Same messages, same
+ * errors, in the same order.
+ */
+export class LineReader {
+  #pending?: Buffer
+  readonly #maxBufferSize: number
+
+  constructor(maxBufferSize = STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+    this.#maxBufferSize = maxBufferSize
+  }
+
+  append(chunk: Buffer): void {
+    const pending = this.#pending
+    if ((pending?.length ?? 0) + chunk.length > this.#maxBufferSize) {
+      this.clear()
+      throw new Error(`ReadBuffer exceeded maximum size of ${this.#maxBufferSize} bytes`)
+    }
+    this.#pending = pending === undefined || pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+  }
+
+  /** The next message, or null until a whole line is buffered; throws what `deserializeMessage` throws but SyntaxError. */
+  readMessage(): JSONRPCMessage | null {
+    for (;;) {
+      const pending = this.#pending
+      if (pending === undefined) return null
+      const index = pending.indexOf(0x0a)
+      if (index === -1) return null
+      // `\r` (0x0d) is never part of a multi-byte UTF-8 sequence: cutting the byte is cutting the character.
+      const end = index > 0 && pending[index - 1] === 0x0d ? index - 1 : index
+      const line = pending.toString('utf8', 0, end)
+      this.#pending = index + 1 < pending.length ? pending.subarray(index + 1) : undefined
+      try {
+        return deserializeMessage(line)
+      } catch (error) {
+        if (error instanceof SyntaxError) continue
+        throw error
+      }
+    }
+  }
+
+  clear(): void {
+    this.#pending = undefined
+  }
+}
