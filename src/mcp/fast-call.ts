@@ -137,6 +137,38 @@ function liftEnvelope(
   return { envelope, rest: Object.keys(rest).length > 0 ? rest : undefined }
 }
 
+/** The parts of the SDK's serveStdio channel (`StdioConnectionChannel`) that its `send` uses, read at runtime. */
+interface ChannelInternals {
+  _closed?: unknown
+  _settle?: (id: unknown) => void
+  _outboundIntercept?: (message: JSONRPCMessage) => unknown
+  _wire?: Transport
+}
+
+/**
+ * How the fast path hands its response to request `id` to the session's channel. The SDK's
+ * serveStdio channel (every pinned session: stdio, the local API socket,
+ * `/mcp+p2p`) first asks whether the message is a result or an error
+ * response (two zod parses of the whole message) to mark its request
+ * answered; this path built the response, so it marks it itself and does
+ * what the channel's `send` does next: nothing once closed, the outbound
+ * interceptor, then the wire. Any other channel gets `send`.
+ */
+function responder(channel: Transport, id: JSONRPCRequest['id']): (message: JSONRPCMessage) => Promise<void> {
+  const internals = channel as unknown as ChannelInternals
+  const wire = internals._wire
+  const settle = internals._settle
+  if (typeof settle !== 'function' || typeof wire?.send !== 'function' || typeof internals._closed !== 'boolean') {
+    return async (message) => channel.send(message)
+  }
+  return async (message) => {
+    settle.call(channel, id)
+    if (internals._closed === true) return
+    if (internals._outboundIntercept?.(message) === 'handled') return
+    return wire.send(message)
+  }
+}
+
 /**
  * The interceptor for one pinned session (either era): `validated()` is the
  * key of the last envelope the SDK validated on it (see `envelopeKey`).
@@ -224,7 +256,7 @@ export function fastToolCalls(server: Server, validated: () => string | undefine
       },
       undefined
     )
-    const respond = async (message: JSONRPCMessage): Promise<void> => channel.send(message)
+    const respond = responder(channel, request.id)
     Promise.resolve()
       .then(async () => handler(handed, ctx))
       .then(
