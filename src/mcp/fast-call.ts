@@ -157,7 +157,7 @@ interface ChannelInternals {
  * what the channel's `send` does next: nothing once closed, the outbound
  * interceptor, then the wire. Any other channel gets `send`.
  */
-function responder(channel: Transport, id: JSONRPCRequest['id']): (message: JSONRPCMessage) => Promise<void> {
+export function responder(channel: Transport, id: JSONRPCRequest['id']): (message: JSONRPCMessage) => Promise<void> {
   const internals = channel as unknown as ChannelInternals
   const wire = internals._wire
   const settle = internals._settle
