@@ -99,15 +99,20 @@ async function startBullmq(): Promise<Bullmq> {
  * runs in the process the client talks to, so its pid's CPU time is the
  * node's, and no bridge to a detached node sits in the path). BENCH_CHILD_NODE_ARGS (space-separated) go on the
  * node command line: flags such as `--cpu-prof --cpu-prof-dir=/tmp/p` that
- * NODE_OPTIONS refuses (BENCH_CHILD_NODE_OPTIONS is passed as NODE_OPTIONS).
+ * NODE_OPTIONS refuses (BENCH_CHILD_NODE_OPTIONS is passed as NODE_OPTIONS);
+ * BENCH_CHILD_NODE_ARGS_<label> replaces them for one variant (the same
+ * build with and without a flag: `a=/work/main,b=/work/main`).
  */
 async function startNode(
-  root: string,
+  variant: Variant,
   patch: Record<string, unknown>,
   args: string[] = []
 ): Promise<{ client: Client; pid: number }> {
+  const root = variant.root
   const home = await initHome(root, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
-  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+  const nodeArgs = (process.env[`BENCH_CHILD_NODE_ARGS_${variant.label}`] ?? process.env.BENCH_CHILD_NODE_ARGS ?? '')
+    .split(' ')
+    .filter((arg) => arg !== '')
   return connectStdioWithPid({
     label: `mcp-mesh start (${root})`,
     command: NODE,
@@ -123,12 +128,12 @@ async function runTask(owner: Client, i: number): Promise<void> {
 }
 
 async function startQueue(variant: Variant): Promise<void> {
-  const { client: owner, pid: ownerPid } = await startNode(variant.root, {})
+  const { client: owner, pid: ownerPid } = await startNode(variant, {})
   const status = (await owner.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
     addresses: string[]
   }
   const { pid: workerPid } = await startNode(
-    variant.root,
+    variant,
     { tools: [TOOLS], queue: { worker: { maxConcurrency: WORKER_SLOTS } } },
     ['--bootstrap', tcpAddressOf(status)]
   )

@@ -137,6 +137,40 @@ function liftEnvelope(
   return { envelope, rest: Object.keys(rest).length > 0 ? rest : undefined }
 }
 
+/** What a response that is not sent (closed channel, intercepted) resolves to. */
+const SENT: Promise<void> = Promise.resolve()
+
+/** The parts of the SDK's serveStdio channel (`StdioConnectionChannel`) that its `send` uses, read at runtime. */
+interface ChannelInternals {
+  _closed?: unknown
+  _settle?: (id: unknown) => void
+  _outboundIntercept?: (message: JSONRPCMessage) => unknown
+  _wire?: Transport
+}
+
+/**
+ * How the fast path hands its response to request `id` to the session's channel. The SDK's
+ * serveStdio channel (every pinned session: stdio, the local API socket,
+ * `/mcp+p2p`) first asks whether the message is a result or an error
+ * response (two zod parses of the whole message) to mark its request
+ * answered; this path built the response, so it marks it itself and does
+ * what the channel's `send` does next: nothing once closed, the outbound
+ * interceptor, then the wire. Any other channel gets `send`.
+ */
+export function responder(channel: Transport, id: JSONRPCRequest['id']): (message: JSONRPCMessage) => Promise<void> {
+  const internals = channel as unknown as ChannelInternals
+  const wire = internals._wire
+  const settle = internals._settle
+  if (typeof settle !== 'function' || typeof wire?.send !== 'function' || typeof internals._closed !== 'boolean') {
+    return (message) => channel.send(message)
+  }
+  return (message) => {
+    settle.call(channel, id)
+    if (internals._closed === true || internals._outboundIntercept?.(message) === 'handled') return SENT
+    return wire.send(message)
+  }
+}
+
 /**
  * The interceptor for one pinned session (either era): `validated()` is the
  * key of the last envelope the SDK validated on it (see `envelopeKey`).
@@ -224,43 +258,45 @@ export function fastToolCalls(server: Server, validated: () => string | undefine
       },
       undefined
     )
-    const respond = (message: JSONRPCMessage): Promise<void> => channel.send(message)
+    const respond = responder(channel, request.id)
+    const release = (): void => {
+      if (controllers.get(requestId) === controller) controllers.delete(requestId)
+    }
+    const answer = (result: Record<string, unknown>): Promise<void> | undefined => {
+      if (controller.signal.aborted) return undefined
+      let encoded: Record<string, unknown>
+      try {
+        encoded = codec.encodeResult('tools/call', result, internals._outboundServerInfo?.call(server))
+      } catch (error) {
+        onerror(new Error(`Failed to encode result for tools/call: ${String(error)}`))
+        return respond({
+          jsonrpc: '2.0',
+          id: request.id,
+          error: { code: ProtocolErrorCode.InternalError, message: 'Internal error' }
+        })
+      }
+      return respond({ result: encoded, jsonrpc: '2.0', id: request.id } as JSONRPCMessage)
+    }
+    const answerError = (error: { code?: unknown; message?: string; data?: unknown }): Promise<void> | undefined => {
+      if (controller.signal.aborted) return undefined
+      const thrown = Number.isSafeInteger(error.code) ? (error.code as number) : ProtocolErrorCode.InternalError
+      return respond({
+        jsonrpc: '2.0',
+        id: request.id,
+        error: {
+          code: codec.encodeErrorCode(thrown),
+          message: error.message ?? 'Internal error',
+          ...(error.data !== undefined && { data: error.data })
+        }
+      } as JSONRPCMessage)
+    }
+    // Plain callbacks, one chain (was async callbacks, catch and finally): four promises per call instead of about ten.
     Promise.resolve()
       .then(() => handler(handed, ctx))
-      .then(
-        async (result) => {
-          if (controller.signal.aborted) return
-          let encoded: Record<string, unknown>
-          try {
-            encoded = codec.encodeResult('tools/call', result, internals._outboundServerInfo?.call(server))
-          } catch (error) {
-            onerror(new Error(`Failed to encode result for tools/call: ${String(error)}`))
-            await respond({
-              jsonrpc: '2.0',
-              id: request.id,
-              error: { code: ProtocolErrorCode.InternalError, message: 'Internal error' }
-            })
-            return
-          }
-          await respond({ result: encoded, jsonrpc: '2.0', id: request.id } as JSONRPCMessage)
-        },
-        async (error: { code?: unknown; message?: string; data?: unknown }) => {
-          if (controller.signal.aborted) return
-          const thrown = Number.isSafeInteger(error.code) ? (error.code as number) : ProtocolErrorCode.InternalError
-          await respond({
-            jsonrpc: '2.0',
-            id: request.id,
-            error: {
-              code: codec.encodeErrorCode(thrown),
-              message: error.message ?? 'Internal error',
-              ...(error.data !== undefined && { data: error.data })
-            }
-          } as JSONRPCMessage)
-        }
-      )
-      .catch((error: unknown) => onerror(new Error(`Failed to send response: ${String(error)}`)))
-      .finally(() => {
-        if (controllers.get(requestId) === controller) controllers.delete(requestId)
+      .then(answer, answerError)
+      .then(release, (error: unknown) => {
+        onerror(new Error(`Failed to send response: ${String(error)}`))
+        release()
       })
     return controller
   }

@@ -95,3 +95,6 @@ export const LATENCY_PROBE_INTERVAL_MS = 10 * second
  */
 export const FIRST_CONTACT_BURST = 8
 export const FIRST_CONTACT_REFILL_MS = 7_500
+
+/** serverInfo values of results remembered as valid by the quick JSON-RPC check (json-rpc.ts; emptied when full). */
+export const MAX_KNOWN_SERVER_INFO = 64

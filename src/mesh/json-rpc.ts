@@ -1,8 +1,10 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/server'
+import { type JSONRPCMessage, parseJSONRPCMessage, SERVER_INFO_META_KEY } from '@modelcontextprotocol/server'
+import { MAX_KNOWN_SERVER_INFO } from './constants.js'
 
 /**
  * A hand-written check of the JSON-RPC shapes that make up the hot path
- * (requests, notifications and result responses with plain params), exactly
+ * (requests, notifications and result responses with plain params, or a
+ * result `_meta` carrying a serverInfo already seen valid), exactly
  * as strict as the SDK's schemas for them: `jsonrpc: "2.0"`, no extra keys,
  * an integer or string id, object params whose `_meta` carries at most a
  * valid progress token. Returns the message as it is, or undefined when the
@@ -26,8 +28,43 @@ export function quickJsonRpc(value: unknown): JSONRPCMessage | undefined {
     }
     return Object.keys(value).length === keys ? (value as JSONRPCMessage) : undefined
   }
-  if (!hasId || !isPlainObject(value.result) || 'method' in value || '_meta' in value.result) return undefined
+  if (!hasId || !isPlainObject(value.result) || 'method' in value) return undefined
+  if ('_meta' in value.result && !knownResultMeta(value.result._meta)) return undefined
   return Object.keys(value).length === keys + 1 ? (value as JSONRPCMessage) : undefined
+}
+
+/**
+ * serverInfo values (their JSON) that the SDK's schema took as they are:
+ * a peer's results carry its own, the same on every result.
+ */
+const knownServerInfo = new Set<string>()
+
+/**
+ * A result `_meta` the quick path accepts: an object carrying a serverInfo
+ * the SDK's schema already took unchanged (the only key of a result's
+ * `_meta` that schema constrains; an invalid one it replaces, so a value
+ * met for the first time is checked by the schema, alone). Anything else
+ * goes to the full schema.
+ */
+function knownResultMeta(meta: unknown): boolean {
+  if (!isPlainObject(meta) || !(SERVER_INFO_META_KEY in meta)) return false
+  const info = meta[SERVER_INFO_META_KEY]
+  if (!isPlainObject(info)) return false
+  const key = JSON.stringify(info)
+  if (knownServerInfo.has(key)) return true
+  let taken: unknown
+  try {
+    const probe = { jsonrpc: '2.0', id: 0, result: { _meta: { [SERVER_INFO_META_KEY]: info } } }
+    taken = (parseJSONRPCMessage(probe) as { result: { _meta: Record<string, unknown> } }).result._meta[
+      SERVER_INFO_META_KEY
+    ]
+  } catch {
+    return false
+  }
+  if (JSON.stringify(taken) !== key) return false
+  if (knownServerInfo.size >= MAX_KNOWN_SERVER_INFO) knownServerInfo.clear()
+  knownServerInfo.add(key)
+  return true
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,11 @@
 import { streamPair } from '@libp2p/utils'
-import { type JSONRPCMessage, parseJSONRPCMessage, ProtocolError, SdkError } from '@modelcontextprotocol/server'
+import {
+  type JSONRPCMessage,
+  parseJSONRPCMessage,
+  ProtocolError,
+  SdkError,
+  SERVER_INFO_META_KEY
+} from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
 import { quickJsonRpc } from '../../src/mesh/json-rpc.js'
 import { P2PStreamTransport } from '../../src/mesh/p2p-transport.js'
@@ -110,5 +116,28 @@ describe('quickJsonRpc', () => {
 
   it('leaves everything else to the SDK schema', () => {
     for (const message of declined) expect(quickJsonRpc(message)).toBeUndefined()
+  })
+})
+
+describe('quickJsonRpc, results carrying serverInfo', () => {
+  const info = { name: 'mcp-mesh-test-quick', version: '1.2.3' }
+  const result = (meta: Record<string, unknown>): Record<string, unknown> => ({
+    jsonrpc: '2.0',
+    id: 7,
+    result: { content: [], _meta: meta }
+  })
+
+  it('takes a valid serverInfo (checked once by the SDK schema) as it is', () => {
+    for (let i = 0; i < 2; i++) {
+      const message = result({ [SERVER_INFO_META_KEY]: info, other: 1 })
+      expect(quickJsonRpc(message)).toBe(message)
+      expect(parseJSONRPCMessage(message)).toEqual(message)
+    }
+  })
+
+  it('leaves to the SDK schema a serverInfo it would change or refuse', () => {
+    const changed = [{ name: 'x' }, { name: 'x', version: 1 }, { name: 'x', version: '1', extra: true }, 'x', null]
+    for (const value of changed) expect(quickJsonRpc(result({ [SERVER_INFO_META_KEY]: value }))).toBeUndefined()
+    expect(quickJsonRpc({ jsonrpc: '2.0', id: 1, result: { _meta: [] } })).toBeUndefined()
   })
 })

@@ -115,9 +115,14 @@ export function chooseWorker(task: StoredTask, view: PlacementView): WorkerChoic
     }
   }
   if (candidates.length === 0) return exists ? { kind: 'busy' } : { kind: 'none' }
+  // One candidate (the common case): nothing to rank, so no set of workers to avoid is built.
+  if (candidates.length === 1) return choiceOf(candidates[0]!.peerId)
   const avoid = new Set(task.history.map((attempt) => (attempt.worker === view.self ? LOCAL : attempt.worker)))
   if (placement?.spread != null) for (const worker of view.spreadWorkers(placement.spread)) avoid.add(worker)
   const ranked = rankCandidates(candidates, { key: `${task.id}:${task.attempts}`, tried: avoid })
-  const best = ranked[0]!
-  return best.peerId === LOCAL ? { kind: 'local' } : { kind: 'push', peer: best.peerId }
+  return choiceOf(ranked[0]!.peerId)
+}
+
+function choiceOf(peerId: string): WorkerChoice {
+  return peerId === LOCAL ? { kind: 'local' } : { kind: 'push', peer: peerId }
 }
