@@ -8,10 +8,10 @@
 // as a devDependency, passing stdio straight through so MCP over stdio works.
 // This file must therefore stay plain JavaScript that parses on old Nodes.
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import module from 'node:module'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const MIN_MAJOR = 22
 const here = dirname(fileURLToPath(import.meta.url))
@@ -36,6 +36,34 @@ function runsNodeHere(command, args) {
   if (command === 'daemon') return true
   if (command !== 'start') return false
   return args.includes('--foreground') || process.env.MCP_MESH_FOREGROUND === '1' || process.stdin.isTTY === true
+}
+
+/**
+ * A tool module's `import ... from 'zod'` (or 'zod/v4') loads the zod inside the bundle when it
+ * would load this package's own copy (same version, same code): one zod in the process instead of
+ * two, 2.8 MiB of heap with the bench's tool module. Another zod (the module's own dependency, a
+ * different version) is left alone. module.registerHooks: Node >= 22.15; without it, two copies.
+ */
+function shareZod(bundleDir) {
+  if (typeof module.registerHooks !== 'function') return
+  let ownZod
+  try {
+    ownZod = pathToFileURL(realpathSync(join(root, 'node_modules', 'zod'))).href + '/'
+  } catch {
+    return
+  }
+  const shared = new Map([
+    [ownZod + 'index.js', pathToFileURL(join(bundleDir, 'zod.js')).href],
+    [ownZod + 'v4/index.js', pathToFileURL(join(bundleDir, 'zod-v4.js')).href]
+  ])
+  if (![...shared.values()].every((url) => existsSync(fileURLToPath(url)))) return
+  module.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const resolved = nextResolve(specifier, context)
+      const url = shared.get(resolved.url)
+      return url == null ? resolved : { ...resolved, url, shortCircuit: true }
+    }
+  })
 }
 
 if (major >= MIN_MAJOR) {
@@ -65,6 +93,7 @@ if (major >= MIN_MAJOR) {
   const bundled = join(root, 'dist', 'bundle', 'cli', 'main.js')
   const unbundled = join(root, 'dist', 'src', 'cli', 'main.js')
   const entry = process.env.MCP_MESH_BUNDLE !== '0' && existsSync(bundled) ? bundled : unbundled
+  if (entry === bundled) shareZod(join(root, 'dist', 'bundle', 'cli'))
   if (!existsSync(entry)) {
     process.stderr.write('mcp-mesh: not built yet; run `npm install` (or `npm run build`) in ' + root + '\n')
     process.exit(1)

@@ -51,3 +51,31 @@ it('resolves relative module paths against the home', async () => {
   const result = (await node.client.callTool({ name: 'upper', arguments: { text: 'mesh' } })) as CallToolResult
   expect(resultText(result)).toBe('MESH')
 })
+
+it('gives a tool module the zod inside the bundle when it imports this package’s own zod (one zod per node)', async () => {
+  const zod = import.meta.resolve('zod')
+  const origin = async (env: Record<string, string | undefined>): Promise<string> => {
+    const home = await createHome()
+    await writeFile(
+      join(home.dir, 'origin.mjs'),
+      [
+        `import { z } from ${JSON.stringify(zod)}`,
+        'export const origin = {',
+        "  name: 'zod_origin',",
+        "  description: 'Where this module’s zod came from.',",
+        '  inputSchema: z.object({}),',
+        '  outputSchema: z.object({ url: z.string() }),',
+        `  handler: async () => ({ url: import.meta.resolve(${JSON.stringify(zod)}) })`,
+        '}',
+        ''
+      ].join('\n')
+    )
+    await home.patchConfig({ tools: ['origin.mjs'] })
+    const node = await spawnNode({ home: home.dir, env })
+    const result = (await node.client.callTool({ name: 'zod_origin', arguments: {} })) as CallToolResult
+    return (result.structuredContent as { url: string }).url
+  }
+  expect(await origin({})).toMatch(/\/dist\/bundle\/cli\/zod\.js$/)
+  // The modules tsc wrote import node_modules' zod themselves: nothing to share, nothing redirected.
+  expect(await origin({ MCP_MESH_BUNDLE: '0' })).toBe(zod)
+})
