@@ -25,8 +25,19 @@ const major = Number(process.versions.node.split('.')[0])
 const FRAME_FLAG = '--experimental-async-context-frame'
 const FRAME_DEFAULT_MAJOR = 24
 
+// glibc's malloc raises its trim and mmap thresholds each time a large block is freed (V8's
+// compiler zones while the node loads), after which it keeps the freed memory in the process for
+// good: 7-8 MiB of an idle node's RSS (bench/RESULTS-scale.md, "Session 5"). Fixing the trim
+// threshold at glibc's default (128 KiB) turns that adjustment off. Read by glibc when a process
+// starts: the detached node inherits it from this process's environment, and a node run in this
+// process gets it by the re-exec below. A GLIBC_TUNABLES already set is the user's and is kept.
+const MALLOC_TUNABLES = 'glibc.malloc.trim_threshold=131072'
+const tuneMalloc = process.platform === 'linux' && process.env.GLIBC_TUNABLES == null
+if (tuneMalloc) process.env.GLIBC_TUNABLES = MALLOC_TUNABLES
+
 /**
- * Whether this command runs a node in this process and should get FRAME_FLAG by re-executing:
+ * Whether this command runs a node in this process and should get FRAME_FLAG (and the malloc
+ * tuning) by re-executing:
  * `daemon`, and `start` in the foreground (`--foreground`, MCP_MESH_FOREGROUND=1, a terminal).
  * A bridged `start` only relays stdio (the detached node it launches gets the flag from
  * src/cli/detach.ts), and `lifecycle.detach: false` in a config file is not read here.
@@ -72,18 +83,22 @@ if (major >= MIN_MAJOR) {
   // process.execve (Node >= 22.15, not on Windows) replaces this process: same pid and stdio for
   // the MCP client, no second process, about 20 ms more to start (one more Node bootstrap).
   // A failed exec leaves the node running here without the flag.
-  if (
+  const wantsFlag =
     major < FRAME_DEFAULT_MAJOR &&
-    typeof process.execve === 'function' &&
     !process.execArgv.includes(FRAME_FLAG) &&
     !(process.env.NODE_OPTIONS ?? '').includes(FRAME_FLAG) &&
-    process.allowedNodeEnvironmentFlags.has(FRAME_FLAG) &&
-    runsNodeHere(firstCommand, args)
-  ) {
+    process.allowedNodeEnvironmentFlags.has(FRAME_FLAG)
+  if ((wantsFlag || tuneMalloc) && typeof process.execve === 'function' && runsNodeHere(firstCommand, args)) {
     try {
       process.execve(
         process.execPath,
-        [process.execPath, FRAME_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...args],
+        [
+          process.execPath,
+          ...(wantsFlag ? [FRAME_FLAG] : []),
+          ...process.execArgv,
+          fileURLToPath(import.meta.url),
+          ...args
+        ],
         process.env
       )
     } catch {}

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -92,6 +92,10 @@ describe('a node that outlives the client that started it', () => {
       expect(await commandLine(nodePid)).toContain(`daemon --detached-for-home --home ${home.dir}`)
       // The launcher ran the bundle (scripts/bundle.mjs), and the node it started runs it too.
       expect(await commandLine(nodePid)).toContain(join('dist', 'bundle', 'cli', 'main.js'))
+      // It inherited the launcher's malloc tuning (bin/mcp-mesh.js).
+      if (process.platform === 'linux') {
+        expect(readFileSync(`/proc/${nodePid}/environ`, 'utf8')).toContain('GLIBC_TUNABLES=glibc.malloc.')
+      }
       // Tool calls wait for the node; initialize did not.
       expect((await first.status()).peerId).toBe(home.peerId)
 

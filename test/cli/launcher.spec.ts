@@ -78,6 +78,24 @@ describe('bin/mcp-mesh.js on Node 22', () => {
       expect(await node.closeStdin()).toEqual({ code: 0, signal: null })
     }
   )
+
+  /** GLIBC_TUNABLES in the environment the process `pid` started with. */
+  const tunables = (pid: number): string | undefined =>
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .find((entry) => entry.startsWith('GLIBC_TUNABLES='))
+
+  it.skipIf(!canExec)(
+    'starts the node with glibc’s malloc trim threshold fixed, unless GLIBC_TUNABLES is set',
+    async () => {
+      const tuned = await spawnNode({ home: (await createHome()).dir, env: { GLIBC_TUNABLES: undefined } })
+      expect(tunables(tuned.pid)).toBe('GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072')
+      const own = 'glibc.malloc.arena_max=2'
+      const kept = await spawnNode({ home: (await createHome()).dir, env: { GLIBC_TUNABLES: own } })
+      expect(tunables(kept.pid)).toBe(`GLIBC_TUNABLES=${own}`)
+      expect((await kept.status()).peerId).toBeTruthy()
+    }
+  )
 })
 
 describe('bin/mcp-mesh.js compile cache', () => {
