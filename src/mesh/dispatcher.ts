@@ -130,7 +130,7 @@ export class PeerDispatcher implements MeshDispatcher {
       this.counters.noProvider++
       return errorResult(new NoProviderError(call.name).message)
     }
-    log('dispatch %s: providers %s', call.name, entry.providers.join(','))
+    if (log.enabled) log('dispatch %s: providers %s', call.name, entry.providers.join(','))
     // Each attempt runs under the called provider's own policy (its signed record), never the
     // listing's: the whole call gets the longest of them, each attempt its provider's timeout.
     const timeoutMs =
