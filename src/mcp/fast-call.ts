@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import {
+  type CallToolRequest,
+  type CallToolResult,
+  type InputRequiredResult,
   type JSONRPCMessage,
   type JSONRPCRequest,
+  ProtocolError,
   ProtocolErrorCode,
   type Server,
   type ServerContext,
@@ -40,13 +47,26 @@ const LEGACY_ERA = '2025-11-25'
 /** Envelope objects built by the fast path (the handler does not record them again). */
 const fastEnvelopes = new WeakSet<object>()
 
+type Validation = { ok: true; value: unknown } | { ok: false; reason: string; message?: string }
+
 interface WireCodec {
   era: string
   encodeResult(method: string, result: Record<string, unknown>, serverInfo: unknown): Record<string, unknown>
   encodeErrorCode(code: number): number
+  validateRequest?: (method: string, raw: unknown) => Validation
+  validateResult?: (method: string, raw: unknown) => Validation
 }
 
 type RequestHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Record<string, unknown>>
+
+/** The session's codec, able to validate tools/call requests and results. */
+type CheckingCodec = Required<Pick<WireCodec, 'validateRequest' | 'validateResult'>>
+
+/** The handler the front registered for tools/call (`setRequestHandler('tools/call', handler)`). */
+export type ToolCallHandler = (
+  request: CallToolRequest,
+  ctx: ServerContext
+) => Promise<CallToolResult | InputRequiredResult>
 
 /** The parts of the SDK's Server (Protocol) that `_onrequest` uses, read at runtime. */
 interface ServerInternals {
@@ -66,6 +86,88 @@ interface ServerInternals {
   ) => Promise<void>
   _onerror?: (error: Error) => void
   buildContext?: (ctx: Record<string, unknown>, extra: undefined) => ServerContext
+  _invokeInputRequiredCapableHandler?: (
+    method: string,
+    handler: RequestHandler,
+    request: JSONRPCRequest,
+    ctx: ServerContext
+  ) => Promise<unknown>
+}
+
+/**
+ * The server SDK release whose tools/call handler chain was read for
+ * `validatedOnce`: `Server._wrapHandler` validates the request with the
+ * session's codec and keeps only whether it passed, then the handler
+ * `setRequestHandler` stored validates it again with the same codec (the
+ * negotiated one) and hands the parsed value to the registered handler.
+ * Another release gets its registered handler as it is.
+ */
+const ONE_VALIDATION_SDK = '2.4.0'
+const oneValidation = serverSdkVersion() === ONE_VALIDATION_SDK
+
+function serverSdkVersion(): string | undefined {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('@modelcontextprotocol/server'))
+    const manifest = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as {
+      version?: unknown
+    }
+    return typeof manifest.version === 'string' ? manifest.version : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The SDK's `TOOL_RESULT_FOREIGN_FAMILY_KEYS`: results with one never default to `content: []`. */
+const TOOL_RESULT_FOREIGN_FAMILY_KEYS = ['task', 'inputRequests', 'requestState']
+
+/** The SDK's `normalizeContentlessToolResult`: a plain result without `content` gains `content: []`. */
+function normalizeContentless(value: unknown): unknown {
+  if (!isPlainObject(value) || value.content !== undefined) return value
+  if (TOOL_RESULT_FOREIGN_FAMILY_KEYS.some((key) => key in value)) return value
+  return { ...value, content: [] }
+}
+
+/**
+ * The SDK's registered tools/call handler (the `_wrapHandler` wrapper around
+ * the stored handler) with the request parsed once: the wrapper's check, its
+ * errors and its input_required seam (`_invokeInputRequiredCapableHandler`),
+ * the front's handler given the parsed request as the stored handler gives
+ * it, then the wrapper's contentless normalization and result validation.
+ * Undefined when this SDK is not the one read (see ONE_VALIDATION_SDK).
+ */
+function validatedOnce(
+  server: Server,
+  onCall: ToolCallHandler | undefined
+): ((request: JSONRPCRequest, ctx: ServerContext, codec: CheckingCodec) => Promise<unknown>) | undefined {
+  const internals = server as unknown as ServerInternals
+  const invoke = internals._invokeInputRequiredCapableHandler
+  if (!oneValidation || onCall == null || invoke == null) return undefined
+  return async (request, ctx, codec) => {
+    const validated = codec.validateRequest('tools/call', request)
+    if (!validated.ok) {
+      throw new ProtocolError(
+        validated.reason === 'not-in-era' ? ProtocolErrorCode.InternalError : ProtocolErrorCode.InvalidParams,
+        validated.reason === 'not-in-era'
+          ? 'No wire schema for tools/call in the resolved era'
+          : `Invalid tools/call request: ${validated.message}`
+      )
+    }
+    const parsed = validated.value as CallToolRequest
+    const stored: RequestHandler = async (_request, handlerCtx) =>
+      (await onCall(parsed, handlerCtx)) as Record<string, unknown>
+    const result = await invoke.call(server, 'tools/call', stored, request, ctx)
+    if (isPlainObject(result) && result.resultType === 'input_required') return result
+    const validation = codec.validateResult('tools/call', normalizeContentless(result))
+    if (!validation.ok) {
+      throw new ProtocolError(
+        validation.reason === 'not-in-era' ? ProtocolErrorCode.InternalError : ProtocolErrorCode.InvalidParams,
+        validation.reason === 'not-in-era'
+          ? 'No wire schema for tools/call in the resolved era'
+          : `Invalid tools/call result: ${validation.message}`
+      )
+    }
+    return validation.value
+  }
 }
 
 /**
@@ -173,17 +275,31 @@ export function responder(channel: Transport, id: JSONRPCRequest['id']): (messag
 
 /**
  * The interceptor for one pinned session (either era): `validated()` is the
- * key of the last envelope the SDK validated on it (see `envelopeKey`).
+ * key of the last envelope the SDK validated on it (see `envelopeKey`);
+ * `onCall` is the tools/call handler the front registered on `server`
+ * (with it, the request is parsed once: see `validatedOnce`).
  */
-export function fastToolCalls(server: Server, validated: () => string | undefined): RequestInterceptor {
+export function fastToolCalls(
+  server: Server,
+  validated: () => string | undefined,
+  onCall?: ToolCallHandler
+): RequestInterceptor {
   const internals = server as unknown as ServerInternals
+  const once = validatedOnce(server, onCall)
   return (request) => {
     if (request.method !== 'tools/call') return undefined
     const params = request.params as unknown
     if (!isPlainObject(params) || 'requestState' in params || 'inputResponses' in params) return undefined
-    const handler = internals._requestHandlers?.get('tools/call')
-    const channel = internals.transport
     const codec = internals._negotiatedWireCodec?.()
+    const registered = internals._requestHandlers?.get('tools/call')
+    const checking =
+      codec?.validateRequest != null && codec.validateResult != null ? (codec as CheckingCodec) : undefined
+    const handler: RequestHandler | undefined =
+      registered != null && once != null && checking != null
+        ? async (handedRequest, handedCtx) =>
+            (await once(handedRequest, handedCtx, checking)) as Record<string, unknown>
+        : registered
+    const channel = internals.transport
     const notifyVia = internals._notificationViaCodec
     const outboundCodec = internals._resolveOutboundCodec
     const assertInEra = internals._assertOutboundRequestInEra

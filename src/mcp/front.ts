@@ -23,7 +23,7 @@ import type { JsonObject, LogMessage, ToolCaller, ToolProgress } from '../tools/
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { registerContentHandlers } from './content-handlers.js'
-import { canIntercept, envelopeKey, fastToolCalls } from './fast-call.js'
+import { canIntercept, envelopeKey, fastToolCalls, type ToolCallHandler } from './fast-call.js'
 import { InputRounds, type RoundContext } from './input-rounds.js'
 import type { ContentSource, ToolView, ViewCallContext } from './view.js'
 
@@ -100,6 +100,8 @@ export class McpFront {
   readonly #subscriptions = new WeakMap<Server, Set<string>>()
   /** The last `_meta` envelope the SDK validated on each session (the tools/call fast path's key on 2026-07-28). */
   readonly #validatedEnvelopes = new WeakMap<Server, string>()
+  /** The tools/call handler registered on each server (the fast path runs it with the request parsed once). */
+  readonly #toolCallHandlers = new WeakMap<Server, ToolCallHandler>()
   #peerContent?: (peerId: string) => ContentSource | undefined
   #ready: Promise<unknown> = Promise.resolve()
   /** Whether `#ready` has resolved (a peer's request is refused busy until then). */
@@ -193,7 +195,7 @@ export class McpFront {
       await this.#whenReady(caller)
       return { tools: view.list() }
     })
-    server.setRequestHandler('tools/call', async (request, ctx) => {
+    const onCall: ToolCallHandler = async (request, ctx) => {
       const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined
       if (envelope != null) {
         const key = envelopeKey(envelope)
@@ -236,7 +238,9 @@ export class McpFront {
         result.isError === true ? withoutStructuredContent(result, outputSchema) : result,
         result.isError === true ? undefined : outputSchema
       )
-    })
+    }
+    server.setRequestHandler('tools/call', onCall)
+    this.#toolCallHandlers.set(server, onCall)
     if (content != null) {
       const subscriptions = new Set<string>()
       this.#subscriptions.set(server, subscriptions)
@@ -314,7 +318,7 @@ export class McpFront {
         if (canIntercept(transport)) {
           transport.intercept(
             caller.kind === 'local' || era === 'modern'
-              ? fastToolCalls(server, () => this.#validatedEnvelopes.get(server))
+              ? fastToolCalls(server, () => this.#validatedEnvelopes.get(server), this.#toolCallHandlers.get(server))
               : undefined
           )
         }
