@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import {
   type CallToolRequest,
   type CallToolResult,
@@ -15,6 +12,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
+import { sdkVersion } from './sdk-version.js'
 
 const log = meshLogger('mcp:fast-call')
 
@@ -103,19 +101,7 @@ interface ServerInternals {
  * Another release gets its registered handler as it is.
  */
 const ONE_VALIDATION_SDK = '2.4.0'
-const oneValidation = serverSdkVersion() === ONE_VALIDATION_SDK
-
-function serverSdkVersion(): string | undefined {
-  try {
-    const entry = fileURLToPath(import.meta.resolve('@modelcontextprotocol/server'))
-    const manifest = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as {
-      version?: unknown
-    }
-    return typeof manifest.version === 'string' ? manifest.version : undefined
-  } catch {
-    return undefined
-  }
-}
+const oneValidation = sdkVersion('@modelcontextprotocol/server') === ONE_VALIDATION_SDK
 
 /** The SDK's `TOOL_RESULT_FOREIGN_FAMILY_KEYS`: results with one never default to `content: []`. */
 const TOOL_RESULT_FOREIGN_FAMILY_KEYS = ['task', 'inputRequests', 'requestState']

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import {
   type CallToolRequest,
   type CallToolResult,
@@ -17,6 +14,7 @@ import {
 import { ENVELOPE_META_KEYS, MODERN_ERA } from '../mcp/constants.js'
 import { meshLogger } from '../util/logger.js'
 import { P2PStreamTransport } from './p2p-transport.js'
+import { sdkVersion } from '../mcp/sdk-version.js'
 
 const log = meshLogger('mcp+p2p:fast-call')
 
@@ -115,19 +113,7 @@ interface ClientInternals {
  * error. Another release gets the full decode.
  */
 const WIRE_PARSE_IMPLIED_BY = '2.4.0'
-const wireParseImplied = clientSdkVersion() === WIRE_PARSE_IMPLIED_BY
-
-function clientSdkVersion(): string | undefined {
-  try {
-    const entry = fileURLToPath(import.meta.resolve('@modelcontextprotocol/client'))
-    const manifest = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as {
-      version?: unknown
-    }
-    return typeof manifest.version === 'string' ? manifest.version : undefined
-  } catch {
-    return undefined
-  }
-}
+const wireParseImplied = sdkVersion('@modelcontextprotocol/client') === WIRE_PARSE_IMPLIED_BY
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
