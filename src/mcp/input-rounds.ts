@@ -129,22 +129,27 @@ export class InputRounds {
 
   /**
    * The opening request of a call: answered straight from the settling call
-   * (no round loop: most calls never ask for input), or, once it asks, by a
-   * round as a retry is. The continuation is registered here, so it runs in
-   * the request's async context rather than the asking tool's.
+   * (no round loop, no promise between the call and the answer: most calls
+   * never ask for input), or, once the call asks, by a round as a retry is.
    */
   #opening(call: PendingCall<unknown>, ctx: ServerContext): Promise<unknown> {
-    const { promise: woken, resolve: wake } = Promise.withResolvers<void>()
-    call.wake = wake
-    // The call may have asked already, synchronously as it started.
-    if (call.waiting.size > 0) wake()
-    return woken.then(() => (call.settled ? this.#settledOutcome(call) : this.#round(call, ctx)))
-  }
-
-  /** A settled call's outcome, as a round answers it (the round's `wake` is done with). */
-  #settledOutcome(call: PendingCall<unknown>): unknown {
-    call.wake = undefined
-    return this.#outcome(call)
+    return new Promise((resolve, reject) => {
+      const wake = (): void => {
+        call.wake = undefined
+        if (!call.settled) {
+          resolve(this.#round(call, ctx))
+          return
+        }
+        try {
+          resolve(this.#outcome(call))
+        } catch (err) {
+          reject(err)
+        }
+      }
+      call.wake = wake
+      // The call may have asked already, synchronously as it started.
+      if (call.waiting.size > 0) wake()
+    })
   }
 
   /** Abandons every waiting call (the node stops). */
