@@ -17,10 +17,3 @@ export const DEFAULT_RUNTIME: Runtime = 'local'
 
 /** `_meta` key a caller sets on tools/call to force a runtime for that call. */
 export const RUNTIME_OVERRIDE_META_KEY = 'mcp-mesh/runtime'
-
-/**
- * A tool call's deadline counts as reached this close to it (Deadlines): the
- * shared timer fires by the event loop's millisecond clock, as a per-call
- * timer did, and would otherwise be re-armed for a fraction of a millisecond.
- */
-export const DEADLINE_TOLERANCE_MS = 1

@@ -7,7 +7,6 @@ import type { JsonObject, Tool, ToolContext } from '../tools/types.js'
 import { withSpan } from '../tracing/context.js'
 import { errorMessage } from '../util/errors.js'
 import { DEFAULT_MESH_PATTERNS, DEFAULT_RUNTIME } from './constants.js'
-import { Deadlines } from './deadlines.js'
 import { NoMeshDispatcherError, ToolTimeoutError } from './errors.js'
 
 export type DetectionSource = 'override' | 'metadata' | 'pattern' | 'default'
@@ -97,8 +96,6 @@ export class RuntimeRouter {
   readonly #cache = new Map<string, Detection>()
   readonly #dispatcher: () => MeshDispatcher | undefined
   readonly #observe?: (call: RoutedCall) => void
-  /** Local calls' timeouts, on one shared timer. */
-  readonly #deadlines = new Deadlines()
   readonly #metrics: RouterMetrics = {
     detections: 0,
     byRuntime: { local: 0, mesh: 0, auto: 0 },
@@ -200,7 +197,7 @@ export class RuntimeRouter {
     const tool = this.#registry.get(name)
     if (tool == null) throw new UnknownToolError(name)
     this.#metrics.calls.local++
-    return runWithTimeout(tool, args, ctx, controller, this.#deadlines).then((result) => {
+    return runWithTimeout(tool, args, ctx, controller).then((result) => {
       if (result.isError === true) this.#metrics.calls.failed++
       return result
     })
@@ -242,9 +239,8 @@ function isToolError(result: CallToolResult): string | undefined {
 /**
  * Runs a local tool under its `timeoutMs`. The handler's signal fires on
  * timeout or caller cancellation; the call resolves even if a handler ignores
- * its signal, so a stuck tool cannot hang the caller. One deadline (on the
- * router's shared timer) and one abort listener per call, released when the
- * call settles; a controller of its own
+ * its signal, so a stuck tool cannot hang the caller. One timer and one abort
+ * listener per call, released when the call settles; a controller of its own
  * chained to the caller's signal only when the caller does not hand over the
  * signal's controller (`owned`, RouteOptions.controller). AbortSignal.any and
  * AbortSignal.timeout cost measurably more per call under load; so did a
@@ -254,8 +250,7 @@ function runWithTimeout(
   tool: Tool,
   args: JsonObject,
   ctx: ToolContext,
-  owned: AbortController | undefined,
-  deadlines: Deadlines
+  owned: AbortController | undefined
 ): Promise<CallToolResult> {
   const parent = ctx.signal
   // A handed-over controller is the parent's own: abort it directly (its signal is the handler's).
@@ -271,7 +266,7 @@ function runWithTimeout(
   }
   const release = (): void => {
     settled = true
-    deadlines.cancel(deadline)
+    clearTimeout(timer)
     if (chained) parent.removeEventListener('abort', onParentAbort)
     else signal.removeEventListener('abort', onAbort)
   }
@@ -290,7 +285,7 @@ function runWithTimeout(
     if (chained) fail(reason)
   }
   const onParentAbort = (): void => abort(parent.reason)
-  const deadline = deadlines.add(tool.meta.timeoutMs, () => abort(new ToolTimeoutError(tool.name, tool.meta.timeoutMs)))
+  const timer = setTimeout(() => abort(new ToolTimeoutError(tool.name, tool.meta.timeoutMs)), tool.meta.timeoutMs)
   if (chained) {
     if (parent.aborted) onParentAbort()
     else parent.addEventListener('abort', onParentAbort, { once: true })
