@@ -168,6 +168,8 @@ export class RuntimeRouter {
       isToolError
     ).then(
       (result) => {
+        // A mesh-routed call's failures are counted as it returns (#routeToMesh).
+        if (target === 'local' && result.isError === true) this.#metrics.calls.failed++
         this.#observe?.({
           name,
           route: target,
@@ -197,10 +199,8 @@ export class RuntimeRouter {
     const tool = this.#registry.get(name)
     if (tool == null) throw new UnknownToolError(name)
     this.#metrics.calls.local++
-    return runWithTimeout(tool, args, ctx, controller).then((result) => {
-      if (result.isError === true) this.#metrics.calls.failed++
-      return result
-    })
+    // Its failure is counted where the call ends (`call`): one promise and hop less per call.
+    return runWithTimeout(tool, args, ctx, controller)
   }
 
   async #routeToMesh(name: string, args: JsonObject, ctx: ToolContext, detection: Detection): Promise<CallToolResult> {
