@@ -212,9 +212,10 @@ export class McpFront {
           `_meta["${RUNTIME_OVERRIDE_META_KEY}"] must be one of local, mesh, auto`
         )
       }
-      const call = (callCtx: RoundContext): Promise<CallToolResult> =>
+      const call = (callCtx: CallContext): Promise<CallToolResult> =>
         this.#callTool(view, name, (args ?? {}) as JsonObject, {
           signal: callCtx.signal,
+          controller: callCtx.controller,
           caller,
           override: overrideValue ?? undefined,
           meta,
@@ -267,24 +268,19 @@ export class McpFront {
     return server
   }
 
-  async #callTool(view: ToolView, name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+  /** One call, through the instrumentation and the view; a rejection is mapped as SEP-1303 says (`callFailure`). */
+  #callTool(view: ToolView, name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+    let called: Promise<CallToolResult>
     try {
       // A client forwarding the call (to a shared server, to a peer) finds who to ask for input here.
-      return await this.#instrumentation.toolCall({ name, caller: ctx.caller, meta: ctx.meta }, () =>
+      called = this.#instrumentation.toolCall({ name, caller: ctx.caller, meta: ctx.meta }, () =>
         callerInput.run(ctx.requestInput, () => view.call(name, args, ctx))
       )
     } catch (err) {
-      // Spec 2025-11-25 (SEP-1303): only an unknown tool or a malformed request is a protocol
-      // error; bad arguments and a tool's refusal (unknown id, bad state) are tool results the
-      // model can read and correct.
-      if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
-      if (err instanceof MalformedRequestError) throw err
-      if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
-      if (!(err instanceof InvalidToolArgumentsError) && !(err instanceof ProtocolError)) {
-        log.error('tool %s failed: %s', name, errorMessage(err))
-      }
-      return errorResult(errorMessage(err))
+      called = Promise.reject(err)
     }
+    // Plain callbacks rather than an async function with try/catch: one promise and hop less per call.
+    return called.then(undefined, (err: unknown) => callFailure(name, err))
   }
 
   /** Connects a transport to a fresh server for `view`; the session ends when the transport closes. */
@@ -396,6 +392,24 @@ export class McpFront {
     await Promise.all([...this.#sessions].map(async (session) => session.close()))
     this.#sessions.clear()
   }
+}
+
+/** What a call's runner gets: the input round's context, or (a caller that cannot be asked) the request's signal. */
+type CallContext = Omit<RoundContext, 'controller'> & { controller?: AbortController }
+
+/**
+ * Spec 2025-11-25 (SEP-1303): only an unknown tool or a malformed request is
+ * a protocol error; bad arguments and a tool's refusal (unknown id, bad
+ * state) are tool results the model can read and correct.
+ */
+function callFailure(name: string, err: unknown): CallToolResult {
+  if (err instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message)
+  if (err instanceof MalformedRequestError) throw err
+  if (err instanceof ProtocolError && err.code !== ProtocolErrorCode.InvalidParams) throw err
+  if (!(err instanceof InvalidToolArgumentsError) && !(err instanceof ProtocolError)) {
+    log.error('tool %s failed: %s', name, errorMessage(err))
+  }
+  return errorResult(errorMessage(err))
 }
 
 /**

@@ -51,6 +51,11 @@ export interface InputRoundsInit {
 
 export interface RoundContext {
   signal: AbortSignal
+  /**
+   * The controller of `signal`, made for this call alone: the executor may
+   * abort it (a tool's timeout) rather than chain a controller of its own.
+   */
+  controller: AbortController
   /** Relays the call's progress to whichever request of the flow is open. */
   reportProgress: (progress: ToolProgress) => void
   /** Asks the caller for input: an embedded request of an input_required round. */
@@ -89,30 +94,62 @@ export class InputRounds {
    * of a call waiting for input. Resolves with the call's result, or with an
    * `InputRequiredResult` when the call waits for input.
    */
-  async serve<R>(
+  serve<R>(
     ctx: ServerContext,
     capabilities: ClientCapabilities,
     reportProgress: (progress: ToolProgress) => void,
     start: (round: RoundContext) => Promise<R>
   ): Promise<R | InputRequiredResult> {
     const state = ctx.mcpReq.requestState<{ id: string; round: number }>()
+    if (state != null && typeof state === 'object') return this.#retry(state, ctx, capabilities, reportProgress)
     let call: PendingCall<unknown>
-    if (state != null && typeof state === 'object') {
-      const found = this.#pending.get(state.id)
-      if (found == null || found.round !== state.round) {
-        throw new ProtocolError(
-          ProtocolErrorCode.InvalidParams,
-          'Invalid or expired requestState: no call waits for it'
-        )
-      }
-      call = found
-      call.capabilities = capabilities
-      call.progress = reportProgress
-      this.#deliver(call, ctx.mcpReq.inputResponses ?? {})
-    } else {
+    try {
       call = this.#start(capabilities, reportProgress, start, ctx.mcpReq.signal)
+    } catch (err) {
+      return Promise.reject(err)
     }
+    return this.#opening(call, ctx) as Promise<R | InputRequiredResult>
+  }
+
+  async #retry<R>(
+    state: { id: string; round: number },
+    ctx: ServerContext,
+    capabilities: ClientCapabilities,
+    reportProgress: (progress: ToolProgress) => void
+  ): Promise<R | InputRequiredResult> {
+    const call = this.#pending.get(state.id)
+    if (call == null || call.round !== state.round) {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState: no call waits for it')
+    }
+    call.capabilities = capabilities
+    call.progress = reportProgress
+    this.#deliver(call, ctx.mcpReq.inputResponses ?? {})
     return (await this.#round(call, ctx)) as R | InputRequiredResult
+  }
+
+  /**
+   * The opening request of a call: answered straight from the settling call
+   * (no round loop, no promise between the call and the answer: most calls
+   * never ask for input), or, once the call asks, by a round as a retry is.
+   */
+  #opening(call: PendingCall<unknown>, ctx: ServerContext): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const wake = (): void => {
+        call.wake = undefined
+        if (!call.settled) {
+          resolve(this.#round(call, ctx))
+          return
+        }
+        try {
+          resolve(this.#outcome(call))
+        } catch (err) {
+          reject(err)
+        }
+      }
+      call.wake = wake
+      // The call may have asked already, synchronously as it started.
+      if (call.waiting.size > 0) wake()
+    })
   }
 
   /** Abandons every waiting call (the node stops). */
@@ -151,6 +188,7 @@ export class InputRounds {
     requestSignal.addEventListener('abort', onOpeningAbort, { once: true })
     const round: RoundContext = {
       signal: call.controller.signal,
+      controller: call.controller,
       reportProgress: (progress) => call.progress?.(progress),
       requestInput: async (request) => this.#ask(call, request)
     }
@@ -227,19 +265,7 @@ export class InputRounds {
     if (retry) signal.removeEventListener('abort', onAbort)
     if (!call.settled) await new Promise((resolve) => setTimeout(resolve, INPUT_ROUND_GATHER_MS))
     call.wake = undefined
-    if (call.settled) {
-      const result = call.result!
-      if ('value' in result) {
-        if (hasKeys(call.missing) && isErrorResult(result.value)) {
-          throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
-        }
-        return result.value
-      }
-      if (hasKeys(call.missing)) {
-        throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
-      }
-      throw result.error
-    }
+    if (call.settled) return this.#outcome(call)
     call.round++
     call.id ??= randomUUID()
     this.#pending.set(call.id, call)
@@ -252,6 +278,21 @@ export class InputRounds {
       inputRequests: inputRequests as Parameters<typeof inputRequired>[0]['inputRequests'],
       requestState: await this.#codec.mint({ id: call.id, round: call.round })
     })
+  }
+
+  /** What a settled call answers: its result, its error, or -32021 when it failed for want of a capability. */
+  #outcome(call: PendingCall<unknown>): unknown {
+    const result = call.result!
+    if ('value' in result) {
+      if (hasKeys(call.missing) && isErrorResult(result.value)) {
+        throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
+      }
+      return result.value
+    }
+    if (hasKeys(call.missing)) {
+      throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
+    }
+    throw result.error
   }
 
   #abandon(call: PendingCall<unknown>, reason: Error): void {

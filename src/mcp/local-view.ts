@@ -91,7 +91,7 @@ export class LocalToolView implements ToolView {
         requestInput: ctx.requestInput,
         log: ctx.log
       },
-      { override: ctx.override }
+      { override: ctx.override, controller: ctx.controller }
     )
   }
 

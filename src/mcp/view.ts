@@ -17,6 +17,12 @@ export const TOOL_META_KEY = 'mcp-mesh/meta'
 
 export interface ViewCallContext {
   signal: AbortSignal
+  /**
+   * The controller of `signal` when it was made for this call alone (the
+   * front's input rounds): a local tool's timeout may abort it rather than
+   * chain a controller of its own (RouteOptions.controller).
+   */
+  controller?: AbortController
   reportProgress: (progress: ToolProgress) => void
   caller: ToolCaller
   override?: Runtime

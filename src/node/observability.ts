@@ -118,7 +118,7 @@ export class NodeObservability {
   frontInstrumentation(): FrontInstrumentation {
     const tracer = this.tracing.tracer
     return {
-      toolCall: async (info, run): Promise<CallToolResult> => {
+      toolCall: (info, run): Promise<CallToolResult> => {
         const caller = info.caller.kind
         const toolName = spanToolName(info.name)
         const span = tracer.startSpan(`tools/call ${toolName}`, {
@@ -136,29 +136,39 @@ export class NodeObservability {
             : undefined
         })
         const started = performance.now()
-        let errorType: string | undefined
-        // A denied call names whatever the peer chose: like an unknown tool, its name is no label value.
-        let denied = false
-        try {
-          const result = await runInSpan({ context: span.context, recorder: tracer }, run)
-          if (result.isError === true) errorType = 'tool_error'
-          span.end(errorType)
-          return result
-        } catch (err) {
-          errorType = err instanceof Error ? err.name : 'Error'
-          denied = err instanceof ProtocolError && err.code === ERROR_CODE_DENIED
-          span.end(err instanceof Error ? err.message : String(err))
-          throw err
-        } finally {
+        const observe = (errorType: string | undefined, unknown: boolean): void =>
           this.metrics.calls.operation({
             method: 'tools/call',
             tool: info.name,
             errorType,
             caller,
             durationMs: performance.now() - started,
-            unknown: denied || errorType === 'UnknownToolError' || errorType === 'InvalidToolArgumentsError'
+            unknown
           })
+        let running: Promise<CallToolResult>
+        try {
+          running = runInSpan({ context: span.context, recorder: tracer }, run)
+        } catch (err) {
+          running = Promise.reject(err)
         }
+        // Plain callbacks rather than an async function with try/catch/finally: one promise and
+        // microtask hop less per call; the span ends, then the call is observed, as before.
+        return running.then(
+          (result) => {
+            const errorType = result.isError === true ? 'tool_error' : undefined
+            span.end(errorType)
+            observe(errorType, false)
+            return result
+          },
+          (err: unknown) => {
+            const errorType = err instanceof Error ? err.name : 'Error'
+            // A denied call names whatever the peer chose: like an unknown tool, its name is no label value.
+            const denied = err instanceof ProtocolError && err.code === ERROR_CODE_DENIED
+            span.end(err instanceof Error ? err.message : String(err))
+            observe(errorType, denied || errorType === 'UnknownToolError' || errorType === 'InvalidToolArgumentsError')
+            throw err
+          }
+        )
       }
     }
   }

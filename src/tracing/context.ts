@@ -141,7 +141,7 @@ export function runInSpan<T>(active: ActiveSpan, fn: () => T): T {
  * A rejected promise or a thrown error ends the span as an error; `outcome`
  * may mark a result as one.
  */
-export async function withSpan<T>(
+export function withSpan<T>(
   name: string,
   options: Omit<SpanOptions, 'parent'>,
   fn: (span: Span | undefined) => Promise<T>,
@@ -149,13 +149,20 @@ export async function withSpan<T>(
 ): Promise<T> {
   const active = storage.getStore()
   const recorder = active?.recorder
-  if (recorder == null) return fn(undefined)
+  // No span to make: `fn`'s own promise (no async layer, one microtask hop less per call).
+  if (recorder == null) return attempt(fn)
   if (recorder.exporting === false && recorder.countSpan != null) {
-    try {
-      return await fn(undefined)
-    } finally {
-      recorder.countSpan()
-    }
+    const count = recorder.countSpan.bind(recorder)
+    return attempt(fn).then(
+      (value) => {
+        count()
+        return value
+      },
+      (err: unknown) => {
+        count()
+        throw err
+      }
+    )
   }
   const span = recorder.startSpan(name, { ...options, parent: active!.context })
   return storage.run({ context: span.context, recorder }, async () => {
@@ -168,6 +175,15 @@ export async function withSpan<T>(
       throw err
     }
   })
+}
+
+/** `fn(undefined)`, a synchronous throw turned into a rejection (as an async function would). */
+function attempt<T>(fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+  try {
+    return fn(undefined)
+  } catch (err) {
+    return Promise.reject(err)
+  }
 }
 
 /**

@@ -43,6 +43,45 @@ function nowMs(): number {
 }
 
 /**
+ * A span's context whose ids are drawn when first read: a span per call on
+ * every hop, and without an exporter most are never read (nothing calls
+ * out), so most calls draw no random ids at all. Reads as a plain
+ * SpanContext; the ids, once drawn, never change.
+ */
+class DrawnContext implements SpanContext {
+  readonly flags: number
+  readonly traceState?: string
+  #traceId?: string
+  #spanId?: string
+
+  constructor(parent: SpanContext | undefined) {
+    this.flags = parent?.flags ?? 1
+    this.#traceId = parent?.traceId
+    if (parent?.traceState != null) this.traceState = parent.traceState
+  }
+
+  get traceId(): string {
+    this.#traceId ??= newTraceId()
+    return this.#traceId
+  }
+
+  get spanId(): string {
+    this.#spanId ??= newSpanId()
+    return this.#spanId
+  }
+
+  /** As a plain SpanContext would serialize (JSON, logs). */
+  toJSON(): SpanContext {
+    return {
+      traceId: this.traceId,
+      spanId: this.spanId,
+      flags: this.flags,
+      ...(this.traceState != null ? { traceState: this.traceState } : {})
+    }
+  }
+}
+
+/**
  * A tiny in-house tracer (no OpenTelemetry SDK): spans get W3C ids, children
  * inherit the trace of the active span, finished spans are counted and,
  * when configured, go to an exporter (nothing is kept in memory).
@@ -73,12 +112,7 @@ export class Tracer implements SpanRecorder {
 
   startSpan(name: string, options: SpanOptions = {}): Span {
     const parent = options.parent === undefined ? activeSpan()?.context : (options.parent ?? undefined)
-    const context: SpanContext = {
-      traceId: parent?.traceId ?? newTraceId(),
-      spanId: newSpanId(),
-      flags: parent?.flags ?? 1
-    }
-    if (parent?.traceState != null) context.traceState = parent.traceState
+    const context: SpanContext = new DrawnContext(parent)
     // Without a sink a finished span is only counted: its attributes and record are built only
     // for a sink (a span per call on every hop must stay cheap).
     const sink = this.#sink

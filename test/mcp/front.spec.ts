@@ -183,6 +183,29 @@ describe('McpFront over an in-memory transport', () => {
     expect(after.structuredContent).toEqual({ message: 'still here' })
   })
 
+  it('times a local call out on the signal its handler sees, and keeps serving', async () => {
+    let seen: AbortSignal | undefined
+    registry.register(
+      defineTool({
+        name: 'stuck',
+        description: 'never answers, ignoring its signal',
+        inputSchema: z.object({}),
+        meta: { timeoutMs: 50 },
+        handler: async (_args, { signal }) => {
+          seen = signal
+          return new Promise<never>(() => {})
+        }
+      })
+    )
+    const result = (await client.callTool({ name: 'stuck', arguments: {} })) as CallToolResult
+    expect(result.isError).toBe(true)
+    expect(resultText(result)).toContain('timed out after 50 ms')
+    expect(seen?.aborted).toBe(true)
+    expect((seen?.reason as Error).name).toBe('ToolTimeoutError')
+    const echoed = (await client.callTool({ name: 'echo', arguments: { message: 'still here' } })) as CallToolResult
+    expect(echoed.structuredContent).toEqual({ message: 'still here' })
+  })
+
   it('sends one coalesced tools/list_changed for a burst of registry changes', async () => {
     let notifications = 0
     client.setNotificationHandler('notifications/tools/list_changed', () => {

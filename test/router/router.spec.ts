@@ -273,6 +273,69 @@ describe('RuntimeRouter.call', () => {
     expect(resultText(result)).toContain('user gave up')
   })
 
+  it('times out on the handed-over controller itself (RouteOptions.controller), even when the handler ignores it', async () => {
+    const registry = new ToolRegistry()
+    let seen: AbortSignal | undefined
+    registry.register(
+      testTool('stuck', {
+        meta: { timeoutMs: 30 },
+        handler: async (_args, ctx) => {
+          seen = ctx.signal
+          return new Promise<never>(() => {})
+        }
+      })
+    )
+    const router = new RuntimeRouter(registry)
+    const ctx = testContext()
+    const result = await router.call('stuck', {}, ctx, { controller: ctx.controller })
+    expect(resultText(result)).toContain('timed out after 30 ms')
+    // No controller chained to it: the handler saw the caller's own signal, aborted by the timeout.
+    expect(seen).toBe(ctx.signal)
+    expect(ctx.signal.aborted).toBe(true)
+    expect((ctx.signal.reason as Error).name).toBe('ToolTimeoutError')
+    expect(router.metrics().calls.failed).toBe(1)
+  })
+
+  it('resolves a call cancelled through the handed-over controller, the handler ignoring it', async () => {
+    const registry = new ToolRegistry()
+    const { promise: running, resolve: started } = Promise.withResolvers<void>()
+    registry.register(
+      testTool('stuck', {
+        handler: async () => {
+          started()
+          return new Promise<never>(() => {})
+        }
+      })
+    )
+    const router = new RuntimeRouter(registry)
+    const ctx = testContext()
+    const call = router.call('stuck', {}, ctx, { controller: ctx.controller })
+    await running
+    ctx.controller.abort(new Error('user gave up'))
+    const result = await call
+    expect(result.isError).toBe(true)
+    expect(resultText(result)).toBe('stuck was cancelled: user gave up')
+  })
+
+  it("chains a controller of its own when the handed-over one is not the signal's", async () => {
+    const registry = new ToolRegistry()
+    let seen: AbortSignal | undefined
+    registry.register(
+      testTool('quick', {
+        handler: async (_args, ctx) => {
+          seen = ctx.signal
+          return 'ok'
+        }
+      })
+    )
+    const router = new RuntimeRouter(registry)
+    const ctx = testContext()
+    const other = new AbortController()
+    expect(resultText(await router.call('quick', {}, ctx, { controller: other }))).toBe('ok')
+    expect(seen).not.toBe(ctx.signal)
+    expect(seen).not.toBe(other.signal)
+  })
+
   it('propagates invalid arguments as InvalidToolArgumentsError', async () => {
     const { registry } = setup()
     const router = new RuntimeRouter(registry)

@@ -107,6 +107,28 @@ describe('W3C trace context', () => {
     expect(tracer.finishedCount).toBe(3)
   })
 
+  it("draws a span's ids once: stable, in the parent's trace, and serialized as a plain context", () => {
+    const tracer = new Tracer()
+    const root = tracer.startSpan('root', { parent: { traceId: TRACE, spanId: SPAN, flags: 1, traceState: 'a=1' } })
+    const child = tracer.startSpan('child', { parent: root.context })
+    expect(root.context.traceId).toBe(TRACE)
+    expect(child.context.traceId).toBe(TRACE)
+    expect(root.context.spanId).toMatch(/^[0-9a-f]{16}$/)
+    expect(root.context.spanId).not.toBe('0'.repeat(16))
+    expect(root.context.spanId).toBe(root.context.spanId)
+    expect(child.context.spanId).not.toBe(root.context.spanId)
+    expect(JSON.parse(JSON.stringify(child.context))).toEqual({
+      traceId: TRACE,
+      spanId: child.context.spanId,
+      flags: 1,
+      traceState: 'a=1'
+    })
+    const fresh = tracer.startSpan('fresh', { parent: null }).context
+    expect(fresh.traceId).toMatch(/^[0-9a-f]{32}$/)
+    expect(fresh.traceId).toBe(fresh.traceId)
+    expect(formatTraceparent(fresh)).toBe(`00-${fresh.traceId}-${fresh.spanId}-01`)
+  })
+
   it('hands finished spans to its exporter in order (here a test ring of the last spans, oldest first)', () => {
     const spans = new RecentSpans(2)
     const tracer = new Tracer({ sink: spans })
