@@ -201,7 +201,7 @@ describe('McpFront over an in-memory transport', () => {
     expect(result.isError).toBe(true)
     expect(resultText(result)).toContain('timed out after 50 ms')
     expect(seen?.aborted).toBe(true)
-    expect((seen?.reason as Error).name).toBe('ToolTimeoutError')
+    expect((seen?.reason as Error | undefined)?.name).toBe('ToolTimeoutError')
     const echoed = (await client.callTool({ name: 'echo', arguments: { message: 'still here' } })) as CallToolResult
     expect(echoed.structuredContent).toEqual({ message: 'still here' })
   })
