@@ -14,9 +14,11 @@
 //
 // What stays outside the bundle, loaded from node_modules at run time:
 // - Node's built-ins and classic-level (native code found by its path);
-// - what a node imports only when turned on (mDNS, UPnP, pnet, prom-client and
-//   libp2p's Prometheus plugin), so an idle node still does not load them and
-//   they keep their own file layout (UPnP reads its package.json by path).
+// - UPnP's SSDP client, which reads its own package.json by a relative path
+//   (UPnP itself, mDNS and pnet are bundled: lazy chunks, loaded only when
+//   turned on, sharing libp2p's copies of multiaddr, peer ids and crypto);
+// - prom-client and libp2p's Prometheus plugin (loaded only when something can
+//   read the metrics; one prom-client for both).
 // zod and the MCP SDK are bundled: zod shares its registry through globalThis
 // and the SDK's error classes check a brand, not the class object, so schemas
 // and errors from a user's tool module (its own copies) work the same.
@@ -33,9 +35,7 @@ const outDir = join(root, 'dist', 'bundle', 'cli')
 const EXTERNAL = [
   /^node:/,
   /^classic-level(\/|$)/,
-  /^@libp2p\/mdns(\/|$)/,
-  /^@libp2p\/upnp-nat(\/|$)/,
-  /^@libp2p\/pnet(\/|$)/,
+  /^@achingbrain\/ssdp(\/|$)/,
   /^@libp2p\/prometheus-metrics(\/|$)/,
   /^prom-client(\/|$)/
 ]
