@@ -1,5 +1,5 @@
 import { type JSONRPCMessage, parseJSONRPCMessage, SERVER_INFO_META_KEY } from '@modelcontextprotocol/server'
-import { MAX_KNOWN_SERVER_INFO } from './constants.js'
+import { MAX_KNOWN_SERVER_INFO, MAX_KNOWN_SERVER_INFO_CHARS } from './constants.js'
 
 /**
  * A hand-written check of the JSON-RPC shapes that make up the hot path
@@ -51,6 +51,8 @@ function knownResultMeta(meta: unknown): boolean {
   const info = meta[SERVER_INFO_META_KEY]
   if (!isPlainObject(info)) return false
   const key = JSON.stringify(info)
+  // A peer's input held node-wide: bounded in count and in size (a larger one is the schema's to check).
+  if (key.length > MAX_KNOWN_SERVER_INFO_CHARS) return false
   if (knownServerInfo.has(key)) return true
   let taken: unknown
   try {

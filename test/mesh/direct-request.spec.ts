@@ -7,6 +7,7 @@ import {
   SERVER_INFO_META_KEY
 } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
+import { MAX_KNOWN_SERVER_INFO_CHARS } from '../../src/mesh/constants.js'
 import { quickJsonRpc } from '../../src/mesh/json-rpc.js'
 import { P2PStreamTransport } from '../../src/mesh/p2p-transport.js'
 import { waitFor } from '../helpers/index.js'
@@ -139,5 +140,12 @@ describe('quickJsonRpc, results carrying serverInfo', () => {
     const changed = [{ name: 'x' }, { name: 'x', version: 1 }, { name: 'x', version: '1', extra: true }, 'x', null]
     for (const value of changed) expect(quickJsonRpc(result({ [SERVER_INFO_META_KEY]: value }))).toBeUndefined()
     expect(quickJsonRpc({ jsonrpc: '2.0', id: 1, result: { _meta: [] } })).toBeUndefined()
+  })
+
+  it('does not remember a serverInfo longer than MAX_KNOWN_SERVER_INFO_CHARS (the SDK schema checks it every time)', () => {
+    const large = { name: 'x', version: '1', title: 't'.repeat(MAX_KNOWN_SERVER_INFO_CHARS) }
+    const message = result({ [SERVER_INFO_META_KEY]: large })
+    expect(parseJSONRPCMessage(message)).toEqual(message)
+    for (let i = 0; i < 2; i++) expect(quickJsonRpc(message)).toBeUndefined()
   })
 })
