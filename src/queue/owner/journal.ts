@@ -3,7 +3,7 @@ import { Key } from 'interface-datastore'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { JOURNAL_PREFIX, QUEUE_STATE_KEY, UPDATE_PREFIX } from '../constants.js'
-import type { Task } from '../types.js'
+import { FINAL_STATES, type Task } from '../types.js'
 
 const log = meshLogger('queue:journal')
 const encoder = new TextEncoder()
@@ -35,17 +35,45 @@ const FIXED_FIELDS: ReadonlySet<string> = new Set([
   'trace'
 ])
 
+/**
+ * Changing fields whose values a task's base record held, kept by identity
+ * (numbers, strings and objects the queue replaces rather than mutates: a
+ * task's retry policy and lease): an update record leaves out those still
+ * the same, since loading overlays the update on the base anyway.
+ */
+const KEPT_FIELDS = ['priority', 'retry', 'runAt', 'startedAt', 'worker', 'attempts', 'lease'] as const
+type BaseValues = Partial<Record<(typeof KEPT_FIELDS)[number], unknown>>
+
+function baseValuesOf(task: Task): BaseValues {
+  return {
+    priority: task.priority,
+    retry: task.retry,
+    runAt: task.runAt,
+    startedAt: task.startedAt,
+    worker: task.worker,
+    attempts: task.attempts,
+    lease: (task as { lease?: unknown }).lease
+  }
+}
+
 /** A put's value is the record's JSON text: LevelDB takes it as UTF-8 (`valueEncoding: 'utf8'`), with no byte copy in JS. */
 type Op = { type: 'put'; key: string; value: string; valueEncoding: 'utf8' } | { type: 'del'; key: string }
 
 const baseKey = (id: string): string => `${JOURNAL_PREFIX}/${id}`
 const updateKey = (id: string): string => `${UPDATE_PREFIX}/${id}`
 
-/** The task's changing fields (its update record). */
-function updateOf(task: Task): Record<string, unknown> {
+/**
+ * The task's changing fields (its update record), less those still as its
+ * base record holds them (when this journal wrote that record: `base`).
+ */
+function updateOf(task: Task, base: BaseValues | undefined): Record<string, unknown> {
   const update: Record<string, unknown> = {}
+  const fields = task as unknown as Record<string, unknown>
   for (const field in task) {
-    if (!FIXED_FIELDS.has(field)) update[field] = (task as unknown as Record<string, unknown>)[field]
+    if (FIXED_FIELDS.has(field)) continue
+    const value = fields[field]
+    if (base != null && field in base && base[field as keyof BaseValues] === value) continue
+    update[field] = value
   }
   return update
 }
@@ -87,8 +115,12 @@ export class TaskJournal {
   readonly #datastore: Datastore
   readonly #level?: LevelBatch
   readonly #sync: boolean
-  /** Tasks whose base record is written (or in the batch in flight): later writes are updates. */
-  readonly #based = new Set<string>()
+  /**
+   * Tasks whose base record is written (or in the batch in flight): later
+   * writes are updates. The value: the base's changing fields, when this
+   * journal wrote it (not for tasks loaded from disk).
+   */
+  readonly #based = new Map<string, BaseValues | undefined>()
   #pending = new Map<string, Task | null>()
   /** The queue state to write in the next batch, if it changed. */
   #state?: QueueState
@@ -166,7 +198,7 @@ export class TaskJournal {
       updates++
     }
     if (updates > 0) await compact.commit()
-    for (const id of tasks.keys()) this.#based.add(id)
+    for (const id of tasks.keys()) this.#based.set(id, undefined)
     return [...tasks.values()]
   }
 
@@ -260,10 +292,13 @@ export class TaskJournal {
         ops.push({ type: 'del', key: baseKey(id) }, { type: 'del', key: updateKey(id) })
         this.#based.delete(id)
       } else if (this.#based.has(id)) {
-        ops.push({ type: 'put', key: updateKey(id), value: JSON.stringify(updateOf(task)), valueEncoding: 'utf8' })
+        const update = updateOf(task, this.#based.get(id))
+        ops.push({ type: 'put', key: updateKey(id), value: JSON.stringify(update), valueEncoding: 'utf8' })
+        // A finished task rarely changes again: its base values are not kept for good (later updates are whole).
+        if (FINAL_STATES.has(task.state)) this.#based.set(id, undefined)
       } else {
         ops.push({ type: 'put', key: baseKey(id), value: JSON.stringify(task), valueEncoding: 'utf8' })
-        this.#based.add(id)
+        this.#based.set(id, baseValuesOf(task))
         this.#inFlightBases.add(id)
         based.push(id)
       }

@@ -90,6 +90,45 @@ describe('TaskJournal', () => {
     }
   })
 
+  it("leaves out of an update the fields still as the task's base record holds them", async () => {
+    for (const datastore of [new MemoryDatastore(), await level()]) {
+      const journal = new TaskJournal(datastore)
+      const t = task('u', 1)
+      const base = journal.put(t)
+      // The lease joins the base record (one batch): its fields are in the base.
+      t.state = 'running'
+      t.attempts = 1
+      t.startedAt = 5
+      t.worker = 'peer-a'
+      journal.putLater(t)
+      await base
+      const update = async (): Promise<Record<string, unknown>> =>
+        JSON.parse(new TextDecoder().decode(await datastore.get(new Key('/mcp-mesh/task-updates/u')))) as Record<
+          string,
+          unknown
+        >
+      t.state = 'succeeded'
+      t.updatedAt = 9
+      t.finishedAt = 9
+      t.history.push({ attempt: 1, worker: 'peer-a', dispatch: 'push', startedAt: 5, finishedAt: 9 })
+      t.result = { content: [{ type: 'text', text: 'done' }] }
+      journal.putLater(t)
+      await journal.flush()
+      const written = await update()
+      expect(Object.keys(written).sort()).toEqual(['finishedAt', 'history', 'result', 'state', 'updatedAt'])
+      expect(await new TaskJournal(datastore).loadAll()).toEqual([t])
+      // A field changed since the base (a manual retry's policy, priority and runAt) is written again.
+      t.state = 'queued'
+      t.retry = { ...t.retry, maxAttempts: 2 }
+      t.priority = 7
+      t.runAt = 11
+      journal.putLater(t)
+      await journal.flush()
+      expect(await update()).toMatchObject({ retry: t.retry, priority: 7, runAt: 11, attempts: 1, worker: 'peer-a' })
+      expect(await new TaskJournal(datastore).loadAll()).toEqual([t])
+    }
+  })
+
   it('tells when the acceptance of a task is committed', async () => {
     const journal = new TaskJournal(new MemoryDatastore())
     const t = task('z', 1)
