@@ -4,6 +4,7 @@ import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
 import { JOURNAL_PREFIX, QUEUE_STATE_KEY, UPDATE_PREFIX } from '../constants.js'
 import { FINAL_STATES, type Task } from '../types.js'
+import type { StoredTask } from './types.js'
 
 const log = meshLogger('queue:journal')
 const encoder = new TextEncoder()
@@ -19,21 +20,23 @@ export interface QueueState {
  * base record. Every later write of the task is an update record holding the
  * other fields only (state, attempts, history, lease, result...).
  */
-const FIXED_FIELDS: ReadonlySet<string> = new Set([
-  'id',
-  'tool',
-  'args',
-  'seq',
-  'tags',
-  'idempotencyKey',
-  'argsHash',
-  'timeoutMs',
-  'createdAt',
-  'placement',
-  'failIfNoWorker',
-  'labels',
-  'trace'
-])
+type FixedField =
+  | 'id'
+  | 'tool'
+  | 'args'
+  | 'seq'
+  | 'tags'
+  | 'idempotencyKey'
+  | 'argsHash'
+  | 'timeoutMs'
+  | 'createdAt'
+  | 'placement'
+  | 'failIfNoWorker'
+  | 'labels'
+  | 'trace'
+
+/** Every changing field of a stored task, absent ones undefined (JSON leaves them out): the compiler checks the list. */
+type UpdateFields = { [K in Exclude<keyof Required<StoredTask>, FixedField>]: StoredTask[K] | undefined }
 
 /**
  * Changing fields whose values a task's base record held, kept by identity
@@ -41,19 +44,11 @@ const FIXED_FIELDS: ReadonlySet<string> = new Set([
  * task's retry policy and lease): an update record leaves out those still
  * the same, since loading overlays the update on the base anyway.
  */
-const KEPT_FIELDS = ['priority', 'retry', 'runAt', 'startedAt', 'worker', 'attempts', 'lease'] as const
-type BaseValues = Partial<Record<(typeof KEPT_FIELDS)[number], unknown>>
+type BaseValues = Pick<UpdateFields, 'priority' | 'retry' | 'runAt' | 'startedAt' | 'worker' | 'attempts' | 'lease'>
 
-function baseValuesOf(task: Task): BaseValues {
-  return {
-    priority: task.priority,
-    retry: task.retry,
-    runAt: task.runAt,
-    startedAt: task.startedAt,
-    worker: task.worker,
-    attempts: task.attempts,
-    lease: (task as { lease?: unknown }).lease
-  }
+function baseValuesOf(task: StoredTask): BaseValues {
+  const { priority, retry, runAt, startedAt, worker, attempts, lease } = task
+  return { priority, retry, runAt, startedAt, worker, attempts, lease }
 }
 
 /** A put's value is the record's JSON text: LevelDB takes it as UTF-8 (`valueEncoding: 'utf8'`), with no byte copy in JS. */
@@ -64,17 +59,37 @@ const updateKey = (id: string): string => `${UPDATE_PREFIX}/${id}`
 
 /**
  * The task's changing fields (its update record), less those still as its
- * base record holds them (when this journal wrote that record: `base`).
+ * base record holds them (when this journal wrote that record: `base`). One
+ * literal, not a walk of the task's keys against a set of fixed ones.
  */
-function updateOf(task: Task, base: BaseValues | undefined): Record<string, unknown> {
-  const update: Record<string, unknown> = {}
-  const fields = task as unknown as Record<string, unknown>
-  for (const field in task) {
-    if (FIXED_FIELDS.has(field)) continue
-    const value = fields[field]
-    if (base != null && field in base && base[field as keyof BaseValues] === value) continue
-    update[field] = value
+function updateOf(task: StoredTask, base: BaseValues | undefined): UpdateFields {
+  const update: UpdateFields = {
+    state: task.state,
+    priority: task.priority,
+    retry: task.retry,
+    runAt: task.runAt,
+    updatedAt: task.updatedAt,
+    startedAt: task.startedAt,
+    finishedAt: task.finishedAt,
+    attempts: task.attempts,
+    history: task.history,
+    worker: task.worker,
+    result: task.result,
+    error: task.error,
+    reason: task.reason,
+    expiresAt: task.expiresAt,
+    lease: task.lease,
+    leaseLosses: task.leaseLosses,
+    handBacks: task.handBacks
   }
+  if (base == null) return update
+  if (base.priority === update.priority) update.priority = undefined
+  if (base.retry === update.retry) update.retry = undefined
+  if (base.runAt === update.runAt) update.runAt = undefined
+  if (base.startedAt === update.startedAt) update.startedAt = undefined
+  if (base.worker === update.worker) update.worker = undefined
+  if (base.attempts === update.attempts) update.attempts = undefined
+  if (base.lease === update.lease) update.lease = undefined
   return update
 }
 
