@@ -6,6 +6,8 @@
  */
 export interface Deadline {
   readonly signal: AbortSignal
+  /** The controller of `signal`, for a callee that aborts it itself (the router's `RouteOptions.controller`). */
+  readonly controller: AbortController
   /** True when the time ran out (rather than the parent aborting). */
   readonly expired: boolean
   /** Aborts the signal now with `reason` (a no-op once it has aborted). */
@@ -42,6 +44,7 @@ export function deadline(
   else parent.addEventListener('abort', onParentAbort, { once: true })
   return {
     signal: controller.signal,
+    controller,
     get expired(): boolean {
       return expired
     },

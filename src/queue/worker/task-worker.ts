@@ -239,7 +239,7 @@ export class TaskWorker {
     )
     const startedAt = Date.now()
     // The run starts here (before it is recorded as running, as the tool's first await comes later).
-    const result = this.#run(task, limit.signal, ctx.reportProgress, forPeer)
+    const result = this.#run(task, limit, ctx.reportProgress, forPeer)
     const running: RunningTask = { ...task, startedAt, deadline: limit, result }
     this.#running.set(key, running)
     if (forPeer) this.#peerRunning++
@@ -265,24 +265,37 @@ export class TaskWorker {
     }
   }
 
-  /** The tool's run through the router: a tool's failure is an error result; a protocol error (busy) is thrown. */
-  async #run(
+  /**
+   * The tool's run through the router: a tool's failure is an error result;
+   * a protocol error (busy) is thrown. The router is handed the run's own
+   * controller (the tool's timeout aborts it): no second controller chained
+   * to it per task.
+   */
+  #run(
     task: WorkerTask,
-    signal: AbortSignal,
+    limit: Deadline,
     reportProgress: (p: ToolProgress) => void,
     forPeer: boolean
   ): Promise<CallToolResult> {
+    let called: Promise<CallToolResult>
     try {
-      return await this.#host.router.call(
+      called = this.#host.router.call(
         task.tool,
         task.args,
-        { signal, reportProgress, caller: forPeer ? { kind: 'peer', peerId: task.owner } : { kind: 'local' } },
-        { override: 'local' }
+        {
+          signal: limit.signal,
+          reportProgress,
+          caller: forPeer ? { kind: 'peer', peerId: task.owner } : { kind: 'local' }
+        },
+        { override: 'local', controller: limit.controller }
       )
     } catch (err) {
+      called = Promise.reject(err)
+    }
+    return called.then(undefined, (err: unknown) => {
       if (err instanceof ProtocolError) throw err
       return errorResult(errorMessage(err))
-    }
+    })
   }
 
   /** Aborts `owner`'s run of `taskId`, only with that run's lease token. */

@@ -170,6 +170,42 @@ describe('TaskWorker: the local share and runs keyed by owner', () => {
     expect(freed).toBe(1)
   })
 
+  it("ends a run at the tool's own timeout or at the task's, whichever comes first, aborting the tool", async () => {
+    const registry = new ToolRegistry()
+    const aborted: string[] = []
+    registry.register(
+      testTool('stuck', {
+        meta: { export: true, timeoutMs: 30 },
+        handler: async (_args, { signal }) =>
+          new Promise((_resolve, reject) =>
+            signal.addEventListener(
+              'abort',
+              () => {
+                aborted.push(String((signal.reason as Error).name))
+                reject(new Error('aborted'))
+              },
+              { once: true }
+            )
+          )
+      })
+    )
+    const host = { registry, router: new RuntimeRouter(registry), isExported: () => true }
+    const worker = new TaskWorker(host, { maxConcurrency: 4 })
+    const ctx = { signal: new AbortController().signal, reportProgress: () => {} }
+    const run = (id: string, timeoutMs: number) =>
+      worker.execute({ id, token: `t-${id}`, tool: 'stuck', args: {}, timeoutMs, owner: 'peer-a' }, ctx)
+    // The tool's timeout (30 ms) first.
+    const byTool = await run('1', 10_000)
+    expect(byTool.isError).toBe(true)
+    expect(JSON.stringify(byTool.content)).toContain('timed out')
+    // The task's timeout (10 ms) first.
+    const byTask = await run('2', 10)
+    expect(byTask.isError).toBe(true)
+    expect(JSON.stringify(byTask.content)).toContain('timeout')
+    expect(aborted).toEqual(['ToolTimeoutError', 'TimeoutError'])
+    expect(worker.status()).toMatchObject({ running: 0, failed: 2 })
+  })
+
   it("bounds the results kept for re-leases per owner, dropping the owner's oldest first", async () => {
     const registry = new ToolRegistry()
     registry.register(testTool('quick', { meta: { export: true } }))
