@@ -214,6 +214,11 @@ export class NodeObservability {
 
   #recordTask(task: Task, entry: { parent?: SpanContext; spanId: string }): void {
     const tracer = this.tracing.tracer
+    // Without an exporter the task's spans (its own and one per attempt) are only counted, not built.
+    if (!tracer.exporting) {
+      for (let spans = 1 + task.history.length; spans > 0; spans--) tracer.countSpan()
+      return
+    }
     const traceId = entry.parent?.traceId ?? newTraceId()
     const step = task.labels.stepId
     const end = task.finishedAt ?? task.updatedAt
