@@ -133,9 +133,9 @@ export class TaskJournal {
   /**
    * Tasks whose base record is written (or in the batch in flight): later
    * writes are updates. The value: the base's changing fields, when this
-   * journal wrote it (not for tasks loaded from disk).
+   * journal wrote it; null when they are not known (tasks loaded from disk).
    */
-  readonly #based = new Map<string, BaseValues | undefined>()
+  readonly #based = new Map<string, BaseValues | null>()
   #pending = new Map<string, Task | null>()
   /** The queue state to write in the next batch, if it changed. */
   #state?: QueueState
@@ -213,7 +213,7 @@ export class TaskJournal {
       updates++
     }
     if (updates > 0) await compact.commit()
-    for (const id of tasks.keys()) this.#based.set(id, undefined)
+    for (const id of tasks.keys()) this.#based.set(id, null)
     return [...tasks.values()]
   }
 
@@ -306,11 +306,15 @@ export class TaskJournal {
       if (task == null) {
         ops.push({ type: 'del', key: baseKey(id) }, { type: 'del', key: updateKey(id) })
         this.#based.delete(id)
-      } else if (this.#based.has(id)) {
-        const update = updateOf(task, this.#based.get(id))
+        continue
+      }
+      // One look-up: undefined is a task without a base record yet.
+      const base = this.#based.get(id)
+      if (base !== undefined) {
+        const update = updateOf(task, base ?? undefined)
         ops.push({ type: 'put', key: updateKey(id), value: JSON.stringify(update), valueEncoding: 'utf8' })
         // A finished task rarely changes again: its base values are not kept for good (later updates are whole).
-        if (FINAL_STATES.has(task.state)) this.#based.set(id, undefined)
+        if (base != null && FINAL_STATES.has(task.state)) this.#based.set(id, null)
       } else {
         ops.push({ type: 'put', key: baseKey(id), value: JSON.stringify(task), valueEncoding: 'utf8' })
         this.#based.set(id, baseValuesOf(task))
