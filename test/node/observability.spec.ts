@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
 import { NodeObservability } from '../../src/node/observability.js'
+import type { Task } from '../../src/queue/types.js'
 import { REPO_ROOT } from '../helpers/index.js'
 
 const execFileAsync = promisify(execFile)
@@ -25,6 +26,42 @@ async function loadsPromClient(config: object): Promise<boolean> {
 }
 
 describe('NodeObservability', () => {
+  it("counts a finished task's spans without building them when nothing exports spans", () => {
+    const observability = new NodeObservability(parseConfig({}, 'test'), {})
+    const tracer = observability.tracing.tracer
+    expect(tracer.exporting).toBe(false)
+    const record = vi.spyOn(tracer, 'recordSpan')
+    const task = {
+      id: 't1',
+      tool: 'noop',
+      args: {},
+      state: 'queued',
+      priority: 5,
+      seq: 1,
+      tags: [],
+      retry: { policy: 'none', maxAttempts: 1, baseDelayMs: 0, jitter: true, retryOnToolError: false },
+      timeoutMs: 1000,
+      runAt: 0,
+      createdAt: 0,
+      updatedAt: 0,
+      attempts: 0,
+      history: [],
+      failIfNoWorker: false,
+      labels: {}
+    } satisfies Task
+    const before = tracer.finishedCount
+    observability.taskEvent(task)
+    observability.taskEvent({
+      ...task,
+      state: 'succeeded',
+      attempts: 1,
+      history: [{ attempt: 1, worker: 'w', dispatch: 'push', startedAt: 1, finishedAt: 2, outcome: 'succeeded' }]
+    })
+    // The task's span and its attempt's.
+    expect(tracer.finishedCount - before).toBe(2)
+    expect(record).not.toHaveBeenCalled()
+  })
+
   it('gives libp2p a metrics plugin only when something can read the metrics', async () => {
     const unread = new NodeObservability(parseConfig({}, 'test'), {})
     expect(unread.metrics.libp2p).toBeUndefined()
