@@ -199,6 +199,13 @@ export async function runQueueRounds(): Promise<QueueRoundsResults> {
       for (let i = 0; i < steps.length; i++) await steps[(i + round) % steps.length]!()
       series.push(rates)
     }
+    // BENCH_QUEUE_STATS=1: each owner's queue_stats on stderr (journal writes per batch, latencies).
+    if (process.env.BENCH_QUEUE_STATS === '1') {
+      for (const variant of list) {
+        const stats = (await variant.owner!.callTool({ name: 'queue_stats', arguments: {} })).structuredContent
+        process.stderr.write(`queue_stats ${variant.label}: ${JSON.stringify(stats)}\n`)
+      }
+    }
     return {
       date: new Date().toISOString(),
       loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
