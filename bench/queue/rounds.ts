@@ -11,6 +11,8 @@
  * flight (`task_submit {wait: true}` over MCP stdio; `add` +
  * `waitUntilFinished`), in rotating order. Reported: medians over
  * BENCH_QUEUE_ROUNDS (5) rounds, and the median of each round's ratio.
+ * BENCH_QUEUE_STATS=1 prints each owner's `queue_stats` at the end (journal
+ * writes and batches).
  *
  * Run it on the pinned node (`node_modules/node/bin/node dist/bench/queue/rounds.js`):
  * nodes are started with this process's node, and under an older one
