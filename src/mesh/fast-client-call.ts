@@ -55,8 +55,23 @@ export interface PeerCallOptions {
   onprogress?: (progress: Progress) => void
   resetTimeoutOnProgress?: boolean
   maxTotalTimeout?: number
+  /**
+   * Not an SDK option: `signal` aborts no later than `timeout` ms from now
+   * (a deadline the caller made before the call), so the call sets no
+   * timeout timer of its own; the signal's abort cancels it as the timer
+   * would have. Ignored with `resetTimeoutOnProgress` (the timer is reset
+   * on progress), and by the SDK's own `callTool`.
+   */
+  signalDeadline?: boolean
 }
-const HANDLED_OPTIONS = new Set(['signal', 'timeout', 'onprogress', 'resetTimeoutOnProgress', 'maxTotalTimeout'])
+const HANDLED_OPTIONS = new Set([
+  'signal',
+  'timeout',
+  'onprogress',
+  'resetTimeoutOnProgress',
+  'maxTotalTimeout',
+  'signalDeadline'
+])
 
 type Validation = { ok: true; value: unknown } | { ok: false; reason: string; message?: string }
 type Decoded =
@@ -187,10 +202,9 @@ export async function callPeerTool(
   options?: PeerCallOptions
 ): Promise<CallToolResult> {
   const fast = fastable(client, options)
-  if (fast == null) return (await client.callTool(params, options)) as CallToolResult
+  if (fast == null) return (await client.callTool(params, sdkOptions(options))) as CallToolResult
   const { internals, codec, schema } = fast
-  const compile = (tool: unknown): Compiled | undefined => internals._compileOutputValidator?.call(client, tool)
-  const report = (error: unknown): undefined => void internals._reportStoreError?.call(client, error)
+  const { compile, report } = storeCallbacks(client, internals)
   let compiled = await internals._cache?.outputValidator(params.name, compile).catch(report)
   const assertCompiled = (): void => {
     if (compiled === undefined || compiled.ok) return
@@ -248,6 +262,33 @@ export async function callPeerTool(
     }
   }
   return result as CallToolResult
+}
+
+/** The options as the SDK's `callTool` takes them (without `signalDeadline`). */
+function sdkOptions(options: PeerCallOptions | undefined): PeerCallOptions | undefined {
+  if (options?.signalDeadline === undefined) return options
+  const { signalDeadline: _ours, ...sdk } = options
+  return sdk
+}
+
+interface StoreCallbacks {
+  compile: (tool: unknown) => Compiled | undefined
+  report: (error: unknown) => undefined
+}
+
+/** The client's output-validator compile and store-error callbacks, made once per client (not per call). */
+const callbacks = new WeakMap<Client, StoreCallbacks>()
+
+function storeCallbacks(client: Client, internals: ClientInternals): StoreCallbacks {
+  let made = callbacks.get(client)
+  if (made == null) {
+    made = {
+      compile: (tool) => internals._compileOutputValidator?.call(client, tool),
+      report: (error) => void internals._reportStoreError?.call(client, error)
+    }
+    callbacks.set(client, made)
+  }
+  return made
 }
 
 function formatIssue(issue: { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }): string {
@@ -341,7 +382,10 @@ async function request(
     }
     onAbort = () => cancel(signal?.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
-    timer = setTimeout(onTimeout, timeout)
+    // The caller's deadline (signalDeadline) fires first: no timer of the call's own.
+    if (options?.signalDeadline !== true || signal == null || options.resetTimeoutOnProgress === true) {
+      timer = setTimeout(onTimeout, timeout)
+    }
     call.response.then(
       (raw) => {
         if (signal?.aborted || !finish()) return
