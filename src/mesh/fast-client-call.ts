@@ -296,8 +296,12 @@ function formatIssue(issue: { message: string; path?: ReadonlyArray<PropertyKey 
   return `${issue.path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.')}: ${issue.message}`
 }
 
-/** The SDK's `_requestWithSchemaViaCodec` for one tools/call, on the transport's direct requests. */
-async function request(
+/**
+ * The SDK's `_requestWithSchemaViaCodec` for one tools/call, on the
+ * transport's direct requests. Not an async function: the call's own
+ * promise, its timer and abort listener released as it settles (`finish`).
+ */
+function request(
   client: Client,
   fast: NonNullable<ReturnType<typeof fastable>>,
   params: CallToolParams,
@@ -331,6 +335,7 @@ async function request(
       done = true
       call.forget()
       clearTimeout(timer)
+      if (onAbort != null) signal?.removeEventListener('abort', onAbort)
       return true
     }
     const cancel = (reason: unknown): void => {
@@ -443,14 +448,11 @@ async function request(
       }
     )
   } catch (error) {
-    reject(error)
-  }
-  try {
-    return await promise
-  } finally {
     if (onAbort != null) signal?.removeEventListener('abort', onAbort)
     clearTimeout(timer)
+    reject(error)
   }
+  return promise
 }
 
 /** The SDK's liftWireOnlyMaterial for a notification: reserved envelope keys leave `_meta`. */
