@@ -205,7 +205,14 @@ export async function callPeerTool(
   if (fast == null) return (await client.callTool(params, sdkOptions(options))) as CallToolResult
   const { internals, codec, schema } = fast
   const { compile, report } = storeCallbacks(client, internals)
-  let compiled = await internals._cache?.outputValidator(params.name, compile).catch(report)
+  // The SDK's `outputValidator(...).catch(report)`, without the promise `.catch` adds.
+  const pending = internals._cache?.outputValidator(params.name, compile)
+  let compiled: Compiled | undefined
+  try {
+    compiled = await pending
+  } catch (error) {
+    compiled = report(error)
+  }
   const assertCompiled = (): void => {
     if (compiled === undefined || compiled.ok) return
     const err = compiled.compileError
