@@ -22,7 +22,7 @@ import type { TrustGate } from '../trust/index.js'
 import type { Catalog } from './catalog.js'
 import { type ProviderPolicy, providerPolicy } from './catalog/provider-policy.js'
 import { DHT_LOOKUP_TIMEOUT_MS } from './constants.js'
-import { callPeerTool } from './fast-client-call.js'
+import { type CallToolParams, callPeerTool } from './fast-client-call.js'
 import {
   MeshCallTimeoutError,
   NoProviderError,
@@ -290,13 +290,16 @@ export class PeerDispatcher implements MeshDispatcher {
     timeoutMs: number
   ): Promise<Outcome> {
     if (!this.#gate.maySendTo(peer)) return { kind: 'not-executed', error: new OutboundDeniedError(peer) }
-    let client: Awaited<ReturnType<PeerPool['get']>>
-    try {
-      client = await this.#pool.get(peer, { signal })
-    } catch (err) {
-      return {
-        kind: 'not-executed',
-        error: err instanceof PeerUnreachableError ? err : new PeerUnreachableError(peer, errorMessage(err))
+    // An open stream's client without a promise and a turn per call; else open it (or wait for it).
+    let client = this.#pool.ready(peer)
+    if (client == null) {
+      try {
+        client = await this.#pool.get(peer, { signal })
+      } catch (err) {
+        return {
+          kind: 'not-executed',
+          error: err instanceof PeerUnreachableError ? err : new PeerUnreachableError(peer, errorMessage(err))
+        }
       }
     }
     this.#outstanding.increment(peer)
@@ -304,17 +307,23 @@ export class PeerDispatcher implements MeshDispatcher {
     const logs = ctx.log != null ? this.#pool.logs.open(ctx.log) : undefined
     try {
       // A client span per attempt; the transport puts its trace context in the request's _meta.
-      const result = (await withSpan(
+      // `signal` is a deadline of at most `timeoutMs` made before this attempt: the call needs no timer of its own.
+      const params: CallToolParams =
+        logs != null
+          ? { name: tool, arguments: args, _meta: { [CALL_RELAY_META_KEY]: logs.tag } }
+          : { name: tool, arguments: args }
+      const result = await withSpan(
         `peer call ${tool}`,
         { kind: 'client', attributes: { 'gen_ai.tool.name': tool, 'mcp_mesh.peer': peer } },
-        async () =>
-          callPeerTool(
-            client,
-            { name: tool, arguments: args, ...(logs != null ? { _meta: { [CALL_RELAY_META_KEY]: logs.tag } } : {}) },
-            { signal, timeout: timeoutMs, onprogress: (progress) => ctx.reportProgress(progress) }
-          ),
-        (value) => ((value as CallToolResult).isError === true ? 'tool error' : undefined)
-      )) as CallToolResult
+        () =>
+          callPeerTool(client, params, {
+            signal,
+            timeout: timeoutMs,
+            signalDeadline: true,
+            onprogress: (progress) => ctx.reportProgress(progress)
+          }),
+        isToolError
+      )
       return { kind: 'result', result }
     } catch (err) {
       const refusal = peerRefusal(err)
@@ -347,6 +356,10 @@ export class PeerDispatcher implements MeshDispatcher {
       this.#outstanding.decrement(peer)
     }
   }
+}
+
+function isToolError(result: CallToolResult): string | undefined {
+  return result.isError === true ? 'tool error' : undefined
 }
 
 function annotate(result: CallToolResult, peer: string, attempts: number, tool: string): CallToolResult {

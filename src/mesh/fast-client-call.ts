@@ -55,8 +55,23 @@ export interface PeerCallOptions {
   onprogress?: (progress: Progress) => void
   resetTimeoutOnProgress?: boolean
   maxTotalTimeout?: number
+  /**
+   * Not an SDK option: `signal` aborts no later than `timeout` ms from now
+   * (a deadline the caller made before the call), so the call sets no
+   * timeout timer of its own; the signal's abort cancels it as the timer
+   * would have. Ignored with `resetTimeoutOnProgress` (the timer is reset
+   * on progress), and by the SDK's own `callTool`.
+   */
+  signalDeadline?: boolean
 }
-const HANDLED_OPTIONS = new Set(['signal', 'timeout', 'onprogress', 'resetTimeoutOnProgress', 'maxTotalTimeout'])
+const HANDLED_OPTIONS = new Set([
+  'signal',
+  'timeout',
+  'onprogress',
+  'resetTimeoutOnProgress',
+  'maxTotalTimeout',
+  'signalDeadline'
+])
 
 type Validation = { ok: true; value: unknown } | { ok: false; reason: string; message?: string }
 type Decoded =
@@ -187,11 +202,17 @@ export async function callPeerTool(
   options?: PeerCallOptions
 ): Promise<CallToolResult> {
   const fast = fastable(client, options)
-  if (fast == null) return (await client.callTool(params, options)) as CallToolResult
+  if (fast == null) return (await client.callTool(params, sdkOptions(options))) as CallToolResult
   const { internals, codec, schema } = fast
-  const compile = (tool: unknown): Compiled | undefined => internals._compileOutputValidator?.call(client, tool)
-  const report = (error: unknown): undefined => void internals._reportStoreError?.call(client, error)
-  let compiled = await internals._cache?.outputValidator(params.name, compile).catch(report)
+  const { compile, report } = storeCallbacks(client, internals)
+  // The SDK's `outputValidator(...).catch(report)`, without the promise `.catch` adds.
+  const pending = internals._cache?.outputValidator(params.name, compile)
+  let compiled: Compiled | undefined
+  try {
+    compiled = await pending
+  } catch (error) {
+    compiled = report(error)
+  }
   const assertCompiled = (): void => {
     if (compiled === undefined || compiled.ok) return
     const err = compiled.compileError
@@ -250,13 +271,44 @@ export async function callPeerTool(
   return result as CallToolResult
 }
 
+/** The options as the SDK's `callTool` takes them (without `signalDeadline`). */
+function sdkOptions(options: PeerCallOptions | undefined): PeerCallOptions | undefined {
+  if (options?.signalDeadline === undefined) return options
+  const { signalDeadline: _ours, ...sdk } = options
+  return sdk
+}
+
+interface StoreCallbacks {
+  compile: (tool: unknown) => Compiled | undefined
+  report: (error: unknown) => undefined
+}
+
+/** The client's output-validator compile and store-error callbacks, made once per client (not per call). */
+const callbacks = new WeakMap<Client, StoreCallbacks>()
+
+function storeCallbacks(client: Client, internals: ClientInternals): StoreCallbacks {
+  let made = callbacks.get(client)
+  if (made == null) {
+    made = {
+      compile: (tool) => internals._compileOutputValidator?.call(client, tool),
+      report: (error) => void internals._reportStoreError?.call(client, error)
+    }
+    callbacks.set(client, made)
+  }
+  return made
+}
+
 function formatIssue(issue: { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }): string {
   if (issue.path == null || issue.path.length === 0) return issue.message
   return `${issue.path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.')}: ${issue.message}`
 }
 
-/** The SDK's `_requestWithSchemaViaCodec` for one tools/call, on the transport's direct requests. */
-async function request(
+/**
+ * The SDK's `_requestWithSchemaViaCodec` for one tools/call, on the
+ * transport's direct requests. Not an async function: the call's own
+ * promise, its timer and abort listener released as it settles (`finish`).
+ */
+function request(
   client: Client,
   fast: NonNullable<ReturnType<typeof fastable>>,
   params: CallToolParams,
@@ -290,6 +342,7 @@ async function request(
       done = true
       call.forget()
       clearTimeout(timer)
+      if (onAbort != null) signal?.removeEventListener('abort', onAbort)
       return true
     }
     const cancel = (reason: unknown): void => {
@@ -341,7 +394,10 @@ async function request(
     }
     onAbort = () => cancel(signal?.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
-    timer = setTimeout(onTimeout, timeout)
+    // The caller's deadline (signalDeadline) fires first: no timer of the call's own.
+    if (options?.signalDeadline !== true || signal == null || options.resetTimeoutOnProgress === true) {
+      timer = setTimeout(onTimeout, timeout)
+    }
     call.response.then(
       (raw) => {
         if (signal?.aborted || !finish()) return
@@ -399,14 +455,11 @@ async function request(
       }
     )
   } catch (error) {
-    reject(error)
-  }
-  try {
-    return await promise
-  } finally {
     if (onAbort != null) signal?.removeEventListener('abort', onAbort)
     clearTimeout(timer)
+    reject(error)
   }
+  return promise
 }
 
 /** The SDK's liftWireOnlyMaterial for a notification: reserved envelope keys leave `_meta`. */

@@ -37,6 +37,8 @@ export class PeerPool {
   readonly #libp2p: Libp2p
   readonly #init: PeerPoolInit
   readonly #entries = new Map<string, Promise<PooledClient>>()
+  /** What each entry resolved to, keyed by the entry (so a dropped or replaced entry's client is never handed out). */
+  readonly #settled = new WeakMap<Promise<PooledClient>, PooledClient>()
   #opened = 0
   #closed = false
   /**
@@ -73,6 +75,16 @@ export class PeerPool {
   }
 
   /**
+   * The peer's client when its stream is already open (what `get` would
+   * resolve to, without a promise per call), else undefined: then `get`.
+   */
+  ready(peer: string): Client | undefined {
+    if (this.#closed) return undefined
+    const entry = this.#entries.get(peer)
+    return entry != null ? this.#settled.get(entry)?.client : undefined
+  }
+
+  /**
    * The peer's stream transport (initialized by its client), for direct
    * requests on the hot path (`P2PStreamTransport.request`).
    */
@@ -85,11 +97,15 @@ export class PeerPool {
     if (this.#closed) throw new PeerUnreachableError(key, 'the node is stopping')
     let entry = this.#entries.get(key)
     if (entry == null) {
-      entry = this.#open(peer, signal)
-      this.#entries.set(key, entry)
-      entry.catch(() => {
-        if (this.#entries.get(key) === entry) this.#entries.delete(key)
-      })
+      const opening = this.#open(peer, signal)
+      entry = opening
+      this.#entries.set(key, opening)
+      opening.then(
+        (pooled) => void this.#settled.set(opening, pooled),
+        () => {
+          if (this.#entries.get(key) === opening) this.#entries.delete(key)
+        }
+      )
     }
     return entry
   }

@@ -22,24 +22,20 @@ export interface DeadlineOptions {
   unref?: boolean
 }
 
-export function deadline(
-  parent: AbortSignal,
-  ms: number,
-  reason: () => unknown = () => new Error(`timed out after ${ms} ms`),
-  options: DeadlineOptions = {}
-): Deadline {
+export function deadline(parent: AbortSignal, ms: number, reason?: () => unknown, options?: DeadlineOptions): Deadline {
   const controller = new AbortController()
   let expired = false
-  const { keepRunning } = options
+  const keepRunning = options?.keepRunning
   const onParentAbort = (): void => {
     const parentReason: unknown = parent.reason
     if (keepRunning?.(parentReason) !== true) controller.abort(parentReason)
   }
   const timer = setTimeout(() => {
     expired = true
-    controller.abort(reason())
+    // The default reason is built only when the time runs out (no closure per deadline).
+    controller.abort(reason != null ? reason() : new Error(`timed out after ${ms} ms`))
   }, ms)
-  if (options.unref === true) timer.unref()
+  if (options?.unref === true) timer.unref()
   if (parent.aborted) onParentAbort()
   else parent.addEventListener('abort', onParentAbort, { once: true })
   return {

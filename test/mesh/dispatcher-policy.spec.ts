@@ -59,6 +59,8 @@ function setup(peers: CatalogPeer[], behaviours: Record<string, Behaviour>) {
   } as unknown as Catalog
   const surface = { resolve: (name: string) => (name === 'double' ? entry : undefined) } as unknown as MeshSurface
   const pool = {
+    // No stream open yet: every attempt goes through `get`.
+    ready: () => undefined,
     get: async (id: string) => ({
       callTool: async (_params: unknown, options: { signal: AbortSignal }) => {
         calls.push(id)

@@ -223,6 +223,49 @@ describe('the calling side’s tools/call fast path', () => {
     expect(fast.outcome.ok).toBe(true)
   }, 30_000)
 
+  it('leaves the timeout to the caller’s deadline signal with signalDeadline (no timer of its own)', async () => {
+    const params = { name: 'remote_slow', arguments: { durationMs: 200 } }
+    // The signal never aborts: `timeout` alone would end the call at 50 ms.
+    const kept = await run(viaFast, params, () => ({
+      signal: new AbortController().signal,
+      timeout: 50,
+      signalDeadline: true
+    }))
+    expect(kept.outcome.ok).toBe(true)
+    expect(kept.methods).toEqual(['tools/call'])
+    // The deadline's abort cancels the call as the SDK's timer would have.
+    const sdk = await run(viaSdk, { ...params, arguments: { durationMs: 10_000 } }, () => ({
+      signal: AbortSignal.timeout(80)
+    }))
+    const fast = await run(viaFast, { ...params, arguments: { durationMs: 10_000 } }, () => ({
+      signal: AbortSignal.timeout(80),
+      timeout: 80,
+      signalDeadline: true
+    }))
+    expect(fast.outcome).toEqual(sdk.outcome)
+    expect(fast.frames).toEqual(sdk.frames)
+    expect(fast.methods).toEqual(['tools/call', 'notifications/cancelled'])
+  }, 30_000)
+
+  it('hands out an open stream’s client without a promise (PeerPool.ready)', async () => {
+    const status = await target.status()
+    expect(pool.ready(status.peerId)).toBe(client)
+    const fresh = new PeerPool(peer, { maxFrameBytes: 16 * 1024 * 1024, idleTimeoutMs: 60_000 })
+    track('fresh peer pool', async () => fresh.close())
+    expect(fresh.ready(status.peerId)).toBeUndefined()
+    const opening = fresh.get(status.peerId)
+    expect(fresh.ready(status.peerId)).toBeUndefined()
+    const opened = await opening
+    expect(fresh.ready(status.peerId)).toBe(opened)
+    await fresh.drop(status.peerId)
+    expect(fresh.ready(status.peerId)).toBeUndefined()
+    const again = await fresh.get(status.peerId)
+    expect(again).not.toBe(opened)
+    expect(fresh.ready(status.peerId)).toBe(again)
+    await fresh.close()
+    expect(fresh.ready(status.peerId)).toBeUndefined()
+  }, 30_000)
+
   it('leaves options it does not handle to the SDK', async () => {
     const dir = await createTempDir()
     const params = { name: 'remote_flaky', arguments: { counterFile: join(dir, 'count'), failTimes: 0 } }

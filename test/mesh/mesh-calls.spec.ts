@@ -163,6 +163,30 @@ describe('mesh tool calls over /mcp+p2p', () => {
     expect((await c.status()).peerId).toBeTruthy()
   })
 
+  it('times a remote call out at its deadline and cancels it on the peer (mesh_call timeoutMs)', async () => {
+    const a = await plainNode()
+    const c = await provider('C', tcpAddress(await a.status()))
+    await waitForTool(a, 'remote_slow')
+    const dir = await createTempDir()
+    const marker = join(dir, 'deadline.marker')
+    const peer = (await c.status()).peerId
+    const started = Date.now()
+    const timedOut = (await a.client.callTool({
+      name: 'mesh_call',
+      arguments: { peer, tool: 'remote_slow', arguments: { durationMs: 60_000, marker }, timeoutMs: 1_500 }
+    })) as CallToolResult
+    expect(timedOut.isError).toBe(true)
+    expect(resultText(timedOut)).toContain(`timed out after 1500 ms (on peer ${peer})`)
+    expect(Date.now() - started).toBeLessThan(30_000)
+    await waitFor(async () => (await readFile(marker, 'utf8').catch(() => '')) === 'aborted', {
+      timeoutMs: 10_000,
+      message: 'handler on C observed the cancellation'
+    })
+    // The pooled stream keeps serving.
+    const again = (await a.client.callTool({ name: 'remote_double', arguments: { n: 3 } })) as CallToolResult
+    expect(again.structuredContent).toEqual({ doubled: 6, node: 'C' })
+  })
+
   it('runs 64 concurrent remote calls with correct results over one pooled stream', async () => {
     const a = await plainNode()
     await provider('C', tcpAddress(await a.status()))
