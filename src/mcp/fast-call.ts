@@ -11,6 +11,7 @@ import {
   type Transport
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
+import { sameJson } from '../util/same-json.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
 import { sdkVersion } from './sdk-version.js'
 
@@ -204,7 +205,7 @@ function isStandardSchema(value: unknown): boolean {
 function liftEnvelope(
   meta: unknown,
   era: string,
-  expected: string | undefined
+  expected: ExpectedEnvelope | undefined
 ): { envelope?: Record<string, unknown>; rest?: Record<string, unknown> } | undefined {
   if (era === LEGACY_ERA) {
     if (meta === undefined) return {}
@@ -213,16 +214,48 @@ function liftEnvelope(
   }
   if (era !== MODERN_ERA || !isPlainObject(meta) || expected === undefined) return undefined
   const envelope: Record<string, unknown> = {}
-  const rest: Record<string, unknown> = { ...meta }
   let carried = 0
   for (const key of ENVELOPE_META_KEYS) {
     if (!(key in meta)) continue
     envelope[key] = meta[key]
-    delete rest[key]
     carried++
   }
-  if (carried === 0 || JSON.stringify(envelope) !== expected) return undefined
-  return { envelope, rest: Object.keys(rest).length > 0 ? rest : undefined }
+  if (carried === 0 || !sameAsExpected(envelope, expected)) return undefined
+  return { envelope, rest: restOfMeta(meta) }
+}
+
+/**
+ * `{ ...meta }` less the envelope keys, undefined when nothing is left;
+ * built key by key rather than copied and then `delete`d (which leaves a
+ * slow dictionary object), except for an own `__proto__` key (JSON.parse
+ * makes one), which only a copy keeps as a property.
+ */
+function restOfMeta(meta: Record<string, unknown>): Record<string, unknown> | undefined {
+  let rest: Record<string, unknown> | undefined
+  for (const key of Object.keys(meta)) {
+    if (ENVELOPE_KEYS.has(key)) continue
+    if (key === '__proto__') {
+      const copy: Record<string, unknown> = { ...meta }
+      for (const envelopeKey of ENVELOPE_META_KEYS) delete copy[envelopeKey]
+      return copy
+    }
+    rest ??= {}
+    rest[key] = meta[key]
+  }
+  return rest
+}
+
+const ENVELOPE_KEYS: ReadonlySet<string> = new Set(ENVELOPE_META_KEYS)
+
+/** The key of the envelope the SDK last validated on a session, and that envelope parsed from it. */
+interface ExpectedEnvelope {
+  key: string
+  value: unknown
+}
+
+/** `JSON.stringify(envelope) === expected.key`, mostly without stringifying (see sameJson). */
+function sameAsExpected(envelope: Record<string, unknown>, expected: ExpectedEnvelope): boolean {
+  return sameJson(envelope, expected.value) ?? JSON.stringify(envelope) === expected.key
 }
 
 /** What a response that is not sent (closed channel, intercepted) resolves to. */
@@ -272,6 +305,14 @@ export function fastToolCalls(
 ): RequestInterceptor {
   const internals = server as unknown as ServerInternals
   const once = validatedOnce(server, onCall)
+  // The last validated envelope, parsed once per key (compared by walking, not by stringifying).
+  let expected: ExpectedEnvelope | undefined
+  const expectedEnvelope = (): ExpectedEnvelope | undefined => {
+    const key = validated()
+    if (key === undefined) return undefined
+    if (expected?.key !== key) expected = { key, value: JSON.parse(key) as unknown }
+    return expected
+  }
   return (request) => {
     if (request.method !== 'tools/call') return undefined
     const params = request.params as unknown
@@ -305,7 +346,7 @@ export function fastToolCalls(
     ) {
       return undefined
     }
-    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? validated() : undefined)
+    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? expectedEnvelope() : undefined)
     if (lifted === undefined) return undefined
     const { envelope, rest } = lifted
     if (envelope !== undefined) fastEnvelopes.add(envelope)
