@@ -11,6 +11,7 @@ import {
   DEFAULT_MAX_HELD_CALL_BYTES,
   DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
   DEFAULT_MAX_INBOUND_CALLS_TOTAL,
+  MAX_IDLE_PEER_ENTRIES,
   ERROR_CODE_BUSY,
   ERROR_CODE_DENIED,
   ERROR_CODE_RATE_LIMITED
@@ -110,6 +111,8 @@ export class InboundLimiter {
   readonly counters: InboundCounters = { calls: 0, denied: 0, rateLimited: 0, busy: 0, inFlight: 0, queued: 0 }
   readonly #rate: RateLimiter
   readonly #slots = new Map<string, PeerSlots>()
+  /** Peers' slots with nothing running or waiting, kept for their next call (at most MAX_IDLE_PEER_ENTRIES). */
+  #idleSlots = 0
   readonly #maxCallsTotal: number
   /** Bytes of calls held (accepted, not answered), per peer and over all peers. */
   readonly #held: PartialFrameBudget
@@ -173,7 +176,7 @@ export class InboundLimiter {
     if (slots == null) {
       slots = new PeerSlots()
       this.#slots.set(peer, slots)
-    }
+    } else if (slots.size === 0) this.#idleSlots--
     if (slots.size >= this.limits.maxConcurrencyPerPeer + this.limits.maxQueuePerPeer) {
       this.counters.busy++
       const reason = `busy: more than ${slots.size} requests pending from this peer`
@@ -208,7 +211,17 @@ export class InboundLimiter {
   #finish(peer: string, slots: PeerSlots): void {
     this.counters.inFlight--
     slots.release()
-    if (slots.size === 0 && this.#slots.get(peer) === slots) this.#slots.delete(peer)
+    if (slots.size !== 0 || this.#slots.get(peer) !== slots) return
+    // Kept for the peer's next call (no Map delete and re-insert per call); the idle ones go once
+    // there are too many (peer IDs are free to mint).
+    if (++this.#idleSlots <= MAX_IDLE_PEER_ENTRIES) return
+    for (const [idlePeer, idle] of this.#slots) if (idle.size === 0) this.#slots.delete(idlePeer)
+    this.#idleSlots = 0
+  }
+
+  /** Peers with slots: those with calls running or waiting, and at most MAX_IDLE_PEER_ENTRIES without. */
+  get slotEntries(): number {
+    return this.#slots.size
   }
 
   /**
@@ -237,6 +250,7 @@ export class InboundLimiter {
   }
 
   forget(peer: string): void {
+    if (this.#slots.get(peer)?.size === 0) this.#idleSlots--
     this.#slots.delete(peer)
   }
 }
