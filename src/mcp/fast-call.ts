@@ -11,7 +11,6 @@ import {
   type Transport
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
-import { sameJson } from '../util/same-json.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
 import { sdkVersion } from './sdk-version.js'
 
@@ -205,7 +204,7 @@ function isStandardSchema(value: unknown): boolean {
 function liftEnvelope(
   meta: unknown,
   era: string,
-  expected: ExpectedEnvelope | undefined
+  expected: string | undefined
 ): { envelope?: Record<string, unknown>; rest?: Record<string, unknown> } | undefined {
   if (era === LEGACY_ERA) {
     if (meta === undefined) return {}
@@ -220,7 +219,7 @@ function liftEnvelope(
     envelope[key] = meta[key]
     carried++
   }
-  if (carried === 0 || !sameAsExpected(envelope, expected)) return undefined
+  if (carried === 0 || JSON.stringify(envelope) !== expected) return undefined
   return { envelope, rest: restOfMeta(meta) }
 }
 
@@ -246,17 +245,6 @@ function restOfMeta(meta: Record<string, unknown>): Record<string, unknown> | un
 }
 
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(ENVELOPE_META_KEYS)
-
-/** The key of the envelope the SDK last validated on a session, and that envelope parsed from it. */
-interface ExpectedEnvelope {
-  key: string
-  value: unknown
-}
-
-/** `JSON.stringify(envelope) === expected.key`, mostly without stringifying (see sameJson). */
-function sameAsExpected(envelope: Record<string, unknown>, expected: ExpectedEnvelope): boolean {
-  return sameJson(envelope, expected.value) ?? JSON.stringify(envelope) === expected.key
-}
 
 /** What a response that is not sent (closed channel, intercepted) resolves to. */
 const SENT: Promise<void> = Promise.resolve()
@@ -305,14 +293,6 @@ export function fastToolCalls(
 ): RequestInterceptor {
   const internals = server as unknown as ServerInternals
   const once = validatedOnce(server, onCall)
-  // The last validated envelope, parsed once per key (compared by walking, not by stringifying).
-  let expected: ExpectedEnvelope | undefined
-  const expectedEnvelope = (): ExpectedEnvelope | undefined => {
-    const key = validated()
-    if (key === undefined) return undefined
-    if (expected?.key !== key) expected = { key, value: JSON.parse(key) as unknown }
-    return expected
-  }
   return (request) => {
     if (request.method !== 'tools/call') return undefined
     const params = request.params as unknown
@@ -346,7 +326,7 @@ export function fastToolCalls(
     ) {
       return undefined
     }
-    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? expectedEnvelope() : undefined)
+    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? validated() : undefined)
     if (lifted === undefined) return undefined
     const { envelope, rest } = lifted
     if (envelope !== undefined) fastEnvelopes.add(envelope)

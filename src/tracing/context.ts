@@ -88,39 +88,17 @@ export function newSpanId(): string {
 /** Parses a `traceparent` value; undefined when it is not valid (then a new trace starts). */
 export function parseTraceparent(value: unknown, traceState?: unknown): SpanContext | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined
-  // A version-00 value as written (lowercase, nothing around it): read in place, as the pattern would.
-  if (canonicalTraceparent(value)) {
-    const traceId = value.slice(3, 35)
-    const spanId = value.slice(36, 52)
-    if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined
-    return withTraceState({ traceId, spanId, flags: Number.parseInt(value.slice(53, 55), 16) }, traceState)
-  }
   const match = TRACEPARENT.exec(value.trim().toLowerCase())
   if (match == null) return undefined
   const [, version, traceId, spanId, flags, rest] = match
   // Version ff is invalid; version 00 has nothing after the flags.
   if (version === 'ff' || (version === '00' && rest != null)) return undefined
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined
-  return withTraceState({ traceId: traceId!, spanId: spanId!, flags: Number.parseInt(flags!, 16) }, traceState)
-}
-
-function withTraceState(context: SpanContext, traceState: unknown): SpanContext {
+  const context: SpanContext = { traceId: traceId!, spanId: spanId!, flags: Number.parseInt(flags!, 16) }
   if (typeof traceState === 'string' && traceState.length > 0 && traceState.length <= MAX_TRACESTATE_LENGTH) {
     context.traceState = traceState
   }
   return context
-}
-
-/** `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, exactly (what this node and most tracers write). */
-function canonicalTraceparent(value: string): boolean {
-  if (value.length !== 55 || value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 48) return false
-  for (let i = 2; i < 55; i++) {
-    const code = value.charCodeAt(i)
-    if (i === 2 || i === 35 || i === 52) {
-      if (code !== 45) return false
-    } else if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102))) return false
-  }
-  return true
 }
 
 export function formatTraceparent(context: SpanContext): string {
