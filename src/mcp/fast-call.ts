@@ -213,17 +213,38 @@ function liftEnvelope(
   }
   if (era !== MODERN_ERA || !isPlainObject(meta) || expected === undefined) return undefined
   const envelope: Record<string, unknown> = {}
-  const rest: Record<string, unknown> = { ...meta }
   let carried = 0
   for (const key of ENVELOPE_META_KEYS) {
     if (!(key in meta)) continue
     envelope[key] = meta[key]
-    delete rest[key]
     carried++
   }
   if (carried === 0 || JSON.stringify(envelope) !== expected) return undefined
-  return { envelope, rest: Object.keys(rest).length > 0 ? rest : undefined }
+  return { envelope, rest: restOfMeta(meta) }
 }
+
+/**
+ * `{ ...meta }` less the envelope keys, undefined when nothing is left;
+ * built key by key rather than copied and then `delete`d (which leaves a
+ * slow dictionary object), except for an own `__proto__` key (JSON.parse
+ * makes one), which only a copy keeps as a property.
+ */
+function restOfMeta(meta: Record<string, unknown>): Record<string, unknown> | undefined {
+  let rest: Record<string, unknown> | undefined
+  for (const key of Object.keys(meta)) {
+    if (ENVELOPE_KEYS.has(key)) continue
+    if (key === '__proto__') {
+      const copy: Record<string, unknown> = { ...meta }
+      for (const envelopeKey of ENVELOPE_META_KEYS) delete copy[envelopeKey]
+      return copy
+    }
+    rest ??= {}
+    rest[key] = meta[key]
+  }
+  return rest
+}
+
+const ENVELOPE_KEYS: ReadonlySet<string> = new Set(ENVELOPE_META_KEYS)
 
 /** What a response that is not sent (closed channel, intercepted) resolves to. */
 const SENT: Promise<void> = Promise.resolve()

@@ -235,8 +235,11 @@ export class InputRounds {
   #settle(call: PendingCall<unknown>, result: NonNullable<PendingCall<unknown>['result']>): void {
     call.settled = true
     call.result = result
-    for (const waiting of call.waiting.values()) waiting.reject(new Error('the call is over'))
-    call.waiting.clear()
+    // Most calls never asked: no iterator, and no clear() (which allocates a new table).
+    if (call.waiting.size > 0) {
+      for (const waiting of call.waiting.values()) waiting.reject(new Error('the call is over'))
+      call.waiting.clear()
+    }
     call.wake?.()
   }
 

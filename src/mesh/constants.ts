@@ -46,6 +46,12 @@ export const DEFAULT_MAX_INBOUND_CALLS_TOTAL = 256
  */
 export const DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER = 32 * 1024 * 1024
 export const DEFAULT_MAX_HELD_CALL_BYTES = 128 * 1024 * 1024
+/**
+ * Per-peer entries at zero that a byte budget and the inbound limiter keep
+ * rather than delete (a peer's next frame or call reuses its entry: no Map
+ * delete and re-insert per call); past this many, all idle entries go.
+ */
+export const MAX_IDLE_PEER_ENTRIES = 64
 
 export { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from '../interface/error-codes.js'
 

@@ -11,6 +11,7 @@ import {
   DEFAULT_MAX_HELD_CALL_BYTES,
   DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
   DEFAULT_MAX_INBOUND_CALLS_TOTAL,
+  MAX_IDLE_PEER_ENTRIES,
   ERROR_CODE_BUSY,
   ERROR_CODE_DENIED,
   ERROR_CODE_RATE_LIMITED
@@ -110,6 +111,8 @@ export class InboundLimiter {
   readonly counters: InboundCounters = { calls: 0, denied: 0, rateLimited: 0, busy: 0, inFlight: 0, queued: 0 }
   readonly #rate: RateLimiter
   readonly #slots = new Map<string, PeerSlots>()
+  /** Peers' slots with nothing running or waiting, kept for their next call (at most MAX_IDLE_PEER_ENTRIES). */
+  #idleSlots = 0
   readonly #maxCallsTotal: number
   /** Bytes of calls held (accepted, not answered), per peer and over all peers. */
   readonly #held: PartialFrameBudget
@@ -133,9 +136,27 @@ export class InboundLimiter {
   /**
    * Runs one request of `peer` (a call, or a prompt, resource or completion
    * request on `path` 'content') under the peer's rate, queue and the
-   * node-wide cap.
+   * node-wide cap. A refusal is a rejection, as from an async function.
    */
-  async run<T>(peer: string, fn: () => Promise<T>, path: InboundPath = 'call'): Promise<T> {
+  run<T>(peer: string, fn: () => Promise<T>, path: InboundPath = 'call'): Promise<T> {
+    let slots: PeerSlots
+    try {
+      slots = this.#admit(peer, path)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    this.counters.queued++
+    // Plain callbacks, not an async function awaiting in try/finally: fewer promises and
+    // microtask hops per call; the counters and the slot move exactly as they did.
+    if (slots.running >= this.limits.maxConcurrencyPerPeer) {
+      return slots.wait().then(() => this.#start(peer, slots, fn))
+    }
+    slots.running++
+    return this.#start(peer, slots, fn)
+  }
+
+  /** The rate, node-wide and per-peer checks of one request: its peer's slots, or a throw (counted). */
+  #admit(peer: string, path: InboundPath): PeerSlots {
     try {
       this.#rate.consume(peer)
     } catch {
@@ -155,26 +176,52 @@ export class InboundLimiter {
     if (slots == null) {
       slots = new PeerSlots()
       this.#slots.set(peer, slots)
-    }
+    } else if (slots.size === 0) this.#idleSlots--
     if (slots.size >= this.limits.maxConcurrencyPerPeer + this.limits.maxQueuePerPeer) {
       this.counters.busy++
       const reason = `busy: more than ${slots.size} requests pending from this peer`
       this.#onRefused?.('busy', peer, reason, path)
       throw new ProtocolError(ERROR_CODE_BUSY, reason)
     }
-    this.counters.queued++
-    const current = slots
-    if (current.running >= this.limits.maxConcurrencyPerPeer) await current.wait()
-    else current.running++
+    return slots
+  }
+
+  /** Runs `fn` in the slot just taken; the slot is handed on once it settles. */
+  #start<T>(peer: string, slots: PeerSlots, fn: () => Promise<T>): Promise<T> {
     this.counters.queued--
     this.counters.inFlight++
+    let running: Promise<T>
     try {
-      return await fn()
-    } finally {
-      this.counters.inFlight--
-      current.release()
-      if (current.size === 0 && this.#slots.get(peer) === current) this.#slots.delete(peer)
+      running = fn()
+    } catch (err) {
+      running = Promise.reject(err)
     }
+    return running.then(
+      (value) => {
+        this.#finish(peer, slots)
+        return value
+      },
+      (err: unknown) => {
+        this.#finish(peer, slots)
+        throw err
+      }
+    )
+  }
+
+  #finish(peer: string, slots: PeerSlots): void {
+    this.counters.inFlight--
+    slots.release()
+    if (slots.size !== 0 || this.#slots.get(peer) !== slots) return
+    // Kept for the peer's next call (no Map delete and re-insert per call); the idle ones go once
+    // there are too many (peer IDs are free to mint).
+    if (++this.#idleSlots <= MAX_IDLE_PEER_ENTRIES) return
+    for (const [idlePeer, idle] of this.#slots) if (idle.size === 0) this.#slots.delete(idlePeer)
+    this.#idleSlots = 0
+  }
+
+  /** Peers with slots: those with calls running or waiting, and at most MAX_IDLE_PEER_ENTRIES without. */
+  get slotEntries(): number {
+    return this.#slots.size
   }
 
   /**
@@ -203,6 +250,7 @@ export class InboundLimiter {
   }
 
   forget(peer: string): void {
+    if (this.#slots.get(peer)?.size === 0) this.#idleSlots--
     this.#slots.delete(peer)
   }
 }
@@ -237,7 +285,39 @@ export class PeerToolView implements ToolView {
     return tool == null ? undefined : toMcpTool(tool)
   }
 
-  async call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+  call(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+    let release: () => void
+    try {
+      release = this.#authorize(name, args, ctx)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    // Plain callbacks rather than async functions awaiting in try/finally (here, in the limiter
+    // and around the local run): fewer promises and microtask hops per call, the same order of
+    // release (the deadline, then the slot, then the held bytes).
+    let running: Promise<CallToolResult>
+    try {
+      // Reached only once the gate allowed the call.
+      running =
+        this.#host.inboundCall?.({ peer: this.#peer, tool: name, args, ctx }) ??
+        this.#limiter.run(this.#peer, () => this.#runLocal(name, args, ctx))
+    } catch (err) {
+      running = Promise.reject(err)
+    }
+    return running.then(
+      (result) => {
+        release()
+        return result
+      },
+      (err: unknown) => {
+        release()
+        throw err
+      }
+    )
+  }
+
+  /** The gate's decision (a throw when denied, counted) and the call's held bytes: their release. */
+  #authorize(name: string, args: JsonObject, ctx: ViewCallContext): () => void {
     // A pushed task is a call like any other for the gate; its denials are counted on its own path.
     const path: InboundPath = ctx.meta?.[PUSHED_TASK_META_KEY] != null ? 'task-push' : 'call'
     const decision = this.#host.gate.checkRun(path, this.#peer, name)
@@ -248,30 +328,36 @@ export class PeerToolView implements ToolView {
     }
     this.#limiter.counters.calls++
     // Held until answered, on either path (a pushed task too): charged to the byte budgets first.
-    const release = this.#limiter.hold(this.#peer, heldBytes(args, ctx.meta))
+    return this.#limiter.hold(this.#peer, heldBytes(args, ctx.meta))
+  }
+
+  /** The call on this node, under the inbound request timeout. */
+  #runLocal(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
+    const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
+    let running: Promise<CallToolResult>
     try {
-      // Reached only once the gate allowed the call.
-      const takenOver = this.#host.inboundCall?.({ peer: this.#peer, tool: name, args, ctx })
-      if (takenOver != null) return await takenOver
-      return await this.#limiter.run(this.#peer, async () => {
-        const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
-        try {
-          return await this.#host.runLocal(name, args, {
-            signal: limit.signal,
-            reportProgress: ctx.reportProgress,
-            caller: { kind: 'peer', peerId: this.#peer },
-            // A shared server's input request goes back to the peer (an input_required round).
-            requestInput: ctx.requestInput,
-            // Its log messages go back to the peer, which relays them to its caller.
-            log: ctx.log
-          })
-        } finally {
-          limit.dispose()
-        }
+      running = this.#host.runLocal(name, args, {
+        signal: limit.signal,
+        reportProgress: ctx.reportProgress,
+        caller: { kind: 'peer', peerId: this.#peer },
+        // A shared server's input request goes back to the peer (an input_required round).
+        requestInput: ctx.requestInput,
+        // Its log messages go back to the peer, which relays them to its caller.
+        log: ctx.log
       })
-    } finally {
-      release()
+    } catch (err) {
+      running = Promise.reject(err)
     }
+    return running.then(
+      (result) => {
+        limit.dispose()
+        return result
+      },
+      (err: unknown) => {
+        limit.dispose()
+        throw err
+      }
+    )
   }
 
   /** Listing is not a request to run anything: asked of the gate without counting. */

@@ -22,34 +22,80 @@ export interface DeadlineOptions {
   unref?: boolean
 }
 
-export function deadline(parent: AbortSignal, ms: number, reason?: () => unknown, options?: DeadlineOptions): Deadline {
-  const controller = new AbortController()
-  let expired = false
-  const keepRunning = options?.keepRunning
-  const onParentAbort = (): void => {
-    const parentReason: unknown = parent.reason
-    if (keepRunning?.(parentReason) !== true) controller.abort(parentReason)
+export function deadline(
+  parent: AbortSignal,
+  ms: number,
+  reason?: () => unknown,
+  options: DeadlineOptions = {}
+): Deadline {
+  return new TimedDeadline(parent, ms, reason, options)
+}
+
+/**
+ * A class, not an object literal with a `get expired()` (a new getter
+ * closure per call; V8 makes such a literal a dictionary-mode object). With
+ * the literal, every disposed call stayed reachable from the old generation
+ * (the getter's closure holds the caller's controller, signal, listeners,
+ * request), so each young-generation collection copied and promoted all
+ * calls made since the previous one, until a full collection. Measured on
+ * a node serving sequential peer tools/call: 2.0 MB promoted per scavenge
+ * instead of 0.2 MB, and about a third of the process's CPU collecting;
+ * test/util/deadline.spec.ts checks it.
+ *
+ * The parent's listener is a function, not the deadline as an object with
+ * `handleEvent`: Node's EventTarget kept such a listener reachable the same
+ * way (measured: 1.7 MB promoted per scavenge). The timer calls a static
+ * method with the deadline as its argument (no closure for it).
+ */
+class TimedDeadline implements Deadline {
+  readonly #controller = new AbortController()
+  readonly #parent: AbortSignal
+  readonly #ms: number
+  readonly #reason: (() => unknown) | undefined
+  readonly #keepRunning: ((reason: unknown) => boolean) | undefined
+  readonly #timer: NodeJS.Timeout
+  readonly #onParentAbort = (): void => {
+    const parentReason: unknown = this.#parent.reason
+    if (this.#keepRunning?.(parentReason) !== true) this.#controller.abort(parentReason)
   }
-  const timer = setTimeout(() => {
-    expired = true
-    // The default reason is built only when the time runs out (no closure per deadline).
-    controller.abort(reason != null ? reason() : new Error(`timed out after ${ms} ms`))
-  }, ms)
-  if (options?.unref === true) timer.unref()
-  if (parent.aborted) onParentAbort()
-  else parent.addEventListener('abort', onParentAbort, { once: true })
-  return {
-    signal: controller.signal,
-    controller,
-    get expired(): boolean {
-      return expired
-    },
-    abort(abortReason: unknown): void {
-      controller.abort(abortReason)
-    },
-    dispose(): void {
-      clearTimeout(timer)
-      parent.removeEventListener('abort', onParentAbort)
-    }
+  #expired = false
+
+  constructor(parent: AbortSignal, ms: number, reason: (() => unknown) | undefined, options: DeadlineOptions) {
+    this.#parent = parent
+    this.#ms = ms
+    this.#reason = reason
+    this.#keepRunning = options.keepRunning
+    this.#timer = setTimeout(TimedDeadline.#expire, ms, this)
+    if (options.unref === true) this.#timer.unref()
+    if (parent.aborted) this.#onParentAbort()
+    else parent.addEventListener('abort', this.#onParentAbort, { once: true })
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  get controller(): AbortController {
+    return this.#controller
+  }
+
+  get expired(): boolean {
+    return this.#expired
+  }
+
+  abort(reason: unknown): void {
+    this.#controller.abort(reason)
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer)
+    this.#parent.removeEventListener('abort', this.#onParentAbort)
+  }
+
+  static #expire(this: void, deadline: TimedDeadline): void {
+    deadline.#expired = true
+    deadline.#controller.abort(
+      deadline.#reason != null ? deadline.#reason() : new Error(`timed out after ${deadline.#ms} ms`)
+    )
   }
 }

@@ -224,4 +224,31 @@ describe('tools/call fast path on /mcp+p2p (2026-07-28)', () => {
     expect(fastPathLogged('changed')).toBe(false)
     expect(fastPathLogged('retry')).toBe(false)
   }, 30_000)
+
+  it('takes the fast path only for an envelope written as the validated one (the same keys in the same order)', async () => {
+    const session = await open()
+    const meta = envelope('order')
+    await session.call('order-first', { name: 'remote_double', arguments: { n: 2 }, _meta: meta })
+    // The same capabilities in another order: another envelope for the comparison, so the SDK's.
+    const reordered = {
+      ...meta,
+      [CLIENT_CAPABILITIES_META_KEY]: { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} }
+    }
+    const [answer] = await session.call('order-reordered', {
+      name: 'remote_double',
+      arguments: { n: 2 },
+      _meta: reordered
+    })
+    expect(answer).toContain('"doubled":4')
+    // An own "__proto__" key in the rest of _meta (JSON.parse makes one) is carried as any other.
+    const extra = JSON.parse('{"__proto__":{"x":1},"note":"n"}') as Record<string, unknown>
+    const [after] = await session.call('order-after', {
+      name: 'remote_double',
+      arguments: { n: 5 },
+      _meta: { ...reordered, ...extra }
+    })
+    expect(after).toContain('"doubled":10')
+    await waitFor(() => fastPathLogged('order-after'), { message: 'the fast path' })
+    expect(fastPathLogged('order-reordered')).toBe(false)
+  }, 30_000)
 })

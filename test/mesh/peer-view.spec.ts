@@ -1,7 +1,12 @@
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client'
 import { ProtocolError } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
-import { ERROR_CODE_BUSY, ERROR_CODE_DENIED, ERROR_CODE_RATE_LIMITED } from '../../src/mesh/constants.js'
+import {
+  ERROR_CODE_BUSY,
+  ERROR_CODE_DENIED,
+  ERROR_CODE_RATE_LIMITED,
+  MAX_IDLE_PEER_ENTRIES
+} from '../../src/mesh/constants.js'
 import { createFront } from '../../src/mcp/front.js'
 import { type InboundCallHook, InboundLimiter, PeerToolView, type PeerViewHost } from '../../src/mesh/peer-view.js'
 import { RuntimeRouter } from '../../src/router/router.js'
@@ -82,6 +87,18 @@ describe('PeerToolView (authorization view)', () => {
     expect((await rejectionOf<ProtocolError>(view('p1').call('shared', {}, ctx()))).code).toBe(ERROR_CODE_RATE_LIMITED)
     await expect(view('p2').call('shared', {}, ctx())).resolves.toBeDefined()
     expect(limiter.counters.rateLimited).toBe(1)
+  })
+
+  it('keeps a bounded number of idle peers in the limiter (peer IDs are free to mint)', async () => {
+    const { view, limiter } = setup()
+    for (let i = 0; i < 3 * MAX_IDLE_PEER_ENTRIES; i++) await view(`peer-${i}`).call('shared', {}, ctx())
+    expect(limiter.slotEntries).toBeGreaterThan(0)
+    expect(limiter.slotEntries).toBeLessThanOrEqual(MAX_IDLE_PEER_ENTRIES)
+    expect(limiter.counters.inFlight).toBe(0)
+    expect(limiter.counters.queued).toBe(0)
+    // A peer's slots are reused, and its calls still run under its limits.
+    await view('peer-0').call('shared', {}, ctx())
+    expect(limiter.slotEntries).toBeLessThanOrEqual(MAX_IDLE_PEER_ENTRIES)
   })
 
   it('caps concurrency per peer and refuses beyond the queue bound', async () => {
