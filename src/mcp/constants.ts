@@ -50,3 +50,13 @@ export const MAX_PENDING_INPUT_CALLS = 256
 export const PEER_CONTENT_TTL_MS = 5_000
 /** Listing one peer's prompts and resources gives up after this long (that peer then shows none). */
 export const PEER_CONTENT_LIST_TIMEOUT_MS = 5_000
+
+/** serverInfo values of results remembered as valid by the quick JSON-RPC check (json-rpc.ts; emptied when full). */
+export const MAX_KNOWN_SERVER_INFO = 64
+
+/**
+ * The longest serverInfo (its JSON) the quick check remembers: a real one (name, version, title,
+ * icons' URLs) is a few hundred characters; a peer's larger one goes to the SDK schema every time,
+ * so the memory is at most 64 × 2,048 characters node-wide, whatever peers send.
+ */
+export const MAX_KNOWN_SERVER_INFO_CHARS = 2_048

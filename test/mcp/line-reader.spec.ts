@@ -50,6 +50,14 @@ const STREAM = [
   `${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`,
   '\n',
   `${request(5, 'cr inside \r the line')}\n`,
+  // Shapes the quick check declines (the SDK's schema decides) next to those it takes.
+  '{"jsonrpc":"2.0","id":8,"result":{"content":[]}}\n',
+  '{"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"nope"}}\n',
+  '{"jsonrpc":"2.0","id":10,"method":"ping","extra":true}\n',
+  '{"jsonrpc":"2.0","id":1.5,"method":"ping"}\n',
+  '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"_meta":{"progressToken":1.5}}}\n',
+  '{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"_meta":{"progressToken":"t"},"name":"echo"}}\n',
+  '[1,2]\n',
   `${request(6, 'no newline yet')}`
 ].join('')
 
