@@ -4,8 +4,8 @@ import { promisify } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
 import { NodeObservability } from '../../src/node/observability.js'
-import type { Task } from '../../src/queue/types.js'
 import { REPO_ROOT } from '../helpers/index.js'
+import { storedTask } from '../queue/fixtures.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -31,24 +31,7 @@ describe('NodeObservability', () => {
     const tracer = observability.tracing.tracer
     expect(tracer.exporting).toBe(false)
     const record = vi.spyOn(tracer, 'recordSpan')
-    const task = {
-      id: 't1',
-      tool: 'noop',
-      args: {},
-      state: 'queued',
-      priority: 5,
-      seq: 1,
-      tags: [],
-      retry: { policy: 'none', maxAttempts: 1, baseDelayMs: 0, jitter: true, retryOnToolError: false },
-      timeoutMs: 1000,
-      runAt: 0,
-      createdAt: 0,
-      updatedAt: 0,
-      attempts: 0,
-      history: [],
-      failIfNoWorker: false,
-      labels: {}
-    } satisfies Task
+    const task = storedTask('t1', { tool: 'noop', args: {}, priority: 5 })
     const before = tracer.finishedCount
     observability.taskEvent(task)
     observability.taskEvent({
