@@ -6,6 +6,7 @@ import {
   SdkError,
   SdkErrorCode
 } from '@modelcontextprotocol/server'
+import { ChurnMap } from '../util/churn-map.js'
 
 /** Ids of direct requests: strings, so they never meet the SDK's numeric ids. */
 const DIRECT_ID_PREFIX = 'd'
@@ -41,7 +42,7 @@ interface Waiting {
  */
 export class DirectCalls {
   readonly #send: (message: JSONRPCMessage) => Promise<void>
-  readonly #waiting = new Map<string, Waiting>()
+  readonly #waiting = new ChurnMap<string, Waiting>()
   #nextId = 0
 
   /** `send` writes one message on the stream (not through any wrapper of the transport's send()). */

@@ -18,6 +18,7 @@ import type { PartialFrameBudget } from './frame-budget.js'
 import { FrameDecoder, encodeFrame } from './frame.js'
 import { quickJsonRpc } from '../mcp/json-rpc.js'
 import { DirectCalls, type OutboundCall } from './p2p-direct-calls.js'
+import { ChurnMap } from '../util/churn-map.js'
 
 const log = meshLogger('mcp+p2p')
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -100,7 +101,7 @@ export class P2PStreamTransport implements Transport {
    * Requests of the remote taken over by the interceptor, by id: the
    * remote's `notifications/cancelled` and the stream closing abort them.
    */
-  readonly #intercepted = new Map<RequestId, AbortController>()
+  readonly #intercepted = new ChurnMap<RequestId, AbortController>()
   /** Requests of this side sent outside the SDK (request(), call()). */
   readonly #direct = new DirectCalls(async (message) => this.#sendMessage(message))
   /** Frames waiting for the end of this event-loop turn (see #enqueue). */

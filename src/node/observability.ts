@@ -22,6 +22,7 @@ import {
   runInSpan,
   type SpanContext
 } from '../tracing/index.js'
+import { ChurnMap } from '../util/churn-map.js'
 
 /** Submission contexts remembered for tasks still open (bounded: a flood of tasks must not grow it forever). */
 const MAX_OPEN_TASK_TRACES = 10_000
@@ -41,7 +42,18 @@ function spanToolName(name: string): string {
 }
 
 /** Inserts into a bounded map, dropping the oldest entry when full. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+function remember<K, V>(
+  map: {
+    readonly size: number
+    has(key: K): boolean
+    keys(): Iterator<K>
+    delete(key: K): boolean
+    set(key: K, value: V): unknown
+  },
+  key: K,
+  value: V,
+  max: number
+): void {
   if (map.size >= max && !map.has(key)) {
     const oldest = map.keys().next().value
     if (oldest !== undefined) map.delete(oldest)
@@ -59,7 +71,7 @@ export class NodeObservability {
   readonly metrics: NodeMetrics
   readonly tracing: NodeTracing
   /** Trace context of each open task's submission, so its span joins the submitter's trace. */
-  readonly #taskParents = new Map<string, { parent?: SpanContext; spanId: string }>()
+  readonly #taskParents = new ChurnMap<string, { parent?: SpanContext; spanId: string }>()
   /** Trace context of each workflow's first step: later steps are submitted from task events, not from the call. */
   readonly #workflowParents = new Map<string, SpanContext>()
 

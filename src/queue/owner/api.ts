@@ -29,6 +29,7 @@ import type { LeaseBook } from './leases.js'
 import type { Scheduler } from './scheduler.js'
 import type { TaskStore } from './task-store.js'
 import { type StoredTask, taskView } from './types.js'
+import { ChurnMap } from '../../util/churn-map.js'
 
 type AdvertOf = CatalogTool['advert']
 
@@ -59,7 +60,7 @@ export interface QueueOwnerInit {
 export class QueueOwner {
   readonly #init: QueueOwnerInit
   /** waitFor's callers by task id (a change wakes only the waiters of its task). */
-  readonly #waiters = new Map<string, Set<(task: Task) => void>>()
+  readonly #waiters = new ChurnMap<string, Set<(task: Task) => void>>()
 
   constructor(init: QueueOwnerInit) {
     this.#init = init

@@ -16,6 +16,7 @@ import type { TaskState } from '../types.js'
 import type { QueueMetrics } from './stats.js'
 import { closeAttempt, type TaskStore } from './task-store.js'
 import { type Dispatch, LOCAL, type Lease, type StoredLease, type StoredTask } from './types.js'
+import { ChurnMap } from '../../util/churn-map.js'
 
 const log = meshLogger('queue')
 
@@ -41,7 +42,7 @@ export interface LeaseBookInit {
  */
 export class LeaseBook {
   readonly #init: LeaseBookInit
-  readonly #leases = new Map<string, Lease>()
+  readonly #leases = new ChurnMap<string, Lease>()
   /** Remote leases per worker (local ones are bounded by the local worker's slots). */
   readonly #outstanding = new KeyedCounter()
   /** Peers that refused or failed a dispatch recently: not offered work until this time. */

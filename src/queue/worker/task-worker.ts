@@ -15,6 +15,7 @@ import {
   peerSlots,
   WORKER_RESULT_CACHE_MS
 } from '../constants.js'
+import { ChurnMap } from '../../util/churn-map.js'
 
 const log = meshLogger('queue:worker')
 
@@ -90,13 +91,13 @@ export class TaskWorker {
   #registration?: WorkerRegistration
   #accepting = true
   /** Running tasks by runKey(owner, id). */
-  readonly #running = new Map<string, RunningTask>()
+  readonly #running = new ChurnMap<string, RunningTask>()
   /** Running tasks of peers (pushed or claimed), bounded by peerSlots. */
   #peerRunning = 0
   /** Slots held by claims in flight (see reserve). */
   #reserved = 0
   /** Results of peers' tasks by runKey(owner, id), oldest first. */
-  readonly #recent = new Map<
+  readonly #recent = new ChurnMap<
     string,
     { id: string; owner: string; token: string; result: CallToolResult; finishedAt: number }
   >()
