@@ -113,6 +113,13 @@ function normalizeContentless(value: unknown): unknown {
   return { ...value, content: [] }
 }
 
+/** The SDK wrapper's error for a tools/call request or result its codec refused. */
+function codecRefusal(failed: { reason?: string; message?: string }, what: 'request' | 'result'): ProtocolError {
+  return failed.reason === 'not-in-era'
+    ? new ProtocolError(ProtocolErrorCode.InternalError, 'No wire schema for tools/call in the resolved era')
+    : new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid tools/call ${what}: ${failed.message}`)
+}
+
 /**
  * The SDK's registered tools/call handler (the `_wrapHandler` wrapper around
  * the stored handler) with the request parsed once: the wrapper's check, its
@@ -130,28 +137,14 @@ function validatedOnce(
   if (!oneValidation || onCall == null || invoke == null) return undefined
   return async (request, ctx, codec) => {
     const validated = codec.validateRequest('tools/call', request)
-    if (!validated.ok) {
-      throw new ProtocolError(
-        validated.reason === 'not-in-era' ? ProtocolErrorCode.InternalError : ProtocolErrorCode.InvalidParams,
-        validated.reason === 'not-in-era'
-          ? 'No wire schema for tools/call in the resolved era'
-          : `Invalid tools/call request: ${validated.message}`
-      )
-    }
+    if (!validated.ok) throw codecRefusal(validated, 'request')
     const parsed = validated.value as CallToolRequest
     const stored: RequestHandler = async (_request, handlerCtx) =>
       (await onCall(parsed, handlerCtx)) as Record<string, unknown>
     const result = await invoke.call(server, 'tools/call', stored, request, ctx)
     if (isPlainObject(result) && result.resultType === 'input_required') return result
     const validation = codec.validateResult('tools/call', normalizeContentless(result))
-    if (!validation.ok) {
-      throw new ProtocolError(
-        validation.reason === 'not-in-era' ? ProtocolErrorCode.InternalError : ProtocolErrorCode.InvalidParams,
-        validation.reason === 'not-in-era'
-          ? 'No wire schema for tools/call in the resolved era'
-          : `Invalid tools/call result: ${validation.message}`
-      )
-    }
+    if (!validation.ok) throw codecRefusal(validation, 'result')
     return validation.value
   }
 }

@@ -7,6 +7,7 @@ import type { JsonObject, ToolContext } from '../tools/types.js'
 import { deadline } from '../util/deadline.js'
 import type { InboundPath, RefusalKind, TrustGate } from '../trust/index.js'
 import { meshLogger } from '../util/logger.js'
+import { afterSettled, attempt } from '../util/settle.js'
 import {
   DEFAULT_MAX_HELD_CALL_BYTES,
   DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
@@ -190,22 +191,7 @@ export class InboundLimiter {
   #start<T>(peer: string, slots: PeerSlots, fn: () => Promise<T>): Promise<T> {
     this.counters.queued--
     this.counters.inFlight++
-    let running: Promise<T>
-    try {
-      running = fn()
-    } catch (err) {
-      running = Promise.reject(err)
-    }
-    return running.then(
-      (value) => {
-        this.#finish(peer, slots)
-        return value
-      },
-      (err: unknown) => {
-        this.#finish(peer, slots)
-        throw err
-      }
-    )
+    return afterSettled(attempt(fn), () => this.#finish(peer, slots))
   }
 
   #finish(peer: string, slots: PeerSlots): void {
@@ -295,25 +281,13 @@ export class PeerToolView implements ToolView {
     // Plain callbacks rather than async functions awaiting in try/finally (here, in the limiter
     // and around the local run): fewer promises and microtask hops per call, the same order of
     // release (the deadline, then the slot, then the held bytes).
-    let running: Promise<CallToolResult>
-    try {
-      // Reached only once the gate allowed the call.
-      running =
+    // Reached only once the gate allowed the call.
+    const running = attempt(
+      () =>
         this.#host.inboundCall?.({ peer: this.#peer, tool: name, args, ctx }) ??
         this.#limiter.run(this.#peer, () => this.#runLocal(name, args, ctx))
-    } catch (err) {
-      running = Promise.reject(err)
-    }
-    return running.then(
-      (result) => {
-        release()
-        return result
-      },
-      (err: unknown) => {
-        release()
-        throw err
-      }
     )
+    return afterSettled(running, release)
   }
 
   /** The gate's decision (a throw when denied, counted) and the call's held bytes: their release. */
@@ -334,9 +308,8 @@ export class PeerToolView implements ToolView {
   /** The call on this node, under the inbound request timeout. */
   #runLocal(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
     const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
-    let running: Promise<CallToolResult>
-    try {
-      running = this.#host.runLocal(name, args, {
+    const running = attempt(() =>
+      this.#host.runLocal(name, args, {
         signal: limit.signal,
         reportProgress: ctx.reportProgress,
         caller: { kind: 'peer', peerId: this.#peer },
@@ -345,19 +318,8 @@ export class PeerToolView implements ToolView {
         // Its log messages go back to the peer, which relays them to its caller.
         log: ctx.log
       })
-    } catch (err) {
-      running = Promise.reject(err)
-    }
-    return running.then(
-      (result) => {
-        limit.dispose()
-        return result
-      },
-      (err: unknown) => {
-        limit.dispose()
-        throw err
-      }
     )
+    return afterSettled(running, () => limit.dispose())
   }
 
   /** Listing is not a request to run anything: asked of the gate without counting. */

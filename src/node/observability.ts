@@ -23,6 +23,7 @@ import {
   type SpanContext
 } from '../tracing/index.js'
 import { ChurnMap } from '../util/churn-map.js'
+import { attempt } from '../util/settle.js'
 
 /** Submission contexts remembered for tasks still open (bounded: a flood of tasks must not grow it forever). */
 const MAX_OPEN_TASK_TRACES = 10_000
@@ -157,12 +158,7 @@ export class NodeObservability {
             durationMs: performance.now() - started,
             unknown
           })
-        let running: Promise<CallToolResult>
-        try {
-          running = runInSpan({ context: span.context, recorder: tracer }, run)
-        } catch (err) {
-          running = Promise.reject(err)
-        }
+        const running = attempt(runInSpan<Promise<CallToolResult>>, { context: span.context, recorder: tracer }, run)
         // Plain callbacks rather than an async function with try/catch/finally: one promise and
         // microtask hop less per call; the span ends, then the call is observed, as before.
         return running.then(

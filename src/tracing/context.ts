@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomFillSync } from 'node:crypto'
+import { afterSettled, attempt } from '../util/settle.js'
 import { MAX_TRACESTATE_LENGTH, TRACEPARENT_META_KEY, TRACESTATE_META_KEY } from './constants.js'
 
 /**
@@ -150,19 +151,9 @@ export function withSpan<T>(
   const active = storage.getStore()
   const recorder = active?.recorder
   // No span to make: `fn`'s own promise (no async layer, one microtask hop less per call).
-  if (recorder == null) return attempt(fn)
+  if (recorder == null) return attempt(fn, undefined)
   if (recorder.exporting === false && recorder.countSpan != null) {
-    const count = recorder.countSpan.bind(recorder)
-    return attempt(fn).then(
-      (value) => {
-        count()
-        return value
-      },
-      (err: unknown) => {
-        count()
-        throw err
-      }
-    )
+    return afterSettled(attempt(fn, undefined), recorder.countSpan.bind(recorder))
   }
   const span = recorder.startSpan(name, { ...options, parent: active!.context })
   return storage.run({ context: span.context, recorder }, async () => {
@@ -175,15 +166,6 @@ export function withSpan<T>(
       throw err
     }
   })
-}
-
-/** `fn(undefined)`, a synchronous throw turned into a rejection (as an async function would). */
-function attempt<T>(fn: (span: Span | undefined) => Promise<T>): Promise<T> {
-  try {
-    return fn(undefined)
-  } catch (err) {
-    return Promise.reject(err)
-  }
 }
 
 /**

@@ -1,24 +1,6 @@
-import { GCProfiler } from 'node:v8'
 import { describe, expect, it } from 'vitest'
 import { deadline } from '../../src/util/deadline.js'
-
-/** Bytes young-generation collections moved to the old generation while `fn` ran. */
-function promotedBy(fn: () => void): { bytes: number; scavenges: number } {
-  const profiler = new GCProfiler()
-  profiler.start()
-  fn()
-  const { statistics } = profiler.stop()
-  let bytes = 0
-  let scavenges = 0
-  for (const gc of statistics) {
-    if (gc.gcType !== 'Scavenge') continue
-    scavenges++
-    const old = (stats: typeof gc.beforeGC): number =>
-      stats.heapSpaceStatistics.find((space) => space.spaceName === 'old_space')?.spaceUsedSize ?? 0
-    bytes += old(gc.afterGC) - old(gc.beforeGC)
-  }
-  return { bytes, scavenges }
-}
+import { promotedBy } from '../helpers/gc.js'
 
 describe('deadline', () => {
   it('aborts with the reason after the time, and says it expired', async () => {

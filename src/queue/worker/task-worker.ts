@@ -16,6 +16,7 @@ import {
   WORKER_RESULT_CACHE_MS
 } from '../constants.js'
 import { ChurnMap } from '../../util/churn-map.js'
+import { attempt } from '../../util/settle.js'
 
 const log = meshLogger('queue:worker')
 
@@ -278,9 +279,8 @@ export class TaskWorker {
     reportProgress: (p: ToolProgress) => void,
     forPeer: boolean
   ): Promise<CallToolResult> {
-    let called: Promise<CallToolResult>
-    try {
-      called = this.#host.router.call(
+    const called = attempt(() =>
+      this.#host.router.call(
         task.tool,
         task.args,
         {
@@ -290,9 +290,7 @@ export class TaskWorker {
         },
         { override: 'local', controller: limit.controller }
       )
-    } catch (err) {
-      called = Promise.reject(err)
-    }
+    )
     return called.then(undefined, (err: unknown) => {
       if (err instanceof ProtocolError) throw err
       return errorResult(errorMessage(err))
