@@ -74,7 +74,14 @@ async function startBullmq(): Promise<Bullmq> {
   })
   const { Queue, QueueEvents, Worker } = await import('bullmq')
   const { Redis } = await import('ioredis')
-  const connect = (): InstanceType<typeof Redis> => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null })
+  // BullMQ does not close connections it was given: they are ended here after it closes, or
+  // ioredis reports every reconnect attempt once redis-server is gone.
+  const connections: InstanceType<typeof Redis>[] = []
+  const connect = (): InstanceType<typeof Redis> => {
+    const connection = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null })
+    connections.push(connection)
+    return connection
+  }
   const queue = new Queue('bench', { connection: connect() })
   queue.setMaxListeners(0)
   const events = new QueueEvents('bench', { connection: connect() })
@@ -91,6 +98,7 @@ async function startBullmq(): Promise<Bullmq> {
       await worker.close()
       await events.close()
       await queue.close()
+      for (const connection of connections) connection.disconnect()
       redis.kill('SIGTERM')
     }
   }

@@ -87,7 +87,14 @@ async function bullmqThroughput(total: number): Promise<number> {
     const { Queue, QueueEvents, Worker } = await import('bullmq')
     const { Redis } = await import('ioredis')
     // In ESM, BullMQ wants constructed clients; blocking connections need maxRetriesPerRequest: null.
-    const connect = (): InstanceType<typeof Redis> => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null })
+    // BullMQ does not close connections it was given: they are ended here after it closes, or
+    // ioredis reports every reconnect attempt once redis-server is gone.
+    const connections: InstanceType<typeof Redis>[] = []
+    const connect = (): InstanceType<typeof Redis> => {
+      const connection = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null })
+      connections.push(connection)
+      return connection
+    }
     const queue = new Queue('bench', { connection: connect() })
     const events = new QueueEvents('bench', { connection: connect() })
     const worker = new Worker('bench', async () => ({ ok: true }), { connection: connect(), concurrency: 64 })
@@ -105,6 +112,7 @@ async function bullmqThroughput(total: number): Promise<number> {
       await worker.close()
       await events.close()
       await queue.close()
+      for (const connection of connections) connection.disconnect()
     }
   } finally {
     redis.kill('SIGTERM')
