@@ -1,6 +1,6 @@
 import { MalformedRequestError } from '../mcp/errors.js'
 import type { CallToolResult } from '@modelcontextprotocol/server'
-import { type EventHandler, TypedEventEmitter } from 'main-event'
+import { TypedEventEmitter } from 'main-event'
 import type { NodeSubsystem } from '../interface/subsystem.js'
 import type { ViewCallContext } from '../mcp/view.js'
 import type { CatalogAdvert } from '../mesh/index.js'
@@ -19,7 +19,6 @@ import { TaskStore } from './owner/task-store.js'
 import { type DispatchMode, taskView } from './owner/types.js'
 import { inboundTaskSchema, TASK_META_KEY } from './protocol.js'
 import { type QueueRpcHost, queuePeerMethods, queueRpcHost } from './rpc/index.js'
-import { TaskListeners } from './task-events.js'
 import { createQueueTools } from './tools/index.js'
 import {
   FINAL_STATES,
@@ -71,8 +70,6 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   readonly #claims: TaskClaims
   readonly #rpcHost: QueueRpcHost
   readonly #placement: PlacementView
-  /** The `task` event's listeners (see TaskListeners: called directly, not through the EventTarget). */
-  readonly #taskListeners = new TaskListeners()
   #started = false
   #timers: NodeJS.Timeout[] = []
   #unsubscribeCatalog?: () => void
@@ -101,7 +98,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
           return view
         }
         this.#owner.taskChanged(task, viewOf)
-        this.#taskListeners.emit(viewOf)
+        this.#emit(viewOf)
       },
       onFinish: (at) => {
         this.#metrics.finished(at)
@@ -168,28 +165,6 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       self: this.#self,
       onAnnouncement: (announcement) => this.#claims.onAnnouncement(announcement)
     })
-  }
-
-  override addEventListener<K extends keyof TaskQueueEvents>(
-    type: K,
-    listener: EventHandler<TaskQueueEvents[K]> | null,
-    options?: boolean | AddEventListenerOptions
-  ): void {
-    if (type === 'task' && listener != null) this.#taskListeners.add(listener, options)
-    else super.addEventListener(type, listener, options)
-  }
-
-  override removeEventListener<K extends keyof TaskQueueEvents>(
-    type: K,
-    listener?: EventHandler<TaskQueueEvents[K]> | null,
-    options?: boolean | EventListenerOptions
-  ): void {
-    if (type === 'task') this.#taskListeners.remove(listener, options)
-    else super.removeEventListener(type, listener, options)
-  }
-
-  override listenerCount(type: string): number {
-    return type === 'task' ? this.#taskListeners.size : super.listenerCount(type)
   }
 
   hasLocalTool(name: string): boolean {
@@ -388,5 +363,10 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
   #announceOpen(): void {
     if (this.#store.paused || !this.#started || this.#dispatchMode === 'push') return
     this.#topic.announce(this.#scheduler.open(MAX_ANNOUNCED_TASKS))
+  }
+
+  #emit(viewOf: () => Task): void {
+    if (this.listenerCount('task') === 0) return
+    this.safeDispatchEvent('task', { detail: viewOf() })
   }
 }
