@@ -12,8 +12,7 @@ import {
   NoWorkerError,
   TaskAlreadyFinishedError,
   TaskNotQueuedError,
-  TaskNotRetryableError,
-  WaitTimeoutError
+  TaskNotRetryableError
 } from '../errors.js'
 import {
   FINAL_STATES,
@@ -29,7 +28,7 @@ import type { LeaseBook } from './leases.js'
 import type { Scheduler } from './scheduler.js'
 import type { TaskStore } from './task-store.js'
 import { type StoredTask, taskView } from './types.js'
-import { ChurnMap } from '../../util/churn-map.js'
+import { TaskWaiters } from './waiters.js'
 
 type AdvertOf = CatalogTool['advert']
 
@@ -37,6 +36,17 @@ type AdvertOf = CatalogTool['advert']
 const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze(retryPolicySchema.parse({}))
 /** Base retry policies (a tool's, an advert's, the default) already checked by `retryPolicySchema`. */
 const checkedRetries = new WeakSet<object>()
+/** A base retry policy with jitter, by base policy (tools', adverts' and the default one are long-lived objects). */
+const jittered = new WeakMap<object, TaskRetry>()
+
+function jitteredRetry(base: Readonly<RetryPolicy>): TaskRetry {
+  let retry = jittered.get(base)
+  if (retry == null) {
+    retry = Object.freeze({ ...base, jitter: true })
+    jittered.set(base, retry)
+  }
+  return retry
+}
 
 export interface QueueOwnerInit {
   store: TaskStore
@@ -60,7 +70,7 @@ export interface QueueOwnerInit {
 export class QueueOwner {
   readonly #init: QueueOwnerInit
   /** waitFor's callers by task id (a change wakes only the waiters of its task). */
-  readonly #waiters = new ChurnMap<string, Set<(task: Task) => void>>()
+  readonly #waiters = new TaskWaiters()
 
   constructor(init: QueueOwnerInit) {
     this.#init = init
@@ -86,7 +96,9 @@ export class QueueOwner {
     const now = Date.now()
     const remoteMeta = this.#remoteMeta(submission.tool, peers, submission.placement?.peer)
     const baseRetry = tool?.meta.retry ?? remoteMeta?.retry ?? DEFAULT_RETRY
-    const retry: TaskRetry = { ...baseRetry, jitter: true, ...submission.retry }
+    // Without an override, one retry object per base policy, shared by its tasks (the queue replaces a task's, never changes it).
+    const retry: TaskRetry =
+      submission.retry == null ? jitteredRetry(baseRetry) : { ...baseRetry, jitter: true, ...submission.retry }
     // The merged policy is checked when the submission overrides it; a tool's,
     // an advert's or the default policy once per object (they are long-lived).
     if (submission.retry != null || !checkedRetries.has(baseRetry)) {
@@ -212,41 +224,13 @@ export class QueueOwner {
       return Promise.reject(err as Error)
     }
     if (FINAL_STATES.has(task.state)) return Promise.resolve(taskView(task))
-    const { promise, resolve, reject } = Promise.withResolvers<Task>()
-    const waiter = (finished: Task): void => done(() => resolve(finished))
-    const timer =
-      options.timeoutMs != null
-        ? setTimeout(
-            () => done(() => reject(new WaitTimeoutError(`task ${id} did not finish within ${options.timeoutMs} ms`))),
-            options.timeoutMs
-          )
-        : undefined
-    const onAbort = (): void => done(() => reject(options.signal?.reason ?? new Error('aborted')))
-    const done = (settle: () => void): void => {
-      clearTimeout(timer)
-      const waiting = this.#waiters.get(id)
-      waiting?.delete(waiter)
-      if (waiting?.size === 0) this.#waiters.delete(id)
-      options.signal?.removeEventListener('abort', onAbort)
-      settle()
-    }
-    let waiting = this.#waiters.get(id)
-    if (waiting == null) {
-      waiting = new Set()
-      this.#waiters.set(id, waiting)
-    }
-    waiting.add(waiter)
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    return promise
+    return this.#waiters.wait(id, options)
   }
 
   /** Wakes the waiters of a task that reached a final state (the store calls it on every change). */
   taskChanged(task: StoredTask, viewOf: () => Task = () => taskView(task)): void {
     if (!FINAL_STATES.has(task.state)) return
-    const waiting = this.#waiters.get(task.id)
-    if (waiting == null) return
-    const view = viewOf()
-    for (const waiter of [...waiting]) waiter(view)
+    this.#waiters.wake(task.id, viewOf)
   }
 
   async setPriority(id: string, priority: number): Promise<Task> {

@@ -42,7 +42,9 @@ Examples:
     annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: true },
     meta: queueToolMeta({ priority: 8, timeoutMs: 3_700_000 }),
     // guard()'s behaviour inline (queue errors become tool errors): two promises fewer per task on the hot path.
-    handler: async ({ wait, waitMs, ...input }, { signal }) => {
+    // The parsed arguments are the submission (submit reads its own fields; no copy without wait and waitMs).
+    handler: async (input, { signal }) => {
+      const { wait, waitMs } = input
       try {
         const submitted = await queue.submit(input)
         let { task } = submitted
