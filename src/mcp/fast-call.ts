@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
+import { quickToolCallRequest, quickToolCallResult } from './quick-tool-call.js'
 import { sdkVersion } from './sdk-version.js'
 
 const log = meshLogger('mcp:fast-call')
@@ -58,7 +59,7 @@ interface WireCodec {
 type RequestHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Record<string, unknown>>
 
 /** The session's codec, able to validate tools/call requests and results. */
-type CheckingCodec = Required<Pick<WireCodec, 'validateRequest' | 'validateResult'>>
+type CheckingCodec = Required<Pick<WireCodec, 'era' | 'validateRequest' | 'validateResult'>>
 
 /** The handler the front registered for tools/call (`setRequestHandler('tools/call', handler)`). */
 export type ToolCallHandler = (
@@ -136,14 +137,16 @@ function validatedOnce(
   const invoke = internals._invokeInputRequiredCapableHandler
   if (!oneValidation || onCall == null || invoke == null) return undefined
   return async (request, ctx, codec) => {
-    const validated = codec.validateRequest('tools/call', request)
+    // The common shapes are checked by hand (quick-tool-call.ts: the codec's answer for them); the rest by the codec.
+    const validated = quickToolCallRequest(codec.era, request) ?? codec.validateRequest('tools/call', request)
     if (!validated.ok) throw codecRefusal(validated, 'request')
     const parsed = validated.value as CallToolRequest
     const stored: RequestHandler = async (_request, handlerCtx) =>
       (await onCall(parsed, handlerCtx)) as Record<string, unknown>
     const result = await invoke.call(server, 'tools/call', stored, request, ctx)
     if (isPlainObject(result) && result.resultType === 'input_required') return result
-    const validation = codec.validateResult('tools/call', normalizeContentless(result))
+    const normalized = normalizeContentless(result)
+    const validation = quickToolCallResult(codec.era, normalized) ?? codec.validateResult('tools/call', normalized)
     if (!validation.ok) throw codecRefusal(validation, 'result')
     return validation.value
   }

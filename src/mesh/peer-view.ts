@@ -68,8 +68,11 @@ export interface PeerViewHost {
   registry: Pick<ToolRegistry, 'list' | 'get'>
   /** The node's one authorization gate: visibility (mayRun), calls (checkRun) and refusal counts. */
   gate: Pick<TrustGate, 'mayRun' | 'checkRun'>
-  /** Runs a tool on this node (never routed into the mesh). */
-  runLocal(name: string, args: JsonObject, ctx: ToolContext): Promise<CallToolResult>
+  /**
+   * Runs a tool on this node (never routed into the mesh); `controller` is the controller of
+   * `ctx.signal`, made for this call alone (the router aborts it rather than chain its own).
+   */
+  runLocal(name: string, args: JsonObject, ctx: ToolContext, controller?: AbortController): Promise<CallToolResult>
   inboundCall?: InboundCallHook
 }
 
@@ -309,15 +312,20 @@ export class PeerToolView implements ToolView {
   #runLocal(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
     const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
     const running = attempt(() =>
-      this.#host.runLocal(name, args, {
-        signal: limit.signal,
-        reportProgress: ctx.reportProgress,
-        caller: { kind: 'peer', peerId: this.#peer },
-        // A shared server's input request goes back to the peer (an input_required round).
-        requestInput: ctx.requestInput,
-        // Its log messages go back to the peer, which relays them to its caller.
-        log: ctx.log
-      })
+      this.#host.runLocal(
+        name,
+        args,
+        {
+          signal: limit.signal,
+          reportProgress: ctx.reportProgress,
+          caller: { kind: 'peer', peerId: this.#peer },
+          // A shared server's input request goes back to the peer (an input_required round).
+          requestInput: ctx.requestInput,
+          // Its log messages go back to the peer, which relays them to its caller.
+          log: ctx.log
+        },
+        limit.controller
+      )
     )
     return afterSettled(running, () => limit.dispose())
   }
