@@ -128,6 +128,15 @@ function codecRefusal(failed: { reason?: string; message?: string }, what: 'requ
  * the front's handler given the parsed request as the stored handler gives
  * it, then the wrapper's contentless normalization and result validation.
  * Undefined when this SDK is not the one read (see ONE_VALIDATION_SDK).
+ *
+ * The seam is entered only when it has something to do: before the handler
+ * it decodes a `requestState`, which a request on this path never carries
+ * (its accessor answers undefined); after it, it words a thrown URL
+ * elicitation error and checks (or, on 2025, fulfils) an input_required
+ * result. So the handler runs first, on its own (two async layers less per
+ * call), and the seam is then given that outcome: a handler that throws the
+ * same error, or one that returns the same result once and runs the front's
+ * handler again for any later round (the legacy shim's retries).
  */
 function validatedOnce(
   server: Server,
@@ -141,9 +150,24 @@ function validatedOnce(
     const validated = quickToolCallRequest(codec.era, request) ?? codec.validateRequest('tools/call', request)
     if (!validated.ok) throw codecRefusal(validated, 'request')
     const parsed = validated.value as CallToolRequest
-    const stored: RequestHandler = async (_request, handlerCtx) =>
-      (await onCall(parsed, handlerCtx)) as Record<string, unknown>
-    const result = await invoke.call(server, 'tools/call', stored, request, ctx)
+    const stored: RequestHandler = (_request, handlerCtx) =>
+      onCall(parsed, handlerCtx) as Promise<Record<string, unknown>>
+    let result: unknown
+    try {
+      result = await stored(request, ctx)
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.code === ProtocolErrorCode.UrlElicitationRequired)) throw error
+      result = await invoke.call(server, 'tools/call', () => Promise.reject(error), request, ctx)
+    }
+    if (isPlainObject(result) && result.resultType === 'input_required') {
+      let first = true
+      const replay: RequestHandler = (handedRequest, handedCtx) => {
+        if (!first) return stored(handedRequest, handedCtx)
+        first = false
+        return Promise.resolve(result as Record<string, unknown>)
+      }
+      result = await invoke.call(server, 'tools/call', replay, request, ctx)
+    }
     if (isPlainObject(result) && result.resultType === 'input_required') return result
     const normalized = normalizeContentless(result)
     const validation = quickToolCallResult(codec.era, normalized) ?? codec.validateResult('tools/call', normalized)
@@ -299,8 +323,7 @@ export function fastToolCalls(
       codec?.validateRequest != null && codec.validateResult != null ? (codec as CheckingCodec) : undefined
     const handler: RequestHandler | undefined =
       registered != null && once != null && checking != null
-        ? async (handedRequest, handedCtx) =>
-            (await once(handedRequest, handedCtx, checking)) as Record<string, unknown>
+        ? (handedRequest, handedCtx) => once(handedRequest, handedCtx, checking) as Promise<Record<string, unknown>>
         : registered
     const channel = internals.transport
     const notifyVia = internals._notificationViaCodec
