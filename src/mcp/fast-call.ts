@@ -224,7 +224,7 @@ function isStandardSchema(value: unknown): boolean {
 function liftEnvelope(
   meta: unknown,
   era: string,
-  expected: string | undefined
+  expected: unknown
 ): { envelope?: Record<string, unknown>; rest?: Record<string, unknown> } | undefined {
   if (era === LEGACY_ERA) {
     if (meta === undefined) return {}
@@ -239,8 +239,35 @@ function liftEnvelope(
     envelope[key] = meta[key]
     carried++
   }
-  if (carried === 0 || JSON.stringify(envelope) !== expected) return undefined
+  if (carried === 0 || !sameJson(envelope, expected)) return undefined
   return { envelope, rest: restOfMeta(meta) }
+}
+
+/**
+ * Whether `value` (parsed JSON, as a request's `_meta` is) has the JSON text
+ * of `known` (the validated envelope's key, parsed): the same keys in the
+ * same order, the same items, equal numbers and strings. What comparing
+ * `JSON.stringify(value)` with the key answers, without writing the text;
+ * it descends no deeper than `known`.
+ */
+function sameJson(value: unknown, known: unknown): boolean {
+  if (known === null || typeof known !== 'object') return value === known
+  if (value === null || typeof value !== 'object' || Array.isArray(value) !== Array.isArray(known)) return false
+  if (Array.isArray(known)) {
+    const items = value as unknown[]
+    if (items.length !== known.length) return false
+    for (let i = 0; i < known.length; i++) if (!sameJson(items[i], known[i])) return false
+    return true
+  }
+  const keys = Object.keys(value)
+  const knownKeys = Object.keys(known)
+  if (keys.length !== knownKeys.length) return false
+  for (let i = 0; i < knownKeys.length; i++) {
+    const key = knownKeys[i]!
+    if (keys[i] !== key) return false
+    if (!sameJson((value as Record<string, unknown>)[key], (known as Record<string, unknown>)[key])) return false
+  }
+  return true
 }
 
 /**
@@ -313,6 +340,17 @@ export function fastToolCalls(
 ): RequestInterceptor {
   const internals = server as unknown as ServerInternals
   const once = validatedOnce(server, onCall)
+  // The last validated envelope's key, parsed once (liftEnvelope compares envelopes with it).
+  let knownKey: string | undefined
+  let known: unknown
+  const validatedEnvelope = (): unknown => {
+    const key = validated()
+    if (key !== knownKey) {
+      knownKey = key
+      known = key === undefined ? undefined : JSON.parse(key)
+    }
+    return known
+  }
   return (request) => {
     if (request.method !== 'tools/call') return undefined
     const params = request.params as unknown
@@ -345,7 +383,7 @@ export function fastToolCalls(
     ) {
       return undefined
     }
-    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? validated() : undefined)
+    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? validatedEnvelope() : undefined)
     if (lifted === undefined) return undefined
     const { envelope, rest } = lifted
     if (envelope !== undefined) fastEnvelopes.add(envelope)
