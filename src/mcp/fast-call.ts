@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
+import { quickToolCallRequest, quickToolCallResult } from './quick-tool-call.js'
 import { sdkVersion } from './sdk-version.js'
 
 const log = meshLogger('mcp:fast-call')
@@ -58,7 +59,7 @@ interface WireCodec {
 type RequestHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Record<string, unknown>>
 
 /** The session's codec, able to validate tools/call requests and results. */
-type CheckingCodec = Required<Pick<WireCodec, 'validateRequest' | 'validateResult'>>
+type CheckingCodec = Required<Pick<WireCodec, 'era' | 'validateRequest' | 'validateResult'>>
 
 /** The handler the front registered for tools/call (`setRequestHandler('tools/call', handler)`). */
 export type ToolCallHandler = (
@@ -127,6 +128,15 @@ function codecRefusal(failed: { reason?: string; message?: string }, what: 'requ
  * the front's handler given the parsed request as the stored handler gives
  * it, then the wrapper's contentless normalization and result validation.
  * Undefined when this SDK is not the one read (see ONE_VALIDATION_SDK).
+ *
+ * The seam is entered only when it has something to do: before the handler
+ * it decodes a `requestState`, which a request on this path never carries
+ * (its accessor answers undefined); after it, it words a thrown URL
+ * elicitation error and checks (or, on 2025, fulfils) an input_required
+ * result. So the handler runs first, on its own (two async layers less per
+ * call), and the seam is then given that outcome: a handler that throws the
+ * same error, or one that returns the same result once and runs the front's
+ * handler again for any later round (the legacy shim's retries).
  */
 function validatedOnce(
   server: Server,
@@ -136,14 +146,31 @@ function validatedOnce(
   const invoke = internals._invokeInputRequiredCapableHandler
   if (!oneValidation || onCall == null || invoke == null) return undefined
   return async (request, ctx, codec) => {
-    const validated = codec.validateRequest('tools/call', request)
+    // The common shapes are checked by hand (quick-tool-call.ts: the codec's answer for them); the rest by the codec.
+    const validated = quickToolCallRequest(codec.era, request) ?? codec.validateRequest('tools/call', request)
     if (!validated.ok) throw codecRefusal(validated, 'request')
     const parsed = validated.value as CallToolRequest
-    const stored: RequestHandler = async (_request, handlerCtx) =>
-      (await onCall(parsed, handlerCtx)) as Record<string, unknown>
-    const result = await invoke.call(server, 'tools/call', stored, request, ctx)
+    const stored: RequestHandler = (_request, handlerCtx) =>
+      onCall(parsed, handlerCtx) as Promise<Record<string, unknown>>
+    let result: unknown
+    try {
+      result = await stored(request, ctx)
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.code === ProtocolErrorCode.UrlElicitationRequired)) throw error
+      result = await invoke.call(server, 'tools/call', () => Promise.reject(error), request, ctx)
+    }
+    if (isPlainObject(result) && result.resultType === 'input_required') {
+      let first = true
+      const replay: RequestHandler = (handedRequest, handedCtx) => {
+        if (!first) return stored(handedRequest, handedCtx)
+        first = false
+        return Promise.resolve(result as Record<string, unknown>)
+      }
+      result = await invoke.call(server, 'tools/call', replay, request, ctx)
+    }
     if (isPlainObject(result) && result.resultType === 'input_required') return result
-    const validation = codec.validateResult('tools/call', normalizeContentless(result))
+    const normalized = normalizeContentless(result)
+    const validation = quickToolCallResult(codec.era, normalized) ?? codec.validateResult('tools/call', normalized)
     if (!validation.ok) throw codecRefusal(validation, 'result')
     return validation.value
   }
@@ -197,7 +224,7 @@ function isStandardSchema(value: unknown): boolean {
 function liftEnvelope(
   meta: unknown,
   era: string,
-  expected: string | undefined
+  expected: unknown
 ): { envelope?: Record<string, unknown>; rest?: Record<string, unknown> } | undefined {
   if (era === LEGACY_ERA) {
     if (meta === undefined) return {}
@@ -212,8 +239,35 @@ function liftEnvelope(
     envelope[key] = meta[key]
     carried++
   }
-  if (carried === 0 || JSON.stringify(envelope) !== expected) return undefined
+  if (carried === 0 || !sameJson(envelope, expected)) return undefined
   return { envelope, rest: restOfMeta(meta) }
+}
+
+/**
+ * Whether `value` (parsed JSON, as a request's `_meta` is) has the JSON text
+ * of `known` (the validated envelope's key, parsed): the same keys in the
+ * same order, the same items, equal numbers and strings. What comparing
+ * `JSON.stringify(value)` with the key answers, without writing the text;
+ * it descends no deeper than `known`.
+ */
+function sameJson(value: unknown, known: unknown): boolean {
+  if (known === null || typeof known !== 'object') return value === known
+  if (value === null || typeof value !== 'object' || Array.isArray(value) !== Array.isArray(known)) return false
+  if (Array.isArray(known)) {
+    const items = value as unknown[]
+    if (items.length !== known.length) return false
+    for (let i = 0; i < known.length; i++) if (!sameJson(items[i], known[i])) return false
+    return true
+  }
+  const keys = Object.keys(value)
+  const knownKeys = Object.keys(known)
+  if (keys.length !== knownKeys.length) return false
+  for (let i = 0; i < knownKeys.length; i++) {
+    const key = knownKeys[i]!
+    if (keys[i] !== key) return false
+    if (!sameJson((value as Record<string, unknown>)[key], (known as Record<string, unknown>)[key])) return false
+  }
+  return true
 }
 
 /**
@@ -286,6 +340,17 @@ export function fastToolCalls(
 ): RequestInterceptor {
   const internals = server as unknown as ServerInternals
   const once = validatedOnce(server, onCall)
+  // The last validated envelope's key, parsed once (liftEnvelope compares envelopes with it).
+  let knownKey: string | undefined
+  let known: unknown
+  const validatedEnvelope = (): unknown => {
+    const key = validated()
+    if (key !== knownKey) {
+      knownKey = key
+      known = key === undefined ? undefined : JSON.parse(key)
+    }
+    return known
+  }
   return (request) => {
     if (request.method !== 'tools/call') return undefined
     const params = request.params as unknown
@@ -296,8 +361,7 @@ export function fastToolCalls(
       codec?.validateRequest != null && codec.validateResult != null ? (codec as CheckingCodec) : undefined
     const handler: RequestHandler | undefined =
       registered != null && once != null && checking != null
-        ? async (handedRequest, handedCtx) =>
-            (await once(handedRequest, handedCtx, checking)) as Record<string, unknown>
+        ? (handedRequest, handedCtx) => once(handedRequest, handedCtx, checking) as Promise<Record<string, unknown>>
         : registered
     const channel = internals.transport
     const notifyVia = internals._notificationViaCodec
@@ -319,7 +383,7 @@ export function fastToolCalls(
     ) {
       return undefined
     }
-    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? validated() : undefined)
+    const lifted = liftEnvelope(params._meta, codec.era, codec.era === MODERN_ERA ? validatedEnvelope() : undefined)
     if (lifted === undefined) return undefined
     const { envelope, rest } = lifted
     if (envelope !== undefined) fastEnvelopes.add(envelope)

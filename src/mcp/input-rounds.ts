@@ -25,17 +25,26 @@ interface Waiting {
   reject: (err: Error) => void
 }
 
+/**
+ * What a call that has not asked for input holds instead of a map and an
+ * object of its own (two allocations less per call): shared, so never
+ * written; `#ask` gives the call its own before the first write.
+ */
+const NO_WAITING = new Map<string, Waiting>()
+const NO_MISSING: ClientCapabilities = Object.freeze({})
+
 interface PendingCall<R> {
   /** Set when the call first waits for input (a call that never does needs no id). */
   id?: string
   round: number
   settled: boolean
   result?: { value: R } | { error: unknown }
-  readonly waiting: Map<string, Waiting>
+  /** NO_WAITING until the call first asks (most never do): then its own map. */
+  waiting: Map<string, Waiting>
   /** Capabilities of the caller, as its latest request declared them. */
   capabilities: ClientCapabilities
-  /** Capabilities a request needed and the caller lacked: the answer is -32021 if the call then fails. */
-  readonly missing: ClientCapabilities
+  /** Capabilities a request needed and the caller lacked: the answer is -32021 if the call then fails (NO_MISSING: none yet). */
+  missing: ClientCapabilities
   /** Wakes the round in progress (a result, or an input request). */
   wake?: () => void
   progress?: (progress: ToolProgress) => void
@@ -172,9 +181,9 @@ export class InputRounds {
     const call: PendingCall<unknown> = {
       round: 0,
       settled: false,
-      waiting: new Map(),
+      waiting: NO_WAITING,
       capabilities,
-      missing: {},
+      missing: NO_MISSING,
       progress: reportProgress,
       controller: new AbortController(),
       nextKey: 1
@@ -202,6 +211,7 @@ export class InputRounds {
   async #ask(call: PendingCall<unknown>, request: InputRequest): Promise<Record<string, unknown>> {
     const capability = CAPABILITY_OF[request.method]
     if (call.capabilities[capability] == null) {
+      if (call.missing === NO_MISSING) call.missing = {}
       call.missing[capability] = {}
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { [capability]: {} } })
     }
@@ -209,6 +219,7 @@ export class InputRounds {
     if (request.signal?.aborted === true) throw new Error(`${request.method} was cancelled by the server that asked`)
     return new Promise((resolve, reject) => {
       const key = `${capability}-${call.nextKey++}`
+      if (call.waiting === NO_WAITING) call.waiting = new Map()
       call.waiting.set(key, { request, resolve, reject })
       // The asking server cancelled: no longer waiting, and the next round does not carry it.
       request.signal?.addEventListener(
@@ -302,6 +313,7 @@ export class InputRounds {
     clearTimeout(call.expiry)
     if (call.id !== undefined) this.#pending.delete(call.id)
     call.controller.abort(reason)
+    if (call.waiting.size === 0) return
     for (const waiting of call.waiting.values()) waiting.reject(reason)
     call.waiting.clear()
   }

@@ -33,6 +33,12 @@ export class FrameDecoder {
 
   /** Appends bytes and returns every frame now complete; throws on an oversized or empty frame. */
   push(chunk: Uint8Array | Uint8ArrayList): Uint8Array[] {
+    // Nothing buffered (the common read): frames are views of the chunk (a list of several is
+    // joined once), read in place; only an incomplete tail is buffered. No list look-ups,
+    // DataView or copy per frame.
+    if (this.#buffer.byteLength === 0) {
+      return this.#pushContiguous(chunk instanceof Uint8Array ? chunk : chunk.subarray())
+    }
     this.#buffer.append(chunk)
     const frames: Uint8Array[] = []
     while (this.#buffer.byteLength >= FRAME_HEADER_BYTES) {
@@ -43,6 +49,23 @@ export class FrameDecoder {
       frames.push(this.#buffer.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length))
       this.#buffer.consume(FRAME_HEADER_BYTES + length)
     }
+    return frames
+  }
+
+  /** `push` of one contiguous chunk with nothing buffered: the same frames and the same checks. */
+  #pushContiguous(bytes: Uint8Array): Uint8Array[] {
+    const frames: Uint8Array[] = []
+    let offset = 0
+    while (bytes.byteLength - offset >= FRAME_HEADER_BYTES) {
+      const length =
+        ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0
+      if (length > this.#maxFrameBytes) throw new FrameTooLargeError(length, this.#maxFrameBytes)
+      if (length === 0) throw new MalformedFrameError('zero-length frame')
+      if (bytes.byteLength - offset < FRAME_HEADER_BYTES + length) break
+      frames.push(bytes.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length))
+      offset += FRAME_HEADER_BYTES + length
+    }
+    if (offset < bytes.byteLength) this.#buffer.append(bytes.subarray(offset))
     return frames
   }
 }

@@ -21,7 +21,7 @@
  *   libp2p, registry,
  *   serve: (transport, view, caller, onClose) => front.connect(transport, view, caller, onClose),
  *   gate,
- *   runLocal: (name, args, ctx) => router.call(name, args, ctx, { override: 'local' })
+ *   runLocal: (name, args, ctx, controller) => router.call(name, args, ctx, { override: 'local', controller })
  * })
  * const router = new RuntimeRouter(registry, { dispatcher: () => (meshRunning ? mesh.dispatcher : undefined) })
  * ```
@@ -79,8 +79,12 @@ export interface MeshComponents {
    * and tasks to (trust.sendTo). Every refusal of the mesh is counted in it.
    */
   gate: TrustGate
-  /** Runs a tool on this node, never routed into the mesh (the router with `override: 'local'`). */
-  runLocal: (name: string, args: JsonObject, ctx: ToolContext) => Promise<CallToolResult>
+  /**
+   * Runs a tool on this node, never routed into the mesh (the router with `override: 'local'`);
+   * `controller`, when given, is the controller of `ctx.signal`, made for this call alone
+   * (the router's `RouteOptions.controller`: it aborts it rather than chain one of its own).
+   */
+  runLocal: (name: string, args: JsonObject, ctx: ToolContext, controller?: AbortController) => Promise<CallToolResult>
 }
 
 /** What services built on the mesh (the task queue) see of it. */

@@ -137,7 +137,8 @@ export class P2PStreamTransport implements Transport {
     else if (this.stream.readableEnded) this.#onRemoteEnd()
   }
 
-  async send(message: JSONRPCMessage): Promise<void> {
+  /** Never throws: #sendMessage is async, so a failure is its rejection (one async layer less per message). */
+  send(message: JSONRPCMessage): Promise<void> {
     return this.#sendMessage(message)
   }
 

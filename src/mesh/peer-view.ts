@@ -1,13 +1,13 @@
-import { RateLimiter } from '@libp2p/utils'
 import { type CallToolResult, type Tool as McpTool, ProtocolError } from '@modelcontextprotocol/server'
 import { toMcpTool } from '../mcp/local-view.js'
 import type { ToolView, ViewCallContext } from '../mcp/view.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
-import { deadline } from '../util/deadline.js'
+import { deadline, deadlineOn } from '../util/deadline.js'
 import type { InboundPath, RefusalKind, TrustGate } from '../trust/index.js'
 import { meshLogger } from '../util/logger.js'
 import { afterSettled, attempt } from '../util/settle.js'
+import { WindowRate } from '../util/window-rate.js'
 import {
   DEFAULT_MAX_HELD_CALL_BYTES,
   DEFAULT_MAX_HELD_CALL_BYTES_PER_PEER,
@@ -68,8 +68,11 @@ export interface PeerViewHost {
   registry: Pick<ToolRegistry, 'list' | 'get'>
   /** The node's one authorization gate: visibility (mayRun), calls (checkRun) and refusal counts. */
   gate: Pick<TrustGate, 'mayRun' | 'checkRun'>
-  /** Runs a tool on this node (never routed into the mesh). */
-  runLocal(name: string, args: JsonObject, ctx: ToolContext): Promise<CallToolResult>
+  /**
+   * Runs a tool on this node (never routed into the mesh); `controller` is the controller of
+   * `ctx.signal`, made for this call alone (the router aborts it rather than chain its own).
+   */
+  runLocal(name: string, args: JsonObject, ctx: ToolContext, controller?: AbortController): Promise<CallToolResult>
   inboundCall?: InboundCallHook
 }
 
@@ -110,7 +113,7 @@ class PeerSlots {
 export class InboundLimiter {
   readonly limits: InboundLimits
   readonly counters: InboundCounters = { calls: 0, denied: 0, rateLimited: 0, busy: 0, inFlight: 0, queued: 0 }
-  readonly #rate: RateLimiter
+  readonly #rate: WindowRate
   readonly #slots = new Map<string, PeerSlots>()
   /** Peers' slots with nothing running or waiting, kept for their next call (at most MAX_IDLE_PEER_ENTRIES). */
   #idleSlots = 0
@@ -131,7 +134,7 @@ export class InboundLimiter {
       limits.maxHeldBytes ?? DEFAULT_MAX_HELD_CALL_BYTES
     )
     this.#onRefused = onRefused
-    this.#rate = new RateLimiter({ points: limits.maxRequestsPerSecondPerPeer, duration: 1 })
+    this.#rate = new WindowRate(limits.maxRequestsPerSecondPerPeer, 1_000)
   }
 
   /**
@@ -158,9 +161,7 @@ export class InboundLimiter {
 
   /** The rate, node-wide and per-peer checks of one request: its peer's slots, or a throw (counted). */
   #admit(peer: string, path: InboundPath): PeerSlots {
-    try {
-      this.#rate.consume(peer)
-    } catch {
+    if (!this.#rate.take(peer)) {
       this.counters.rateLimited++
       const reason = `rate limited: more than ${this.limits.maxRequestsPerSecondPerPeer} requests per second`
       this.#onRefused?.('rate-limited', peer, reason, path)
@@ -307,17 +308,27 @@ export class PeerToolView implements ToolView {
 
   /** The call on this node, under the inbound request timeout. */
   #runLocal(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
-    const limit = deadline(ctx.signal, this.#limiter.limits.requestTimeoutMs)
+    // The front's round made `ctx.controller` for this call alone: the deadline aborts it (no controller chained).
+    const timeoutMs = this.#limiter.limits.requestTimeoutMs
+    const limit =
+      ctx.controller != null && ctx.controller.signal === ctx.signal
+        ? deadlineOn(ctx.controller, timeoutMs)
+        : deadline(ctx.signal, timeoutMs)
     const running = attempt(() =>
-      this.#host.runLocal(name, args, {
-        signal: limit.signal,
-        reportProgress: ctx.reportProgress,
-        caller: { kind: 'peer', peerId: this.#peer },
-        // A shared server's input request goes back to the peer (an input_required round).
-        requestInput: ctx.requestInput,
-        // Its log messages go back to the peer, which relays them to its caller.
-        log: ctx.log
-      })
+      this.#host.runLocal(
+        name,
+        args,
+        {
+          signal: limit.signal,
+          reportProgress: ctx.reportProgress,
+          caller: { kind: 'peer', peerId: this.#peer },
+          // A shared server's input request goes back to the peer (an input_required round).
+          requestInput: ctx.requestInput,
+          // Its log messages go back to the peer, which relays them to its caller.
+          log: ctx.log
+        },
+        limit.controller
+      )
     )
     return afterSettled(running, () => limit.dispose())
   }

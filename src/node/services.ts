@@ -69,7 +69,8 @@ export function createServices(ctx: ServiceContext): NodeServices {
     // Both eras on /mcp+p2p: the legacy initialize of deployed MCP++ peers, and 2026-07-28.
     serve: async (transport, view, caller, onClose) => front.serveStream(transport, view, caller, onClose),
     gate,
-    runLocal: async (name, args, context) => router.call(name, args, context, { override: 'local' })
+    runLocal: async (name, args, context, controller) =>
+      router.call(name, args, context, { override: 'local', controller })
   })
   const managedMesh = new ManagedService(mesh, registry)
 

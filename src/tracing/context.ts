@@ -89,9 +89,22 @@ export function newSpanId(): string {
 /** Parses a `traceparent` value; undefined when it is not valid (then a new trace starts). */
 export function parseTraceparent(value: unknown, traceState?: unknown): SpanContext | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined
-  const match = TRACEPARENT.exec(value.trim().toLowerCase())
-  if (match == null) return undefined
-  const [, version, traceId, spanId, flags, rest] = match
+  let version: string | undefined
+  let traceId: string | undefined
+  let spanId: string | undefined
+  let flags: string | undefined
+  let rest: string | undefined
+  if (isPlainVersion00(value)) {
+    // What every hop of this mesh sends: the regex's answer without the trim, lower-casing and match arrays.
+    version = '00'
+    traceId = value.slice(3, 35)
+    spanId = value.slice(36, 52)
+    flags = value.slice(53, 55)
+  } else {
+    const match = TRACEPARENT.exec(value.trim().toLowerCase())
+    if (match == null) return undefined
+    ;[, version, traceId, spanId, flags, rest] = match
+  }
   // Version ff is invalid; version 00 has nothing after the flags.
   if (version === 'ff' || (version === '00' && rest != null)) return undefined
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined
@@ -100,6 +113,18 @@ export function parseTraceparent(value: unknown, traceState?: unknown): SpanCont
     context.traceState = traceState
   }
   return context
+}
+
+/** A `00-<32 hex>-<16 hex>-<2 hex>` value, lower-case, nothing around it (the regex matches it as it is). */
+function isPlainVersion00(value: string): boolean {
+  if (value.length !== 55 || value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x30) return false
+  for (let i = 2; i < 55; i++) {
+    const code = value.charCodeAt(i)
+    if (i === 2 || i === 35 || i === 52) {
+      if (code !== 0x2d) return false
+    } else if (!((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66))) return false
+  }
+  return true
 }
 
 export function formatTraceparent(context: SpanContext): string {

@@ -1,3 +1,4 @@
+import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
 import { encodeFrame, FrameDecoder } from '../../src/mesh/frame.js'
 import { thrownBy } from '../helpers/index.js'
@@ -22,6 +23,35 @@ describe('FrameDecoder', () => {
     const err = thrownBy(() => decoder.push(new Uint8Array([0xff, 0xff, 0xff, 0xff])))
     expect(err.name).toBe('FrameTooLargeError')
     expect(err.message).toContain('4294967295')
+  })
+
+  it('decodes the same frames whichever way the bytes are chunked (arrays or lists, whole or split)', () => {
+    const texts = ['{"a":1}', `{"b":"${'x'.repeat(300)}"}`, '{}', `{"c":"${'é'.repeat(70)}"}`, '[1,2,3]']
+    const bytes = Buffer.concat(texts.map((t) => encodeFrame(t, 4096)))
+    // Deterministic cut points: every chunking from one piece to one byte per piece.
+    for (const size of [bytes.length, 600, 257, 64, 5, 4, 3, 1]) {
+      for (const asList of [false, true]) {
+        const decoder = new FrameDecoder(4096)
+        const got: string[] = []
+        for (let offset = 0; offset < bytes.length; offset += size) {
+          const piece = bytes.subarray(offset, offset + size)
+          got.push(...decoder.push(asList ? new Uint8ArrayList(piece) : piece).map(text))
+        }
+        expect(got, `chunks of ${size}${asList ? ' as lists' : ''}`).toEqual(texts)
+        expect(decoder.buffered).toBe(0)
+      }
+    }
+    // A list of several chunks at once, and a whole chunk after a partial one.
+    const decoder = new FrameDecoder(4096)
+    expect(decoder.push(new Uint8ArrayList(bytes.subarray(0, 2), bytes.subarray(2, 20))).map(text)).toEqual([texts[0]])
+    expect(decoder.push(bytes.subarray(20)).map(text)).toEqual(texts.slice(1))
+  })
+
+  it('reads a length with the high bit set as the large number it is', () => {
+    const decoder = new FrameDecoder(1024)
+    const err = thrownBy(() => decoder.push(new Uint8Array([0x80, 0, 0, 0, 1])))
+    expect(err.name).toBe('FrameTooLargeError')
+    expect(err.message).toContain('2147483648')
   })
 
   it('refuses a zero-length frame', () => {

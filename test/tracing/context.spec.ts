@@ -42,6 +42,24 @@ describe('W3C trace context', () => {
     expect(contextFromMeta({ [TRACEPARENT_META_KEY]: `00-${TRACE}-${SPAN}-01` })?.spanId).toBe(SPAN)
   })
 
+  it('parses a plain version-00 value as it parses the same value padded or upper-case', () => {
+    const plain = `00-${TRACE}-${SPAN}-01`
+    const expected = { traceId: TRACE, spanId: SPAN, flags: 1 }
+    expect(parseTraceparent(plain)).toEqual(expected)
+    expect(parseTraceparent(` ${plain.toUpperCase()} `)).toEqual(expected)
+    expect(parseTraceparent(`00-${TRACE}-${SPAN}-ff`)?.flags).toBe(255)
+    for (const bad of [
+      `00-${TRACE}-${SPAN}-0g`,
+      `00_${TRACE}-${SPAN}-01`,
+      `00-${TRACE}_${SPAN}-01`,
+      `00-${TRACE}-${SPAN}_01`,
+      `00-${TRACE.slice(1)}x-${SPAN}-01`,
+      `00-${TRACE}-${SPAN}-01 `.padEnd(57, 'x')
+    ]) {
+      expect(parseTraceparent(bad)).toBeUndefined()
+    }
+  })
+
   it('uses the key names the MCP SDK exports', () => {
     expect(TRACEPARENT_META_KEY).toBe('traceparent')
     expect(TRACESTATE_META_KEY).toBe('tracestate')

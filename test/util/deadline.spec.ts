@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { deadline } from '../../src/util/deadline.js'
+import { deadline, deadlineOn } from '../../src/util/deadline.js'
 import { promotedBy } from '../helpers/gc.js'
 
 describe('deadline', () => {
@@ -81,5 +81,37 @@ describe('deadline', () => {
     expect(sink).toBeUndefined()
     expect(promoted.scavenges).toBeGreaterThan(0)
     expect(promoted.bytes / calls).toBeLessThan(256)
+  })
+
+  describe('on a controller made for the call (deadlineOn)', () => {
+    it('aborts that controller after the time, with the default reason, and says it expired', async () => {
+      const controller = new AbortController()
+      const limit = deadlineOn(controller, 5)
+      expect(limit.signal).toBe(controller.signal)
+      expect(limit.controller).toBe(controller)
+      await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }))
+      expect(limit.expired).toBe(true)
+      expect((controller.signal.reason as Error).message).toBe('timed out after 5 ms')
+      limit.dispose()
+    })
+
+    it('keeps an abort that came first, and is not expired by it', () => {
+      const controller = new AbortController()
+      const limit = deadlineOn(controller, 60_000, () => new Error('too slow'))
+      controller.abort('stop')
+      expect(limit.signal.reason).toBe('stop')
+      expect(limit.expired).toBe(false)
+      limit.dispose()
+    })
+
+    it('never aborts once disposed', async () => {
+      const controller = new AbortController()
+      const limit = deadlineOn(controller, 1)
+      limit.dispose()
+      // A later timer of the same length fires after the disposed one would have.
+      await new Promise<void>((resolve) => setTimeout(resolve, 5))
+      expect(controller.signal.aborted).toBe(false)
+      expect(limit.expired).toBe(false)
+    })
   })
 })
