@@ -1,6 +1,11 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
-import { DEFAULT_LEASE_MS, DEFAULT_RESULT_TTL_MS, DEFAULT_WORKER_CONCURRENCY } from '../queue/constants.js'
+import {
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_FINISHED_TASKS,
+  DEFAULT_RESULT_TTL_MS,
+  DEFAULT_WORKER_CONCURRENCY
+} from '../queue/constants.js'
 import { TOOL_NAME_PATTERN, toolMetaSchema } from '../tools/meta.js'
 import {
   DEFAULT_IDLE_EXIT_MS,
@@ -279,6 +284,8 @@ export const configSchema = z
           .int()
           .min(1000)
           .default(24 * 3_600_000),
+        /** Most finished tasks kept (the oldest finished go first, before their TTL): bounds what retention holds. */
+        maxFinishedTasks: z.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_FINISHED_TASKS),
         /**
          * fsync every journal batch: acknowledged tasks survive a power loss
          * too, not only a crash of the process, at one disk flush per group
@@ -295,6 +302,7 @@ export const configSchema = z
         dispatch: 'auto',
         leaseMs: DEFAULT_LEASE_MS,
         resultTtlMs: DEFAULT_RESULT_TTL_MS,
+        maxFinishedTasks: DEFAULT_MAX_FINISHED_TASKS,
         syncWrites: false,
         worker: { maxConcurrency: DEFAULT_WORKER_CONCURRENCY }
       }),

@@ -12,8 +12,11 @@ import type { WorkerHost } from './worker/task-worker.js'
 export type { MeshPort }
 
 export interface QueueInit {
-  /** The queue's config (syncWrites may be left out: off). */
-  config: Omit<MeshConfig['queue'], 'syncWrites'> & { syncWrites?: boolean }
+  /** The queue's config (syncWrites may be left out: off; maxFinishedTasks: DEFAULT_MAX_FINISHED_TASKS). */
+  config: Omit<MeshConfig['queue'], 'syncWrites' | 'maxFinishedTasks'> & {
+    syncWrites?: boolean
+    maxFinishedTasks?: number
+  }
   /** The mesh's name: namespaces the task topic and announcements. */
   meshName: string
 }

@@ -6,7 +6,13 @@ import type { ViewCallContext } from '../mcp/view.js'
 import type { CatalogAdvert } from '../mesh/index.js'
 import type { JsonObject, Tool } from '../tools/types.js'
 import type { QueueComponents, QueueInit } from './components.js'
-import { ANNOUNCE_INTERVAL_MS, heartbeatIntervalMs, MAX_ANNOUNCED_TASKS, SWEEP_FLOOR_MS } from './constants.js'
+import {
+  ANNOUNCE_INTERVAL_MS,
+  DEFAULT_MAX_FINISHED_TASKS,
+  heartbeatIntervalMs,
+  MAX_ANNOUNCED_TASKS,
+  SWEEP_FLOOR_MS
+} from './constants.js'
 import { TaskTopic } from './owner/announce.js'
 import { QueueOwner } from './owner/api.js'
 import { TaskDispatch } from './owner/dispatch.js'
@@ -89,6 +95,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
     })
     this.#store = new TaskStore({
       resultTtlMs: config.resultTtlMs,
+      maxFinished: config.maxFinishedTasks ?? DEFAULT_MAX_FINISHED_TASKS,
       syncWrites: config.syncWrites,
       onChange: (task) => {
         // One copy of the task for its waiters and the event's listeners.

@@ -42,7 +42,9 @@ export function storedTask(id: string, overrides: Partial<StoredTask> = {}): Sto
  * The owner's state machine without a node: a task store on a memory
  * datastore, a scheduler whose pump never runs, and the lease book.
  */
-export async function ownerParts(options: { leaseMs?: number; datastore?: MemoryDatastore } = {}): Promise<{
+export async function ownerParts(
+  options: { leaseMs?: number; datastore?: MemoryDatastore; maxFinished?: number } = {}
+): Promise<{
   store: TaskStore
   scheduler: Scheduler
   leases: LeaseBook
@@ -54,6 +56,7 @@ export async function ownerParts(options: { leaseMs?: number; datastore?: Memory
   const metrics = new QueueMetrics()
   const store = new TaskStore({
     resultTtlMs: 60_000,
+    maxFinished: options.maxFinished ?? 10_000,
     onChange: (task) => changes.push(structuredClone(task)),
     onFinish: (at) => metrics.finished(at)
   })

@@ -251,6 +251,7 @@ export class QueueOwner {
     const task = store.require(id)
     if (task.state !== 'failed' && task.state !== 'dead' && task.state !== 'cancelled')
       throw new TaskNotRetryableError(id, task.state)
+    store.reopen(task)
     task.state = 'queued'
     task.runAt = Date.now()
     task.updatedAt = Date.now()

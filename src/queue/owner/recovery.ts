@@ -57,6 +57,8 @@ export async function recoverTasks(init: RecoveryInit): Promise<RecoveryReport> 
       }
     }
   }
+  // A journal written under a larger maxFinished (or before it existed) is cut down to it.
+  store.trimFinished()
   if (tasks.length > 0) log('recovered %d tasks (%d requeued, %d re-leasing)', tasks.length, requeued, releasing)
   return { recovered: tasks.length, requeued, releasing }
 }

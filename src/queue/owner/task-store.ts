@@ -1,13 +1,26 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import type { Datastore } from 'interface-datastore'
+import { meshLogger } from '../../util/logger.js'
+import { errorMessage } from '../../util/errors.js'
 import { UnknownTaskError } from '../errors.js'
-import type { AttemptOutcome, TaskState } from '../types.js'
+import { type AttemptOutcome, FINAL_STATES, type TaskState } from '../types.js'
 import { TaskJournal } from './journal.js'
 import type { StoredTask } from './types.js'
+
+const log = meshLogger('queue')
+
+/** The finish order drops its consumed head, or its stale entries, once they are most of it and this many. */
+const COMPACT_AFTER = 1024
+
+interface FinishEntry {
+  readonly task: StoredTask
+}
 
 export interface TaskStoreInit {
   /** Finished tasks are kept this long. */
   resultTtlMs: number
+  /** At most this many finished tasks are kept: the oldest finished go first (DEFAULT_MAX_FINISHED_TASKS). */
+  maxFinished: number
   /** fsync every journal batch (queue.syncWrites). */
   syncWrites?: boolean
   /** Every state change of a task (the owner emits its `task` event). */
@@ -25,6 +38,15 @@ export class TaskStore {
   readonly #idempotency = new Map<string, string>()
   readonly #init: TaskStoreInit
   #journal?: TaskJournal
+  /**
+   * Finished tasks, oldest first (by when they finished). An entry is current
+   * while `#current` maps its task to it: a task finished again has a newer one.
+   */
+  #finishOrder: FinishEntry[] = []
+  #finishHead = 0
+  readonly #current = new WeakMap<StoredTask, FinishEntry>()
+  /** Tasks in `tasks` in a final state. */
+  #finishedCount = 0
   paused = false
   seq = 0
 
@@ -65,9 +87,18 @@ export class TaskStore {
   }
 
   add(task: StoredTask): void {
+    const replaced = this.tasks.get(task.id)
+    if (replaced != null && FINAL_STATES.has(replaced.state)) this.#finishedCount--
     this.tasks.set(task.id, task)
     this.seq = Math.max(this.seq, task.seq)
     if (task.idempotencyKey != null) this.#idempotency.set(task.idempotencyKey, task.id)
+    // A finished task read back from the journal counts towards maxFinished (see trimFinished).
+    if (FINAL_STATES.has(task.state)) this.#noteFinished(task)
+  }
+
+  /** Finished tasks held (in memory and in the journal). */
+  get finishedCount(): number {
+    return this.#finishedCount
   }
 
   async remove(task: StoredTask): Promise<void> {
@@ -77,6 +108,8 @@ export class TaskStore {
 
   /** Forgets a task in memory only (its journal write failed). */
   drop(task: StoredTask): void {
+    if (this.tasks.get(task.id) !== task) return
+    if (FINAL_STATES.has(task.state)) this.#finishedCount--
     this.tasks.delete(task.id)
     if (task.idempotencyKey != null && this.#idempotency.get(task.idempotencyKey) === task.id)
       this.#idempotency.delete(task.idempotencyKey)
@@ -93,6 +126,7 @@ export class TaskStore {
   /** Moves a task to a final state and keeps it (and its result) for resultTtlMs. */
   finish(task: StoredTask, state: TaskState, detail: { result?: CallToolResult; error?: string }): void {
     const now = Date.now()
+    const wasFinal = FINAL_STATES.has(task.state)
     task.state = state
     task.finishedAt = now
     task.updatedAt = now
@@ -102,8 +136,60 @@ export class TaskStore {
     if (detail.result != null) task.result = detail.result
     if (detail.error != null) task.error = detail.error
     else if (state === 'succeeded') task.error = undefined
+    if (this.tasks.get(task.id) === task) {
+      if (wasFinal) this.#finishedCount--
+      this.#noteFinished(task)
+    }
     this.#init.onFinish(now)
     this.changed(task)
+    this.trimFinished()
+  }
+
+  /** A finished task goes back in line (a retry): it no longer counts as finished. */
+  reopen(task: StoredTask): void {
+    if (this.tasks.get(task.id) === task && FINAL_STATES.has(task.state)) this.#finishedCount--
+  }
+
+  /**
+   * Deletes the oldest finished tasks (memory now, journal in the background)
+   * until at most maxFinished are left: a bound on what results retention
+   * holds however fast tasks finish, besides resultTtlMs.
+   */
+  trimFinished(): void {
+    const order = this.#finishOrder
+    while (this.#finishedCount > this.#init.maxFinished && this.#finishHead < order.length) {
+      const entry = order[this.#finishHead++]!
+      if (!this.#isCurrent(entry)) continue
+      const { id } = entry.task
+      this.remove(entry.task).catch((err: unknown) =>
+        log.error('deleting finished task %s failed: %s', id, errorMessage(err))
+      )
+    }
+    // The consumed head goes once it is most of the array.
+    if (this.#finishHead > COMPACT_AFTER && this.#finishHead * 2 > order.length) {
+      this.#finishOrder = order.slice(this.#finishHead)
+      this.#finishHead = 0
+    }
+  }
+
+  /** Whether the entry stands for a task still held, still finished, and not finished again since. */
+  #isCurrent(entry: FinishEntry): boolean {
+    const { task } = entry
+    return this.#current.get(task) === entry && this.tasks.get(task.id) === task && FINAL_STATES.has(task.state)
+  }
+
+  #noteFinished(task: StoredTask): void {
+    this.#finishedCount++
+    const entry: FinishEntry = { task }
+    this.#current.set(task, entry)
+    this.#finishOrder.push(entry)
+    // Stale entries (tasks retried, finished again, deleted by TTL or queue_clear) are dropped once they outnumber
+    // the live ones: the order stays within about twice the finished tasks held, however they leave.
+    const held = this.#finishOrder.length - this.#finishHead
+    if (held > COMPACT_AFTER && held > 2 * this.#finishedCount) {
+      this.#finishOrder = this.#finishOrder.slice(this.#finishHead).filter((e) => this.#isCurrent(e))
+      this.#finishHead = 0
+    }
   }
 }
 
