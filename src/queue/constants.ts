@@ -24,8 +24,8 @@ export function heartbeatIntervalMs(leaseMs: number, floorMs: number): number {
 export const DEFAULT_RESULT_TTL_MS = 24 * hour
 /**
  * Most finished tasks (and results) kept; config `queue.maxFinishedTasks`. The oldest finished beyond it are
- * deleted (memory and journal) before their TTL: every kept task costs ~1.6 KB of heap, so a day of retention
- * at a steady rate was unbounded (1,000 tasks/s for one hour: ~5.8 GB). 10,000 keeps ~16 MB, like BullMQ's
+ * deleted (memory and journal) before their TTL: every kept task costs ~1.5 KB of heap, so a day of retention
+ * at a steady rate was unbounded (1,000 tasks/s for one hour: ~5 GB). 10,000 keeps ~15 MB, as BullMQ's
  * `removeOnComplete: { count }` keeps the newest jobs.
  */
 export const DEFAULT_MAX_FINISHED_TASKS = 10_000
