@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
+import { quickToolResult } from './quick-result.js'
 import { sdkVersion } from './sdk-version.js'
 
 const log = meshLogger('mcp:fast-call')
@@ -58,7 +59,7 @@ interface WireCodec {
 type RequestHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Record<string, unknown>>
 
 /** The session's codec, able to validate tools/call requests and results. */
-type CheckingCodec = Required<Pick<WireCodec, 'validateRequest' | 'validateResult'>>
+type CheckingCodec = Required<Pick<WireCodec, 'era' | 'validateRequest' | 'validateResult'>>
 
 /** The handler the front registered for tools/call (`setRequestHandler('tools/call', handler)`). */
 export type ToolCallHandler = (
@@ -143,7 +144,9 @@ function validatedOnce(
       (await onCall(parsed, handlerCtx)) as Record<string, unknown>
     const result = await invoke.call(server, 'tools/call', stored, request, ctx)
     if (isPlainObject(result) && result.resultType === 'input_required') return result
-    const validation = codec.validateResult('tools/call', normalizeContentless(result))
+    const normalized = normalizeContentless(result)
+    // The common shape checked by hand (quick-result.ts); anything else gets the codec's schema.
+    const validation = quickToolResult(codec.era, normalized) ?? codec.validateResult('tools/call', normalized)
     if (!validation.ok) throw codecRefusal(validation, 'result')
     return validation.value
   }

@@ -1,0 +1,209 @@
+import { Client } from '@modelcontextprotocol/client'
+import { Server, SERVER_INFO_META_KEY } from '@modelcontextprotocol/server'
+import { describe, expect, it } from 'vitest'
+import { MODERN_ERA } from '../../src/mcp/constants.js'
+import { quickModernToolResult, quickToolResult } from '../../src/mcp/quick-result.js'
+
+type Validation = { ok: true; value: unknown } | { ok: false; reason: string }
+interface Codec {
+  era: string
+  validateResult(method: string, raw: unknown): Validation
+}
+
+const LEGACY_ERA = '2025-11-25'
+
+/** The codec an SDK role uses once it negotiated `version` (its `_negotiatedWireCodec`). */
+function codecOf(role: object, version: string): Codec {
+  const internals = role as { _negotiatedProtocolVersion?: string; _negotiatedWireCodec(): Codec }
+  internals._negotiatedProtocolVersion = version
+  return internals._negotiatedWireCodec()
+}
+
+const server = new Server({ name: 's', version: '1' }, { capabilities: { tools: {} } })
+const client = new Client({ name: 'c', version: '1' })
+const serverLegacy = codecOf(new Server({ name: 's', version: '1' }, { capabilities: { tools: {} } }), LEGACY_ERA)
+const serverModern = codecOf(server, MODERN_ERA)
+const clientModern = codecOf(client, MODERN_ERA)
+
+/** A deterministic generator (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const symbolKeyed = (): Record<string | symbol, unknown> => ({ a: 1, [Symbol('s')]: 2 })
+class Box {
+  a = 1
+}
+const info = { name: 'peer', version: '1.0.0' }
+
+// Each a fresh value per call (the schemas' copies must not be compared with a shared input).
+const blocks: Array<() => unknown> = [
+  () => ({ type: 'text', text: 'hello' }),
+  () => ({ text: 'reordered', type: 'text' }),
+  () => ({ type: 'text', text: '' }),
+  () => ({ type: 'text', text: 'm', _meta: { k: 1 } }),
+  () => ({ type: 'text', text: 'm', _meta: undefined }),
+  () => ({ type: 'text', text: 'm', _meta: [] }),
+  () => ({ type: 'text', text: 'm', _meta: null }),
+  () => ({ type: 'text', text: 'm', _meta: symbolKeyed() }),
+  () => ({ type: 'text', text: 'm', _meta: JSON.parse('{"__proto__":{"x":1},"k":2}') }),
+  () => ({ type: 'text', text: 'm', annotations: { priority: 1 } }),
+  () => ({ type: 'text', text: 'm', extra: true }),
+  () => ({ type: 'text', text: 1 }),
+  () => ({ type: 'text' }),
+  () => ({ type: 'image', data: 'aGk=', mimeType: 'image/png' }),
+  () => JSON.parse('{"type":"text","text":"p","__proto__":{"y":1}}'),
+  () => Object.assign(Object.create(null), { type: 'text', text: 'n' }),
+  () => null,
+  () => 'text'
+]
+const metas: Array<() => unknown> = [
+  () => undefined,
+  () => ({}),
+  () => ({ 'mcp-mesh/peer': 'p', 'mcp-mesh/attempts': 1 }),
+  () => ({ progressToken: 'a' }),
+  () => ({ other: 1, progressToken: 'b' }),
+  () => ({ other: 1, [SERVER_INFO_META_KEY]: { ...info }, more: 2 }),
+  () => ({ [SERVER_INFO_META_KEY]: { version: '1', name: 'reordered' } }),
+  () => ({ progressToken: 3 }),
+  () => ({ progressToken: 1.5 }),
+  () => ({ progressToken: 2 ** 60 }),
+  () => ({ progressToken: null }),
+  () => ({ 'io.modelcontextprotocol/related-task': { taskId: 't' } }),
+  () => ({ [SERVER_INFO_META_KEY]: { ...info } }),
+  () => ({ [SERVER_INFO_META_KEY]: { ...info, title: 'T', description: 'd', websiteUrl: 'https://x' } }),
+  () => ({ [SERVER_INFO_META_KEY]: { ...info, extra: 1 } }),
+  () => ({ [SERVER_INFO_META_KEY]: { ...info, icons: [] } }),
+  () => ({ [SERVER_INFO_META_KEY]: { name: 'x' } }),
+  () => ({ [SERVER_INFO_META_KEY]: { name: 'x', version: 1 } }),
+  () => ({ [SERVER_INFO_META_KEY]: { ...info, title: undefined } }),
+  () => ({ [SERVER_INFO_META_KEY]: undefined }),
+  () => ({ [SERVER_INFO_META_KEY]: 'x' }),
+  () => JSON.parse('{"__proto__":{"z":1},"k":1}'),
+  () => [],
+  () => null,
+  () => symbolKeyed()
+]
+const structured: Array<() => unknown> = [
+  () => undefined,
+  () => ({ message: 'm', n: 1 }),
+  () => ({}),
+  () => [],
+  () => null,
+  () => 'text',
+  () => symbolKeyed(),
+  () => new Box(),
+  () => Object.assign(Object.create(null), { a: 1 }),
+  () => JSON.parse('{"__proto__":{"z":1},"k":1}')
+]
+const errors: Array<() => unknown> = [() => undefined, () => true, () => false, () => 'true', () => null]
+
+function generate(random: () => number): unknown {
+  const pick = <T>(list: Array<() => T>): T => list[Math.floor(random() * list.length)]!()
+  const roll = random()
+  if (roll < 0.03) return pick<unknown>([() => null, () => [], () => 'x', () => new Box()])
+  const value: Record<string, unknown> = {}
+  if (random() < 0.97) {
+    const content: unknown[] = []
+    const count = Math.floor(random() * 3)
+    for (let i = 0; i < count; i++) content.push(random() < 0.7 ? blocks[0]!() : pick(blocks))
+    value.content = random() < 0.97 ? content : pick([() => ({}), () => 'c', () => null])
+  }
+  if (random() < 0.5) value._meta = pick(metas)
+  if (random() < 0.4) value.structuredContent = pick(structured)
+  if (random() < 0.4) value.isError = pick(errors)
+  if (random() < 0.1) value.extra = { any: 'thing' }
+  if (random() < 0.05) return JSON.parse(JSON.stringify({ ...value, __proto__x: 1 }).replace('__proto__x', '__proto__'))
+  return value
+}
+
+describe('quickToolResult', () => {
+  const cases = (() => {
+    const random = prng(1303)
+    return Array.from({ length: 4000 }, () => generate(random))
+  })()
+
+  const eras: Array<[string, Codec]> = [
+    ['2025-11-25 server', serverLegacy],
+    ['2026-07-28 server', serverModern]
+  ]
+
+  /** The same keys and values, in the same order (what reaches the wire). */
+  function same(quick: unknown, verdict: Validation, input: unknown): void {
+    expect(verdict.ok, JSON.stringify(input)).toBe(true)
+    const value = (verdict as { value: unknown }).value
+    expect(quick, JSON.stringify(input)).toStrictEqual(value)
+    expect(JSON.stringify(quick)).toBe(JSON.stringify(value))
+  }
+
+  for (const [label, codec] of eras) {
+    it(`takes only what the ${label} codec takes, as the codec's parse returns it`, () => {
+      let taken = 0
+      for (const value of cases) {
+        const quick = quickToolResult(codec.era, value)
+        if (quick === undefined) continue
+        taken++
+        same(quick.value, codec.validateResult('tools/call', value), value)
+      }
+      // Not vacuous: the common shapes are taken.
+      expect(taken).toBeGreaterThan(cases.length / 4)
+    })
+  }
+
+  it('takes only what the 2026-07-28 client codec takes of a result less its resultType', () => {
+    let taken = 0
+    const random = prng(2026)
+    for (const value of cases) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) continue
+      // resultType where the peer's encoder puts it (after the result's keys), or first.
+      const raw: Record<string, unknown> =
+        random() < 0.5 ? { ...value, resultType: 'complete' } : { resultType: 'complete', ...value }
+      const quick = quickModernToolResult(raw)
+      if (quick === undefined) continue
+      taken++
+      const { resultType: _complete, ...lifted } = raw
+      same(quick, clientModern.validateResult('tools/call', lifted), raw)
+    }
+    expect(taken).toBeGreaterThan(cases.length / 4)
+  })
+
+  it('takes the hot-path shapes of both eras, copying only what is out of order', () => {
+    const inOrder = {
+      _meta: { 'mcp-mesh/peer': 'p', 'mcp-mesh/attempts': 1 },
+      content: [{ type: 'text', text: 'echo: m' }]
+    }
+    expect(quickToolResult(LEGACY_ERA, inOrder)?.value).toBe(inOrder)
+    const annotated = { content: [{ type: 'text', text: 'echo: m' }], _meta: { 'mcp-mesh/peer': 'p' } }
+    const copied = quickToolResult(LEGACY_ERA, annotated)?.value
+    expect(JSON.stringify(copied)).toBe(JSON.stringify({ _meta: annotated._meta, content: annotated.content }))
+    const peer = {
+      _meta: { [SERVER_INFO_META_KEY]: info },
+      content: [{ type: 'text', text: 'echo: m' }],
+      structuredContent: { message: 'm' }
+    }
+    expect(quickModernToolResult(peer)).toBe(peer)
+    expect(quickToolResult(MODERN_ERA, peer)).toEqual({ ok: true, value: peer })
+    expect(quickModernToolResult({ ...peer, resultType: 'complete' })).toStrictEqual(peer)
+    expect(quickToolResult('2099-01-01', peer)).toBeUndefined()
+  })
+
+  it('leaves to the schema what it would change or refuse', () => {
+    const declined = [
+      { content: [{ type: 'text', text: 'm', annotations: {} }] },
+      { content: [{ type: 'text', text: 'm', extra: 1 }] },
+      { content: [{ type: 'image', data: 'aGk=', mimeType: 'image/png' }] },
+      { content: [], isError: 'yes' },
+      { content: [], _meta: { [SERVER_INFO_META_KEY]: { name: 'x' } } },
+      JSON.parse('{"content":[],"__proto__":{"a":1}}')
+    ]
+    for (const value of declined) expect(quickModernToolResult(value), JSON.stringify(value)).toBeUndefined()
+    expect(quickToolResult(LEGACY_ERA, { content: [], _meta: { progressToken: 1.5 } })).toBeUndefined()
+    expect(quickToolResult(LEGACY_ERA, { content: [], structuredContent: [] })).toBeUndefined()
+  })
+})
