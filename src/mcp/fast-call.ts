@@ -12,7 +12,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
-import { quickToolResult } from './quick-result.js'
+import { quickToolRequest, quickToolResult } from './quick-tool-call.js'
 import { sdkVersion } from './sdk-version.js'
 
 const log = meshLogger('mcp:fast-call')
@@ -137,7 +137,7 @@ function validatedOnce(
   const invoke = internals._invokeInputRequiredCapableHandler
   if (!oneValidation || onCall == null || invoke == null) return undefined
   return async (request, ctx, codec) => {
-    const validated = codec.validateRequest('tools/call', request)
+    const validated = quickToolRequest(codec.era, request) ?? codec.validateRequest('tools/call', request)
     if (!validated.ok) throw codecRefusal(validated, 'request')
     const parsed = validated.value as CallToolRequest
     const stored: RequestHandler = async (_request, handlerCtx) =>
@@ -145,7 +145,7 @@ function validatedOnce(
     const result = await invoke.call(server, 'tools/call', stored, request, ctx)
     if (isPlainObject(result) && result.resultType === 'input_required') return result
     const normalized = normalizeContentless(result)
-    // The common shape checked by hand (quick-result.ts); anything else gets the codec's schema.
+    // The common shape checked by hand (quick-tool-call.ts); anything else gets the codec's schema.
     const validation = quickToolResult(codec.era, normalized) ?? codec.validateResult('tools/call', normalized)
     if (!validation.ok) throw codecRefusal(validation, 'result')
     return validation.value

@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/client'
 import { Server, SERVER_INFO_META_KEY } from '@modelcontextprotocol/server'
 import { describe, expect, it } from 'vitest'
 import { MODERN_ERA } from '../../src/mcp/constants.js'
-import { quickModernToolResult, quickToolResult } from '../../src/mcp/quick-result.js'
+import { quickModernToolResult, quickToolRequest, quickToolResult } from '../../src/mcp/quick-tool-call.js'
 
 type Validation = { ok: true; value: unknown } | { ok: false; reason: string }
 interface Codec {
@@ -205,5 +205,60 @@ describe('quickToolResult', () => {
     for (const value of declined) expect(quickModernToolResult(value), JSON.stringify(value)).toBeUndefined()
     expect(quickToolResult(LEGACY_ERA, { content: [], _meta: { progressToken: 1.5 } })).toBeUndefined()
     expect(quickToolResult(LEGACY_ERA, { content: [], structuredContent: [] })).toBeUndefined()
+  })
+})
+
+describe('quickToolRequest', () => {
+  const requestCodec = serverLegacy as Codec & { validateRequest(method: string, raw: unknown): Validation }
+  const argsList: Array<() => unknown> = [
+    () => undefined,
+    () => ({ message: 'm' }),
+    () => ({}),
+    () => [],
+    () => null,
+    () => symbolKeyed(),
+    () => JSON.parse('{"__proto__":{"z":1},"k":1}'),
+    () => new Box()
+  ]
+  const names: Array<() => unknown> = [() => 'remote_echo', () => '', () => 1, () => undefined]
+
+  function generate(random: () => number): unknown {
+    const pick = <T>(list: Array<() => T>): T => list[Math.floor(random() * list.length)]!()
+    if (random() < 0.03) return pick<unknown>([() => null, () => [], () => new Box()])
+    const params: Record<string, unknown> = {}
+    const order = random() < 0.5 ? ['name', 'arguments', '_meta'] : ['_meta', 'name', 'arguments']
+    for (const key of order) {
+      if (key === 'name' && random() < 0.95) params.name = pick(names)
+      if (key === 'arguments' && random() < 0.8) params.arguments = pick(argsList)
+      if (key === '_meta' && random() < 0.5) params._meta = pick(metas)
+    }
+    if (random() < 0.1) params.extra = 1
+    if (random() < 0.05) params.task = random() < 0.5 ? { ttl: 1 } : 'x'
+    const request: Record<string, unknown> = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: random() < 0.95 ? 'tools/call' : 'tools/list',
+      params: random() < 0.97 ? params : pick<unknown>([() => null, () => [], () => undefined])
+    }
+    if (random() < 0.05) request.extra = true
+    return request
+  }
+
+  it('takes only what the 2025-11-25 codec takes, as its parse returns it', () => {
+    const random = prng(2025)
+    let taken = 0
+    for (let i = 0; i < 4000; i++) {
+      const request = generate(random)
+      const quick = quickToolRequest(LEGACY_ERA, request)
+      if (quick === undefined) continue
+      taken++
+      const verdict = requestCodec.validateRequest('tools/call', request)
+      expect(verdict.ok, JSON.stringify(request)).toBe(true)
+      const value = (verdict as { value: unknown }).value
+      expect(quick.value, JSON.stringify(request)).toStrictEqual(value)
+      expect(JSON.stringify(quick.value)).toBe(JSON.stringify(value))
+    }
+    expect(taken).toBeGreaterThan(500)
+    expect(quickToolRequest(MODERN_ERA, { method: 'tools/call', params: { name: 'x' } })).toBeUndefined()
   })
 })
