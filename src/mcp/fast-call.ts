@@ -140,8 +140,9 @@ function validatedOnce(
     const validated = quickToolRequest(codec.era, request) ?? codec.validateRequest('tools/call', request)
     if (!validated.ok) throw codecRefusal(validated, 'request')
     const parsed = validated.value as CallToolRequest
-    const stored: RequestHandler = async (_request, handlerCtx) =>
-      (await onCall(parsed, handlerCtx)) as Record<string, unknown>
+    // The front's handler is an async function (it never throws synchronously): its own promise, no async layer.
+    const stored: RequestHandler = (_request, handlerCtx) =>
+      onCall(parsed, handlerCtx) as Promise<Record<string, unknown>>
     const result = await invoke.call(server, 'tools/call', stored, request, ctx)
     if (isPlainObject(result) && result.resultType === 'input_required') return result
     const normalized = normalizeContentless(result)
@@ -299,8 +300,7 @@ export function fastToolCalls(
       codec?.validateRequest != null && codec.validateResult != null ? (codec as CheckingCodec) : undefined
     const handler: RequestHandler | undefined =
       registered != null && once != null && checking != null
-        ? async (handedRequest, handedCtx) =>
-            (await once(handedRequest, handedCtx, checking)) as Record<string, unknown>
+        ? (handedRequest, handedCtx) => once(handedRequest, handedCtx, checking) as Promise<Record<string, unknown>>
         : registered
     const channel = internals.transport
     const notifyVia = internals._notificationViaCodec

@@ -25,17 +25,21 @@ interface Waiting {
   reject: (err: Error) => void
 }
 
+/** The waiting requests of every call that never asked for input (read-only in effect: `#ask` replaces it before a set). */
+const NO_WAITING: Map<string, Waiting> = new Map()
+
 interface PendingCall<R> {
   /** Set when the call first waits for input (a call that never does needs no id). */
   id?: string
   round: number
   settled: boolean
   result?: { value: R } | { error: unknown }
-  readonly waiting: Map<string, Waiting>
+  /** NO_WAITING until the call first asks (most never do: no map per call). */
+  waiting: Map<string, Waiting>
   /** Capabilities of the caller, as its latest request declared them. */
   capabilities: ClientCapabilities
   /** Capabilities a request needed and the caller lacked: the answer is -32021 if the call then fails. */
-  readonly missing: ClientCapabilities
+  missing?: ClientCapabilities
   /** Wakes the round in progress (a result, or an input request). */
   wake?: () => void
   progress?: (progress: ToolProgress) => void
@@ -172,9 +176,8 @@ export class InputRounds {
     const call: PendingCall<unknown> = {
       round: 0,
       settled: false,
-      waiting: new Map(),
+      waiting: NO_WAITING,
       capabilities,
-      missing: {},
       progress: reportProgress,
       controller: new AbortController(),
       nextKey: 1
@@ -202,6 +205,7 @@ export class InputRounds {
   async #ask(call: PendingCall<unknown>, request: InputRequest): Promise<Record<string, unknown>> {
     const capability = CAPABILITY_OF[request.method]
     if (call.capabilities[capability] == null) {
+      call.missing ??= {}
       call.missing[capability] = {}
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { [capability]: {} } })
     }
@@ -209,6 +213,7 @@ export class InputRounds {
     if (request.signal?.aborted === true) throw new Error(`${request.method} was cancelled by the server that asked`)
     return new Promise((resolve, reject) => {
       const key = `${capability}-${call.nextKey++}`
+      if (call.waiting === NO_WAITING) call.waiting = new Map()
       call.waiting.set(key, { request, resolve, reject })
       // The asking server cancelled: no longer waiting, and the next round does not carry it.
       request.signal?.addEventListener(
@@ -287,12 +292,12 @@ export class InputRounds {
   #outcome(call: PendingCall<unknown>): unknown {
     const result = call.result!
     if ('value' in result) {
-      if (hasKeys(call.missing) && isErrorResult(result.value)) {
+      if (call.missing !== undefined && hasKeys(call.missing) && isErrorResult(result.value)) {
         throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
       }
       return result.value
     }
-    if (hasKeys(call.missing)) {
+    if (call.missing !== undefined && hasKeys(call.missing)) {
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
     }
     throw result.error
@@ -302,6 +307,7 @@ export class InputRounds {
     clearTimeout(call.expiry)
     if (call.id !== undefined) this.#pending.delete(call.id)
     call.controller.abort(reason)
+    if (call.waiting.size === 0) return
     for (const waiting of call.waiting.values()) waiting.reject(reason)
     call.waiting.clear()
   }
