@@ -8,8 +8,9 @@ import { MODERN_ERA } from './constants.js'
  * compares them with the codecs' own verdicts). A result: a plain object whose `content` holds only text
  * blocks (`type`, `text`, an optional plain `_meta`), an optional boolean
  * `isError`, and the era's `structuredContent` and `_meta`. For such a value
- * the schema's parse succeeds and returns a copy with the same keys and
- * values, its keys in the schema's order: the parsed result here is the
+ * the schema's parse succeeds and returns a copy with the same string keys
+ * and values (symbol keys it drops; they never reach JSON), its keys in the
+ * schema's order: the parsed result here is the
  * value itself when its keys are in that order already, else a copy of the
  * objects whose keys are not (at most the result and its `_meta`). Anything
  * else (other content types, annotations, unusual `_meta`, a non-plain
@@ -47,22 +48,24 @@ const MODERN_META_KEYS = [SERVER_INFO_META_KEY] as const
 
 /**
  * An object the schemas take key by key and copy as it is: its prototype is
- * Object.prototype (the schemas' `isPlainObject`, with no inherited keys),
- * it has no own `__proto__` key (JSON.parse makes one; the schemas drop it)
- * and no symbol keys (an object schema drops them, a record refuses them).
+ * Object.prototype (the schemas' `isPlainObject`, with no inherited keys)
+ * and it has no own `__proto__` key (JSON.parse makes one; the schemas drop
+ * it). Symbol keys an object schema drops, and so does every JSON text this
+ * value becomes (JSON has none): they are not looked for here.
  */
 function plain(value: unknown): value is Record<string, unknown> {
   return (
     typeof value === 'object' &&
     value !== null &&
     Object.getPrototypeOf(value) === Object.prototype &&
-    !Object.hasOwn(value, '__proto__') &&
-    Object.getOwnPropertySymbols(value).length === 0
+    !Object.hasOwn(value, '__proto__')
   )
 }
 
-/** `z.record(z.string(), z.unknown())`. */
-const record = plain
+/** `z.record(z.string(), z.unknown())`: a plain object without symbol keys (a record refuses them). */
+function record(value: unknown): boolean {
+  return plain(value) && Object.getOwnPropertySymbols(value).length === 0
+}
 
 /**
  * A strict-keyed object's keys (the schema strips others): only `order`'s,
