@@ -12,7 +12,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { meshLogger } from '../util/logger.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
-import { quickToolCallRequest, quickToolCallResult } from './quick-tool-call.js'
+import { quickToolRequest, quickToolResult } from './quick-tool-call.js'
 import { sdkVersion } from './sdk-version.js'
 
 const log = meshLogger('mcp:fast-call')
@@ -147,7 +147,7 @@ function validatedOnce(
   if (!oneValidation || onCall == null || invoke == null) return undefined
   return async (request, ctx, codec) => {
     // The common shapes are checked by hand (quick-tool-call.ts: the codec's answer for them); the rest by the codec.
-    const validated = quickToolCallRequest(codec.era, request) ?? codec.validateRequest('tools/call', request)
+    const validated = quickToolRequest(codec.era, request) ?? codec.validateRequest('tools/call', request)
     if (!validated.ok) throw codecRefusal(validated, 'request')
     const parsed = validated.value as CallToolRequest
     const stored: RequestHandler = (_request, handlerCtx) =>
@@ -170,7 +170,7 @@ function validatedOnce(
     }
     if (isPlainObject(result) && result.resultType === 'input_required') return result
     const normalized = normalizeContentless(result)
-    const validation = quickToolCallResult(codec.era, normalized) ?? codec.validateResult('tools/call', normalized)
+    const validation = quickToolResult(codec.era, normalized) ?? codec.validateResult('tools/call', normalized)
     if (!validation.ok) throw codecRefusal(validation, 'result')
     return validation.value
   }

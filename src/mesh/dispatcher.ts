@@ -38,6 +38,9 @@ import type { MeshSurface, SurfaceEntry } from './surface.js'
 
 const log = meshLogger('dispatch')
 
+/** A call without required tags (no array per call). */
+const NO_TAGS: readonly string[] = []
+
 /** `_meta` keys on a mesh call's result: where it ran and how many attempts it took. */
 export const RESULT_PEER_META_KEY = 'mcp-mesh/peer'
 export const RESULT_ATTEMPTS_META_KEY = 'mcp-mesh/attempts'
@@ -137,7 +140,7 @@ export class PeerDispatcher implements MeshDispatcher {
       call.meta?.timeoutMs ??
       entry.providers.reduce((longest, peer) => Math.max(longest, this.#policyOf(entry, peer).timeoutMs), 0)
     const retry: RetryPolicy | undefined = call.meta?.retry
-    const requiredTags = call.meta?.tags ?? []
+    const requiredTags = call.meta?.tags ?? NO_TAGS
     const limit = deadline(ctx.signal, timeoutMs)
     try {
       const first = await this.#dispatchTo(call, entry, ctx, limit, timeoutMs, retry, requiredTags)
@@ -171,7 +174,7 @@ export class PeerDispatcher implements MeshDispatcher {
     // The rendezvous key only orders several providers.
     const key = offered.providers.length > 1 ? randomUUID() : ''
     // trust.sendTo: a provider it does not list is never called (the catalog lists none; a belt to those braces).
-    const sendable = offered.providers.filter((peer) => this.#gate.checkSend('call', peer))
+    const sendable = this.#sendable(offered.providers)
     if (sendable.length === 0) {
       const refused = offered.providers[0]
       const message =
@@ -180,7 +183,8 @@ export class PeerDispatcher implements MeshDispatcher {
     }
     const entry = sendable.length < offered.providers.length ? { ...offered, providers: sendable } : offered
     // Peers without a live connection are tried last (they may be gone for good).
-    const tried = new Set<string>(entry.providers.filter((peer) => this.#catalog.peer(peer)?.disconnectedAt != null))
+    const tried = new Set<string>()
+    for (const peer of entry.providers) if (this.#catalog.peer(peer)?.disconnectedAt != null) tried.add(peer)
     // Attempts that reached a peer and may have run the tool.
     let executions = 0
     let mayRepeat = false
@@ -191,14 +195,10 @@ export class PeerDispatcher implements MeshDispatcher {
       retryOverride?.maxAttempts ??
       entry.providers.reduce((most, peer) => Math.max(most, this.#policyOf(entry, peer).retry.maxAttempts), 1)
     for (let round = 0; round <= entry.providers.length + maxAttempts; round++) {
-      const ranked = rankCandidates(this.#candidates(entry), { key, requiredTags, tried })
+      const ranked = this.#ranked(entry, key, requiredTags, tried)
       // Prefer a peer not tried yet; re-use one only for an allowed retry.
-      const candidate =
-        ranked.find((c) => !tried.has(c.peerId) && !attempted.has(c.peerId)) ??
-        ranked.find((c) => !attempted.has(c.peerId)) ??
-        (mayRepeat ? ranked[0] : undefined)
-      if (candidate == null) break
-      const peer = candidate.peerId
+      const peer = nextPeer(ranked, tried, attempted) ?? (mayRepeat ? ranked[0] : undefined)
+      if (peer == null) break
       tried.add(peer)
       attempted.add(peer)
       mayRepeat = false
@@ -259,6 +259,36 @@ export class PeerDispatcher implements MeshDispatcher {
       result: errorResult(lastError?.message ?? new NoProviderError(call.name).message),
       executed: executions > 0
     }
+  }
+
+  /**
+   * The providers trust.sendTo lets this node call (each refusal counted once): the list itself when it
+   * refuses none (no copy per call).
+   */
+  #sendable(providers: string[]): string[] {
+    let allowed: string[] | undefined
+    for (let i = 0; i < providers.length; i++) {
+      const peer = providers[i]!
+      const sendable = this.#gate.checkSend('call', peer)
+      if (allowed !== undefined) {
+        if (sendable) allowed.push(peer)
+      } else if (!sendable) allowed = providers.slice(0, i)
+    }
+    return allowed ?? providers
+  }
+
+  /**
+   * The providers' peer ids, best first (rankCandidates); one provider and no required tags (the common
+   * case) is its own ranking, with no candidate built for it.
+   */
+  #ranked(
+    entry: SurfaceEntry,
+    key: string,
+    requiredTags: readonly string[],
+    tried: ReadonlySet<string>
+  ): readonly string[] {
+    if (entry.providers.length === 1 && requiredTags.length === 0) return entry.providers
+    return rankCandidates(this.#candidates(entry), { key, requiredTags, tried }).map((c) => c.peerId)
   }
 
   /** The policy of `peer`'s own offer of the entry's tool (its signed record and its own listing). */
@@ -356,6 +386,17 @@ export class PeerDispatcher implements MeshDispatcher {
       this.#outstanding.decrement(peer)
     }
   }
+}
+
+/** The first ranked peer neither tried nor attempted, else the first not attempted. */
+function nextPeer(
+  ranked: readonly string[],
+  tried: ReadonlySet<string>,
+  attempted: ReadonlySet<string>
+): string | undefined {
+  for (const peer of ranked) if (!tried.has(peer) && !attempted.has(peer)) return peer
+  for (const peer of ranked) if (!attempted.has(peer)) return peer
+  return undefined
 }
 
 function isToolError(result: CallToolResult): string | undefined {

@@ -14,6 +14,7 @@ import {
 import { ENVELOPE_META_KEYS, MODERN_ERA } from '../mcp/constants.js'
 import { meshLogger } from '../util/logger.js'
 import { P2PStreamTransport } from './p2p-transport.js'
+import { quickModernToolResult } from '../mcp/quick-tool-call.js'
 import { sdkVersion } from '../mcp/sdk-version.js'
 
 const log = meshLogger('mcp+p2p:fast-call')
@@ -404,6 +405,12 @@ function request(
         if (wireParseImplied && isPlainObject(raw) && raw.resultType === 'complete') {
           // One schema parse instead of two (see WIRE_PARSE_IMPLIED_BY); a refused result takes the full decode.
           // The SDK's `{ ...raw }` less resultType, by rest (a `delete` would leave a slow dictionary object).
+          // The common shape checked by hand (quick-tool-call.ts): the lifted result as the schema's parse returns it.
+          const quick = quickModernToolResult(raw)
+          if (quick !== undefined) {
+            resolve(quick)
+            return
+          }
           const { resultType: _complete, ...lifted } = raw
           const validated = schema['~standard'].validate(lifted)
           if ('value' in validated) {
