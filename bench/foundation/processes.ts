@@ -26,12 +26,17 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** A fresh, loopback-only home created with `mcp-mesh init`. */
-export async function makeHome(): Promise<string> {
+/**
+ * A home made by `bin` (this checkout's by default): another build's
+ * `init` writes the config its own schema takes (a config written by a
+ * newer build can carry keys an older one refuses).
+ */
+export async function makeHome(bin: string = BIN): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'mcp-mesh-bench-'))
   disposers.push(async () => rm(root, { recursive: true, force: true }))
   const home = join(root, 'home')
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(NODE, [BIN, 'init', '--home', home], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const child = spawn(NODE, [bin, 'init', '--home', home], { stdio: ['ignore', 'ignore', 'inherit'] })
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mcp-mesh init exited ${code}`))))
   })
   const path = join(home, 'config.json')

@@ -55,7 +55,7 @@ async function parseVariants(spec: string): Promise<Variant[]> {
       variants.push({ label, target: { label, command: NODE, args, env } })
       continue
     }
-    const home = await makeHome()
+    const home = await makeHome(join(checkout, 'bin', 'mcp-mesh.js'))
     const bridged = label.startsWith('bridged')
     const args = [join(checkout, 'bin', 'mcp-mesh.js'), 'start', ...(bridged ? [] : ['--foreground'])]
     const target = { label, command: NODE, args: [...args, '--home', home, ...LOOPBACK], env }
