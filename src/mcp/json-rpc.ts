@@ -17,7 +17,7 @@ export function quickJsonRpc(value: unknown): JSONRPCMessage | undefined {
   const hasId = 'id' in value
   if (hasId) {
     const id = value.id
-    if (!(typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)))) return undefined
+    if (!(typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id)))) return undefined
     keys++
   }
   if (typeof value.method === 'string') {
@@ -93,5 +93,5 @@ function plainMeta(meta: unknown): boolean {
   if (!isPlainObject(meta) || RELATED_TASK_META_KEY in meta) return false
   if (!('progressToken' in meta)) return true
   const token = meta.progressToken
-  return typeof token === 'string' || (typeof token === 'number' && Number.isInteger(token))
+  return typeof token === 'string' || (typeof token === 'number' && Number.isSafeInteger(token))
 }

@@ -36,6 +36,22 @@ describe('quickJsonRpc', () => {
   it('leaves everything else to the SDK schema', () => {
     for (const message of declined) expect(quickJsonRpc(message)).toBeUndefined()
   })
+
+  it('declines integers beyond 2^53 as ids and progress tokens, as the SDK schema refuses them', () => {
+    const unsafe = [
+      { jsonrpc: '2.0', id: 1e20, method: 'ping' },
+      { jsonrpc: '2.0', id: 2 ** 53, method: 'ping' },
+      { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: { progressToken: 2 ** 60 } } }
+    ]
+    for (const message of unsafe) {
+      expect(() => parseJSONRPCMessage(message)).toThrow()
+      expect(quickJsonRpc(message)).toBeUndefined()
+    }
+    // Control: the largest safe integer is an id both take.
+    const safe = { jsonrpc: '2.0', id: Number.MAX_SAFE_INTEGER, method: 'ping' }
+    expect(() => parseJSONRPCMessage(safe)).not.toThrow()
+    expect(quickJsonRpc(safe)).toBe(safe)
+  })
 })
 
 describe('quickJsonRpc, results carrying serverInfo', () => {

@@ -57,8 +57,9 @@ export async function recoverTasks(init: RecoveryInit): Promise<RecoveryReport> 
       }
     }
   }
-  // A journal written under a larger maxFinished (or before it existed) is cut down to it.
-  store.trimFinished()
+  // Finished tasks in the order they finished; a journal written under a larger maxFinished (or before it existed)
+  // is cut down to it, oldest finished first.
+  store.loaded()
   if (tasks.length > 0) log('recovered %d tasks (%d requeued, %d re-leasing)', tasks.length, requeued, releasing)
   return { recovered: tasks.length, requeued, releasing }
 }

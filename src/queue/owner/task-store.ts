@@ -12,8 +12,9 @@ const log = meshLogger('queue')
 /** The finish order drops its consumed head, or its stale entries, once they are most of it and this many. */
 const COMPACT_AFTER = 1024
 
+/** A task's place in the finish order: its id only, so an entry keeps no deleted task (or result) alive. */
 interface FinishEntry {
-  readonly task: StoredTask
+  readonly id: string
 }
 
 export interface TaskStoreInit {
@@ -41,8 +42,9 @@ export class TaskStore {
   /**
    * Finished tasks, oldest first (by when they finished). An entry is current
    * while `#current` maps its task to it: a task finished again has a newer one.
+   * Slots before `#finishHead` are consumed (emptied).
    */
-  #finishOrder: FinishEntry[] = []
+  #finishOrder: Array<FinishEntry | undefined> = []
   #finishHead = 0
   readonly #current = new WeakMap<StoredTask, FinishEntry>()
   /** Tasks in `tasks` in a final state. */
@@ -158,11 +160,12 @@ export class TaskStore {
   trimFinished(): void {
     const order = this.#finishOrder
     while (this.#finishedCount > this.#init.maxFinished && this.#finishHead < order.length) {
-      const entry = order[this.#finishHead++]!
-      if (!this.#isCurrent(entry)) continue
-      const { id } = entry.task
-      this.remove(entry.task).catch((err: unknown) =>
-        log.error('deleting finished task %s failed: %s', id, errorMessage(err))
+      const entry = order[this.#finishHead]
+      order[this.#finishHead++] = undefined
+      const task = entry == null ? undefined : this.#currentTask(entry)
+      if (task == null) continue
+      this.remove(task).catch((err: unknown) =>
+        log.error('deleting finished task %s failed: %s', task.id, errorMessage(err))
       )
     }
     // The consumed head goes once it is most of the array.
@@ -172,22 +175,47 @@ export class TaskStore {
     }
   }
 
-  /** Whether the entry stands for a task still held, still finished, and not finished again since. */
-  #isCurrent(entry: FinishEntry): boolean {
-    const { task } = entry
-    return this.#current.get(task) === entry && this.tasks.get(task.id) === task && FINAL_STATES.has(task.state)
+  /** The task the entry stands for, if it is still held, still finished, and not finished again since. */
+  #currentTask(entry: FinishEntry): StoredTask | undefined {
+    const task = this.tasks.get(entry.id)
+    return task != null && this.#current.get(task) === entry && FINAL_STATES.has(task.state) ? task : undefined
+  }
+
+  /**
+   * After recovery added the journal's tasks (in submission order): puts the
+   * finished ones in the order they finished, then trims to maxFinished, so
+   * a journal written under a larger bound loses its oldest finished tasks.
+   */
+  loaded(): void {
+    const finished: StoredTask[] = []
+    for (let i = this.#finishHead; i < this.#finishOrder.length; i++) {
+      const entry = this.#finishOrder[i]
+      const task = entry == null ? undefined : this.#currentTask(entry)
+      if (task != null) finished.push(task)
+    }
+    finished.sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
+    this.#finishOrder = []
+    this.#finishHead = 0
+    for (const task of finished) {
+      const entry: FinishEntry = { id: task.id }
+      this.#current.set(task, entry)
+      this.#finishOrder.push(entry)
+    }
+    this.trimFinished()
   }
 
   #noteFinished(task: StoredTask): void {
     this.#finishedCount++
-    const entry: FinishEntry = { task }
+    const entry: FinishEntry = { id: task.id }
     this.#current.set(task, entry)
     this.#finishOrder.push(entry)
     // Stale entries (tasks retried, finished again, deleted by TTL or queue_clear) are dropped once they outnumber
     // the live ones: the order stays within about twice the finished tasks held, however they leave.
     const held = this.#finishOrder.length - this.#finishHead
     if (held > COMPACT_AFTER && held > 2 * this.#finishedCount) {
-      this.#finishOrder = this.#finishOrder.slice(this.#finishHead).filter((e) => this.#isCurrent(e))
+      this.#finishOrder = this.#finishOrder
+        .slice(this.#finishHead)
+        .filter((e) => e != null && this.#currentTask(e) != null)
       this.#finishHead = 0
     }
   }

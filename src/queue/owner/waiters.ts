@@ -8,9 +8,9 @@ export interface WaitOptions {
 }
 
 /**
- * One caller of waitFor. One object per wait: it is its signal's abort
- * listener (`handleEvent`) and its timer's argument, where closures would
- * make four objects more per task (`task_submit` with `wait` waits for every
+ * One caller of waitFor: one object (and one abort closure, when the wait
+ * has a signal) per wait; it is its timer's argument, where closures would
+ * make more objects per task (`task_submit` with `wait` waits for every
  * task it submits).
  */
 class Waiter {
@@ -28,7 +28,7 @@ class Waiter {
     this.#resolve = settle.resolve
     this.#reject = settle.reject
     if (options.timeoutMs != null) this.#timer = setTimeout(timedOut, options.timeoutMs, this)
-    options.signal?.addEventListener('abort', this, { once: true })
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true })
   }
 
   finished(task: Task): void {
@@ -41,8 +41,12 @@ class Waiter {
     this.#reject(new WaitTimeoutError(`task ${this.id} did not finish within ${this.#options.timeoutMs} ms`))
   }
 
-  /** The signal's abort. */
-  handleEvent(): void {
+  /**
+   * The signal's abort listener: a function, not this object with a
+   * `handleEvent` (Node's EventTarget kept such listener objects reachable,
+   * promoting them and what they hold: src/util/deadline.ts).
+   */
+  readonly #onAbort = (): void => {
     this.#end()
     this.#reject(this.#options.signal?.reason ?? new Error('aborted'))
   }
@@ -50,7 +54,7 @@ class Waiter {
   #end(): void {
     clearTimeout(this.#timer)
     this.#book.forget(this)
-    this.#options.signal?.removeEventListener('abort', this)
+    this.#options.signal?.removeEventListener('abort', this.#onAbort)
   }
 }
 

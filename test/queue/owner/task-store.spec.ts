@@ -3,6 +3,7 @@ import { TaskJournal } from '../../../src/queue/owner/journal.js'
 import { recoverTasks } from '../../../src/queue/owner/recovery.js'
 import type { TaskStore } from '../../../src/queue/owner/task-store.js'
 import type { StoredTask } from '../../../src/queue/owner/types.js'
+import { fullGc } from '../../helpers/gc.js'
 import { ownerParts, storedTask } from '../fixtures.js'
 
 /** Adds `count` queued tasks (journaled) named `${prefix}0`…; returns them in order. */
@@ -59,6 +60,56 @@ describe('TaskStore: finished tasks are bounded by maxFinished', () => {
     store.finish(a!, 'succeeded', {})
     expect(store.finishedCount).toBe(2)
     expect([...store.tasks.keys()].sort()).toEqual(['t0', 't2'])
+  })
+
+  it('keeps no deleted task alive: only about maxFinished task objects stay reachable', async () => {
+    const { store } = await ownerParts({ maxFinished: 200 })
+    const refs: Array<WeakRef<StoredTask>> = []
+    // Tasks made here are referenced only by the store (and the WeakRefs).
+    await (async (): Promise<void> => {
+      for (const task of await addTasks(store, 't', 599)) {
+        refs.push(new WeakRef(task))
+        store.finish(task, 'succeeded', {})
+      }
+    })()
+    await store.journal.flush()
+    await fullGc()
+    const alive = refs.filter((ref) => ref.deref() != null).length
+    expect(store.finishedCount).toBe(200)
+    expect(alive).toBe(200)
+    // And once every task is gone (a queue_clear), none is kept by the finish order.
+    await (async (): Promise<void> => {
+      for (const task of [...store.tasks.values()]) await store.remove(task)
+    })()
+    await store.journal.flush()
+    await fullGc()
+    expect(refs.filter((ref) => ref.deref() != null).length).toBe(0)
+  })
+
+  it('a journal holding more finished tasks than the bound is cut down on recovery, oldest finished first', async () => {
+    const first = await ownerParts({ maxFinished: 100 })
+    // Submitted a, b, c; finished c, b, a: a is the newest finished though the first submitted.
+    const [a, b, c] = await addTasks(first.store, 'x', 3)
+    for (const [task, at] of [
+      [a!, 3_000],
+      [b!, 2_000],
+      [c!, 1_000]
+    ] as const) {
+      first.store.finish(task, 'succeeded', {})
+      task.finishedAt = at
+      await first.store.journal.put(task)
+    }
+    await first.store.journal.flush()
+    const { store, leases, scheduler } = await ownerParts({ maxFinished: 2, datastore: first.datastore })
+    await recoverTasks({
+      store,
+      leases,
+      enqueue: (task) => scheduler.enqueue(task),
+      mesh: { client: async () => undefined as never, peers: () => [], onCatalogChange: () => () => {} },
+      leaseMs: 1_000
+    })
+    expect([...store.tasks.keys()].sort()).toEqual(['x0', 'x1'])
+    expect(await journaledIds(store)).toEqual(['x0', 'x1'])
   })
 
   it('a journal holding more finished tasks than the bound is cut down on recovery', async () => {
