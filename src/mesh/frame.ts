@@ -65,7 +65,9 @@ export class FrameDecoder {
       frames.push(bytes.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length))
       offset += FRAME_HEADER_BYTES + length
     }
-    if (offset < bytes.byteLength) this.#buffer.append(bytes.subarray(offset))
+    // An incomplete tail after complete frames is copied: a view would pin the whole chunk (a list
+    // of several is a joined copy) while the peer's partial-frame budget is charged the tail alone.
+    if (offset < bytes.byteLength) this.#buffer.append(offset > 0 ? bytes.slice(offset) : bytes)
     return frames
   }
 }

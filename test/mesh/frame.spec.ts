@@ -1,6 +1,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
 import { encodeFrame, FrameDecoder } from '../../src/mesh/frame.js'
+import { fullGc } from '../helpers/gc.js'
 import { thrownBy } from '../helpers/index.js'
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
@@ -60,6 +61,25 @@ describe('FrameDecoder', () => {
 
   it('will not encode a frame over the limit', () => {
     expect(thrownBy(() => encodeFrame('x'.repeat(2048), 1024)).name).toBe('FrameTooLargeError')
+  })
+
+  it('keeps a copy of the incomplete tail after complete frames, not the chunk it came in', async () => {
+    const decoder = new FrameDecoder(1 << 20)
+    const second = encodeFrame('{"b":2}', 1 << 20)
+    // A chunk of 64 KiB: one complete frame, then the first 5 bytes of the next.
+    const chunkRef = ((): WeakRef<ArrayBuffer> => {
+      const first = encodeFrame(JSON.stringify({ a: 'x'.repeat(64 * 1024) }), 1 << 20)
+      const chunk = new Uint8Array(first.length + 5)
+      chunk.set(first)
+      chunk.set(second.subarray(0, 5), first.length)
+      expect(decoder.push(chunk).map((frame) => frame.byteLength)).toEqual([first.length - 4])
+      return new WeakRef(chunk.buffer)
+    })()
+    expect(decoder.buffered).toBe(5)
+    await fullGc()
+    expect(chunkRef.deref()).toBeUndefined()
+    // The tail still completes the next frame (control).
+    expect(decoder.push(second.subarray(5)).map(text)).toEqual(['{"b":2}'])
   })
 
   it('uses a big-endian u32 length prefix', () => {
