@@ -8,6 +8,17 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { TaskJournal } from '../../../src/queue/owner/journal.js'
 import type { Task } from '../../../src/queue/types.js'
 
+/**
+ * Puts `t`, then in the same turn its lease (`running`, one attempt, and
+ * `lease`'s fields): both go in one batch, as one base record.
+ */
+async function putLeased(journal: TaskJournal, t: Task, lease: Partial<Task> = {}): Promise<void> {
+  const base = journal.put(t)
+  Object.assign(t, { state: 'running', attempts: 1 }, lease)
+  journal.putLater(t)
+  await base
+}
+
 function task(id: string, seq: number): Task {
   return {
     id,
@@ -60,12 +71,8 @@ describe('TaskJournal', () => {
     for (const datastore of [new MemoryDatastore(), await level()]) {
       const journal = new TaskJournal(datastore)
       const t = task('y', 1)
-      const base = journal.put(t)
       // Written in the same turn: one base record with the lease.
-      t.state = 'running'
-      t.attempts = 1
-      journal.putLater(t)
-      await base
+      await putLeased(journal, t)
       expect(journal.writes).toBe(1)
       t.state = 'succeeded'
       t.result = { content: [{ type: 'text', text: 'done' }] }
@@ -94,14 +101,8 @@ describe('TaskJournal', () => {
     for (const datastore of [new MemoryDatastore(), await level()]) {
       const journal = new TaskJournal(datastore)
       const t = task('u', 1)
-      const base = journal.put(t)
       // The lease joins the base record (one batch): its fields are in the base.
-      t.state = 'running'
-      t.attempts = 1
-      t.startedAt = 5
-      t.worker = 'peer-a'
-      journal.putLater(t)
-      await base
+      await putLeased(journal, t, { startedAt: 5, worker: 'peer-a' })
       const update = async (): Promise<Record<string, unknown>> =>
         JSON.parse(new TextDecoder().decode(await datastore.get(new Key('/mcp-mesh/task-updates/u')))) as Record<
           string,
