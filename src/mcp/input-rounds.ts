@@ -298,12 +298,12 @@ export class InputRounds {
   #outcome(call: PendingCall<unknown>): unknown {
     const result = call.result!
     if ('value' in result) {
-      if (call.missing !== undefined && hasKeys(call.missing) && isErrorResult(result.value)) {
+      if (hasKeys(call.missing) && isErrorResult(result.value)) {
         throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
       }
       return result.value
     }
-    if (call.missing !== undefined && hasKeys(call.missing)) {
+    if (hasKeys(call.missing)) {
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: call.missing })
     }
     throw result.error
