@@ -14,6 +14,7 @@ import { meshLogger } from '../util/logger.js'
 import { ENVELOPE_META_KEYS, MODERN_ERA } from './constants.js'
 import { quickToolRequest, quickToolResult } from './quick-tool-call.js'
 import { sdkVersion } from './sdk-version.js'
+import { isPlainObject } from '../util/object.js'
 
 const log = meshLogger('mcp:fast-call')
 
@@ -202,10 +203,6 @@ export function envelopeKey(envelope: Record<string, unknown>): string | undefin
 /** The SDK's accessor for a request without `requestState`. */
 function noRequestState(): undefined {
   return undefined
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
 /** The SDK's `isStandardSchema`: a result schema given to `ctx.mcpReq.send`. */

@@ -1,5 +1,6 @@
 import { type JSONRPCMessage, parseJSONRPCMessage, SERVER_INFO_META_KEY } from '@modelcontextprotocol/server'
 import { MAX_KNOWN_SERVER_INFO, MAX_KNOWN_SERVER_INFO_CHARS } from './constants.js'
+import { isPlainObject } from '../util/object.js'
 
 /**
  * A hand-written check of the JSON-RPC shapes that make up the hot path
@@ -78,10 +79,6 @@ function keyCount(value: object): number {
   let count = 0
   for (const _key in value) count++
   return count
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** The one `_meta` key of a request the SDK's schema constrains besides progressToken. */

@@ -16,6 +16,7 @@ import { meshLogger } from '../util/logger.js'
 import { P2PStreamTransport } from './p2p-transport.js'
 import { quickModernToolResult } from '../mcp/quick-tool-call.js'
 import { sdkVersion } from '../mcp/sdk-version.js'
+import { isPlainObject } from '../util/object.js'
 
 const log = meshLogger('mcp+p2p:fast-call')
 
@@ -130,10 +131,6 @@ interface ClientInternals {
  */
 const WIRE_PARSE_IMPLIED_BY = '2.4.0'
 const wireParseImplied = sdkVersion('@modelcontextprotocol/client') === WIRE_PARSE_IMPLIED_BY
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
 
 /** codecResultValidator of the SDK, for tools/call: one per codec (the SDK builds it, and probes it, per call). */
 const validators = new WeakMap<WireCodec, StandardValidator | null>()

@@ -11,6 +11,7 @@
  * A path is `.field`, `.0` or `[0]` segments.
  */
 import { WorkflowReferenceError } from './errors.js'
+import { isPlainObject } from '../util/object.js'
 
 export type PathSegment = string | number
 
@@ -110,10 +111,6 @@ export function parseTemplate(value: string): TemplatePart[] | string {
   }
   if (text !== '') parts.push({ text })
   return parts
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function isRefObject(value: Record<string, unknown>): boolean {
