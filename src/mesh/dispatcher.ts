@@ -13,7 +13,7 @@ import { errorResult } from '../tools/define.js'
 import { type RetryPolicy, retryDelayMs } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
 import { withSpan } from '../tracing/context.js'
-import { type Deadline, deadline } from '../util/deadline.js'
+import { type Deadline, deadline, deadlineOn } from '../util/deadline.js'
 import { KeyedCounter } from '../util/counter.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -118,7 +118,7 @@ export class PeerDispatcher implements MeshDispatcher {
     }
   }
 
-  async dispatch(call: MeshCall, ctx: ToolContext): Promise<CallToolResult> {
+  async dispatch(call: MeshCall, ctx: ToolContext, controller?: AbortController): Promise<CallToolResult> {
     this.counters.calls++
     let entry = this.#surface.resolve(call.name)
     if (entry == null) {
@@ -141,7 +141,12 @@ export class PeerDispatcher implements MeshDispatcher {
       entry.providers.reduce((longest, peer) => Math.max(longest, this.#policyOf(entry, peer).timeoutMs), 0)
     const retry: RetryPolicy | undefined = call.meta?.retry
     const requiredTags = call.meta?.tags ?? NO_TAGS
-    const limit = deadline(ctx.signal, timeoutMs)
+    // The caller's own controller (made for this call alone) takes the deadline: no controller
+    // chained to ctx.signal, no listener on it, one AbortSignal less per call (see deadlineOn).
+    const limit =
+      controller != null && controller.signal === ctx.signal
+        ? deadlineOn(controller, timeoutMs)
+        : deadline(ctx.signal, timeoutMs)
     try {
       const first = await this.#dispatchTo(call, entry, ctx, limit, timeoutMs, retry, requiredTags)
       if (first.executed || limit.signal.aborted) return first.result
@@ -213,12 +218,13 @@ export class PeerDispatcher implements MeshDispatcher {
       } finally {
         own?.dispose()
       }
-      if (ctx.signal.aborted) return { result: errorResult(`${call.name} was cancelled`), executed: true }
+      // The deadline first: with deadlineOn it aborts ctx.signal itself.
       if (limit.expired || own?.expired === true) {
         this.counters.timeouts++
         const ms = limit.expired ? timeoutMs : attemptMs
         return { result: errorResult(new MeshCallTimeoutError(call.name, ms, peer).message), executed: true }
       }
+      if (ctx.signal.aborted) return { result: errorResult(`${call.name} was cancelled`), executed: true }
       if (outcome.kind === 'not-executed') {
         lastError = outcome.error
         this.counters.failovers++

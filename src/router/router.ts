@@ -30,7 +30,12 @@ export interface MeshCall {
 export interface MeshDispatcher {
   /** Whether some peer currently offers `name`. */
   offers(name: string): boolean
-  dispatch(call: MeshCall, ctx: ToolContext): Promise<CallToolResult>
+  /**
+   * `controller`: the controller of `ctx.signal`, made for this call alone
+   * (RouteOptions.controller); the call's deadline then aborts it rather
+   * than a controller chained to it.
+   */
+  dispatch(call: MeshCall, ctx: ToolContext, controller?: AbortController): Promise<CallToolResult>
 }
 
 export interface RouterMetrics {
@@ -70,7 +75,8 @@ export interface RouteOptions {
   /**
    * The controller of `ctx.signal` when the caller made it for this call
    * alone (the front's input rounds): a local tool's timeout aborts it rather
-   * than a controller chained to it (one controller per call instead of two).
+   * than a controller chained to it (one controller per call instead of two),
+   * and so does a mesh-routed call's deadline (MeshDispatcher.dispatch).
    */
   controller?: AbortController
 }
@@ -195,7 +201,7 @@ export class RuntimeRouter {
     target: 'local' | 'mesh',
     controller: AbortController | undefined
   ): Promise<CallToolResult> {
-    if (target !== 'local') return this.#routeToMesh(name, args, ctx, detection)
+    if (target !== 'local') return this.#routeToMesh(name, args, ctx, detection, controller)
     const tool = this.#registry.get(name)
     if (tool == null) throw new UnknownToolError(name)
     this.#metrics.calls.local++
@@ -203,7 +209,13 @@ export class RuntimeRouter {
     return runWithTimeout(tool, args, ctx, controller)
   }
 
-  async #routeToMesh(name: string, args: JsonObject, ctx: ToolContext, detection: Detection): Promise<CallToolResult> {
+  async #routeToMesh(
+    name: string,
+    args: JsonObject,
+    ctx: ToolContext,
+    detection: Detection,
+    controller: AbortController | undefined
+  ): Promise<CallToolResult> {
     const tool = this.#registry.get(name)
     const dispatcher = this.#dispatcher()
     if (dispatcher == null) {
@@ -213,7 +225,7 @@ export class RuntimeRouter {
     }
     if (tool == null && !dispatcher.offers(name) && detection.source === 'default') throw new UnknownToolError(name)
     this.#metrics.calls.mesh++
-    const result = await dispatcher.dispatch({ name, args, meta: tool?.meta }, ctx)
+    const result = await dispatcher.dispatch({ name, args, meta: tool?.meta }, ctx, controller)
     if (result.isError === true) this.#metrics.calls.failed++
     return result
   }

@@ -137,3 +137,42 @@ describe('the dispatcher’s per-provider policy', () => {
     expect(calls.sort()).toEqual(['a', 'b'])
   })
 })
+
+describe('the dispatcher’s deadline on the caller’s own controller', () => {
+  const slow = (): Record<string, Behaviour> => ({ slow: delayed(5_000, ok('late')) })
+
+  it('answers a call that ran out of time as timed out, aborting the controller it was handed', async () => {
+    const { dispatcher } = setup([peer('slow', { timeoutMs: 30 })], slow())
+    const controller = new AbortController()
+    const ctx = { signal: controller.signal, reportProgress: () => {} } as unknown as ToolContext
+    const result = await dispatcher.dispatch({ name: 'double', args: {} }, ctx, controller)
+    expect(result.isError).toBe(true)
+    expect(JSON.stringify(result.content)).toContain('timed out after 30 ms')
+    // The deadline aborted the caller's controller itself (no controller of its own chained to it).
+    expect(controller.signal.aborted).toBe(true)
+  })
+
+  it('still answers a call its caller cancelled as cancelled', async () => {
+    const { dispatcher, calls } = setup([peer('slow', { timeoutMs: 5_000 })], slow())
+    const controller = new AbortController()
+    const ctx = { signal: controller.signal, reportProgress: () => {} } as unknown as ToolContext
+    const pending = dispatcher.dispatch({ name: 'double', args: {} }, ctx, controller)
+    // Cancelled once the peer has the call (the stub listens from then on).
+    for (let turn = 0; calls.length === 0 && turn < 1_000; turn++) await new Promise((resolve) => setImmediate(resolve))
+    expect(calls).toEqual(['slow'])
+    controller.abort(new Error('the client cancelled'))
+    const result = await pending
+    expect(result.isError).toBe(true)
+    expect(JSON.stringify(result.content)).toContain('was cancelled')
+  })
+
+  it('leaves a controller that is not the signal’s alone (a deadline of its own)', async () => {
+    const { dispatcher } = setup([peer('slow', { timeoutMs: 30 })], slow())
+    const unrelated = new AbortController()
+    const ctx = { signal: new AbortController().signal, reportProgress: () => {} } as unknown as ToolContext
+    const result = await dispatcher.dispatch({ name: 'double', args: {} }, ctx, unrelated)
+    expect(JSON.stringify(result.content)).toContain('timed out after 30 ms')
+    expect(unrelated.signal.aborted).toBe(false)
+    expect(ctx.signal.aborted).toBe(false)
+  })
+})
