@@ -13,11 +13,15 @@
  * Reported: the median over rounds of each round's p50 and rate.
  *
  * BENCH_SPEED_VARIANTS=label=/path/to/root,label2=/other/root (default: this
- * checkout as "head"); BENCH_SPEED_ROUNDS (7), BENCH_SPEED_CALLS (400 per
+ * checkout twice, "head" and "head-fg"); BENCH_SPEED_ROUNDS (7), BENCH_SPEED_CALLS (400 per
  * sequential sample), BENCH_SPEED_CONCURRENT (2000 per 64-in-flight sample).
  * BENCH_SPEED_NODE_OPTIONS=label:--flag --other;label2:... gives a variant's
  * nodes their own NODE_OPTIONS (the same checkout can then run twice, e.g.
  * main=/work/main,main-acf=/work/main with main-acf:--experimental-async-context-frame).
+ * A variant whose label ends in "-fg" starts A as `start --foreground` (the
+ * client talks to the node itself, as the stdio target measures it); the
+ * others as a client launches `mcp-mesh start`: a bridge to a detached node,
+ * one more process on every call's path. B is started the same way as A.
  * Writes bench/RESULTS-speed.md unless BENCH_NO_WRITE is set.
  */
 import { spawn } from 'node:child_process'
@@ -43,6 +47,8 @@ interface Variant {
   a?: Client
   /** The processes of A and of B (their CPU time per call): the node and the `start` bridging to it. */
   pids?: [number[], number[]]
+  /** `start --foreground`: no bridge (labels ending in "-fg"). */
+  foreground: boolean
 }
 
 interface Sample {
@@ -61,11 +67,17 @@ type Series = Record<string, Sample[]>
 function variants(): Variant[] {
   const raw = process.env.BENCH_SPEED_VARIANTS
   const options = variantNodeOptions()
-  if (raw == null || raw === '') return [{ label: 'head', root: ROOT, nodeOptions: options.get('head') }]
+  const variant = (label: string, root: string): Variant => ({
+    label,
+    root,
+    nodeOptions: options.get(label),
+    foreground: label.endsWith('-fg')
+  })
+  if (raw == null || raw === '') return [variant('head', ROOT), variant('head-fg', ROOT)]
   return raw.split(',').map((entry) => {
     const [label, root] = entry.split('=')
     if (label == null || root == null) throw new Error(`BENCH_SPEED_VARIANTS: bad entry ${entry}`)
-    return { label, root, nodeOptions: options.get(label) }
+    return variant(label, root)
   })
 }
 
@@ -147,11 +159,17 @@ async function waitForTool(client: Client, name: string): Promise<void> {
 
 async function startPair(variant: Variant): Promise<void> {
   const options = variant.nodeOptions ?? process.env.BENCH_CHILD_NODE_OPTIONS
-  const { client: b, pids: pidsB } = await startNode(variant.root, { tools: [TOOLS] }, [], options)
+  const mode = variant.foreground ? ['--foreground'] : []
+  const { client: b, pids: pidsB } = await startNode(variant.root, { tools: [TOOLS] }, mode, options)
   const status = (await b.callTool({ name: 'mesh_status', arguments: {} })).structuredContent as {
     addresses: string[]
   }
-  const { client: a, pids: pidsA } = await startNode(variant.root, {}, ['--bootstrap', tcpAddressOf(status)], options)
+  const { client: a, pids: pidsA } = await startNode(
+    variant.root,
+    {},
+    [...mode, '--bootstrap', tcpAddressOf(status)],
+    options
+  )
   await waitForTool(a, 'remote_echo')
   variant.a = a
   variant.pids = [pidsA, pidsB]
@@ -349,7 +367,8 @@ export function renderSpeed(r: SpeedResults): string {
 Measured ${r.date}; ${r.rounds} rounds, ${r.calls} sequential calls and ${r.concurrent} calls at ${CONCURRENCY} in flight per sample;
 load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end. Medians over rounds of each round's figure.
 
-CPU per call: each node's process plus the \`start\` process bridging stdio to it (a detached node), from /proc;
+CPU per call: each node's process plus, unless the variant's label ends in "-fg" (\`start --foreground\`), the
+\`start\` process bridging stdio to it (a detached node, as a client launching \`mcp-mesh start\` gets), from /proc;
 sequential sample / ${CONCURRENCY}-in-flight sample.
 
 | path | p50 ms (1 in flight) | rate at ${CONCURRENCY} in flight | CPU µs/call A | B |
