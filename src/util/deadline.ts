@@ -42,7 +42,19 @@ export function deadlineOn(controller: AbortController, ms: number, reason?: () 
   return new ControllerDeadline(controller, ms, reason)
 }
 
-/** See deadlineOn; a class for the reasons TimedDeadline is one. */
+/**
+ * deadlineOn's deadline, and the base of deadline()'s. A class, not an
+ * object literal with a `get expired()` (a new getter closure per call; V8
+ * makes such a literal a dictionary-mode object). With the literal, every
+ * disposed call stayed reachable from the old generation (the getter's
+ * closure holds the caller's controller, signal, listeners, request), so
+ * each young-generation collection copied and promoted all calls made since
+ * the previous one, until a full collection. Measured on a node serving
+ * sequential peer tools/call: 2.0 MB promoted per scavenge instead of
+ * 0.2 MB, and about a third of the process's CPU collecting;
+ * test/util/deadline.spec.ts checks it. The timer calls a static method
+ * with the deadline as its argument (no closure for it).
+ */
 class ControllerDeadline implements Deadline {
   readonly controller: AbortController
   readonly #ms: number
@@ -50,11 +62,12 @@ class ControllerDeadline implements Deadline {
   readonly #timer: NodeJS.Timeout
   #expired = false
 
-  constructor(controller: AbortController, ms: number, reason: (() => unknown) | undefined) {
+  constructor(controller: AbortController, ms: number, reason: (() => unknown) | undefined, unref = false) {
     this.controller = controller
     this.#ms = ms
     this.#reason = reason
     this.#timer = setTimeout(ControllerDeadline.#expire, ms, this)
+    if (unref) this.#timer.unref()
   }
 
   get signal(): AbortSignal {
@@ -83,70 +96,30 @@ class ControllerDeadline implements Deadline {
 }
 
 /**
- * A class, not an object literal with a `get expired()` (a new getter
- * closure per call; V8 makes such a literal a dictionary-mode object). With
- * the literal, every disposed call stayed reachable from the old generation
- * (the getter's closure holds the caller's controller, signal, listeners,
- * request), so each young-generation collection copied and promoted all
- * calls made since the previous one, until a full collection. Measured on
- * a node serving sequential peer tools/call: 2.0 MB promoted per scavenge
- * instead of 0.2 MB, and about a third of the process's CPU collecting;
- * test/util/deadline.spec.ts checks it.
- *
- * The parent's listener is a function, not the deadline as an object with
- * `handleEvent`: Node's EventTarget kept such a listener reachable the same
- * way (measured: 1.7 MB promoted per scavenge). The timer calls a static
- * method with the deadline as its argument (no closure for it).
+ * deadline()'s: a controller of its own, aborted by the timer or by the
+ * parent. The parent's listener is a function, not the deadline as an
+ * object with `handleEvent`: Node's EventTarget kept such a listener
+ * reachable the same way as the getter above (measured: 1.7 MB promoted per
+ * scavenge).
  */
-class TimedDeadline implements Deadline {
-  readonly #controller = new AbortController()
+class TimedDeadline extends ControllerDeadline {
   readonly #parent: AbortSignal
-  readonly #ms: number
-  readonly #reason: (() => unknown) | undefined
   readonly #keepRunning: ((reason: unknown) => boolean) | undefined
-  readonly #timer: NodeJS.Timeout
   readonly #onParentAbort = (): void => {
     const parentReason: unknown = this.#parent.reason
-    if (this.#keepRunning?.(parentReason) !== true) this.#controller.abort(parentReason)
+    if (this.#keepRunning?.(parentReason) !== true) this.controller.abort(parentReason)
   }
-  #expired = false
 
   constructor(parent: AbortSignal, ms: number, reason: (() => unknown) | undefined, options: DeadlineOptions) {
+    super(new AbortController(), ms, reason, options.unref === true)
     this.#parent = parent
-    this.#ms = ms
-    this.#reason = reason
     this.#keepRunning = options.keepRunning
-    this.#timer = setTimeout(TimedDeadline.#expire, ms, this)
-    if (options.unref === true) this.#timer.unref()
     if (parent.aborted) this.#onParentAbort()
     else parent.addEventListener('abort', this.#onParentAbort, { once: true })
   }
 
-  get signal(): AbortSignal {
-    return this.#controller.signal
-  }
-
-  get controller(): AbortController {
-    return this.#controller
-  }
-
-  get expired(): boolean {
-    return this.#expired
-  }
-
-  abort(reason: unknown): void {
-    this.#controller.abort(reason)
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer)
+  override dispose(): void {
+    super.dispose()
     this.#parent.removeEventListener('abort', this.#onParentAbort)
-  }
-
-  static #expire(this: void, deadline: TimedDeadline): void {
-    deadline.#expired = true
-    deadline.#controller.abort(
-      deadline.#reason != null ? deadline.#reason() : new Error(`timed out after ${deadline.#ms} ms`)
-    )
   }
 }
