@@ -102,7 +102,7 @@ export function renderMarkdown(r: FoundationResults): string {
     '## Sizing',
     '',
     `BENCH_TOOLS=${ip.tools}, BENCH_CALLS=${stdio.calls}, BENCH_CONCURRENCY=${stdio.concurrency}, BENCH_CONCURRENT_CALLS=${stdio.concurrentCalls},`,
-    `BENCH_CPU_CALLS=${stdio.cpuCalls}, BENCH_HTTP_CALLS=${http.calls}, BENCH_SPAWNS=${startup.spawns}, BENCH_HEAP_RUNS=${heap.runs}; also BENCH_WARMUP (300), BENCH_ROUNDS (31),`,
+    `BENCH_CPU_CALLS=${stdio.cpuCalls}, BENCH_HTTP_CALLS=${http.calls}, BENCH_SPAWNS=${startup.spawns}, BENCH_HEAP_RUNS=${heap.runs}; also BENCH_WARMUP (5000), BENCH_ROUNDS (31),`,
     'BENCH_DETECT_BATCHES (2000). Heap: `--expose-gc` child, heapUsed after full GCs, before vs after building the registry',
     '(each tool with its own zod input and output schemas), median of the runs.',
     ''
