@@ -70,11 +70,21 @@ export class Scheduler {
     if (index >= 0) bucket.splice(index, 1)
   }
 
-  /** Runs the pump once in the next turn of the event loop (coalescing requests). */
+  /**
+   * Runs the pump once in the next turn of the event loop (coalescing
+   * requests); not at all while no task is in line (a slot freed or a task
+   * finished with nothing queued: the pump would find nothing to hand out).
+   */
   schedule(): void {
-    if (this.#pumpScheduled || !this.#init.started()) return
+    if (this.#pumpScheduled || !this.#init.started() || this.#idle()) return
     this.#pumpScheduled = true
     setImmediate(this.#onImmediate)
+  }
+
+  /** No task in any bucket (delayed ones come back through enqueue). */
+  #idle(): boolean {
+    for (const bucket of this.#buckets) if (bucket.length > 0) return false
+    return true
   }
 
   /** The scheduled pump (one callback for the scheduler's life, not a closure per schedule). */

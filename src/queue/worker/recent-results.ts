@@ -12,6 +12,8 @@ export interface RecentResult {
 
 interface Entry extends RecentResult {
   key: string
+  /** The owner's queue the entry is in. */
+  queue: EntryQueue
   dropped: boolean
 }
 
@@ -107,17 +109,18 @@ export class RecentResults {
     const { maxAgeMs, max, maxPerOwner } = this.#limits
     this.forget(key)
     const { id, owner, token, finishedAt } = result
-    const held = this.#byOwner.get(owner)
-    if (held != null && held.live >= maxPerOwner) {
-      const oldest = held.first()
-      if (oldest != null) this.#drop(oldest)
-    }
     let mine = this.#byOwner.get(owner)
+    if (mine != null && mine.live >= maxPerOwner) {
+      const oldest = mine.first()
+      if (oldest != null) this.#drop(oldest)
+      // Dropping the owner's last entry drops its queue.
+      if (mine.live === 0) mine = undefined
+    }
     if (mine == null) {
       mine = new EntryQueue()
       this.#byOwner.set(owner, mine)
     }
-    const entry: Entry = { id, owner, token, result: result.result, finishedAt, key, dropped: false }
+    const entry: Entry = { id, owner, token, result: result.result, finishedAt, key, queue: mine, dropped: false }
     this.#byKey.set(key, entry)
     this.#order.push(entry)
     mine.push(entry)
@@ -136,9 +139,8 @@ export class RecentResults {
     entry.dropped = true
     this.#byKey.delete(entry.key)
     this.#order.dropped()
-    const mine = this.#byOwner.get(entry.owner)
-    if (mine == null) return
+    const mine = entry.queue
     mine.dropped()
-    if (mine.live === 0) this.#byOwner.delete(entry.owner)
+    if (mine.live === 0 && this.#byOwner.get(entry.owner) === mine) this.#byOwner.delete(entry.owner)
   }
 }

@@ -249,7 +249,7 @@ export class TaskWorker {
       const result = await running.result
       if (result.isError === true) this.#failed++
       else this.#done++
-      this.#remember(task, result)
+      this.#remember(key, task, result)
       return result
     } catch (err) {
       this.#failed++
@@ -368,9 +368,9 @@ export class TaskWorker {
    * per owner and MAX_RECENT_RESULTS in all (oldest dropped first), each for
    * WORKER_RESULT_CACHE_MS.
    */
-  #remember(task: WorkerTask, result: CallToolResult): void {
+  #remember(key: string, task: WorkerTask, result: CallToolResult): void {
     if (task.owner === LOCAL_OWNER) return
-    this.#recent.remember(runKey(task.owner, task.id), {
+    this.#recent.remember(key, {
       id: task.id,
       owner: task.owner,
       token: task.token,
