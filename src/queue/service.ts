@@ -97,9 +97,9 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       resultTtlMs: config.resultTtlMs,
       maxFinished: config.maxFinishedTasks ?? DEFAULT_MAX_FINISHED_TASKS,
       syncWrites: config.syncWrites,
-      onChange: (task) => {
+      onChange: (task, given) => {
         // One copy of the task for its waiters and the event's listeners.
-        let view: Task | undefined
+        let view: Task | undefined = given
         const viewOf = (): Task => {
           view ??= taskView(task)
           return view

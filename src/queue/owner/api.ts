@@ -143,7 +143,8 @@ export class QueueOwner {
     // record, one batch). Nothing runs before the write is committed: a push
     // and a pull grant wait for the journal, a local run waits for it.
     this.#init.scheduler.enqueue(task)
-    store.changed(task)
+    // Unchanged since the view was made (enqueue only schedules the pump): the event shares it.
+    store.changed(task, accepted)
     const written = store.journal.put(task)
     if (store.seq % STATE_SAVE_EVERY === 0) void store.saveState()
     try {

@@ -169,6 +169,12 @@ export class TaskJournal {
     this.#arm()
   }
 
+  /** Deletes the task's records without waiting for the disk (a failed batch is logged). */
+  deleteLater(id: string): void {
+    this.#pending.set(id, null)
+    this.#arm()
+  }
+
   delete(id: string): Promise<void> {
     this.#pending.set(id, null)
     return this.#schedule()

@@ -63,66 +63,97 @@ export function claimableBy(task: StoredTask, peer: string): boolean {
   return task.placement?.local !== true && (task.placement?.peer == null || task.placement.peer === peer)
 }
 
+/** Shared, never changed: choices without a peer, and the empty tag list. */
+const LOCAL_CHOICE: WorkerChoice = Object.freeze({ kind: 'local' })
+const BUSY: WorkerChoice = Object.freeze({ kind: 'busy' })
+const NONE: WorkerChoice = Object.freeze({ kind: 'none' })
+const NO_TAGS: readonly string[] = Object.freeze([])
+
+/**
+ * Whether `peer` offers `tool` with every tag in `required` (the tool
+ * advert's tags or its worker's): `offerFits(task, catalogOffer(peer, tool))`
+ * without building the offer.
+ */
+function hasTags(peer: CatalogPeer, tool: string, required: readonly string[]): boolean {
+  if (required.length === 0) return true
+  const advertTags = peer.tools.get(tool)?.advert.tags ?? NO_TAGS
+  const workerTags = peer.worker?.tags ?? NO_TAGS
+  return required.every((tag) => advertTags.includes(tag) || workerTags.includes(tag))
+}
+
 /**
  * Where a task runs now: this node or a peer with a free slot, ranked by
  * load, latency and rendezvous hash; `busy` when some worker offers the tool
  * but none has room; `none` when no worker offers it (with its placement).
  * Retries prefer workers not tried before; a spread group prefers workers not
- * already running one of its tasks.
+ * already running one of its tasks. Runs once per dispatch: it builds no
+ * offer, tag list or candidate list while there is one candidate.
  */
 export function chooseWorker(task: StoredTask, view: PlacementView): WorkerChoice {
   const placement = task.placement
-  const candidates: Candidate[] = []
+  const required = placement?.tags ?? NO_TAGS
+  let first: Candidate | undefined
+  let more: Candidate[] | undefined
+  const add = (candidate: Candidate): void => {
+    if (first == null) first = candidate
+    else if (more == null) more = [first, candidate]
+    else more.push(candidate)
+  }
   let exists = false
   const now = Date.now()
   if (placement?.peer == null || placement.peer === view.self) {
-    const localTags = view.localTags(task.tool)
-    if (view.worker.offers(task.tool, 'local') && (placement?.tags ?? []).every((tag) => localTags.includes(tag))) {
-      exists = true
-      if (view.worker.freeSlots > 0) {
-        candidates.push({
-          peerId: LOCAL,
-          inFlight: view.worker.runningCount,
-          queued: 0,
-          maxConcurrency: view.worker.maxConcurrency,
-          latencyMs: 0,
-          tags: localTags
-        })
+    if (view.worker.offers(task.tool, 'local')) {
+      const localTags = required.length > 0 ? view.localTags(task.tool) : NO_TAGS
+      if (required.every((tag) => localTags.includes(tag))) {
+        exists = true
+        if (view.worker.freeSlots > 0) {
+          add({
+            peerId: LOCAL,
+            inFlight: view.worker.runningCount,
+            queued: 0,
+            maxConcurrency: view.worker.maxConcurrency,
+            latencyMs: 0,
+            tags: localTags
+          })
+        }
       }
     }
   }
   if (placement?.local !== true && view.dispatchMode !== 'pull') {
     for (const peer of view.peers()) {
-      const offer = catalogOffer(peer, task.tool)
-      if (offer == null || !offer.accepting || !offerFits(task, offer)) continue
+      if (!peer.tools.has(task.tool)) continue
+      const worker = peer.worker
+      if (worker != null && !worker.accepting) continue
+      if (!hasTags(peer, task.tool, required)) continue
       if (placement?.peer != null && placement.peer !== peer.peerId) continue
       // Tasks carry their arguments: never to a peer outside trust.sendTo.
       if (view.maySendTo != null && !view.maySendTo(peer.peerId)) continue
       exists = true
       // A briefly disconnected worker gets work again once it is back (or is dropped).
       if (peer.disconnectedAt != null) continue
-      const { capacity, tags } = offer
+      const capacity = peerSlots(worker?.maxConcurrency ?? peer.capacity.maxConcurrency)
       const outstanding = view.outstanding(peer.peerId)
       if (outstanding >= capacity || view.coolingDown(peer.peerId, now)) continue
-      candidates.push({
+      add({
         peerId: peer.peerId,
         inFlight: outstanding,
         queued: 0,
         maxConcurrency: capacity,
         latencyMs: peer.latencyMs,
-        tags
+        // Every required tag is there (hasTags): ranking needs no tags.
+        tags: NO_TAGS
       })
     }
   }
-  if (candidates.length === 0) return exists ? { kind: 'busy' } : { kind: 'none' }
+  if (first == null) return exists ? BUSY : NONE
   // One candidate (the common case): nothing to rank, so no set of workers to avoid is built.
-  if (candidates.length === 1) return choiceOf(candidates[0]!.peerId)
+  if (more == null) return choiceOf(first.peerId)
   const avoid = new Set(task.history.map((attempt) => (attempt.worker === view.self ? LOCAL : attempt.worker)))
   if (placement?.spread != null) for (const worker of view.spreadWorkers(placement.spread)) avoid.add(worker)
-  const ranked = rankCandidates(candidates, { key: `${task.id}:${task.attempts}`, tried: avoid })
+  const ranked = rankCandidates(more, { key: `${task.id}:${task.attempts}`, tried: avoid })
   return choiceOf(ranked[0]!.peerId)
 }
 
 function choiceOf(peerId: string): WorkerChoice {
-  return peerId === LOCAL ? { kind: 'local' } : { kind: 'push', peer: peerId }
+  return peerId === LOCAL ? LOCAL_CHOICE : { kind: 'push', peer: peerId }
 }

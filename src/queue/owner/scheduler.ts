@@ -15,6 +15,11 @@ export interface SchedulerInit {
   noWorker(task: StoredTask): void
 }
 
+/** What makes tasks compete for the same workers: tool, placed peer, local-only. */
+function blockKey(task: StoredTask): string {
+  return `${task.tool}\0${task.placement?.peer ?? ''}\0${task.placement?.local === true}`
+}
+
 /**
  * The priority pump: ready queued tasks in one FIFO bucket per priority
  * (ordered by submission seq), delayed ones aside until their runAt. The
@@ -65,14 +70,27 @@ export class Scheduler {
     if (index >= 0) bucket.splice(index, 1)
   }
 
-  /** Runs the pump once in the next turn of the event loop (coalescing requests). */
+  /**
+   * Runs the pump once in the next turn of the event loop (coalescing
+   * requests); not at all while no task is in line (a slot freed or a task
+   * finished with nothing queued: the pump would find nothing to hand out).
+   */
   schedule(): void {
-    if (this.#pumpScheduled || !this.#init.started()) return
+    if (this.#pumpScheduled || !this.#init.started() || this.#idle()) return
     this.#pumpScheduled = true
-    setImmediate(() => {
-      this.#pumpScheduled = false
-      this.pump()
-    })
+    setImmediate(this.#onImmediate)
+  }
+
+  /** No task in any bucket (delayed ones come back through enqueue). */
+  #idle(): boolean {
+    for (const bucket of this.#buckets) if (bucket.length > 0) return false
+    return true
+  }
+
+  /** The scheduled pump (one callback for the scheduler's life, not a closure per schedule). */
+  readonly #onImmediate = (): void => {
+    this.#pumpScheduled = false
+    this.pump()
   }
 
   stop(): void {
@@ -82,7 +100,8 @@ export class Scheduler {
   /** Hands ready tasks to workers, highest priority first, while workers have room. */
   pump(): void {
     if (this.#init.paused() || !this.#init.started()) return
-    const blocked = new Set<string>()
+    /** Kinds of task (tool, placed peer, local) no worker has room for in this pass; made at the first such task. */
+    let blocked: Set<string> | undefined
     for (let priority = MAX_PRIORITY; priority >= MIN_PRIORITY; priority--) {
       const bucket = this.#buckets[priority]!
       let index = 0
@@ -93,14 +112,14 @@ export class Scheduler {
           continue
         }
         // A saturated tool blocks its lower-priority tasks too, so priorities hold.
-        const key = `${task.tool}\0${task.placement?.peer ?? ''}\0${task.placement?.local === true}`
-        if (blocked.has(key)) {
+        if (blocked?.has(blockKey(task)) === true) {
           index++
           continue
         }
         const choice = this.#init.choose(task)
         if (choice.kind === 'busy' || choice.kind === 'none') {
-          blocked.add(key)
+          blocked ??= new Set()
+          blocked.add(blockKey(task))
           if (choice.kind === 'none') this.#init.noWorker(task)
           index++
           continue

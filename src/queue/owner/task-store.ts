@@ -1,13 +1,9 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import type { Datastore } from 'interface-datastore'
-import { meshLogger } from '../../util/logger.js'
-import { errorMessage } from '../../util/errors.js'
 import { UnknownTaskError } from '../errors.js'
-import { type AttemptOutcome, FINAL_STATES, type TaskState } from '../types.js'
+import { type AttemptOutcome, FINAL_STATES, type Task, type TaskState } from '../types.js'
 import { TaskJournal } from './journal.js'
 import type { StoredTask } from './types.js'
-
-const log = meshLogger('queue')
 
 /** The finish order drops its consumed head, or its stale entries, once they are most of it and this many. */
 const COMPACT_AFTER = 1024
@@ -24,8 +20,8 @@ export interface TaskStoreInit {
   maxFinished: number
   /** fsync every journal batch (queue.syncWrites). */
   syncWrites?: boolean
-  /** Every state change of a task (the owner emits its `task` event). */
-  onChange(task: StoredTask): void
+  /** Every state change of a task (the owner emits its `task` event); `view`: its view, when the caller has one. */
+  onChange(task: StoredTask, view?: Task): void
   /** A task reached a final state at `at`. */
   onFinish(at: number): void
 }
@@ -117,8 +113,9 @@ export class TaskStore {
       this.#idempotency.delete(task.idempotencyKey)
   }
 
-  changed(task: StoredTask): void {
-    this.#init.onChange(task)
+  /** A task changed; `view`, when given, is its current view (`taskView`), used instead of another copy. */
+  changed(task: StoredTask, view?: Task): void {
+    this.#init.onChange(task, view)
   }
 
   async saveState(): Promise<void> {
@@ -164,9 +161,9 @@ export class TaskStore {
       order[this.#finishHead++] = undefined
       const task = entry == null ? undefined : this.#currentTask(entry)
       if (task == null) continue
-      this.remove(task).catch((err: unknown) =>
-        log.error('deleting finished task %s failed: %s', task.id, errorMessage(err))
-      )
+      // Nothing awaits it (the journal logs a failed batch): no promise per trimmed task.
+      this.drop(task)
+      this.journal.deleteLater(task.id)
     }
     // The consumed head goes once it is most of the array.
     if (this.#finishHead > COMPACT_AFTER && this.#finishHead * 2 > order.length) {

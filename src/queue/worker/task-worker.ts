@@ -7,7 +7,6 @@ import type { JsonObject, ToolProgress } from '../../tools/types.js'
 import { type Deadline, deadline } from '../../util/deadline.js'
 import { errorMessage } from '../../util/errors.js'
 import { meshLogger } from '../../util/logger.js'
-import { KeyedCounter } from '../../util/counter.js'
 import {
   DEFAULT_WORKER_CONCURRENCY,
   MAX_RECENT_RESULTS,
@@ -17,6 +16,7 @@ import {
 } from '../constants.js'
 import { ChurnMap } from '../../util/churn-map.js'
 import { attempt } from '../../util/settle.js'
+import { RecentResults } from './recent-results.js'
 
 const log = meshLogger('queue:worker')
 
@@ -98,11 +98,11 @@ export class TaskWorker {
   /** Slots held by claims in flight (see reserve). */
   #reserved = 0
   /** Results of peers' tasks by runKey(owner, id), oldest first. */
-  readonly #recent = new ChurnMap<
-    string,
-    { id: string; owner: string; token: string; result: CallToolResult; finishedAt: number }
-  >()
-  readonly #recentPerOwner = new KeyedCounter()
+  readonly #recent = new RecentResults({
+    maxAgeMs: WORKER_RESULT_CACHE_MS,
+    max: MAX_RECENT_RESULTS,
+    maxPerOwner: MAX_RECENT_RESULTS_PER_OWNER
+  })
   #done = 0
   #failed = 0
   #onIdle: Array<() => void> = []
@@ -249,7 +249,7 @@ export class TaskWorker {
       const result = await running.result
       if (result.isError === true) this.#failed++
       else this.#done++
-      this.#remember(task, result)
+      this.#remember(key, task, result)
       return result
     } catch (err) {
       this.#failed++
@@ -325,7 +325,7 @@ export class TaskWorker {
       })
       return Promise.race([running.result, aborted])
     }
-    const recent = this.#find(this.#recent, taskId, owner)
+    const recent = this.#find(this.#recent.entries, taskId, owner)
     if (recent != null && recent.token === token) return recent.result
     return undefined
   }
@@ -368,30 +368,14 @@ export class TaskWorker {
    * per owner and MAX_RECENT_RESULTS in all (oldest dropped first), each for
    * WORKER_RESULT_CACHE_MS.
    */
-  #remember(task: WorkerTask, result: CallToolResult): void {
+  #remember(key: string, task: WorkerTask, result: CallToolResult): void {
     if (task.owner === LOCAL_OWNER) return
-    const now = Date.now()
-    const key = runKey(task.owner, task.id)
-    this.#forget(key)
-    if (this.#recentPerOwner.get(task.owner) >= MAX_RECENT_RESULTS_PER_OWNER) {
-      for (const [oldKey, entry] of this.#recent) {
-        if (entry.owner !== task.owner) continue
-        this.#forget(oldKey)
-        break
-      }
-    }
-    this.#recent.set(key, { id: task.id, owner: task.owner, token: task.token, result, finishedAt: now })
-    this.#recentPerOwner.increment(task.owner)
-    for (const [oldKey, entry] of this.#recent) {
-      if (now - entry.finishedAt < WORKER_RESULT_CACHE_MS && this.#recent.size <= MAX_RECENT_RESULTS) break
-      this.#forget(oldKey)
-    }
-  }
-
-  #forget(key: string): void {
-    const entry = this.#recent.get(key)
-    if (entry == null) return
-    this.#recent.delete(key)
-    this.#recentPerOwner.decrement(entry.owner)
+    this.#recent.remember(key, {
+      id: task.id,
+      owner: task.owner,
+      token: task.token,
+      result,
+      finishedAt: Date.now()
+    })
   }
 }

@@ -91,6 +91,17 @@ describe('placement', () => {
     expect(chooseWorker(storedTask('t'), view({ peers, dispatchMode: 'pull' }))).toEqual({ kind: 'none' })
   })
 
+  it("matches a placement's tags against the tool advert's and the worker's tags together, and this node's", () => {
+    const worker = { accepting: true, maxConcurrency: 4, running: 0, tags: ['cuda'] }
+    const peers = (): CatalogPeer[] => [peer('a', { toolTags: ['gpu'] }), peer('b', { toolTags: ['gpu'], worker })]
+    const both = storedTask('t', { placement: { tags: ['gpu', 'cuda'] } })
+    expect(chooseWorker(both, view({ peers }))).toEqual({ kind: 'push', peer: 'b' })
+    expect(chooseWorker(storedTask('t', { placement: { tags: ['tpu'] } }), view({ peers }))).toEqual({ kind: 'none' })
+    const local = view({ local: true, localTags: () => ['gpu', 'cuda'] })
+    expect(chooseWorker(both, local)).toEqual({ kind: 'local' })
+    expect(chooseWorker(both, view({ local: true, localTags: () => ['gpu'] }))).toEqual({ kind: 'none' })
+  })
+
   it('sends a retry to a worker not tried before, and a spread group to different workers', () => {
     const peers = (): CatalogPeer[] => [peer('a'), peer('b')]
     const first = chooseWorker(storedTask('t'), view({ peers }))
