@@ -210,5 +210,6 @@ export {
 export { type CallToolParams, callPeerTool, type PeerCallOptions } from './fast-client-call.js'
 export type { ProtocolViolation } from './p2p-transport.js'
 export type { InboundCallHook, InboundCounters } from './peer-view.js'
+export { withoutServerInfo } from './result-meta.js'
 export { type Candidate, rankCandidates, type SelectionOptions } from './selector.js'
 export { catalogTopic, meshTopic, meshTopics } from './topics.js'

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CallToolResult } from '@modelcontextprotocol/server'
+import { type CallToolResult, SERVER_INFO_META_KEY } from '@modelcontextprotocol/server'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Task } from '../../src/queue/types.js'
 import {
@@ -279,6 +279,8 @@ describe('task queue across peers', () => {
     await call(a, 'queue_resume')
     const done = await waitState(a, task.id, 'succeeded')
     expect((done.result as CallToolResult).structuredContent).toMatchObject({ doubled: 18 })
+    // The worker's serverInfo (the 2026-07-28 wire's result _meta) is not part of the task's result.
+    expect((done.result as CallToolResult)._meta ?? {}).not.toHaveProperty([SERVER_INFO_META_KEY])
   })
 
   it('retries a flaky tool with backoff until it succeeds', async () => {

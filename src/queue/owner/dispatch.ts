@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Client } from '@modelcontextprotocol/client'
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/server'
-import { callPeerTool, peerRefusal } from '../../mesh/index.js'
+import { callPeerTool, peerRefusal, withoutServerInfo } from '../../mesh/index.js'
 import { errorResult } from '../../tools/define.js'
 import { UnknownToolError } from '../../tools/errors.js'
 import { errorMessage } from '../../util/errors.js'
@@ -117,7 +117,8 @@ export class TaskDispatch {
           onprogress: () => leases.renew(lease)
         }
       )
-      leases.settle(task.id, lease.token, { result })
+      // Stored, journaled and answered as the tool's result: without the worker's wire serverInfo.
+      leases.settle(task.id, lease.token, { result: withoutServerInfo(result) })
     } catch (err) {
       if (lease.controller.signal.aborted) return
       const refusal = peerRefusal(err)
