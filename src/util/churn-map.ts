@@ -15,6 +15,12 @@ const MIN_TOMBSTONES = 64
  * 6.2-8 MB per scavenge (20-29 full GCs, 2.5× the time); with tombstones and
  * rebuilds, nothing (bench/RESULTS.md, issue 12, sixth pass). Values may not
  * be `undefined`.
+ *
+ * Not a queue: iterating walks the tombstones too (up to as many as there
+ * are live entries), so finding the oldest entry by iterating from the start
+ * on every call costs O(tombstones) each time. The worker's kept results did
+ * that and allocated 27 KB per task (eighth pass); keep the order in a queue
+ * of its own instead (src/queue/worker/recent-results.ts).
  */
 export class ChurnMap<K, V extends NonNullable<unknown> | null> implements ReadonlyMap<K, V> {
   #map = new Map<K, V | undefined>()
