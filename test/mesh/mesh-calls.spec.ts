@@ -163,6 +163,29 @@ describe('mesh tool calls over /mcp+p2p', () => {
     expect((await c.status()).peerId).toBeTruthy()
   })
 
+  it('times a mesh-routed call out at its provider’s timeout through the front, as a tool error', async () => {
+    const a = await plainNode()
+    await provider('C', tcpAddress(await a.status()))
+    await waitForTool(a, 'remote_hurried')
+    const dir = await createTempDir()
+    const marker = join(dir, 'hurried.marker')
+    const timedOut = (await a.client.callTool({
+      name: 'remote_hurried',
+      arguments: { durationMs: 60_000, marker }
+    })) as CallToolResult
+    // The front's own controller took the deadline: a timeout, not a cancellation (nor a missing answer).
+    expect(timedOut.isError).toBe(true)
+    expect(resultText(timedOut)).toContain('timed out after 1500 ms')
+    expect(resultText(timedOut)).not.toContain('cancelled')
+    await waitFor(async () => (await readFile(marker, 'utf8').catch(() => '')) === 'aborted', {
+      timeoutMs: 10_000,
+      message: 'handler on C observed the abort'
+    })
+    // The session and the pooled stream keep serving.
+    const again = (await a.client.callTool({ name: 'remote_double', arguments: { n: 4 } })) as CallToolResult
+    expect(again.structuredContent).toEqual({ doubled: 8, node: 'C' })
+  })
+
   it('times a remote call out at its deadline and cancels it on the peer (mesh_call timeoutMs)', async () => {
     const a = await plainNode()
     const c = await provider('C', tcpAddress(await a.status()))
