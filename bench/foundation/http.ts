@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises'
 import type { Client } from '@modelcontextprotocol/client'
+import { httpTokenPath } from '../../src/mcp/http-token.js'
 import { BIN, EVERYTHING } from './paths.js'
 import { connectHttp, freePort, LOOPBACK, makeHome, startProcess } from './processes.js'
 import { envInt, type Summary, summarize, timeSequential } from './stats.js'
@@ -25,7 +27,9 @@ export async function runHttpEcho(): Promise<HttpEchoResults> {
   const refPort = await freePort()
   await startProcess([EVERYTHING, 'streamableHttp'], (s) => s.includes('listening on port'), { PORT: String(refPort) })
 
-  const mesh = await connectHttp(`http://127.0.0.1:${meshPort}/mcp`)
+  // The node's HTTP endpoint takes its bearer token (created in the home when the endpoint starts).
+  const token = (await readFile(httpTokenPath(home), 'utf8')).trim()
+  const mesh = await connectHttp(`http://127.0.0.1:${meshPort}/mcp`, token)
   const reference = await connectHttp(`http://127.0.0.1:${refPort}/mcp`)
   await timeSequential(warmup, echo(mesh))
   await timeSequential(warmup, echo(reference))

@@ -172,9 +172,11 @@ export async function startProcess(
   })
 }
 
-export async function connectHttp(url: string): Promise<Client> {
+/** An SDK client on Streamable HTTP; `token`: the endpoint's bearer token (mcp-mesh's `<home>/http.token`). */
+export async function connectHttp(url: string, token?: string): Promise<Client> {
   const client = new Client({ name: 'mcp-mesh-bench', version: '1.0.0' })
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)))
+  const requestInit = token != null ? { headers: { Authorization: `Bearer ${token}` } } : undefined
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit }))
   disposers.push(async () => client.close())
   return client
 }

@@ -9,6 +9,7 @@
  * Sized by BENCH_MESH_CALLS (default 2000) and BENCH_JOIN_RUNS (default 5).
  */
 import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
@@ -17,6 +18,7 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Client } from '@modelcontextprotocol/client'
 import { createLibp2p } from 'libp2p'
+import { httpTokenPath } from '../../src/mcp/http-token.js'
 import { configure, tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
 import { connectHttp, connectStdio, freePort, makeHome, meshTarget } from '../foundation/processes.js'
@@ -35,17 +37,18 @@ export interface MeshCallResults {
   joinToCallable: Summary
 }
 
+/** A node on a fresh home, its stdio client, and the home (its HTTP endpoint's bearer token is there). */
 async function startNode(
   patch: Record<string, unknown>,
   args: string[] = [],
   env: Record<string, string> = {}
-): Promise<Client> {
+): Promise<{ client: Client; home: string }> {
   const home = await makeHome()
   await configure(home, { catalog: { advertIntervalMs: 1000, peerTtlMs: 5000 }, ...patch })
   const target = meshTarget(home)
   target.args.push(...args)
   target.env = env
-  return connectStdio(target)
+  return { client: await connectStdio(target), home }
 }
 
 async function addressOf(client: Client): Promise<string> {
@@ -103,9 +106,9 @@ export async function runMeshCalls(): Promise<MeshCallResults> {
   const calls = envInt('BENCH_MESH_CALLS', 2000)
   const joinRuns = envInt('BENCH_JOIN_RUNS', 5)
   const httpPort = await freePort()
-  const b = await startNode({ tools: [TOOLS] }, ['--http', String(httpPort)])
+  const { client: b, home: homeB } = await startNode({ tools: [TOOLS] }, ['--http', String(httpPort)])
   const bootstrap = await addressOf(b)
-  const a = await startNode({}, ['--bootstrap', bootstrap])
+  const { client: a } = await startNode({}, ['--bootstrap', bootstrap])
   await waitForTool(a, 'remote_echo')
 
   const call = (client: Client, name: string) => async (i: number) =>
@@ -115,7 +118,8 @@ export async function runMeshCalls(): Promise<MeshCallResults> {
   await timeSequential(200, call(a, 'echo'))
   const local = summarize(await timeSequential(calls, call(a, 'echo')))
   const rawLibp2pSamples = summarize(await rawLibp2p(calls))
-  const http = await connectHttp(`http://127.0.0.1:${httpPort}/mcp`)
+  const token = (await readFile(httpTokenPath(homeB), 'utf8')).trim()
+  const http = await connectHttp(`http://127.0.0.1:${httpPort}/mcp`, token)
   await timeSequential(100, call(http, 'remote_echo'))
   const overHttp = summarize(await timeSequential(Math.min(calls, 1000), call(http, 'remote_echo')))
   await timeConcurrent(640, 64, call(a, 'remote_echo'))
@@ -124,7 +128,9 @@ export async function runMeshCalls(): Promise<MeshCallResults> {
   const joins: number[] = []
   for (let run = 0; run < joinRuns; run++) {
     const tool = `late_${run}`
-    const provider = await startNode({ tools: [TOOLS] }, ['--bootstrap', bootstrap], { BENCH_TOOL_NAME: tool })
+    const { client: provider } = await startNode({ tools: [TOOLS] }, ['--bootstrap', bootstrap], {
+      BENCH_TOOL_NAME: tool
+    })
     const ready = performance.now()
     await waitForTool(a, tool)
     await a.callTool({ name: tool, arguments: { message: 'x' } })
