@@ -13,7 +13,7 @@ import { errorResult } from '../tools/define.js'
 import { type RetryPolicy, retryDelayMs } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
 import { withSpan } from '../tracing/context.js'
-import { type Deadline, deadline, deadlineOn } from '../util/deadline.js'
+import { callDeadline, type Deadline, deadline } from '../util/deadline.js'
 import { KeyedCounter } from '../util/counter.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -141,12 +141,8 @@ export class PeerDispatcher implements MeshDispatcher {
       entry.providers.reduce((longest, peer) => Math.max(longest, this.#policyOf(entry, peer).timeoutMs), 0)
     const retry: RetryPolicy | undefined = call.meta?.retry
     const requiredTags = call.meta?.tags ?? NO_TAGS
-    // The caller's own controller (made for this call alone) takes the deadline: no controller
-    // chained to ctx.signal, no listener on it, one AbortSignal less per call (see deadlineOn).
-    const limit =
-      controller != null && controller.signal === ctx.signal
-        ? deadlineOn(controller, timeoutMs)
-        : deadline(ctx.signal, timeoutMs)
+    // The caller's own controller (made for this call alone) takes the deadline (callDeadline).
+    const limit = callDeadline(ctx.signal, timeoutMs, controller)
     try {
       const first = await this.#dispatchTo(call, entry, ctx, limit, timeoutMs, retry, requiredTags)
       if (first.executed || limit.signal.aborted) return first.result

@@ -3,7 +3,7 @@ import { toMcpTool } from '../mcp/local-view.js'
 import type { ToolView, ViewCallContext } from '../mcp/view.js'
 import type { ToolRegistry } from '../tools/registry.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
-import { deadline, deadlineOn } from '../util/deadline.js'
+import { callDeadline } from '../util/deadline.js'
 import type { InboundPath, RefusalKind, TrustGate } from '../trust/index.js'
 import { meshLogger } from '../util/logger.js'
 import { afterSettled, attempt } from '../util/settle.js'
@@ -309,11 +309,7 @@ export class PeerToolView implements ToolView {
   /** The call on this node, under the inbound request timeout. */
   #runLocal(name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
     // The front's round made `ctx.controller` for this call alone: the deadline aborts it (no controller chained).
-    const timeoutMs = this.#limiter.limits.requestTimeoutMs
-    const limit =
-      ctx.controller != null && ctx.controller.signal === ctx.signal
-        ? deadlineOn(ctx.controller, timeoutMs)
-        : deadline(ctx.signal, timeoutMs)
+    const limit = callDeadline(ctx.signal, this.#limiter.limits.requestTimeoutMs, ctx.controller)
     const running = attempt(() =>
       this.#host.runLocal(
         name,

@@ -43,6 +43,16 @@ export function deadlineOn(controller: AbortController, ms: number, reason?: () 
 }
 
 /**
+ * The deadline of a call whose signal is `signal`: on `controller` itself
+ * when it is that signal's own, made for this call alone (deadlineOn: no
+ * controller chained, no listener), else a controller chained to `signal`
+ * (deadline). What the router hands on as `RouteOptions.controller`.
+ */
+export function callDeadline(signal: AbortSignal, ms: number, controller?: AbortController): Deadline {
+  return controller != null && controller.signal === signal ? deadlineOn(controller, ms) : deadline(signal, ms)
+}
+
+/**
  * deadlineOn's deadline, and the base of deadline()'s. A class, not an
  * object literal with a `get expired()` (a new getter closure per call; V8
  * makes such a literal a dictionary-mode object). With the literal, every

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { deadline, deadlineOn } from '../../src/util/deadline.js'
+import { callDeadline, deadline, deadlineOn } from '../../src/util/deadline.js'
 import { promotedBy } from '../helpers/gc.js'
 
 describe('deadline', () => {
@@ -113,5 +113,27 @@ describe('deadline', () => {
       expect(controller.signal.aborted).toBe(false)
       expect(limit.expired).toBe(false)
     })
+  })
+})
+
+describe('callDeadline', () => {
+  it('puts the deadline on the signal’s own controller', async () => {
+    const controller = new AbortController()
+    const limit = callDeadline(controller.signal, 5, controller)
+    expect(limit.controller).toBe(controller)
+    await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }))
+    expect(limit.expired).toBe(true)
+    limit.dispose()
+  })
+
+  it('chains a controller of its own to a signal it was not given the controller of', () => {
+    const parent = new AbortController()
+    const unrelated = new AbortController()
+    const limit = callDeadline(parent.signal, 60_000, unrelated)
+    expect(limit.controller).not.toBe(unrelated)
+    parent.abort('stop')
+    expect(limit.signal.reason).toBe('stop')
+    expect(unrelated.signal.aborted).toBe(false)
+    limit.dispose()
   })
 })
