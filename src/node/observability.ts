@@ -22,6 +22,7 @@ import {
   runInSpan,
   type SpanContext
 } from '../tracing/index.js'
+import { rememberBounded } from '../util/bounded.js'
 import { ChurnMap } from '../util/churn-map.js'
 import { attempt } from '../util/settle.js'
 
@@ -40,26 +41,6 @@ const MAX_SPAN_TOOL_NAME = 128
 /** A tool name fit for a span: what a peer sent, cut to MAX_SPAN_TOOL_NAME. */
 function spanToolName(name: string): string {
   return name.length <= MAX_SPAN_TOOL_NAME ? name : `${name.slice(0, MAX_SPAN_TOOL_NAME)}…`
-}
-
-/** Inserts into a bounded map, dropping the oldest entry when full. */
-function remember<K, V>(
-  map: {
-    readonly size: number
-    has(key: K): boolean
-    keys(): Iterator<K>
-    delete(key: K): boolean
-    set(key: K, value: V): unknown
-  },
-  key: K,
-  value: V,
-  max: number
-): void {
-  if (map.size >= max && !map.has(key)) {
-    const oldest = map.keys().next().value
-    if (oldest !== undefined) map.delete(oldest)
-  }
-  map.set(key, value)
 }
 
 /**
@@ -210,10 +191,10 @@ export class NodeObservability {
       if (parent == null) {
         parent = activeSpan()?.context
         if (parent != null && workflowId != null)
-          remember(this.#workflowParents, workflowId, parent, MAX_WORKFLOW_TRACES)
+          rememberBounded(this.#workflowParents, workflowId, parent, MAX_WORKFLOW_TRACES)
       }
       entry = { parent, spanId: newSpanId() }
-      remember(this.#taskParents, task.id, entry, MAX_OPEN_TASK_TRACES)
+      rememberBounded(this.#taskParents, task.id, entry, MAX_OPEN_TASK_TRACES)
     }
     if (!FINAL_STATES.has(task.state)) return
     this.#taskParents.delete(task.id)
