@@ -27,6 +27,8 @@ const SECTIONS: ReadonlyArray<{ name: string; script: string; optIn?: boolean }>
   // The speed targets: interleaved rounds against the floor (writes RESULTS-speed.md).
   { name: 'speed', script: 'mesh/speed.js' },
   { name: 'queue', script: 'queue/main.js' },
+  // The queue's speed target: interleaved rounds against BullMQ (writes RESULTS-queue-rounds.md).
+  { name: 'queue-rounds', script: 'queue/rounds.js' },
   { name: 'workflow', script: 'workflow.js' },
   // A 25-node mesh takes minutes to form on 2 cores: opt in with BENCH_SECTIONS=...,discovery.
   { name: 'discovery', script: 'discovery.js', optIn: true }

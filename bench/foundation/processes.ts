@@ -16,6 +16,30 @@ export async function disposeAll(): Promise<void> {
   while (disposers.length > 0) await disposers.pop()!().catch(() => {})
 }
 
+/**
+ * A process the bench did not spawn itself (the detached node a bridged
+ * `start` launches): disposeAll() stops it with SIGTERM and waits, at most
+ * 10 s, for it to be gone. Left alone, it would run on for its idle timeout
+ * (`lifecycle.idleExitMs`, 30 s) and load the machine under the next bench.
+ * There is no exit event for a process that is not a child: its pid is polled.
+ */
+export function disposeProcess(pid: number): void {
+  disposers.push(async () => {
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    if (!alive()) return
+    process.kill(pid, 'SIGTERM')
+    const until = Date.now() + 10_000
+    while (alive() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+  })
+}
+
 /** Every node the bench starts stays on loopback, mDNS off. */
 export const LOOPBACK = ['--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0']
 

@@ -10,7 +10,8 @@
  * runs BENCH_QUEUE_TASKS (3000) tasks per build and as many BullMQ jobs, 64 in
  * flight (`task_submit {wait: true}` over MCP stdio; `add` +
  * `waitUntilFinished`), in rotating order. Reported: medians over
- * BENCH_QUEUE_ROUNDS (5) rounds, and the median of each round's ratio.
+ * BENCH_QUEUE_ROUNDS (5) rounds, and the median of each round's ratio. Before
+ * the rounds, BENCH_QUEUE_WARMUP (10,000) tasks per build and as many jobs.
  * BENCH_QUEUE_STATS=1 prints each owner's `queue_stats` at the end (journal
  * writes and batches).
  *
@@ -23,12 +24,13 @@
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
 import { tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
-import { connectStdioWithPid, cpuTimeMs, disposeAll, LOOPBACK } from '../foundation/processes.js'
+import { connectStdioWithPid, cpuTimeMs, disposeAll, disposeProcess, LOOPBACK } from '../foundation/processes.js'
 import { envInt, fmt, timeConcurrent } from '../foundation/stats.js'
 import { initHome, median } from '../mesh/speed.js'
 
@@ -123,12 +125,19 @@ async function startNode(
   const nodeArgs = (process.env[`BENCH_CHILD_NODE_ARGS_${variant.label}`] ?? process.env.BENCH_CHILD_NODE_ARGS ?? '')
     .split(' ')
     .filter((arg) => arg !== '')
-  return connectStdioWithPid({
+  const started = await connectStdioWithPid({
     label: `mcp-mesh start (${root})`,
     command: NODE,
     args: [...nodeArgs, join(root, 'bin', 'mcp-mesh.js'), 'start', ...FOREGROUND, '--home', home, ...LOOPBACK, ...args],
     env: process.env.BENCH_CHILD_NODE_OPTIONS != null ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}
   })
+  if (FOREGROUND.length === 0) {
+    // Bridged: the node is the detached lock holder, stopped with the bench (not after its idle timeout).
+    await started.client.listTools()
+    const holder = Number.parseInt(await readFile(join(home, 'repo.lock'), 'utf8').catch(() => ''), 10)
+    if (Number.isInteger(holder) && holder > 0 && holder !== started.pid) disposeProcess(holder)
+  }
+  return started
 }
 
 async function runTask(owner: Client, i: number): Promise<void> {
@@ -181,13 +190,17 @@ export interface QueueRoundsResults {
 export async function runQueueRounds(): Promise<QueueRoundsResults> {
   const rounds = envInt('BENCH_QUEUE_ROUNDS', 5)
   const tasks = envInt('BENCH_QUEUE_TASKS', 3000)
+  const warmup = envInt('BENCH_QUEUE_WARMUP', 10_000)
   const loadStart = loadavg()[0] ?? 0
   const list = variants()
   for (const variant of list) await startQueue(variant)
   const bullmq = await startBullmq()
   try {
-    for (const variant of list) await timeConcurrent(640, CONCURRENCY, async (i) => runTask(variant.owner!, i))
-    await bullmq.run(640)
+    // Steady state before the first round: a node's CPU per task keeps falling for its first ~10,000 tasks (V8's
+    // tiering of the owner's, the worker's and the client's code, and batching growing with the rate: 277-353 µs per
+    // task in the first 3,000, ~110 once warm), so a short warm-up measured that. BullMQ is warmed the same.
+    for (const variant of list) await timeConcurrent(warmup, CONCURRENCY, async (i) => runTask(variant.owner!, i))
+    await bullmq.run(warmup)
     const series: QueueRoundsResults['series'] = []
     for (let round = 0; round < rounds; round++) {
       process.stderr.write(`queue: round ${round + 1}/${rounds} (load ${fmt(loadavg()[0] ?? 0, 2)})\n`)
