@@ -14,7 +14,8 @@
  *
  * BENCH_SPEED_VARIANTS=label=/path/to/root,label2=/other/root (default: this
  * checkout twice, "head" and "head-fg"); BENCH_SPEED_ROUNDS (7), BENCH_SPEED_CALLS (400 per
- * sequential sample), BENCH_SPEED_CONCURRENT (2000 per 64-in-flight sample).
+ * sequential sample), BENCH_SPEED_CONCURRENT (2000 per 64-in-flight sample),
+ * BENCH_SPEED_WARMUP (3000 sequential and 3000 concurrent calls per path before the rounds).
  * BENCH_SPEED_NODE_OPTIONS=label:--flag --other;label2:... gives a variant's
  * nodes their own NODE_OPTIONS (the same checkout can then run twice, e.g.
  * main=/work/main,main-acf=/work/main with main-acf:--experimental-async-context-frame).
@@ -286,6 +287,7 @@ export async function runSpeed(): Promise<SpeedResults> {
   const rounds = envInt('BENCH_SPEED_ROUNDS', 7)
   const calls = envInt('BENCH_SPEED_CALLS', 400)
   const concurrent = envInt('BENCH_SPEED_CONCURRENT', 2000)
+  const warmup = envInt('BENCH_SPEED_WARMUP', 3000)
   const loadStart = loadavg()[0] ?? 0
   const list = variants()
   for (const variant of list) await startPair(variant)
@@ -304,15 +306,18 @@ export async function runSpeed(): Promise<SpeedResults> {
     (client: Client, name: string) =>
     async (i: number): Promise<unknown> =>
       client.callTool({ name, arguments: { message: `m${i}` } })
-  // Warm-up: JIT, pooled streams, catalog.
+  // Warm-up: JIT, pooled streams, catalog. With 200 sequential and 640 concurrent calls, the first two rounds were
+  // still V8 tiering up (remote p50 1.2-3.6 ms against 0.4-0.6 in the later rounds; the floor 0.18-0.25 against
+  // 0.07-0.16), and two cold rounds out of seven moved the median: every path now runs `warmup` calls of each kind.
   for (const variant of list) {
-    await timeSequential(200, call(variant.a!, 'remote_echo'))
-    await timeConcurrent(640, CONCURRENCY, call(variant.a!, 'remote_echo'))
-    await timeSequential(200, call(variant.a!, 'echo'))
+    for (const tool of ['remote_echo', 'echo']) {
+      await timeSequential(warmup, call(variant.a!, tool))
+      await timeConcurrent(warmup, CONCURRENCY, call(variant.a!, tool))
+    }
   }
   for (const floor of floors) {
-    await floor.one(200)
-    await floor.many(640)
+    await floor.one(warmup)
+    await floor.many(warmup)
   }
 
   for (let round = 0; round < rounds; round++) {

@@ -101,6 +101,8 @@ async function bullmqThroughput(total: number): Promise<number> {
       return connection
     }
     const queue = new Queue('bench', { connection: connect() })
+    // 64 waitUntilFinished in flight each add a listener to the queue (as in rounds.ts).
+    queue.setMaxListeners(0)
     const events = new QueueEvents('bench', { connection: connect() })
     const worker = new Worker('bench', async () => ({ ok: true }), { connection: connect(), concurrency: 64 })
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()])
