@@ -7,11 +7,11 @@
  * creates it), then two more starts on that home for comparison. Loopback
  * only, mDNS off. Prints one JSON object.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, NODE } from './paths.js'
-import { connectStdioWithPid, LOOPBACK } from './processes.js'
+import { connectStdioWithPid, LOOPBACK, lockHolder, stopProcess } from './processes.js'
 
 interface Start {
   /** ms from spawning `mcp-mesh start` to its initialize answer. */
@@ -34,24 +34,10 @@ async function timeStart(home: string): Promise<Start> {
   return { initializeMs, toolsMs }
 }
 
-/** `start` detached a node for the home; it outlives the client by design, so stop it here. */
+/** `start` detached a node for the home; it outlives the client by design, so stop it here (the next start is cold). */
 async function stopNode(home: string): Promise<void> {
-  const holder = Number.parseInt(await readFile(join(home, 'repo.lock'), 'utf8').catch(() => ''), 10)
-  if (!Number.isInteger(holder) || holder <= 0) return
-  try {
-    process.kill(holder, 'SIGTERM')
-  } catch {
-    return
-  }
-  // Wait for it to exit (bounded), so the next start is a cold one again.
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(holder, 0)
-    } catch {
-      return
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const holder = await lockHolder(home)
+  if (holder != null) await stopProcess(holder)
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'mcp-mesh-first-start-'))

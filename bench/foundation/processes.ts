@@ -17,27 +17,39 @@ export async function disposeAll(): Promise<void> {
 }
 
 /**
- * A process the bench did not spawn itself (the detached node a bridged
- * `start` launches): disposeAll() stops it with SIGTERM and waits, at most
- * 10 s, for it to be gone. Left alone, it would run on for its idle timeout
+ * Stops a process the bench did not spawn itself (the detached node a
+ * bridged `start` launches): SIGTERM, then waits, at most 10 s, for it to be
+ * gone. There is no exit event for a process that is not a child: its pid is
+ * polled.
+ */
+export async function stopProcess(pid: number): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!alive()) return
+  process.kill(pid, 'SIGTERM')
+  const until = Date.now() + 10_000
+  while (alive() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+}
+
+/**
+ * disposeAll() stops `pid` with stopProcess. For the detached node of a
+ * bridged `start`: left alone, it would run on for its idle timeout
  * (`lifecycle.idleExitMs`, 30 s) and load the machine under the next bench.
- * There is no exit event for a process that is not a child: its pid is polled.
  */
 export function disposeProcess(pid: number): void {
-  disposers.push(async () => {
-    const alive = (): boolean => {
-      try {
-        process.kill(pid, 0)
-        return true
-      } catch {
-        return false
-      }
-    }
-    if (!alive()) return
-    process.kill(pid, 'SIGTERM')
-    const until = Date.now() + 10_000
-    while (alive() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
-  })
+  disposers.push(async () => stopProcess(pid))
+}
+
+/** The pid of the node holding `home`'s repo lock (a bridged `start`'s detached node), if any. */
+export async function lockHolder(home: string): Promise<number | undefined> {
+  const holder = Number.parseInt(await readFile(join(home, 'repo.lock'), 'utf8').catch(() => ''), 10)
+  return Number.isInteger(holder) && holder > 0 ? holder : undefined
 }
 
 /** Every node the bench starts stays on loopback, mDNS off. */

@@ -34,7 +34,14 @@ import { createInterface } from 'node:readline'
 import type { Client } from '@modelcontextprotocol/client'
 import { tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
-import { connectStdioWithPid, cpuTimeMs, disposeAll, disposeProcess, LOOPBACK } from '../foundation/processes.js'
+import {
+  connectStdioWithPid,
+  cpuTimeMs,
+  disposeAll,
+  disposeProcess,
+  LOOPBACK,
+  lockHolder
+} from '../foundation/processes.js'
 import { envInt, fmt, summarize, timeConcurrent, timeSequential } from '../foundation/stats.js'
 
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
@@ -128,8 +135,7 @@ export async function startNode(
   })
   // Plain `start` without a TTY bridges to a detached node (the lock holder); the work is there.
   await client.listTools()
-  const holder = Number.parseInt(await readFile(join(home, 'repo.lock'), 'utf8').catch(() => ''), 10)
-  const node = Number.isInteger(holder) && holder > 0 ? holder : pid
+  const node = (await lockHolder(home)) ?? pid
   if (node !== pid) disposeProcess(node)
   return { client, pid: node, pids: [...new Set([node, pid, ...childPids(pid)])] }
 }

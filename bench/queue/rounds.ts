@@ -24,13 +24,19 @@
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
 import { tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
-import { connectStdioWithPid, cpuTimeMs, disposeAll, disposeProcess, LOOPBACK } from '../foundation/processes.js'
+import {
+  connectStdioWithPid,
+  cpuTimeMs,
+  disposeAll,
+  disposeProcess,
+  LOOPBACK,
+  lockHolder
+} from '../foundation/processes.js'
 import { envInt, fmt, timeConcurrent } from '../foundation/stats.js'
 import { initHome, median } from '../mesh/speed.js'
 
@@ -134,8 +140,8 @@ async function startNode(
   if (FOREGROUND.length === 0) {
     // Bridged: the node is the detached lock holder, stopped with the bench (not after its idle timeout).
     await started.client.listTools()
-    const holder = Number.parseInt(await readFile(join(home, 'repo.lock'), 'utf8').catch(() => ''), 10)
-    if (Number.isInteger(holder) && holder > 0 && holder !== started.pid) disposeProcess(holder)
+    const holder = await lockHolder(home)
+    if (holder != null && holder !== started.pid) disposeProcess(holder)
   }
   return started
 }
