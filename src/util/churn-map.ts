@@ -20,7 +20,7 @@ const MIN_TOMBSTONES = 64
  * are live entries), so finding the oldest entry by iterating from the start
  * on every call costs O(tombstones) each time. The worker's kept results did
  * that and allocated 27 KB per task (eighth pass); keep the order in a queue
- * of its own instead (src/queue/worker/recent-results.ts).
+ * of its own instead (LazyQueue, src/util/lazy-queue.ts).
  */
 export class ChurnMap<K, V extends NonNullable<unknown> | null> implements ReadonlyMap<K, V> {
   #map = new Map<K, V | undefined>()

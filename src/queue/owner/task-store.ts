@@ -2,10 +2,11 @@ import type { CallToolResult } from '@modelcontextprotocol/server'
 import type { Datastore } from 'interface-datastore'
 import { UnknownTaskError } from '../errors.js'
 import { type AttemptOutcome, FINAL_STATES, type Task, type TaskState } from '../types.js'
+import { LazyQueue } from '../../util/lazy-queue.js'
 import { TaskJournal } from './journal.js'
 import type { StoredTask } from './types.js'
 
-/** The finish order drops its consumed head, or its stale entries, once they are most of it and this many. */
+/** The finish order drops its consumed head, or its stale entries, once they are most of it and more than this many. */
 const COMPACT_AFTER = 1024
 
 /** A task's place in the finish order: its id only, so an entry keeps no deleted task (or result) alive. */
@@ -38,10 +39,8 @@ export class TaskStore {
   /**
    * Finished tasks, oldest first (by when they finished). An entry is current
    * while `#current` maps its task to it: a task finished again has a newer one.
-   * Slots before `#finishHead` are consumed (emptied).
    */
-  #finishOrder: Array<FinishEntry | undefined> = []
-  #finishHead = 0
+  #finishOrder = this.#newFinishOrder()
   readonly #current = new WeakMap<StoredTask, FinishEntry>()
   /** Tasks in `tasks` in a final state. */
   #finishedCount = 0
@@ -155,21 +154,19 @@ export class TaskStore {
    * holds however fast tasks finish, besides resultTtlMs.
    */
   trimFinished(): void {
-    const order = this.#finishOrder
-    while (this.#finishedCount > this.#init.maxFinished && this.#finishHead < order.length) {
-      const entry = order[this.#finishHead]
-      order[this.#finishHead++] = undefined
-      const task = entry == null ? undefined : this.#currentTask(entry)
-      if (task == null) continue
+    while (this.#finishedCount > this.#init.maxFinished) {
+      const entry = this.#finishOrder.shift()
+      if (entry == null) break
+      // shift() gives current entries only (#currentTask): the task is held, and finished.
+      const task = this.tasks.get(entry.id)!
       // Nothing awaits it (the journal logs a failed batch): no promise per trimmed task.
       this.drop(task)
       this.journal.deleteLater(task.id)
     }
-    // The consumed head goes once it is most of the array.
-    if (this.#finishHead > COMPACT_AFTER && this.#finishHead * 2 > order.length) {
-      this.#finishOrder = order.slice(this.#finishHead)
-      this.#finishHead = 0
-    }
+  }
+
+  #newFinishOrder(): LazyQueue<FinishEntry> {
+    return new LazyQueue((entry) => this.#currentTask(entry) != null, COMPACT_AFTER)
   }
 
   /** The task the entry stands for, if it is still held, still finished, and not finished again since. */
@@ -185,14 +182,11 @@ export class TaskStore {
    */
   loaded(): void {
     const finished: StoredTask[] = []
-    for (let i = this.#finishHead; i < this.#finishOrder.length; i++) {
-      const entry = this.#finishOrder[i]
-      const task = entry == null ? undefined : this.#currentTask(entry)
-      if (task != null) finished.push(task)
+    for (let entry = this.#finishOrder.shift(); entry != null; entry = this.#finishOrder.shift()) {
+      finished.push(this.tasks.get(entry.id)!)
     }
     finished.sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
-    this.#finishOrder = []
-    this.#finishHead = 0
+    this.#finishOrder = this.#newFinishOrder()
     for (const task of finished) {
       const entry: FinishEntry = { id: task.id }
       this.#current.set(task, entry)
@@ -208,13 +202,7 @@ export class TaskStore {
     this.#finishOrder.push(entry)
     // Stale entries (tasks retried, finished again, deleted by TTL or queue_clear) are dropped once they outnumber
     // the live ones: the order stays within about twice the finished tasks held, however they leave.
-    const held = this.#finishOrder.length - this.#finishHead
-    if (held > COMPACT_AFTER && held > 2 * this.#finishedCount) {
-      this.#finishOrder = this.#finishOrder
-        .slice(this.#finishHead)
-        .filter((e) => e != null && this.#currentTask(e) != null)
-      this.#finishHead = 0
-    }
+    this.#finishOrder.compact(this.#finishedCount)
   }
 }
 

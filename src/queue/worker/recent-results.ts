@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/server'
 import { ChurnMap } from '../../util/churn-map.js'
+import { LazyQueue } from '../../util/lazy-queue.js'
 
 /** A peer's task result a worker keeps for a re-lease. */
 export interface RecentResult {
@@ -20,53 +21,28 @@ interface Entry extends RecentResult {
 /** Dropped entries a queue lets pile up (and at least twice as many as it holds live) before it compacts. */
 const MIN_DROPPED = 64
 
-/**
- * Entries oldest first, dropped ones skipped lazily: each entry is passed
- * over once at the front, or once by a compaction, so finding the oldest
- * live entry costs O(1) amortized (a walk of a map from its start passes
- * over every entry deleted since its last rebuild, each time).
- */
+const notDropped = (entry: Entry): boolean => !entry.dropped
+
+/** An owner's entries (or all of them), oldest first, with how many are not dropped. */
 class EntryQueue {
-  #items: Array<Entry | undefined> = []
-  #head = 0
+  readonly #queue = new LazyQueue<Entry>(notDropped, MIN_DROPPED)
   /** Entries pushed and not dropped. */
   live = 0
 
   push(entry: Entry): void {
-    this.#items.push(entry)
+    this.#queue.push(entry)
     this.live++
   }
 
   /** The oldest live entry. */
   first(): Entry | undefined {
-    const items = this.#items
-    let head = this.#head
-    for (; head < items.length; head++) {
-      const entry = items[head]
-      if (entry != null && !entry.dropped) break
-      // The slot lets go of what it held.
-      items[head] = undefined
-    }
-    this.#head = head
-    if (head > MIN_DROPPED && head * 2 > items.length) this.#compact()
-    return this.#items[this.#head]
+    return this.#queue.first()
   }
 
-  /** Counts an entry of this queue dropped; compacts once dropped ones outnumber live ones twice. */
+  /** Counts an entry of this queue dropped. */
   dropped(): void {
     this.live--
-    const held = this.#items.length - this.#head
-    if (held > MIN_DROPPED && held > 2 * this.live) this.#compact()
-  }
-
-  #compact(): void {
-    const items: Array<Entry | undefined> = []
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const entry = this.#items[i]
-      if (entry != null && !entry.dropped) items.push(entry)
-    }
-    this.#items = items
-    this.#head = 0
+    this.#queue.compact(this.live)
   }
 }
 
