@@ -27,6 +27,7 @@ import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
+import { peerSlots } from '../../src/queue/constants.js'
 import { tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
 import {
@@ -44,8 +45,13 @@ const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
 const CONCURRENCY = 64
 /** BENCH_QUEUE_DETACHED=1: `start` as clients run it (a bridge to a detached node; CPU figures are then the bridge's). */
 const FOREGROUND = process.env.BENCH_QUEUE_DETACHED === '1' ? [] : ['--foreground']
-/** 86 slots, a quarter (21) kept for the node's own tasks: 65 for peers. */
-const WORKER_SLOTS = 86
+/**
+ * 86 slots, a quarter (21) kept for the node's own tasks: 65 for peers, so 64
+ * tasks in flight never wait for a slot (as BullMQ's worker, concurrency 64).
+ * BENCH_QUEUE_WORKER_SLOTS sets another `queue.worker.maxConcurrency`: e.g. the
+ * default 32 (24 for peers), where tasks queue behind the worker's slots.
+ */
+const WORKER_SLOTS = envInt('BENCH_QUEUE_WORKER_SLOTS', 86)
 
 interface Variant {
   label: string
@@ -189,6 +195,8 @@ export interface QueueRoundsResults {
   loadAverage: { start: number; end: number }
   rounds: number
   tasks: number
+  /** The worker's `queue.worker.maxConcurrency` (absent in runs before it was set by BENCH_QUEUE_WORKER_SLOTS: 86). */
+  workerSlots?: number
   /** Per round: tasks/s per variant label, and "bullmq". */
   series: Array<Record<string, number>>
 }
@@ -240,6 +248,7 @@ export async function runQueueRounds(): Promise<QueueRoundsResults> {
       loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
       rounds,
       tasks,
+      workerSlots: WORKER_SLOTS,
       series
     }
   } finally {
@@ -250,11 +259,12 @@ export async function runQueueRounds(): Promise<QueueRoundsResults> {
 export function renderQueueRounds(r: QueueRoundsResults): string {
   const labels = Object.keys(r.series[0] ?? {}).filter((k) => k !== 'bullmq' && !k.includes(':'))
   const bull = median(r.series.map((s) => s.bullmq!))
+  const slots = r.workerSlots ?? 86
   const lines = [
     `## Durable queue vs BullMQ (interleaved rounds)
 
 Measured ${r.date}; ${r.rounds} rounds of ${r.tasks} no-op tasks per build and as many BullMQ jobs, 64 in flight; owner A
-and one worker B (64 slots for peers' tasks), BullMQ worker concurrency 64 on a local redis-server without persistence;
+and one worker B (\`maxConcurrency\` ${slots}: ${peerSlots(slots)} slots for peers' tasks), BullMQ worker concurrency 64 on a local redis-server without persistence;
 load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end.
 
 | build | tasks/s (median) | BullMQ jobs/s (median) | ratio of medians | median of per-round ratios | target | verdict | CPU µs/task owner / worker |

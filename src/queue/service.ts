@@ -128,7 +128,8 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       enqueue: (task) => this.#scheduler.enqueue(task),
       metrics: this.#metrics,
       leaseMs: this.#leaseMs,
-      self: this.#self
+      self: this.#self,
+      wake: () => this.#scheduler.schedule()
     })
     this.#dispatch = new TaskDispatch({
       store: this.#store,
@@ -338,7 +339,7 @@ export class TaskQueueService extends TypedEventEmitter<TaskQueueEvents> impleme
       localTags: (tool) => this.#localTags(tool),
       peers: () => this.#components.mesh.peers(),
       outstanding: (peer) => leases.outstanding(peer),
-      coolingDown: (peer, now) => leases.coolingDown(peer, now),
+      pushPaused: (peer, now) => leases.pushPaused(peer, now),
       spreadWorkers: (spread) => leases.spreadWorkers(spread),
       maySendTo: (peer) => this.#components.gate.maySendTo(peer)
     }

@@ -43,7 +43,7 @@ export function storedTask(id: string, overrides: Partial<StoredTask> = {}): Sto
  * datastore, a scheduler whose pump never runs, and the lease book.
  */
 export async function ownerParts(
-  options: { leaseMs?: number; datastore?: MemoryDatastore; maxFinished?: number } = {}
+  options: { leaseMs?: number; datastore?: MemoryDatastore; maxFinished?: number; wake?: () => void } = {}
 ): Promise<{
   store: TaskStore
   scheduler: Scheduler
@@ -74,7 +74,8 @@ export async function ownerParts(
     enqueue: (task) => scheduler.enqueue(task),
     metrics,
     leaseMs: options.leaseMs ?? 1_000,
-    self: SELF
+    self: SELF,
+    wake: options.wake
   })
   return { store, scheduler, leases, changes, datastore }
 }

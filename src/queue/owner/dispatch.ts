@@ -122,7 +122,10 @@ export class TaskDispatch {
     } catch (err) {
       if (lease.controller.signal.aborted) return
       const refusal = peerRefusal(err)
-      if (refusal === 'busy' || refusal === 'denied') {
+      if (refusal === 'busy') {
+        // A full worker, not a faulty one: pushes there wait for a slot; its claims stay welcome.
+        leases.refusedBusy(task.id, lease.token, (err as Error).message, peer)
+      } else if (refusal === 'denied') {
         leases.notExecuted(task.id, lease.token, (err as Error).message, peer)
       } else if (err instanceof ProtocolError) {
         leases.settle(task.id, lease.token, { result: errorResult(`rejected by ${peer}: ${err.message}`) })

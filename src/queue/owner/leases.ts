@@ -28,6 +28,12 @@ export interface LeaseBookInit {
   leaseMs: number
   /** This node's peer ID (what a local attempt records as its worker). */
   self: string
+  /**
+   * Called when a peer's cooldown or push back-off ends: queued tasks may go
+   * to it again, and nothing else would run the pump (every waiting submitter
+   * may be blocked on a result, with no new submission or freed slot coming).
+   */
+  wake?: () => void
 }
 
 /**
@@ -45,8 +51,22 @@ export class LeaseBook {
   readonly #leases = new ChurnMap<string, Lease>()
   /** Remote leases per worker (local ones are bounded by the local worker's slots). */
   readonly #outstanding = new KeyedCounter()
-  /** Peers that refused or failed a dispatch recently: not offered work until this time. */
+  /**
+   * Peers that failed a dispatch, handed a task back or lost a lease
+   * recently: offered no work (no push, no claim granted) until this time.
+   */
   readonly #cooldown = new Map<string, number>()
+  /**
+   * Peers that refused a push as busy: a live worker whose slots are taken
+   * (by other owners' tasks, or by claims it has in flight), not a fault. No
+   * push until this time or until one of this owner's leases on it ends (the
+   * slot that frees is one this owner can use); its claims stay welcome, as
+   * it claims only once it has room.
+   */
+  readonly #pushBackoff = new Map<string, number>()
+  /** Fires at the earliest end of a cooldown or back-off (see LeaseBookInit.wake). */
+  #wakeTimer?: NodeJS.Timeout
+  #wakeAt = Number.POSITIVE_INFINITY
 
   constructor(init: LeaseBookInit) {
     this.#init = init
@@ -78,8 +98,14 @@ export class LeaseBook {
     return this.#outstanding.get(peer)
   }
 
+  /** Whether `peer` is offered no work at all (see #cooldown): claims it sends are refused too. */
   coolingDown(peer: string, now: number): boolean {
     return (this.#cooldown.get(peer) ?? 0) > now
+  }
+
+  /** Whether pushes to `peer` wait: it is cooling down, or refused a push as busy (see #pushBackoff). */
+  pushPaused(peer: string, now: number): boolean {
+    return this.coolingDown(peer, now) || (this.#pushBackoff.get(peer) ?? 0) > now
   }
 
   *spreadWorkers(spread: string): Iterable<string> {
@@ -136,11 +162,32 @@ export class LeaseBook {
    * claim and hand back a task forever.
    */
   notExecuted(id: string, token: string, reason: string, peer?: string): void {
-    const { store } = this.#init
-    const task = store.get(id)
+    const task = this.#init.store.get(id)
     const lease = task == null ? undefined : this.#take(id, token)
     if (task == null || lease == null) return
     if (peer != null) this.#coolDown(peer)
+    this.#requeueNotExecuted(task, lease, reason)
+  }
+
+  /**
+   * A push the worker refused as busy (nothing ran): requeued like
+   * notExecuted, the attempt not counted, but the peer is not cooled down,
+   * only paused for pushes (see #pushBackoff).
+   */
+  refusedBusy(id: string, token: string, reason: string, peer: string): void {
+    const task = this.#init.store.get(id)
+    const lease = task == null ? undefined : this.#take(id, token)
+    if (task == null || lease == null) return
+    const now = Date.now()
+    this.#pushBackoff.delete(peer)
+    this.#pushBackoff.set(peer, now + REFUSAL_COOLDOWN_MS)
+    trimExpired(this.#pushBackoff, now)
+    this.#armWake(now + REFUSAL_COOLDOWN_MS)
+    this.#requeueNotExecuted(task, lease, reason)
+  }
+
+  #requeueNotExecuted(task: StoredTask, lease: Lease, reason: string): void {
+    const { store } = this.#init
     if (lease.dispatch === 'pull') {
       task.handBacks = (task.handBacks ?? 0) + 1
       if (task.handBacks >= MAX_HAND_BACKS) {
@@ -259,6 +306,7 @@ export class LeaseBook {
       }
     }
     for (const [peer, until] of this.#cooldown) if (until < now) this.#cooldown.delete(peer)
+    for (const [peer, until] of this.#pushBackoff) if (until < now) this.#pushBackoff.delete(peer)
     return timedOut
   }
 
@@ -275,6 +323,9 @@ export class LeaseBook {
   abortAll(reason: string): void {
     for (const lease of this.#leases.values()) lease.controller.abort(new Error(reason))
     this.#leases.clear()
+    clearTimeout(this.#wakeTimer)
+    this.#wakeTimer = undefined
+    this.#wakeAt = Number.POSITIVE_INFINITY
   }
 
   /** Offers `peer` no work for REFUSAL_COOLDOWN_MS; the map is bounded (expired, then oldest entries dropped). */
@@ -282,11 +333,29 @@ export class LeaseBook {
     const now = Date.now()
     this.#cooldown.delete(peer)
     this.#cooldown.set(peer, now + REFUSAL_COOLDOWN_MS)
-    if (this.#cooldown.size <= MAX_COOLDOWNS) return
-    for (const [old, until] of this.#cooldown) {
-      if (this.#cooldown.size <= MAX_COOLDOWNS && until >= now) break
-      this.#cooldown.delete(old)
-    }
+    trimExpired(this.#cooldown, now)
+    this.#armWake(now + REFUSAL_COOLDOWN_MS)
+  }
+
+  /** Runs `wake` once the earliest cooldown or back-off is over (one timer, re-armed for the next). */
+  #armWake(until: number): void {
+    if (this.#init.wake == null || until >= this.#wakeAt) return
+    clearTimeout(this.#wakeTimer)
+    this.#wakeAt = until
+    // +1: a timer may fire a millisecond early against Date.now(); the pause must be over when the pump runs.
+    this.#wakeTimer = setTimeout(this.#onWake, Math.max(0, until - Date.now()) + 1)
+    this.#wakeTimer.unref()
+  }
+
+  readonly #onWake = (): void => {
+    this.#wakeTimer = undefined
+    this.#wakeAt = Number.POSITIVE_INFINITY
+    const now = Date.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const until of this.#cooldown.values()) if (until > now && until < next) next = until
+    for (const until of this.#pushBackoff.values()) if (until > now && until < next) next = until
+    if (Number.isFinite(next)) this.#armWake(next)
+    this.#init.wake?.()
   }
 
   /** Removes the lease of `id` if it holds `token`, releasing its worker's slot. */
@@ -294,7 +363,20 @@ export class LeaseBook {
     const lease = this.#leases.get(id)
     if (lease == null || lease.token !== token) return undefined
     this.#leases.delete(id)
-    if (lease.worker !== LOCAL) this.#outstanding.decrement(lease.worker)
+    if (lease.worker !== LOCAL) {
+      this.#outstanding.decrement(lease.worker)
+      // The slot this attempt held on the peer is free: a push there may be taken again.
+      this.#pushBackoff.delete(lease.worker)
+    }
     return lease
+  }
+}
+
+/** Keeps a map of peer → until within MAX_COOLDOWNS: expired entries go first, then the oldest. */
+function trimExpired(map: Map<string, number>, now: number): void {
+  if (map.size <= MAX_COOLDOWNS) return
+  for (const [peer, until] of map) {
+    if (map.size <= MAX_COOLDOWNS && until >= now) break
+    map.delete(peer)
   }
 }

@@ -23,8 +23,8 @@ export interface PlacementView {
   peers(): readonly CatalogPeer[]
   /** Leases this owner holds on a peer right now. */
   outstanding(peer: string): number
-  /** Whether a peer refused or failed a dispatch recently. */
-  coolingDown(peer: string, now: number): boolean
+  /** Whether pushes to a peer wait: it failed a dispatch or refused one as busy recently (LeaseBook.pushPaused). */
+  pushPaused(peer: string, now: number): boolean
   /** Workers holding leases of tasks with this spread key. */
   spreadWorkers(spread: string): Iterable<string>
   /** Whether this node may send tasks and their arguments to a peer (trust.sendTo); absent: any peer. */
@@ -133,7 +133,7 @@ export function chooseWorker(task: StoredTask, view: PlacementView): WorkerChoic
       if (peer.disconnectedAt != null) continue
       const capacity = peerSlots(worker?.maxConcurrency ?? peer.capacity.maxConcurrency)
       const outstanding = view.outstanding(peer.peerId)
-      if (outstanding >= capacity || view.coolingDown(peer.peerId, now)) continue
+      if (outstanding >= capacity || view.pushPaused(peer.peerId, now)) continue
       add({
         peerId: peer.peerId,
         inFlight: outstanding,

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest'
-import { MAX_LEASE_LOSSES, TIMEOUT_GRACE_MS } from '../../../src/queue/constants.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { MAX_LEASE_LOSSES, REFUSAL_COOLDOWN_MS, TIMEOUT_GRACE_MS } from '../../../src/queue/constants.js'
 import { ownerParts, queued, storedTask } from '../fixtures.js'
 
-async function leased(options: { dispatch?: 'pull' | 'push'; maxAttempts?: number } = {}) {
-  const parts = await ownerParts({ leaseMs: 1_000 })
+async function leased(options: { dispatch?: 'pull' | 'push'; maxAttempts?: number; wake?: () => void } = {}) {
+  const parts = await ownerParts({ leaseMs: 1_000, wake: options.wake })
   const task = queued(
     parts,
     storedTask('t1', {
@@ -45,18 +45,87 @@ describe('leases', () => {
     expect(scheduler.open(10).map((open) => open.id)).toEqual(['t1'])
   })
 
-  it('offers a worker that lost a lease or refused a task no work for a moment', async () => {
+  it('offers a worker that lost a lease or was denied a task no work for a moment: no push, no claim', async () => {
     const { leases, lease, task, scheduler } = await leased()
     leases.lost('t1', lease.token, 'gone')
     expect(leases.coolingDown('peer-a', Date.now())).toBe(true)
+    expect(leases.pushPaused('peer-a', Date.now())).toBe(true)
     expect(leases.coolingDown('peer-b', Date.now())).toBe(false)
     scheduler.dequeue(task)
     const next = leases.start(task, 'peer-b', 'push')
-    leases.notExecuted('t1', next.token, 'busy', 'peer-b')
+    leases.notExecuted('t1', next.token, 'denied: not in trust.acceptFrom', 'peer-b')
     expect(leases.coolingDown('peer-b', Date.now())).toBe(true)
     expect(task).toMatchObject({ state: 'queued', attempts: 1 })
     leases.sweep(Date.now() + 60_000)
     expect(leases.coolingDown('peer-a', Date.now())).toBe(false)
+  })
+
+  it('pauses pushes to a worker that refused one as busy until a lease of this owner on it ends; its claims stay welcome', async () => {
+    const parts = await ownerParts({ leaseMs: 1_000 })
+    const { leases, scheduler } = parts
+    const running = queued(parts, storedTask('t1'))
+    scheduler.dequeue(running)
+    const held = leases.start(running, 'peer-a', 'push')
+    const refused = queued(parts, storedTask('t2'))
+    scheduler.dequeue(refused)
+    const attempt = leases.start(refused, 'peer-a', 'push')
+    leases.refusedBusy('t2', attempt.token, "busy: the worker's slots for peers are full", 'peer-a')
+    // Requeued, the attempt not counted, recorded as rejected.
+    expect(refused).toMatchObject({
+      state: 'queued',
+      attempts: 0,
+      reason: "busy: the worker's slots for peers are full"
+    })
+    expect(refused.history.at(-1)).toMatchObject({ outcome: 'rejected' })
+    expect(scheduler.open(10).map((open) => open.id)).toEqual(['t2'])
+    // A full worker is not a faulty one: no push for now, but a claim from it is no reason to refuse.
+    expect(leases.pushPaused('peer-a', Date.now())).toBe(true)
+    expect(leases.coolingDown('peer-a', Date.now())).toBe(false)
+    expect(leases.pushPaused('peer-b', Date.now())).toBe(false)
+    // The slot t1 held frees: t2 may be pushed at once.
+    leases.settle('t1', held.token, { result: { content: [] } })
+    expect(leases.pushPaused('peer-a', Date.now())).toBe(false)
+  })
+
+  describe('with fake timers', () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    it('wakes the pump when a busy worker it holds no lease on may be pushed to again', async () => {
+      const wake = vi.fn()
+      const { leases, lease } = await leased({ dispatch: 'push', wake })
+      vi.useFakeTimers()
+      leases.refusedBusy('t1', lease.token, 'busy: worker is at maxConcurrency', 'peer-a')
+      expect(leases.pushPaused('peer-a', Date.now())).toBe(true)
+      await vi.advanceTimersByTimeAsync(REFUSAL_COOLDOWN_MS - 10)
+      expect(wake).not.toHaveBeenCalled()
+      await vi.advanceTimersByTimeAsync(20)
+      expect(wake).toHaveBeenCalledTimes(1)
+      expect(leases.pushPaused('peer-a', Date.now())).toBe(false)
+    })
+
+    it('wakes the pump when a cooldown ends, once per end, earliest first', async () => {
+      const wake = vi.fn()
+      const parts = await ownerParts({ leaseMs: 1_000, wake })
+      const { leases, scheduler } = parts
+      vi.useFakeTimers()
+      const first = queued(parts, storedTask('t1'))
+      scheduler.dequeue(first)
+      leases.lost('t1', leases.start(first, 'peer-a', 'pull').token, 'gone')
+      await vi.advanceTimersByTimeAsync(REFUSAL_COOLDOWN_MS / 2)
+      scheduler.dequeue(first)
+      leases.lost('t1', leases.start(first, 'peer-b', 'pull').token, 'gone')
+      await vi.advanceTimersByTimeAsync(REFUSAL_COOLDOWN_MS / 2 + 10)
+      expect(wake).toHaveBeenCalledTimes(1)
+      expect(leases.coolingDown('peer-a', Date.now())).toBe(false)
+      expect(leases.coolingDown('peer-b', Date.now())).toBe(true)
+      await vi.advanceTimersByTimeAsync(REFUSAL_COOLDOWN_MS / 2)
+      expect(wake).toHaveBeenCalledTimes(2)
+      expect(leases.coolingDown('peer-b', Date.now())).toBe(false)
+      await vi.advanceTimersByTimeAsync(10 * REFUSAL_COOLDOWN_MS)
+      expect(wake).toHaveBeenCalledTimes(2)
+    })
   })
 
   it('leaves push leases to their call (progress renews them), not to the sweep', async () => {

@@ -40,7 +40,7 @@ function view(overrides: Partial<PlacementView> & { local?: boolean; freeSlots?:
     localTags: () => [],
     peers: () => [],
     outstanding: () => 0,
-    coolingDown: () => false,
+    pushPaused: () => false,
     spreadWorkers: () => [],
     ...rest
   }
@@ -58,7 +58,7 @@ describe('placement', () => {
     expect(chooseWorker(storedTask('t'), full)).toEqual({ kind: 'busy' })
     const away = view({ peers: () => [peer('a', { disconnectedAt: Date.now() })] })
     expect(chooseWorker(storedTask('t'), away)).toEqual({ kind: 'busy' })
-    const cooling = view({ peers: () => [peer('a')], coolingDown: (p) => p === 'a' })
+    const cooling = view({ peers: () => [peer('a')], pushPaused: (p) => p === 'a' })
     expect(chooseWorker(storedTask('t'), cooling)).toEqual({ kind: 'busy' })
     const closed = view({
       peers: () => [peer('a', { worker: { accepting: false, maxConcurrency: 4, running: 0, tags: [] } })]
