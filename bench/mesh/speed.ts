@@ -8,7 +8,10 @@
  *  - local: `echo` on A over the same stdio client, 1 in flight;
  *  - then the same two with 64 in flight;
  * and once per round the floor: bare js-libp2p request/response between two
- * processes, one reused stream (1 in flight) and 64 streams in flight.
+ * processes, one reused stream (1 in flight) and 64 streams in flight; and
+ * the ideal remote path: the same client -> a bare stdio forwarder -> one
+ * libp2p stream -> a bare JSON-RPC echo peer (./baselines.ts), none of a
+ * node's per-call work, so (remote - ideal) is what the nodes' work costs.
  *
  * Reported: the median over rounds of each round's p50 and rate.
  *
@@ -26,13 +29,13 @@
  * Writes bench/RESULTS-speed.md unless BENCH_NO_WRITE is set.
  */
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { Client } from '@modelcontextprotocol/client'
 import { tcpAddressOf } from '../configure.js'
+import { floorRoots, startFloor, startIdeal } from './baselines.js'
 import { NODE, ROOT } from '../foundation/paths.js'
 import {
   connectStdioWithPid,
@@ -186,66 +189,6 @@ async function startPair(variant: Variant): Promise<void> {
   variant.pids = [pidsA, pidsB]
 }
 
-interface Floor {
-  label: string
-  /** The echo peer's and the client's pids (the floor's CPU per call). */
-  pids: number[]
-  one: (n: number) => Promise<number[]>
-  many: (total: number) => Promise<number>
-  stop: () => Promise<void>
-}
-
-/**
- * The bare js-libp2p floor with `root`'s packages: the echo peer and the
- * client each in a child process (raw-echo-peer.js, raw-echo-client.js,
- * copied into that checkout's dist/ when it lacks them).
- */
-async function startFloor(label: string, root: string): Promise<Floor> {
-  const dir = join(root, 'dist', 'bench', 'mesh')
-  if (root !== ROOT) {
-    mkdirSync(dir, { recursive: true })
-    for (const file of ['raw-echo-peer.js', 'raw-echo-client.js', 'constants.js']) {
-      copyFileSync(join(ROOT, 'dist', 'bench', 'mesh', file), join(dir, file))
-    }
-  }
-  const peer = spawn(NODE, [join(dir, 'raw-echo-peer.js')], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const address = await new Promise<string>((resolve) => {
-    peer.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))
-  })
-  const client = spawn(NODE, [join(dir, 'raw-echo-client.js'), address], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const lines = createInterface({ input: client.stdout })[Symbol.asyncIterator]()
-  const next = async (): Promise<string> => {
-    const line = await lines.next()
-    if (line.done === true) throw new Error('floor client exited')
-    return line.value
-  }
-  await next() // ready
-  const ask = async (command: string): Promise<Record<string, unknown>> => {
-    client.stdin.write(`${command}\n`)
-    return JSON.parse(await next()) as Record<string, unknown>
-  }
-  return {
-    label,
-    pids: [peer.pid!, client.pid!],
-    one: async (n) => (await ask(`seq ${n}`)).samples as number[],
-    many: async (total) => (await ask(`many ${total}`)).rate as number,
-    stop: async () => {
-      client.stdin.end()
-      peer.kill('SIGTERM')
-    }
-  }
-}
-
-function floorRoots(): Array<{ label: string; root: string }> {
-  const raw = process.env.BENCH_SPEED_FLOORS
-  if (raw == null || raw === '') return [{ label: 'floor', root: ROOT }]
-  return raw.split(',').map((entry) => {
-    const [label, root] = entry.split('=')
-    if (label == null || root == null) throw new Error(`BENCH_SPEED_FLOORS: bad entry ${entry}`)
-    return { label: `floor-${label}`, root }
-  })
-}
-
 /** µs of CPU (user + system) this process spent between two `process.cpuUsage()` readings. */
 function cpuSpent(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number {
   return to.user - from.user + (to.system - from.system)
@@ -289,6 +232,38 @@ export interface SpeedResults {
   series: Series
 }
 
+/**
+ * One sequential sample and one at 64 in flight of `tool` through `client`, with the CPU per call of the path's
+ * two processes (A and B, each possibly several pids) and of this process (the client).
+ */
+async function measurePath(
+  client: Client,
+  tool: string,
+  [pidA, pidB]: [number[], number[]],
+  calls: number,
+  concurrent: number
+): Promise<Sample & { latencies: number[] }> {
+  const call = async (i: number): Promise<unknown> => client.callTool({ name: tool, arguments: { message: `m${i}` } })
+  const cpu0 = [cpuOf(pidA), cpuOf(pidB)]
+  const client0 = process.cpuUsage()
+  const seq = summarize(await timeSequential(calls, call))
+  const cpu1 = [cpuOf(pidA), cpuOf(pidB)]
+  const client1 = process.cpuUsage()
+  const many = await timeConcurrent(concurrent, CONCURRENCY, call)
+  const client2 = process.cpuUsage()
+  return {
+    p50: seq.p50,
+    rate: many.callsPerSecond,
+    cpuA: ((cpu1[0]! - cpu0[0]!) * 1000) / calls,
+    cpuB: ((cpu1[1]! - cpu0[1]!) * 1000) / calls,
+    cpuA64: ((cpuOf(pidA) - cpu1[0]!) * 1000) / concurrent,
+    cpuB64: ((cpuOf(pidB) - cpu1[1]!) * 1000) / concurrent,
+    cpuClient: cpuSpent(client0, client1) / calls,
+    cpuClient64: cpuSpent(client1, client2) / concurrent,
+    latencies: many.latencies
+  }
+}
+
 export async function runSpeed(): Promise<SpeedResults> {
   const rounds = envInt('BENCH_SPEED_ROUNDS', 7)
   const calls = envInt('BENCH_SPEED_CALLS', 400)
@@ -307,6 +282,7 @@ export async function runSpeed(): Promise<SpeedResults> {
     }
   }
   const floors = await Promise.all(floorRoots().map(async ({ label, root }) => startFloor(label, root)))
+  const ideal = await startIdeal()
   const series: Series = {}
   const call =
     (client: Client, name: string) =>
@@ -325,12 +301,14 @@ export async function runSpeed(): Promise<SpeedResults> {
     await floor.one(warmup)
     await floor.many(warmup)
   }
+  await timeSequential(warmup, call(ideal.client, 'echo'))
+  await timeConcurrent(warmup, CONCURRENCY, call(ideal.client, 'echo'))
 
   for (let round = 0; round < rounds; round++) {
     process.stderr.write(`speed: round ${round + 1}/${rounds} (load ${fmt(loadavg()[0] ?? 0, 2)})\n`)
     const order = list.map((_, i) => list[(i + round) % list.length]!)
     const floorFirst = round % 2 === 0
-    const measureFloor = async (): Promise<void> => {
+    const measureBaselines = async (): Promise<void> => {
       for (const floor of floors) {
         const seq = summarize(await floor.one(calls))
         // The floor's two processes at 64 in flight, as cpuA64 (echo peer) and cpuB64 (its client).
@@ -339,41 +317,28 @@ export async function runSpeed(): Promise<SpeedResults> {
         const [cpuA64, cpuB64] = floor.pids.map((pid, i) => ((cpuTimeMs(pid) - cpu0[i]!) * 1000) / concurrent)
         push(series, floor.label, { p50: seq.p50, rate, cpuA64, cpuB64 })
       }
+      push(
+        series,
+        'ideal',
+        await measurePath(ideal.client, 'echo', [[ideal.pids[0]], [ideal.pids[1]]], calls, concurrent)
+      )
     }
-    if (floorFirst) await measureFloor()
+    if (floorFirst) await measureBaselines()
     for (const variant of order) {
       for (const [kind, tool] of [
         ['remote', 'remote_echo'],
         ['local', 'echo']
       ] as const) {
-        const [pidA, pidB] = variant.pids!
-        const cpu0 = [cpuOf(pidA), cpuOf(pidB)]
-        const client0 = process.cpuUsage()
-        const seq = summarize(await timeSequential(calls, call(variant.a!, tool)))
-        const cpu1 = [cpuOf(pidA), cpuOf(pidB)]
-        const client1 = process.cpuUsage()
-        const cpuA = ((cpu1[0]! - cpu0[0]!) * 1000) / calls
-        const cpuB = ((cpu1[1]! - cpu0[1]!) * 1000) / calls
-        const many = await timeConcurrent(concurrent, CONCURRENCY, call(variant.a!, tool))
-        const cpuA64 = ((cpuOf(pidA) - cpu1[0]!) * 1000) / concurrent
-        const cpuB64 = ((cpuOf(pidB) - cpu1[1]!) * 1000) / concurrent
-        const client2 = process.cpuUsage()
-        push(series, `${variant.label}/${kind}`, {
-          p50: seq.p50,
-          rate: many.callsPerSecond,
-          cpuA,
-          cpuB,
-          cpuA64,
-          cpuB64,
-          cpuClient: cpuSpent(client0, client1) / calls,
-          cpuClient64: cpuSpent(client1, client2) / concurrent
-        })
-        push(series, `${variant.label}/${kind}@64`, { p50: summarize(many.latencies).p50, rate: many.callsPerSecond })
+        const sample = await measurePath(variant.a!, tool, variant.pids!, calls, concurrent)
+        const { latencies, ...figures } = sample
+        push(series, `${variant.label}/${kind}`, figures)
+        push(series, `${variant.label}/${kind}@64`, { p50: summarize(latencies).p50, rate: figures.rate })
       }
     }
-    if (!floorFirst) await measureFloor()
+    if (!floorFirst) await measureBaselines()
   }
   for (const floor of floors) await floor.stop()
+  ideal.stop()
   const medians: SpeedResults['medians'] = {}
   for (const key of Object.keys(series)) {
     if (key.endsWith('@64')) continue
@@ -428,10 +393,16 @@ sample / ${CONCURRENCY}-in-flight sample. The floor's columns: its echo peer (A)
       `| ${key}: bare js-libp2p, one reused stream / ${CONCURRENCY} streams, 2 processes | ${fmt(f.p50)} | ${Math.round(f.rate64)}/s | ${fmt(f.cpuA64 ?? Number.NaN, 0)} | ${fmt(f.cpuB64 ?? Number.NaN, 0)} | |`
     )
   }
+  const ideal = r.medians.ideal
+  if (ideal != null) {
+    lines.push(
+      `| ideal: bare stdio forwarder -> one libp2p stream -> bare JSON-RPC echo peer (none of a node's work) | ${fmt(ideal.p50)} | ${Math.round(ideal.rate64)}/s | ${fmt(ideal.cpuA, 0)} / ${fmt(ideal.cpuA64 ?? Number.NaN, 0)} | ${fmt(ideal.cpuB, 0)} / ${fmt(ideal.cpuB64 ?? Number.NaN, 0)} | ${fmt(ideal.cpuClient ?? Number.NaN, 0)} / ${fmt(ideal.cpuClient64 ?? Number.NaN, 0)} |`
+    )
+  }
   const labels = [
     ...new Set(
       Object.keys(r.medians)
-        .filter((k) => !k.startsWith('floor'))
+        .filter((k) => !k.startsWith('floor') && k !== 'ideal')
         .map((k) => k.split('/')[0]!)
     )
   ]
@@ -466,6 +437,19 @@ sample / ${CONCURRENCY}-in-flight sample. The floor's columns: its echo peer (A)
     lines.push(
       `| ${label} | ${fmt(latency, 2)}× | ≤ 1.25× ${verdict(latency <= 1.25)} | ${fmt(rate, 2)}× | ≥ 0.6× ${verdict(rate >= 0.6)} | ${Math.round(bound)}/s (${fmt(perCall, 0)} µs per call) / ${Math.round(wanted)}/s |`
     )
+  }
+  if (ideal != null) {
+    // The bound any design reaches on this machine: the ideal path against the foreground variant's local p50 (no
+    // bridge on either), else the first variant's.
+    const localKey = `${labels.find((l) => l.endsWith('-fg')) ?? labels[0]}/local`
+    const local = r.medians[localKey]
+    if (local != null) {
+      const latency = ideal.p50 / (local.p50 + floor.p50)
+      const rate = ideal.rate64 / Math.min(floor.rate64, local.rate64)
+      lines.push(
+        `| ideal (a bound, not the node; against ${localKey}) | ${fmt(latency, 2)}× | ≤ 1.25× | ${fmt(rate, 2)}× | ≥ 0.6× | |`
+      )
+    }
   }
   return `${lines.join('\n')}\n`
 }

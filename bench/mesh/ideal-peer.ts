@@ -1,0 +1,48 @@
+/**
+ * The far end of the speed bench's "ideal" remote path: a bare js-libp2p
+ * peer (tcp, noise, yamux) answering each length-prefixed JSON-RPC
+ * `tools/call` with a text result holding `arguments.message`. No MCP SDK,
+ * no authorization, no schema: less than any mesh node can do. Prints its
+ * address on stdout and serves until killed.
+ */
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { IDEAL_PROTOCOL } from './constants.js'
+
+interface Call {
+  id: string | number
+  params?: { arguments?: { message?: unknown } }
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+const node = await createLibp2p({
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  transports: [tcp()],
+  connectionEncrypters: [noise()],
+  streamMuxers: [yamux()]
+})
+await node.handle(
+  IDEAL_PROTOCOL,
+  async (stream) => {
+    const lp = lpStream(stream)
+    for (;;) {
+      const request = await lp.read().catch(() => undefined)
+      if (request == null) return
+      const call = JSON.parse(decoder.decode(request.subarray())) as Call
+      const text = String(call.params?.arguments?.message ?? '')
+      // Not awaited: the next request is read while this answer is written (calls are pipelined on one stream).
+      void lp.write(
+        encoder.encode(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { content: [{ type: 'text', text }] } }))
+      )
+    }
+  },
+  { maxInboundStreams: 4 }
+)
+process.stdout.write(`${node.getMultiaddrs()[0]!.toString()}\n`)
+process.on('SIGTERM', () => {
+  void Promise.resolve(node.stop()).then(() => process.exit(0))
+})
