@@ -3,7 +3,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { MemoryDatastore } from 'datastore-core'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { Client } from '@modelcontextprotocol/client'
 import type { PeerMethod } from '../../src/mcp/front.js'
+import type { AdvertTool } from '../../src/mesh/advert.js'
+import type { CatalogPeer } from '../../src/mesh/catalog/types.js'
 import type { ViewCallContext } from '../../src/mcp/view.js'
 import { ERROR_CODE_BUSY } from '../../src/mesh/constants.js'
 import {
@@ -29,7 +32,10 @@ import { rejectionOf, testTool } from '../helpers/index.js'
 const config = { dispatch: 'auto' as const, leaseMs: 3_000, resultTtlMs: 60_000, worker: { maxConcurrency: 4 } }
 const running: TaskQueueService[] = []
 
-async function queueWithStubs(datastore = new MemoryDatastore()) {
+async function queueWithStubs(
+  datastore = new MemoryDatastore(),
+  options: { config?: Partial<typeof config>; mesh?: Partial<QueueComponents['mesh']> } = {}
+) {
   const registry = new ToolRegistry()
   registry.register(testTool('shared', { meta: { export: true } }))
   registry.register(testTool('private'))
@@ -63,11 +69,12 @@ async function queueWithStubs(datastore = new MemoryDatastore()) {
       client: async () => {
         throw new Error('no peers in this test')
       },
-      drop: async () => {}
+      drop: async () => {},
+      ...options.mesh
     },
     gate: new TrustGate({ export: { tools: [] }, trust: { tools: {} } }, { tools: registry })
   }
-  const queue = taskQueue({ config, meshName: 'test' })(components)
+  const queue = taskQueue({ config: { ...config, ...options.config }, meshName: 'test' })(components)
   running.push(queue)
   return { queue, registry, methods, topics, catalogListeners: () => catalogListeners }
 }
@@ -103,6 +110,40 @@ describe('TaskQueueService with stub components', () => {
     expect(topics.size).toBe(0)
     expect(catalogListeners()).toBe(0)
     expect((await queue.health()).ok).toBe(false)
+  })
+
+  it('pushes again once a worker that refused a push as busy may have room, with nothing else running its scheduler', async () => {
+    // Push only: no announcement, no catalog change, no other submission. Before, a busy refusal cooled the
+    // worker down and nothing ran the scheduler when the cooldown ended: the task stayed queued for good.
+    const worker = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const calls: string[] = []
+    const client = {
+      callTool: async (params: { name: string }) => {
+        calls.push(params.name)
+        if (calls.length === 1) throw new ProtocolError(ERROR_CODE_BUSY, "busy: the worker's slots for peers are full")
+        return { content: [{ type: 'text', text: 'ran' }] }
+      }
+    }
+    const peer: CatalogPeer = {
+      peerId: worker,
+      seq: 1,
+      lastSeen: Date.now(),
+      source: 'gossip',
+      capacity: { maxConcurrency: 8 },
+      load: { inFlight: 0, queued: 0 },
+      worker: { accepting: true, maxConcurrency: 8, tags: [] },
+      tools: new Map([['remote-only', { advert: { name: 'remote-only', tags: [] } as unknown as AdvertTool }]])
+    }
+    const { queue } = await queueWithStubs(undefined, {
+      config: { dispatch: 'push' },
+      mesh: { peers: () => [peer], client: async () => client as unknown as Client }
+    })
+    await queue.start()
+    const { task } = await queue.submit({ tool: 'remote-only', args: {} })
+    const done = await queue.waitFor(task.id, { timeoutMs: 10_000 })
+    expect(calls).toEqual(['remote-only', 'remote-only'])
+    expect(done).toMatchObject({ state: 'succeeded', attempts: 1 })
+    expect(done.history.map((attempt) => attempt.outcome)).toEqual(['rejected', 'succeeded'])
   })
 
   it('lists its tools without registering them; reports worker info only while running', async () => {
