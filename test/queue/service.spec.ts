@@ -29,7 +29,12 @@ import { ToolRegistry } from '../../src/tools/registry.js'
 import { TrustGate } from '../../src/trust/index.js'
 import { rejectionOf, testTool } from '../helpers/index.js'
 
-const config = { dispatch: 'auto' as const, leaseMs: 3_000, resultTtlMs: 60_000, worker: { maxConcurrency: 4 } }
+const config: {
+  dispatch: 'auto' | 'push' | 'pull'
+  leaseMs: number
+  resultTtlMs: number
+  worker: { maxConcurrency: number }
+} = { dispatch: 'auto', leaseMs: 3_000, resultTtlMs: 60_000, worker: { maxConcurrency: 4 } }
 const running: TaskQueueService[] = []
 
 async function queueWithStubs(
