@@ -13,7 +13,10 @@
  * BENCH_QUEUE_ROUNDS (5) rounds, and the median of each round's ratio. Before
  * the rounds, BENCH_QUEUE_WARMUP (10,000) tasks per build and as many jobs.
  * BENCH_QUEUE_STATS=1 prints each owner's `queue_stats` at the end (journal
- * writes and batches).
+ * writes and batches). BENCH_QUEUE_WORKER_SLOTS: the worker's
+ * `queue.worker.maxConcurrency` (86). BENCH_CHILD_NODE_OPTIONS_<label>: one
+ * variant's NODE_OPTIONS (the same checkout can run twice, with and without).
+ * BENCH_QUEUE_WARMUP: the warm-up tasks (10,000).
  *
  * Run it on the pinned node (`node_modules/node/bin/node dist/bench/queue/rounds.js`):
  * nodes are started with this process's node, and under an older one
@@ -137,11 +140,14 @@ async function startNode(
   const nodeArgs = (process.env[`BENCH_CHILD_NODE_ARGS_${variant.label}`] ?? process.env.BENCH_CHILD_NODE_ARGS ?? '')
     .split(' ')
     .filter((arg) => arg !== '')
+  // NODE_OPTIONS survive the launcher's re-exec (V8 flags in nodeArgs do not): BENCH_CHILD_NODE_OPTIONS_<label>
+  // gives one variant its own (e.g. a V8 heap flag measured against the same build without it).
+  const nodeOptions = process.env[`BENCH_CHILD_NODE_OPTIONS_${variant.label}`] ?? process.env.BENCH_CHILD_NODE_OPTIONS
   const started = await connectStdioWithPid({
     label: `mcp-mesh start (${root})`,
     command: NODE,
     args: [...nodeArgs, join(root, 'bin', 'mcp-mesh.js'), 'start', ...FOREGROUND, '--home', home, ...LOOPBACK, ...args],
-    env: process.env.BENCH_CHILD_NODE_OPTIONS != null ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}
+    env: nodeOptions != null ? { NODE_OPTIONS: nodeOptions } : {}
   })
   if (FOREGROUND.length === 0) {
     // Bridged: the node is the detached lock holder, stopped with the bench (not after its idle timeout).
