@@ -29,13 +29,20 @@ await node.handle(
   IDEAL_PROTOCOL,
   async (stream) => {
     const lp = lpStream(stream)
+    // Answers made in one turn go out in one write (calls are pipelined on one stream).
+    let answers: Uint8Array[] = []
+    const flush = (): void => {
+      const batch = answers
+      answers = []
+      void lp.writeV(batch)
+    }
     for (;;) {
       const request = await lp.read().catch(() => undefined)
       if (request == null) return
       const call = JSON.parse(decoder.decode(request.subarray())) as Call
       const text = String(call.params?.arguments?.message ?? '')
-      // Not awaited: the next request is read while this answer is written (calls are pipelined on one stream).
-      void lp.write(
+      if (answers.length === 0) setImmediate(flush)
+      answers.push(
         encoder.encode(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { content: [{ type: 'text', text }] } }))
       )
     }

@@ -30,22 +30,32 @@ const answer = (id: string | number, result: unknown): void => {
   process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`)
 }
 
+// Answers read in one turn go out in one write (as the node's own stdout writer batches them).
+let outgoing: Uint8Array[] = []
+const flushOut = (): void => {
+  const chunks = outgoing
+  outgoing = []
+  process.stdout.write(Buffer.concat(chunks))
+}
 void (async () => {
   for (;;) {
     const reply = await lp.read().catch(() => undefined)
     if (reply == null) return
-    process.stdout.write(Buffer.concat([reply.subarray(), NEWLINE]))
+    if (outgoing.length === 0) setImmediate(flushOut)
+    outgoing.push(reply.subarray(), NEWLINE)
   }
 })()
 
 let pending = ''
 process.stdin.on('data', (chunk: Buffer) => {
   pending += chunk.toString('utf8')
+  // Every call in this chunk goes to the peer in one write.
+  const calls: Buffer[] = []
   for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
     const line = pending.slice(0, newline)
     pending = pending.slice(newline + 1)
     if (line.includes('"tools/call"')) {
-      void lp.write(Buffer.from(line))
+      calls.push(Buffer.from(line))
       continue
     }
     const message = JSON.parse(line) as Message
@@ -60,6 +70,7 @@ process.stdin.on('data', (chunk: Buffer) => {
       answer(message.id, { tools: [{ name: 'echo', inputSchema: { type: 'object' } }] })
     } else answer(message.id, {})
   }
+  if (calls.length > 0) void lp.writeV(calls)
 })
 process.stdin.on('end', () => {
   void Promise.resolve(node.stop()).then(() => process.exit(0))
