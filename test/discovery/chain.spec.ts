@@ -69,9 +69,19 @@ describe('chain bootstrap', () => {
       expect(discovery.reachability).toBe('lan')
       expect(discovery.bootstrap.length).toBe(node === nodes[0] ? 0 : 1)
     }
-    // The first node's lookup of the mesh record finds the four others.
-    const lookup = await nodes[0]!.ok<{ mesh: { providers: string[] } }>('peer_discover', { methods: ['mesh'] })
-    expect(new Set(lookup.mesh.providers)).toEqual(new Set(ids.slice(1)))
+    // The first node's lookup of the mesh record finds the four others. A node can be connected and identified
+    // before its own provider record reaches the peers closest to the key (under load, once in a full-suite run,
+    // a one-shot lookup found three): the lookup is repeated until it finds all four, within a bound.
+    const others = new Set(ids.slice(1))
+    const providers = await waitFor(
+      async () => {
+        const lookup = await nodes[0]!.ok<{ mesh: { providers: string[] } }>('peer_discover', { methods: ['mesh'] })
+        const found = new Set(lookup.mesh.providers)
+        return [...others].every((id) => found.has(id)) ? found : undefined
+      },
+      { timeoutMs: 30_000, intervalMs: 250, message: 'the four others in the mesh record' }
+    )
+    expect(providers).toEqual(others)
   }, 120_000)
 
   it.skipIf(!meshLayerPresent)(
