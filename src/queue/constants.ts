@@ -41,8 +41,14 @@ export const WORKER_RESULT_CACHE_MS = 10 * minute
 export const ANNOUNCE_INTERVAL_MS = 2 * second
 /** Most open tasks listed in one announcement. */
 export const MAX_ANNOUNCED_TASKS = 256
-/** A peer that refused or failed a dispatch is not offered work for this long. */
+/**
+ * A peer that refused or failed a dispatch is not offered work (or, refusing a
+ * push as busy, not pushed to) for this long; each further refusal or failure
+ * before it returns a result doubles it, up to REFUSAL_BACKOFF_MAX_MS.
+ */
 export const REFUSAL_COOLDOWN_MS = second
+/** The longest pause or cooldown of a peer that keeps refusing or failing dispatches. */
+export const REFUSAL_BACKOFF_MAX_MS = 30 * second
 /** The queue state (paused, seq) is saved every this many submissions. */
 export const STATE_SAVE_EVERY = 64
 /**

@@ -9,6 +9,7 @@ import {
   MAX_HAND_BACKS,
   MAX_LEASE_LOSSES,
   MAX_REJECTED_IN_HISTORY,
+  REFUSAL_BACKOFF_MAX_MS,
   REFUSAL_COOLDOWN_MS,
   TIMEOUT_GRACE_MS
 } from '../constants.js'
@@ -64,6 +65,14 @@ export class LeaseBook {
    * it claims only once it has room.
    */
   readonly #pushBackoff = new Map<string, number>()
+  /**
+   * Refusals and failures of each peer since it last returned a result: each
+   * pause or cooldown is twice the last (REFUSAL_COOLDOWN_MS up to
+   * REFUSAL_BACKOFF_MAX_MS), so a peer that refuses every push as busy (or
+   * keeps failing) is pushed to less and less often, not once a second for
+   * as long as tasks are queued. Bounded like the pauses (oldest dropped).
+   */
+  readonly #strikes = new Map<string, number>()
   /** Fires at the earliest end of a cooldown or back-off (see LeaseBookInit.wake). */
   #wakeTimer?: NodeJS.Timeout
   #wakeAt = Number.POSITIVE_INFINITY
@@ -179,10 +188,11 @@ export class LeaseBook {
     const lease = task == null ? undefined : this.#take(id, token)
     if (task == null || lease == null) return
     const now = Date.now()
+    const until = now + this.#pauseMs(peer)
     this.#pushBackoff.delete(peer)
-    this.#pushBackoff.set(peer, now + REFUSAL_COOLDOWN_MS)
+    this.#pushBackoff.set(peer, until)
     trimExpired(this.#pushBackoff, now)
-    this.#armWake(now + REFUSAL_COOLDOWN_MS)
+    this.#armWake(until)
     this.#requeueNotExecuted(task, lease, reason)
   }
 
@@ -246,6 +256,8 @@ export class LeaseBook {
     const task = store.get(id)
     const lease = task == null ? undefined : this.#take(id, token)
     if (task == null || lease == null) return
+    // The worker answered: its refusals and failures are forgotten.
+    if (outcome.result != null && lease.worker !== LOCAL) this.#strikes.delete(lease.worker)
     const now = Date.now()
     this.#init.metrics.ran(now - (task.startedAt ?? now))
     const failed = outcome.timeout === true || outcome.result?.isError === true
@@ -328,13 +340,23 @@ export class LeaseBook {
     this.#wakeAt = Number.POSITIVE_INFINITY
   }
 
-  /** Offers `peer` no work for REFUSAL_COOLDOWN_MS; the map is bounded (expired, then oldest entries dropped). */
+  /** Offers `peer` no work for its next pause (#pauseMs); the map is bounded (expired, then oldest entries dropped). */
   #coolDown(peer: string): void {
     const now = Date.now()
+    const until = now + this.#pauseMs(peer)
     this.#cooldown.delete(peer)
-    this.#cooldown.set(peer, now + REFUSAL_COOLDOWN_MS)
+    this.#cooldown.set(peer, until)
     trimExpired(this.#cooldown, now)
-    this.#armWake(now + REFUSAL_COOLDOWN_MS)
+    this.#armWake(until)
+  }
+
+  /** The next pause of `peer`: REFUSAL_COOLDOWN_MS, doubled for each earlier strike, at most REFUSAL_BACKOFF_MAX_MS. */
+  #pauseMs(peer: string): number {
+    const strikes = (this.#strikes.get(peer) ?? 0) + 1
+    this.#strikes.delete(peer)
+    this.#strikes.set(peer, strikes)
+    if (this.#strikes.size > MAX_COOLDOWNS) this.#strikes.delete(this.#strikes.keys().next().value!)
+    return Math.min(REFUSAL_COOLDOWN_MS * 2 ** Math.min(strikes - 1, 20), REFUSAL_BACKOFF_MAX_MS)
   }
 
   /** Runs `wake` once the earliest cooldown or back-off is over (one timer, re-armed for the next). */

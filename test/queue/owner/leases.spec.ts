@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { MAX_LEASE_LOSSES, REFUSAL_COOLDOWN_MS, TIMEOUT_GRACE_MS } from '../../../src/queue/constants.js'
+import {
+  MAX_LEASE_LOSSES,
+  REFUSAL_BACKOFF_MAX_MS,
+  REFUSAL_COOLDOWN_MS,
+  TIMEOUT_GRACE_MS
+} from '../../../src/queue/constants.js'
 import { ownerParts, queued, storedTask } from '../fixtures.js'
 
 async function leased(options: { dispatch?: 'pull' | 'push'; maxAttempts?: number; wake?: () => void } = {}) {
@@ -103,6 +108,42 @@ describe('leases', () => {
       await vi.advanceTimersByTimeAsync(20)
       expect(wake).toHaveBeenCalledTimes(1)
       expect(leases.pushPaused('peer-a', Date.now())).toBe(false)
+    })
+
+    it('doubles the pause of a worker that keeps refusing pushes, up to a bound, and forgets it once it returns a result', async () => {
+      const parts = await ownerParts({ leaseMs: 1_000, wake: () => {} })
+      const { leases, scheduler } = parts
+      vi.useFakeTimers()
+      const task = queued(parts, storedTask('t1'))
+      /** Pushes t1 to peer-a, which refuses it; returns how long pushes to peer-a then stay paused. */
+      const refusedFor = (): number => {
+        scheduler.dequeue(task)
+        leases.refusedBusy(
+          't1',
+          leases.start(task, 'peer-a', 'push').token,
+          'busy: worker is at maxConcurrency',
+          'peer-a'
+        )
+        const from = Date.now()
+        let paused = 0
+        while (leases.pushPaused('peer-a', from + paused)) paused += 250
+        return paused
+      }
+      expect([refusedFor(), refusedFor(), refusedFor()]).toEqual([
+        REFUSAL_COOLDOWN_MS,
+        2 * REFUSAL_COOLDOWN_MS,
+        4 * REFUSAL_COOLDOWN_MS
+      ])
+      for (let i = 0; i < 10; i++) refusedFor()
+      expect(refusedFor()).toBe(REFUSAL_BACKOFF_MAX_MS)
+      // The worker runs a task: its next refusal pauses it for the first length again.
+      scheduler.dequeue(task)
+      leases.settle('t1', leases.start(task, 'peer-a', 'push').token, { result: { content: [] } })
+      const next = queued(parts, storedTask('t2'))
+      scheduler.dequeue(next)
+      leases.refusedBusy('t2', leases.start(next, 'peer-a', 'push').token, 'busy', 'peer-a')
+      expect(leases.pushPaused('peer-a', Date.now() + REFUSAL_COOLDOWN_MS - 10)).toBe(true)
+      expect(leases.pushPaused('peer-a', Date.now() + REFUSAL_COOLDOWN_MS + 10)).toBe(false)
     })
 
     it('wakes the pump when a cooldown ends, once per end, earliest first', async () => {
