@@ -8,7 +8,7 @@ import type { PeerMethod } from '../../src/mcp/front.js'
 import type { AdvertTool } from '../../src/mesh/advert.js'
 import type { CatalogPeer } from '../../src/mesh/catalog/types.js'
 import type { ViewCallContext } from '../../src/mcp/view.js'
-import { ERROR_CODE_BUSY } from '../../src/mesh/constants.js'
+import { ERROR_CODE_BUSY, ERROR_CODE_DENIED } from '../../src/mesh/constants.js'
 import {
   METHOD_ABORT,
   METHOD_ATTACH,
@@ -27,7 +27,8 @@ import {
 import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
 import { TrustGate } from '../../src/trust/index.js'
-import { rejectionOf, testTool } from '../helpers/index.js'
+import { rejectionOf, testTool, waitFor } from '../helpers/index.js'
+import { callPeerMethod } from './fixtures.js'
 
 const config: {
   dispatch: 'auto' | 'push' | 'pull'
@@ -149,6 +150,54 @@ describe('TaskQueueService with stub components', () => {
     expect(calls).toEqual(['remote-only', 'remote-only'])
     expect(done).toMatchObject({ state: 'succeeded', attempts: 1 })
     expect(done.history.map((attempt) => attempt.outcome)).toEqual(['rejected', 'succeeded'])
+  })
+
+  it('grants a claim from a worker that just refused a push as busy, and cools down one that denied it', async () => {
+    const busy = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const denying = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const refusing = (code: number, message: string) => ({
+      callTool: async () => {
+        throw new ProtocolError(code, message)
+      }
+    })
+    const offer = (peerId: string): CatalogPeer => ({
+      peerId,
+      seq: 1,
+      lastSeen: Date.now(),
+      source: 'gossip',
+      capacity: { maxConcurrency: 8 },
+      load: { inFlight: 0, queued: 0 },
+      worker: { accepting: true, maxConcurrency: 8, tags: [] },
+      tools: new Map([['remote-only', { advert: { name: 'remote-only', tags: [] } as unknown as AdvertTool }]])
+    })
+    let peers = [offer(busy)]
+    const { queue, methods } = await queueWithStubs(undefined, {
+      config: { dispatch: 'auto' },
+      mesh: {
+        peers: () => peers,
+        client: async (peerId) =>
+          (peerId.toString() === busy
+            ? refusing(ERROR_CODE_BUSY, "busy: the worker's slots for peers are full")
+            : refusing(ERROR_CODE_DENIED, 'denied: not in trust.acceptFrom')) as unknown as Client
+      }
+    })
+    await queue.start()
+    const claim = methods.get(METHOD_CLAIM)!
+    const refusedBy = async (taskId: string, peer: string): Promise<void> => {
+      await waitFor(() => queue.get(taskId)?.history.some((a) => a.outcome === 'rejected' && a.worker === peer), {
+        message: `a rejected push of ${taskId} to ${peer}`
+      })
+    }
+    const first = (await queue.submit({ tool: 'remote-only', args: {} })).task
+    await refusedBy(first.id, busy)
+    // Full, not faulty: the worker claims once it has room, and gets the task.
+    expect(await callPeerMethod(claim, busy, { taskId: first.id })).toMatchObject({ granted: true })
+    peers = [offer(denying)]
+    const second = (await queue.submit({ tool: 'remote-only', args: {} })).task
+    await refusedBy(second.id, denying)
+    await expect(rejectionOf(callPeerMethod(claim, denying, { taskId: second.id }))).resolves.toMatchObject({
+      code: ERROR_CODE_BUSY
+    })
   })
 
   it('lists its tools without registering them; reports worker info only while running', async () => {
