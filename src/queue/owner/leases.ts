@@ -187,12 +187,7 @@ export class LeaseBook {
     const task = this.#init.store.get(id)
     const lease = task == null ? undefined : this.#take(id, token)
     if (task == null || lease == null) return
-    const now = Date.now()
-    const until = now + this.#pauseMs(peer)
-    this.#pushBackoff.delete(peer)
-    this.#pushBackoff.set(peer, until)
-    trimExpired(this.#pushBackoff, now)
-    this.#armWake(until)
+    this.#pause(this.#pushBackoff, peer)
     this.#requeueNotExecuted(task, lease, reason)
   }
 
@@ -340,23 +335,28 @@ export class LeaseBook {
     this.#wakeAt = Number.POSITIVE_INFINITY
   }
 
-  /** Offers `peer` no work for its next pause (#pauseMs); the map is bounded (expired, then oldest entries dropped). */
+  /** Offers `peer` no work for its next pause. */
   #coolDown(peer: string): void {
-    const now = Date.now()
-    const until = now + this.#pauseMs(peer)
-    this.#cooldown.delete(peer)
-    this.#cooldown.set(peer, until)
-    trimExpired(this.#cooldown, now)
-    this.#armWake(until)
+    this.#pause(this.#cooldown, peer)
   }
 
-  /** The next pause of `peer`: REFUSAL_COOLDOWN_MS, doubled for each earlier strike, at most REFUSAL_BACKOFF_MAX_MS. */
-  #pauseMs(peer: string): number {
+  /**
+   * Pauses `peer` in `pauses` (the cooldowns or the push back-offs) for
+   * REFUSAL_COOLDOWN_MS, doubled for each earlier strike, at most
+   * REFUSAL_BACKOFF_MAX_MS, and arms the wake for its end. Both maps and the
+   * strikes are bounded (expired, then oldest entries dropped).
+   */
+  #pause(pauses: Map<string, number>, peer: string): void {
+    const now = Date.now()
     const strikes = (this.#strikes.get(peer) ?? 0) + 1
     this.#strikes.delete(peer)
     this.#strikes.set(peer, strikes)
     if (this.#strikes.size > MAX_COOLDOWNS) this.#strikes.delete(this.#strikes.keys().next().value!)
-    return Math.min(REFUSAL_COOLDOWN_MS * 2 ** Math.min(strikes - 1, 20), REFUSAL_BACKOFF_MAX_MS)
+    const until = now + Math.min(REFUSAL_COOLDOWN_MS * 2 ** Math.min(strikes - 1, 20), REFUSAL_BACKOFF_MAX_MS)
+    pauses.delete(peer)
+    pauses.set(peer, until)
+    trimExpired(pauses, now)
+    this.#armWake(until)
   }
 
   /** Runs `wake` once the earliest cooldown or back-off is over (one timer, re-armed for the next). */
