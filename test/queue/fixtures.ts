@@ -140,9 +140,12 @@ export function testGate(
 /** A catalog entry: `peerId` offering `tools` (advert tags `toolTags`), its worker with `workerTags`. */
 export function catalogPeer(
   peerId: string,
-  options: { tools?: string[]; toolTags?: string[]; workerTags?: string[]; maxConcurrency?: number } = {}
+  options: { tools?: string[]; toolTags?: string[]; workerTags?: string[]; maxConcurrency?: number } & Omit<
+    Partial<CatalogPeer>,
+    'tools'
+  > = {}
 ): CatalogPeer {
-  const { tools = ['echo'], toolTags = [], workerTags = [], maxConcurrency = 4 } = options
+  const { tools = ['echo'], toolTags = [], workerTags = [], maxConcurrency = 4, ...rest } = options
   return {
     peerId,
     seq: 1,
@@ -165,6 +168,7 @@ export function catalogPeer(
           }
         }
       ])
-    )
+    ),
+    ...rest
   }
 }

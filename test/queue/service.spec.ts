@@ -4,9 +4,8 @@ import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { MemoryDatastore } from 'datastore-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Client } from '@modelcontextprotocol/client'
+import type { CatalogPeer } from '../../src/mesh/catalog.js'
 import type { PeerMethod } from '../../src/mcp/front.js'
-import type { AdvertTool } from '../../src/mesh/advert.js'
-import type { CatalogPeer } from '../../src/mesh/catalog/types.js'
 import type { ViewCallContext } from '../../src/mcp/view.js'
 import { ERROR_CODE_BUSY, ERROR_CODE_DENIED } from '../../src/mesh/constants.js'
 import {
@@ -28,7 +27,7 @@ import { RuntimeRouter } from '../../src/router/router.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
 import { TrustGate } from '../../src/trust/index.js'
 import { rejectionOf, testTool, waitFor } from '../helpers/index.js'
-import { callPeerMethod } from './fixtures.js'
+import { callPeerMethod, catalogPeer } from './fixtures.js'
 
 const config: {
   dispatch: 'auto' | 'push' | 'pull'
@@ -85,6 +84,11 @@ async function queueWithStubs(
   return { queue, registry, methods, topics, catalogListeners: () => catalogListeners }
 }
 
+/** A worker peer in the catalog offering `remote-only`, a tool this node does not have (so its tasks are pushed). */
+function offering(peerId: string): CatalogPeer {
+  return catalogPeer(peerId, { tools: ['remote-only'], maxConcurrency: 8 })
+}
+
 function callContext(meta?: Record<string, unknown>): ViewCallContext {
   return {
     signal: new AbortController().signal,
@@ -130,16 +134,7 @@ describe('TaskQueueService with stub components', () => {
         return { content: [{ type: 'text', text: 'ran' }] }
       }
     }
-    const peer: CatalogPeer = {
-      peerId: worker,
-      seq: 1,
-      lastSeen: Date.now(),
-      source: 'gossip',
-      capacity: { maxConcurrency: 8 },
-      load: { inFlight: 0, queued: 0 },
-      worker: { accepting: true, maxConcurrency: 8, tags: [] },
-      tools: new Map([['remote-only', { advert: { name: 'remote-only', tags: [] } as unknown as AdvertTool }]])
-    }
+    const peer = offering(worker)
     const { queue } = await queueWithStubs(undefined, {
       config: { dispatch: 'push' },
       mesh: { peers: () => [peer], client: async () => client as unknown as Client }
@@ -160,17 +155,7 @@ describe('TaskQueueService with stub components', () => {
         throw new ProtocolError(code, message)
       }
     })
-    const offer = (peerId: string): CatalogPeer => ({
-      peerId,
-      seq: 1,
-      lastSeen: Date.now(),
-      source: 'gossip',
-      capacity: { maxConcurrency: 8 },
-      load: { inFlight: 0, queued: 0 },
-      worker: { accepting: true, maxConcurrency: 8, tags: [] },
-      tools: new Map([['remote-only', { advert: { name: 'remote-only', tags: [] } as unknown as AdvertTool }]])
-    })
-    let peers = [offer(busy)]
+    let peers = [offering(busy)]
     const { queue, methods } = await queueWithStubs(undefined, {
       config: { dispatch: 'auto' },
       mesh: {
@@ -192,7 +177,7 @@ describe('TaskQueueService with stub components', () => {
     await refusedBy(first.id, busy)
     // Full, not faulty: the worker claims once it has room, and gets the task.
     expect(await callPeerMethod(claim, busy, { taskId: first.id })).toMatchObject({ granted: true })
-    peers = [offer(denying)]
+    peers = [offering(denying)]
     const second = (await queue.submit({ tool: 'remote-only', args: {} })).task
     await refusedBy(second.id, denying)
     await expect(rejectionOf(callPeerMethod(claim, denying, { taskId: second.id }))).resolves.toMatchObject({

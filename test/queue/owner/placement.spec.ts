@@ -1,35 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CatalogPeer } from '../../../src/mesh/catalog.js'
 import { chooseWorker, claimableBy, type PlacementView } from '../../../src/queue/owner/placement.js'
-import { SELF, storedTask } from '../fixtures.js'
-
-function peer(peerId: string, options: Partial<CatalogPeer> & { toolTags?: string[] } = {}): CatalogPeer {
-  const { toolTags = [], ...rest } = options
-  return {
-    peerId,
-    seq: 1,
-    lastSeen: Date.now(),
-    source: 'gossip',
-    capacity: { maxConcurrency: 4 },
-    load: { inFlight: 0, queued: 0 },
-    tools: new Map([
-      [
-        'echo',
-        {
-          advert: {
-            name: 'echo',
-            schemaHash: '0'.repeat(64),
-            tags: toolTags,
-            category: 'test',
-            priority: 5,
-            timeoutMs: 1_000
-          }
-        }
-      ]
-    ]),
-    ...rest
-  }
-}
+import { catalogPeer as peer, SELF, storedTask } from '../fixtures.js'
 
 function view(overrides: Partial<PlacementView> & { local?: boolean; freeSlots?: number } = {}): PlacementView {
   const { local = false, freeSlots = 1, ...rest } = overrides
