@@ -33,7 +33,7 @@ export async function startFloor(label: string, root: string): Promise<Floor> {
   const dir = join(root, 'dist', 'bench', 'mesh')
   if (root !== ROOT) {
     mkdirSync(dir, { recursive: true })
-    for (const file of ['raw-echo-peer.js', 'raw-echo-client.js', 'constants.js']) {
+    for (const file of ['raw-echo-peer.js', 'raw-echo-client.js', 'bare-node.js', 'constants.js']) {
       copyFileSync(join(ROOT, 'dist', 'bench', 'mesh', file), join(dir, file))
     }
   }

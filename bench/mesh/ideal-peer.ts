@@ -5,11 +5,8 @@
  * no authorization, no schema: less than any mesh node can do. Prints its
  * address on stdout and serves until killed.
  */
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
-import { yamux } from '@libp2p/yamux'
-import { createLibp2p } from 'libp2p'
+import { bareNode, serveUntilKilled } from './bare-node.js'
 import { IDEAL_PROTOCOL } from './constants.js'
 
 interface Call {
@@ -19,12 +16,7 @@ interface Call {
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
-const node = await createLibp2p({
-  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-  transports: [tcp()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()]
-})
+const node = await bareNode(true)
 await node.handle(
   IDEAL_PROTOCOL,
   async (stream) => {
@@ -49,7 +41,4 @@ await node.handle(
   },
   { maxInboundStreams: 4 }
 )
-process.stdout.write(`${node.getMultiaddrs()[0]!.toString()}\n`)
-process.on('SIGTERM', () => {
-  void Promise.resolve(node.stop()).then(() => process.exit(0))
-})
+serveUntilKilled(node)

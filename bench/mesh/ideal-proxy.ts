@@ -7,12 +7,9 @@
  * answer: the least any design of node A does, so (mesh remote - ideal) is
  * the nodes' own per-call work. Bench only; never a model for the node.
  */
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import { bareNode } from './bare-node.js'
 import { IDEAL_PROTOCOL } from './constants.js'
 
 interface Message {
@@ -24,7 +21,7 @@ interface Message {
 const address = process.argv[2]
 if (address == null) throw new Error('usage: ideal-proxy <multiaddr>')
 const NEWLINE = Buffer.from('\n')
-const node = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+const node = await bareNode()
 const lp = lpStream(await node.dialProtocol(multiaddr(address), IDEAL_PROTOCOL))
 const answer = (id: string | number, result: unknown): void => {
   process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`)

@@ -7,18 +7,15 @@
  *   `many N` -> {"rate": calls/s}        N round trips over the 64 streams
  */
 import { createInterface } from 'node:readline'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import { bareNode } from './bare-node.js'
 import { RAW_ECHO_PROTOCOL } from './constants.js'
 
 const STREAMS = 64
 const address = process.argv[2]
 if (address == null) throw new Error('usage: raw-echo-client <multiaddr>')
-const node = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+const node = await bareNode()
 const payload = new TextEncoder().encode(
   JSON.stringify({
     jsonrpc: '2.0',
