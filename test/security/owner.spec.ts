@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { ERROR_CODE_BUSY } from '../../src/mesh/constants.js'
+import { REFUSAL_COOLDOWN_MS } from '../../src/queue/constants.js'
 import { cleanup, track, waitFor } from '../helpers/index.js'
 import {
   Attacker,
@@ -241,5 +243,49 @@ describe('task owner facing hostile workers', () => {
       token: lease.task.token
     })
     expect(after.ok, 'the owner still renews the stalled lease').toBe(false)
+  })
+
+  it('re-push flood: a worker refusing every push as busy is pushed to less and less often; control: it gets the task once it runs it', {
+    timeout: 90_000
+  }, async () => {
+    const owner = await startNode('owner', { queue: { dispatch: 'push', leaseMs: 2_000 } })
+    const attacker = await Attacker.create({ tools: [toolDescriptor('remote_double', DOUBLE_INPUT)] })
+    await link(attacker, owner)
+    keepAdvertising(attacker, [advertTool('remote_double', DOUBLE_INPUT)])
+    await waitForCatalog(owner.node, attacker.peerId, ['remote_double'])
+    let refusing = true
+    attacker.on('tools/call', () => {
+      if (refusing)
+        throw Object.assign(new Error("busy: the worker's slots for peers are full"), { code: ERROR_CODE_BUSY })
+      return { content: [{ type: 'text', text: '{"doubled":10}' }], structuredContent: { doubled: 10 } }
+    })
+    const task = await submit(owner.node, {
+      tool: 'remote_double',
+      args: { n: 5 },
+      retry: { policy: 'none', maxAttempts: 1 }
+    })
+    const pushes = (): number[] =>
+      attacker.inbound.filter((request) => request.method === 'tools/call').map((request) => request.at)
+    // Four pushes: the first, then one after each pause. Every pause doubles (1, 2, 4 s): a flat one-second pause
+    // (each pause's end runs the scheduler) would push the backlog, arguments included, every second for good.
+    const at = await waitFor(() => (pushes().length >= 4 ? pushes() : undefined), {
+      timeoutMs: 30_000,
+      message: 'four pushes to the refusing worker'
+    })
+    const gaps = [at[1]! - at[0]!, at[2]! - at[1]!, at[3]! - at[2]!]
+    // Lower bounds only (a loaded machine makes gaps longer, never shorter than the pause).
+    expect
+      .soft(gaps[1], `gaps between pushes ${gaps.join(', ')} ms`)
+      .toBeGreaterThanOrEqual(2 * REFUSAL_COOLDOWN_MS * 0.95)
+    expect
+      .soft(gaps[2], `gaps between pushes ${gaps.join(', ')} ms`)
+      .toBeGreaterThanOrEqual(4 * REFUSAL_COOLDOWN_MS * 0.95)
+    // Refused pushes spend no attempt: the task waits, queued.
+    expect((await waitTask(owner.node, task.id, () => true)).state).toBe('queued')
+    // Control: the same worker, running the task, gets it at its next push and the task succeeds.
+    refusing = false
+    const done = await waitTask(owner.node, task.id, (t) => t.state === 'succeeded', 30_000, 'task run by the worker')
+    expect(done.worker).toBe(attacker.peerId)
+    expect(done.attempts).toBe(1)
   })
 })
