@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
 import { GCProfiler, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { FIXTURES_DIR } from './paths.js'
 
 /** Bytes young-generation collections moved to the old generation while `fn` ran, and how many ran. */
 export function promotedBy(fn: () => void): { bytes: number; scavenges: number } {
@@ -28,4 +31,25 @@ export async function fullGc(): Promise<void> {
   setFlagsFromString('--expose-gc')
   await new Promise<void>((resolve) => setImmediate(resolve))
   ;(runInNewContext('gc') as () => void)()
+}
+
+/**
+ * Bytes promoted per step by each of `scenarios` (test/fixtures/churn-promotion.mjs),
+ * measured in a child process with a small young generation and no allocation-site
+ * pretenuring, so that the figures do not depend on this runner's heap.
+ */
+export function promotionInChild(...scenarios: string[]): Record<string, number> {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--max-semi-space-size=1',
+      '--no-allocation-site-pretenuring',
+      '--experimental-strip-types',
+      '--no-warnings',
+      join(FIXTURES_DIR, 'churn-promotion.mjs'),
+      ...scenarios
+    ],
+    { encoding: 'utf8', timeout: 60_000 }
+  )
+  return JSON.parse(out) as Record<string, number>
 }

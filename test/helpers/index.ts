@@ -22,7 +22,7 @@ export { cleanup, track, trackPid, untrackPid } from './cleanup.js'
 export { type CliResult, parseJson, type RunCliOptions, runCli } from './cli.js'
 export { connectApi, type DaemonProcess, type StartDaemonOptions, socketAccepts, startDaemon } from './daemon.js'
 export { rejectionOf, thrownBy } from './errors.js'
-export { promotedBy } from './gc.js'
+export { promotedBy, promotionInChild } from './gc.js'
 export { type CreateHomeOptions, createHome, createTempDir, mergeJson, modernServer, type TestHome } from './home.js'
 export {
   type ExitInfo,

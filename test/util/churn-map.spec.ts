@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ChurnMap } from '../../src/util/churn-map.js'
-import { FIXTURES_DIR } from '../helpers/index.js'
+import { promotionInChild } from '../helpers/index.js'
 
 describe('ChurnMap', () => {
   it('behaves as a Map: size, get, has, delete, insertion order (a re-added key goes last)', () => {
@@ -58,21 +56,9 @@ describe('ChurnMap', () => {
   })
 
   it('keeps what deleted entries held out of the old generation, where a long-lived Map promotes it', () => {
-    // In a child process with a small young generation and no allocation-site pretenuring, so that
-    // the figures do not depend on this runner's heap (64 entries in flight, ~1 KiB each, one added
-    // and the oldest deleted per step; measured: Map ~1,050 bytes per step, ChurnMap ~2).
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--max-semi-space-size=1',
-        '--no-allocation-site-pretenuring',
-        '--experimental-strip-types',
-        '--no-warnings',
-        join(FIXTURES_DIR, 'churn-promotion.mjs')
-      ],
-      { encoding: 'utf8', timeout: 60_000 }
-    )
-    const promoted = JSON.parse(out) as { map: number; churn: number }
+    // 64 entries in flight, ~1 KiB each, one added and the oldest deleted per step (measured:
+    // Map ~1,050 bytes per step, ChurnMap ~2).
+    const promoted = promotionInChild('map', 'churn')
     // Positive control: the plain Map promotes the churned entries.
     expect(promoted.map).toBeGreaterThan(256)
     expect(promoted.churn).toBeLessThan(64)
