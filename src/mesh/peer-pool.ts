@@ -2,6 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client'
 import { VERSION } from '../interface/version.js'
+import { churnRequestMaps } from '../mcp/request-maps.js'
 import { LogRelays } from '../tools/call-relay.js'
 import { answerInCallerContext, askCallerInput } from '../tools/input-scope.js'
 import { errorMessage } from '../util/errors.js'
@@ -158,6 +159,8 @@ export class PeerPool {
         capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} }
       }
     )
+    // Requests that do not take the fast path (src/mesh/fast-client-call.ts) go through these.
+    churnRequestMaps(client)
     for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
       client.setRequestHandler(
         method,

@@ -23,6 +23,7 @@ import { servesUri } from '../util/uri-template.js'
 import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { MAX_TOOL_TIMEOUT_MS, TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
+import { churnRequestMaps } from '../mcp/request-maps.js'
 import { LogRelays } from './call-relay.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
@@ -149,6 +150,7 @@ export class ServerProxy {
         versionNegotiation: { mode: this.#spec.negotiate ? 'auto' : 'legacy' }
       }
     )
+    churnRequestMaps(client)
     client.onclose = () => this.#onExit(client)
     for (const method of ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const) {
       client.setRequestHandler(
