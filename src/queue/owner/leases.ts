@@ -326,10 +326,18 @@ export class LeaseBook {
     lease.controller.abort(new Error('timed out'))
   }
 
-  /** Aborts every attempt in flight (the node stops); their tasks stay journaled as running. */
+  /**
+   * Aborts every attempt in flight (the node stops); their tasks stay
+   * journaled as running. Pauses, cooldowns and strikes go too: a queue
+   * started again has no wake timer for them, so a worker paused before the
+   * stop would get no work until something else ran the scheduler.
+   */
   abortAll(reason: string): void {
     for (const lease of this.#leases.values()) lease.controller.abort(new Error(reason))
     this.#leases.clear()
+    this.#cooldown.clear()
+    this.#pushBackoff.clear()
+    this.#strikes.clear()
     clearTimeout(this.#wakeTimer)
     this.#wakeTimer = undefined
     this.#wakeAt = Number.POSITIVE_INFINITY

@@ -92,6 +92,21 @@ describe('leases', () => {
     expect(leases.pushPaused('peer-a', Date.now())).toBe(false)
   })
 
+  it('forgets pauses, cooldowns and strikes when every attempt is aborted (the queue stops)', async () => {
+    const { leases, lease, task, scheduler } = await leased()
+    leases.lost('t1', lease.token, 'gone')
+    scheduler.dequeue(task)
+    const attempt = leases.start(task, 'peer-b', 'push')
+    leases.refusedBusy('t1', attempt.token, "busy: the worker's slots for peers are full", 'peer-b')
+    // Positive control: both peers are paused before the stop.
+    expect(leases.coolingDown('peer-a', Date.now())).toBe(true)
+    expect(leases.pushPaused('peer-b', Date.now())).toBe(true)
+    leases.abortAll('stopping')
+    expect(leases.coolingDown('peer-a', Date.now())).toBe(false)
+    expect(leases.pushPaused('peer-a', Date.now())).toBe(false)
+    expect(leases.pushPaused('peer-b', Date.now())).toBe(false)
+  })
+
   describe('with fake timers', () => {
     afterEach(() => {
       vi.useRealTimers()
