@@ -18,7 +18,6 @@ import { isRuntime } from '../router/router.js'
 import { errorResult } from '../tools/define.js'
 import { InvalidToolArgumentsError, UnknownToolError } from '../tools/errors.js'
 import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
-import { callerInput } from '../tools/input-scope.js'
 import type { JsonObject, LogMessage, ToolCaller, ToolProgress } from '../tools/types.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
@@ -29,6 +28,7 @@ import type { ContentSource, ToolView, ViewCallContext } from './view.js'
 
 import { ERROR_CODE_BUSY } from '../interface/error-codes.js'
 import { MalformedRequestError } from './errors.js'
+import { churnRequestMaps } from './request-maps.js'
 
 const log = meshLogger('mcp')
 
@@ -191,6 +191,8 @@ export class McpFront {
         requestState: { verify: this.#rounds.verify }
       }
     )
+    // Its per-request maps outlive every request (the tools/call fast path uses one too).
+    churnRequestMaps(server)
     server.setRequestHandler('tools/list', async () => {
       await this.#whenReady(caller)
       return { tools: view.list() }
@@ -272,9 +274,10 @@ export class McpFront {
   #callTool(view: ToolView, name: string, args: JsonObject, ctx: ViewCallContext): Promise<CallToolResult> {
     let called: Promise<CallToolResult>
     try {
-      // A client forwarding the call (to a shared server, to a peer) finds who to ask for input here.
+      // No callerInput.run here: the clients that forward a call (to a peer, to a shared server)
+      // set it around their own requests (src/tools/input-scope.ts says why).
       called = this.#instrumentation.toolCall({ name, caller: ctx.caller, meta: ctx.meta }, () =>
-        callerInput.run(ctx.requestInput, () => view.call(name, args, ctx))
+        view.call(name, args, ctx)
       )
     } catch (err) {
       called = Promise.reject(err)

@@ -10,6 +10,7 @@ import {
 import type { MeshCall, MeshDispatcher } from '../router/router.js'
 import { CALL_RELAY_META_KEY } from '../tools/call-relay.js'
 import { errorResult } from '../tools/define.js'
+import { callerInput } from '../tools/input-scope.js'
 import { type RetryPolicy, retryDelayMs } from '../tools/meta.js'
 import type { JsonObject, ToolContext } from '../tools/types.js'
 import { withSpan } from '../tracing/context.js'
@@ -347,13 +348,16 @@ export class PeerDispatcher implements MeshDispatcher {
       const result = await withSpan(
         `peer call ${tool}`,
         { kind: 'client', attributes: { 'gen_ai.tool.name': tool, 'mcp_mesh.peer': peer } },
+        // Input the peer's tool asks for (elicitation, sampling, roots) goes to this call's caller.
         () =>
-          callPeerTool(client, params, {
-            signal,
-            timeout: timeoutMs,
-            signalDeadline: true,
-            onprogress: (progress) => ctx.reportProgress(progress)
-          }),
+          callerInput.run(ctx.requestInput, () =>
+            callPeerTool(client, params, {
+              signal,
+              timeout: timeoutMs,
+              signalDeadline: true,
+              onprogress: (progress) => ctx.reportProgress(progress)
+            })
+          ),
         isToolError
       )
       return { kind: 'result', result }

@@ -9,6 +9,7 @@ import { RUNTIME_OVERRIDE_META_KEY } from '../../src/router/constants.js'
 import { type MeshDispatcher, RuntimeRouter } from '../../src/router/router.js'
 import { createEchoTool } from '../../src/tools/builtin/echo.js'
 import { defineTool } from '../../src/tools/define.js'
+import { callerInput } from '../../src/tools/input-scope.js'
 import { ToolRegistry } from '../../src/tools/registry.js'
 import { rejectionOf } from '../helpers/errors.js'
 import { resultText, testTool } from '../helpers/tools.js'
@@ -106,6 +107,27 @@ describe('McpFront over an in-memory transport', () => {
     const result = (await client.callTool({ name: 'echo', arguments: { message: 'hi' } })) as CallToolResult
     expect(result.structuredContent).toEqual({ message: 'hi' })
     expect(result.isError).toBeFalsy()
+  })
+
+  it("runs a tool outside the caller-input scope: only a forwarded request carries the caller's ask", async () => {
+    // Everything a call starts (a queue's journal batch, a timer) keeps the async context it was made in;
+    // with the caller's ask in it, such work kept the whole call alive after it ended (src/tools/input-scope.ts).
+    let seen: { scoped: boolean; asked: boolean } | undefined
+    registry.register(
+      defineTool({
+        name: 'scope_probe',
+        description: 'reports what its async context holds',
+        inputSchema: z.object({}),
+        handler: async (_args, ctx) => {
+          await new Promise((resolve) => setImmediate(resolve))
+          seen = { scoped: callerInput.getStore() !== undefined, asked: ctx.requestInput !== undefined }
+          return 'ok'
+        }
+      })
+    )
+    await client.callTool({ name: 'scope_probe', arguments: {} })
+    // Positive control: the call can ask its caller for input (through its context, not the async one).
+    expect(seen).toEqual({ scoped: false, asked: true })
   })
 
   it('answers bad arguments with a tool error naming the field (SEP-1303)', async () => {
