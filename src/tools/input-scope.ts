@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client'
+import { ChurnMap } from '../util/churn-map.js'
 import type { InputRequest } from './types.js'
 
 export type AskInput = (request: InputRequest) => Promise<Record<string, unknown>>
@@ -50,7 +51,8 @@ export function answerInCallerContext(transport: Transport): void {
   const deliver = transport.onmessage
   if (deliver == null) return
   const send = transport.send.bind(transport)
-  const callers = new Map<string | number, AskInput>()
+  // A ChurnMap: an entry per request in flight, for as long as the transport lives (src/util/churn-map.ts).
+  const callers = new ChurnMap<string | number, AskInput>()
   transport.send = async (message, options) => {
     const ask = callerInput.getStore()
     if (ask != null && 'method' in message && 'id' in message) callers.set(message.id, ask)

@@ -24,6 +24,7 @@ import { declaredMetaFields, errorResult, parseToolMeta } from './define.js'
 import { MAX_TOOL_TIMEOUT_MS, TOOL_NAME_PATTERN, type ToolMetaInput } from './meta.js'
 import type { ToolRegistry } from './registry.js'
 import { churnRequestMaps } from '../mcp/request-maps.js'
+import { ChurnMap } from '../util/churn-map.js'
 import { LogRelays } from './call-relay.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
@@ -79,12 +80,20 @@ export class ServerProxy {
   #startedAt = 0
   #stopping = false
   #toolNames = new Set<string>()
-  /** Input channels of the requests in flight to the child (its input requests go to one of them). */
-  readonly #inFlight = new Map<number, AskInput | undefined>()
+  /**
+   * Input channels of the requests in flight to the child (its input requests go to one of them; null:
+   * a caller that cannot be asked). This map, #progress and the log relays are ChurnMaps: an entry per
+   * call for as long as the server runs, each holding the caller's call. As Maps, a node calling a
+   * shared server's tool at 64 in flight promoted 1.0 MB per young-generation collection; 0.3 MB.
+   */
+  readonly #inFlight = new ChurnMap<number, AskInput | null>()
   #nextRequest = 1
   /** Log channels of the calls in flight: the child's log messages go to the most recent one. */
   readonly #logs = new LogRelays()
-  readonly #progress = new Map<string, (progress: { progress: number; total?: number; message?: string }) => void>()
+  readonly #progress = new ChurnMap<
+    string,
+    (progress: { progress: number; total?: number; message?: string }) => void
+  >()
   #nextProgressToken = 1
   #prompts: Prompt[] = []
   #resources: Resource[] = []
@@ -304,7 +313,7 @@ export class ServerProxy {
   /** Runs a request to the child with its caller's input channel registered. */
   async #forward<T>(ask: AskInput | undefined, fn: () => Promise<T>): Promise<T> {
     const id = this.#nextRequest++
-    this.#inFlight.set(id, ask)
+    this.#inFlight.set(id, ask ?? null)
     try {
       return await callerInput.run(ask, fn)
     } finally {
