@@ -13,7 +13,7 @@ import {
   type Resource,
   type ResourceTemplateType
 } from '@modelcontextprotocol/client'
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
 import type { ServerSpec, StdioServerSpec } from '../config/schema.js'
 import { errorMessage } from '../util/errors.js'
@@ -26,6 +26,7 @@ import type { ToolRegistry } from './registry.js'
 import { churnRequestMaps } from '../mcp/request-maps.js'
 import { ChurnMap } from '../util/churn-map.js'
 import { LogRelays } from './call-relay.js'
+import { BatchedStdioClientTransport } from './stdio-client-transport.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 import { KeyedCounter } from '../util/counter.js'
@@ -462,7 +463,7 @@ export function serverTransport(spec: ServerSpec): Transport {
   if (spec.type === 'http') {
     return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } })
   }
-  return new StdioClientTransport({
+  return new BatchedStdioClientTransport({
     command: spec.command,
     args: spec.args,
     env: serverEnvironment(spec),
