@@ -8,14 +8,11 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   type ReadResourceResult,
-  StreamableHTTPClientTransport,
-  type Transport,
   type Resource,
   type ResourceTemplateType
 } from '@modelcontextprotocol/client'
-import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/server'
-import type { ServerSpec, StdioServerSpec } from '../config/schema.js'
+import type { ServerSpec } from '../config/schema.js'
 import { errorMessage } from '../util/errors.js'
 import { meshLogger } from '../util/logger.js'
 import { second } from '../util/time.js'
@@ -26,7 +23,7 @@ import type { ToolRegistry } from './registry.js'
 import { churnRequestMaps } from '../mcp/request-maps.js'
 import { ChurnMap } from '../util/churn-map.js'
 import { LogRelays } from './call-relay.js'
-import { BatchedStdioClientTransport } from './stdio-client-transport.js'
+import { serverTransport } from './server-transport.js'
 import { type AskInput, answerInCallerContext, callerInput } from './input-scope.js'
 import type { InputRequest, JsonObject, Tool, ToolContext } from './types.js'
 import { KeyedCounter } from '../util/counter.js'
@@ -442,34 +439,6 @@ export class ServerProxy {
     }
     return client
   }
-}
-
-/**
- * A child's environment: the MCP SDK's safe defaults (PATH, HOME, USER, SHELL,
- * TERM, LOGNAME and their Windows equivalents) plus the entry's own `env`.
- * The node's other variables (API keys, tokens of other tools, MCP_MESH_*)
- * are not passed on: a server gets only what its entry names.
- */
-export function serverEnvironment(spec: Pick<StdioServerSpec, 'env'>): Record<string, string> {
-  return { ...getDefaultEnvironment(), ...spec.env }
-}
-
-/**
- * The client transport of a `servers` entry: a stdio child (its command,
- * with the reduced environment), or a remote server over Streamable HTTP
- * (`{"type": "http", "url", "headers"}`, the entry's headers on every request).
- */
-export function serverTransport(spec: ServerSpec): Transport {
-  if (spec.type === 'http') {
-    return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } })
-  }
-  return new BatchedStdioClientTransport({
-    command: spec.command,
-    args: spec.args,
-    env: serverEnvironment(spec),
-    cwd: spec.cwd,
-    stderr: 'inherit'
-  })
 }
 
 async function listAllTools(client: Client): Promise<McpTool[]> {

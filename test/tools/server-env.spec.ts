@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { serverEnvironment } from '../../src/tools/server-proxy.js'
+import { serverEnvironment } from '../../src/tools/server-transport.js'
 import { cleanup, createHome, FIXTURES_DIR, NODE_BIN, resultText, spawnNode } from '../helpers/index.js'
 
 afterAll(cleanup)

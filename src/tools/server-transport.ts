@@ -1,7 +1,13 @@
 import type { ChildProcess } from 'node:child_process'
 import type { Writable } from 'node:stream'
-import type { JSONRPCMessage } from '@modelcontextprotocol/client'
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { type JSONRPCMessage, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client'
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import type { ServerSpec, StdioServerSpec } from '../config/schema.js'
+
+/**
+ * How a shared server (a `servers` entry) is reached: its client transport
+ * and, for a stdio child, its environment.
+ */
 
 /**
  * The SDK's stdio client transport for a shared server, with its writes to
@@ -38,4 +44,32 @@ export class BatchedStdioClientTransport extends StdioClientTransport {
     this.#corked = undefined
     stdin?.uncork()
   }
+}
+
+/**
+ * A child's environment: the MCP SDK's safe defaults (PATH, HOME, USER, SHELL,
+ * TERM, LOGNAME and their Windows equivalents) plus the entry's own `env`.
+ * The node's other variables (API keys, tokens of other tools, MCP_MESH_*)
+ * are not passed on: a server gets only what its entry names.
+ */
+export function serverEnvironment(spec: Pick<StdioServerSpec, 'env'>): Record<string, string> {
+  return { ...getDefaultEnvironment(), ...spec.env }
+}
+
+/**
+ * The client transport of a `servers` entry: a stdio child (its command,
+ * with the reduced environment), or a remote server over Streamable HTTP
+ * (`{"type": "http", "url", "headers"}`, the entry's headers on every request).
+ */
+export function serverTransport(spec: ServerSpec): Transport {
+  if (spec.type === 'http') {
+    return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } })
+  }
+  return new BatchedStdioClientTransport({
+    command: spec.command,
+    args: spec.args,
+    env: serverEnvironment(spec),
+    cwd: spec.cwd,
+    stderr: 'inherit'
+  })
 }

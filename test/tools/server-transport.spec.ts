@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/client'
 import { describe, expect, it } from 'vitest'
-import { BatchedStdioClientTransport } from '../../src/tools/stdio-client-transport.js'
+import { BatchedStdioClientTransport } from '../../src/tools/server-transport.js'
 import { FIXTURES_DIR, NODE_BIN } from '../helpers/index.js'
 
 describe('BatchedStdioClientTransport', () => {
