@@ -25,6 +25,7 @@ import { tcpAddressOf } from '../configure.js'
 import { NODE, ROOT } from '../foundation/paths.js'
 import { disposeAll } from '../foundation/processes.js'
 import { envInt } from '../foundation/stats.js'
+import { checkoutVariants } from '../foundation/variants.js'
 import { startNode } from '../mesh/speed.js'
 
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
@@ -46,16 +47,6 @@ interface Setup {
   client: Client
   nodes: Array<{ name: string; pid: number }>
   call: (i: number) => Promise<unknown>
-}
-
-function variants(root: string): Array<{ label: string; root: string }> {
-  const raw = process.env.BENCH_GC_VARIANTS
-  if (raw == null || raw === '') return [{ label: 'head', root }]
-  return raw.split(',').map((entry) => {
-    const [label, path] = entry.split('=')
-    if (label == null || path == null) throw new Error(`BENCH_GC_VARIANTS: bad entry ${entry}`)
-    return { label, root: path }
-  })
 }
 
 async function setUp(scenario: string, root: string, options: string): Promise<Setup> {
@@ -159,7 +150,7 @@ async function measure(scenario: string, root: string): Promise<string[]> {
 }
 
 const out: string[] = []
-for (const { label, root } of variants(ROOT)) {
+for (const { label, root } of checkoutVariants('BENCH_GC_VARIANTS') ?? [{ label: 'head', root: ROOT }]) {
   out.push(
     '',
     `${label} (${root}), ${IN_FLIGHT} in flight, ${WINDOW_MS} ms window after ${WARMUP_MS} ms of load:`,

@@ -46,6 +46,7 @@ import {
   lockHolder
 } from '../foundation/processes.js'
 import { envInt, fmt, summarize, timeConcurrent, timeSequential } from '../foundation/stats.js'
+import { checkoutVariants } from '../foundation/variants.js'
 
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
 const CONCURRENCY = 64
@@ -79,7 +80,6 @@ interface Sample {
 type Series = Record<string, Sample[]>
 
 function variants(): Variant[] {
-  const raw = process.env.BENCH_SPEED_VARIANTS
   const options = variantNodeOptions()
   const variant = (label: string, root: string): Variant => ({
     label,
@@ -87,12 +87,9 @@ function variants(): Variant[] {
     nodeOptions: options.get(label),
     foreground: label.endsWith('-fg')
   })
-  if (raw == null || raw === '') return [variant('head', ROOT), variant('head-fg', ROOT)]
-  return raw.split(',').map((entry) => {
-    const [label, root] = entry.split('=')
-    if (label == null || root == null) throw new Error(`BENCH_SPEED_VARIANTS: bad entry ${entry}`)
-    return variant(label, root)
-  })
+  const listed = checkoutVariants('BENCH_SPEED_VARIANTS')
+  if (listed == null) return [variant('head', ROOT), variant('head-fg', ROOT)]
+  return listed.map(({ label, root }) => variant(label, root))
 }
 
 function variantNodeOptions(): Map<string, string> {

@@ -42,6 +42,7 @@ import {
   lockHolder
 } from '../foundation/processes.js'
 import { envInt, fmt, timeConcurrent } from '../foundation/stats.js'
+import { checkoutVariants } from '../foundation/variants.js'
 import { initHome, median } from '../mesh/speed.js'
 
 const TOOLS = join(ROOT, 'bench', 'fixtures', 'bench-tools.mjs')
@@ -187,13 +188,7 @@ async function startQueue(variant: Variant): Promise<void> {
 }
 
 function variants(): Variant[] {
-  const raw = process.env.BENCH_QUEUE_VARIANTS
-  if (raw == null || raw === '') return [{ label: 'head', root: ROOT }]
-  return raw.split(',').map((entry) => {
-    const [label, root] = entry.split('=')
-    if (label == null || root == null) throw new Error(`BENCH_QUEUE_VARIANTS: bad entry ${entry}`)
-    return { label, root }
-  })
+  return checkoutVariants('BENCH_QUEUE_VARIANTS') ?? [{ label: 'head', root: ROOT }]
 }
 
 export interface QueueRoundsResults {
