@@ -14,12 +14,14 @@ import { LineReader } from './line-reader.js'
  * It reads as the SDK's `StdioServerTransport` does, but coalesces its
  * writes: the first message sent while one event is handled (one read of
  * the input, one timer) leaves at once, and those that follow it leave
- * together in one `writev` (the output is corked after the first and
- * uncorked on the next tick, after the event's promise jobs). With 64 calls
- * in flight that is two write system calls, and two wake-ups of the reader,
- * per batch of answers instead of one per answer; a single answer leaves as
- * it did with the SDK's transport. A request can be taken over before the
- * SDK sees it (`intercept`: the tools/call fast path).
+ * together in one write on the next tick, after the event's promise jobs.
+ * With 64 calls in flight that is two write system calls, and two wake-ups
+ * of the reader, per batch of answers instead of one per answer; a single
+ * answer leaves as it did with the SDK's transport. The batch is one string
+ * (its lines joined), not a corked stream's list of chunks: one `write`, no
+ * per-message write request, no `writev` of strings to encode one by one.
+ * A request can be taken over before the SDK sees it (`intercept`: the
+ * tools/call fast path).
  */
 export class StreamServerTransport implements Transport {
   readonly #input: Readable
@@ -27,7 +29,8 @@ export class StreamServerTransport implements Transport {
   readonly #buffer = new LineReader()
   #started = false
   #closed = false
-  #corked = false
+  /** The lines sent after the first one of this event (undefined: no batch is open; the next send leaves at once). */
+  #batch: string | undefined
   #interceptor?: RequestInterceptor
   onclose?: () => void
   onerror?: (error: Error) => void
@@ -51,18 +54,29 @@ export class StreamServerTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new Error('StreamServerTransport is closed')
-    const output = this.#output
-    let written: boolean
-    if (this.#corked) written = output.write(serializeMessage(message))
-    else {
+    const line = serializeMessage(message)
+    if (this.#batch !== undefined) {
+      this.#batch += line
+      const output = this.#output
+      // A batch as large as the output's buffer leaves now; a send into a full output waits for it, as a write would.
+      if (this.#batch.length >= output.writableHighWaterMark) {
+        const batch = this.#batch
+        this.#batch = ''
+        if (output.write(batch)) return
+      } else if (!output.writableNeedDrain) return
+    } else {
       // The first message of a batch leaves at once; those that follow while this event is handled wait for it.
-      written = output.write(serializeMessage(message))
-      this.#corked = true
-      output.cork()
+      this.#batch = ''
       process.nextTick(this.#flush)
+      if (this.#output.write(line)) return
     }
-    if (written) return
-    await new Promise<void>((resolve, reject) => {
+    await this.#drained()
+  }
+
+  /** Resolves once the output drained (it refused more), rejects when it fails or closes first. */
+  #drained(): Promise<void> {
+    const output = this.#output
+    return new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
         output.off('drain', done)
         output.off('error', done)
@@ -74,8 +88,6 @@ export class StreamServerTransport implements Transport {
       output.once('drain', done)
       output.once('error', done)
       output.once('close', closed)
-      // A corked stream drains only once uncorked.
-      this.#flush()
     })
   }
 
@@ -97,10 +109,11 @@ export class StreamServerTransport implements Transport {
     this.onclose?.()
   }
 
+  /** Writes the batch (the messages sent after the first of an event), if any; a send waits for the output, not this. */
   readonly #flush = (): void => {
-    if (!this.#corked) return
-    this.#corked = false
-    this.#output.uncork()
+    const batch = this.#batch
+    this.#batch = undefined
+    if (batch !== undefined && batch !== '') this.#output.write(batch)
   }
 
   readonly #onData = (chunk: Buffer): void => {

@@ -28,8 +28,9 @@ describe('StreamServerTransport', () => {
     await transport.start()
     await Promise.all([1, 2, 3, 4].map(async (id) => transport.send(response(id))))
     await new Promise((resolve) => setImmediate(resolve))
-    // The first at once, the three that followed it together.
-    expect(writes.map((chunks) => chunks.length)).toEqual([1, 3])
+    // The first at once, the three that followed it together: one write each, of one chunk.
+    expect(writes.map((chunks) => chunks.length)).toEqual([1, 1])
+    expect(writes[1]![0]).toBe(`${[2, 3, 4].map((id) => JSON.stringify(response(id))).join('\n')}\n`)
     expect(writes.flat().join('')).toBe(`${[1, 2, 3, 4].map((id) => JSON.stringify(response(id))).join('\n')}\n`)
     // A later event: its own write.
     await transport.send(response(5))
@@ -79,6 +80,34 @@ describe('StreamServerTransport', () => {
     input.write(`${JSON.stringify(take)}\n`)
     await new Promise((resolve) => setImmediate(resolve))
     expect(received.at(-1)).toEqual(take)
+    await transport.close()
+  })
+
+  it('writes a batch at once when it reaches the output buffer size, and a send into a full output waits for it to drain', async () => {
+    const callbacks: Array<() => void> = []
+    const chunks: string[] = []
+    const sink = new Writable({
+      highWaterMark: 64,
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString())
+        callbacks.push(callback)
+      }
+    })
+    const transport = new StreamServerTransport(new PassThrough(), sink)
+    await transport.start()
+    const settled: number[] = []
+    // Each line is 41 characters: 1 leaves at once; 2 opens the batch; 3 takes it to 82 (>= 64), so 2 and 3
+    // leave then and fill the output; 4 goes into a full output and waits, its line left on the next tick.
+    const sends = [1, 2, 3, 4].map(async (id) => transport.send(response(id)).then(() => settled.push(id)))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(settled).toEqual([1, 2])
+    while (settled.length < 4) {
+      callbacks.shift()?.()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await Promise.all(sends)
+    expect(chunks.join('')).toBe(`${[1, 2, 3, 4].map((id) => JSON.stringify(response(id))).join('\n')}\n`)
+    expect(chunks).toHaveLength(3)
     await transport.close()
   })
 
