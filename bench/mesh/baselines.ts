@@ -24,12 +24,18 @@ export interface Floor {
   stop: () => Promise<void>
 }
 
+/** Another echo peer for the floor's client (wake.ts): its script in this checkout's dist/bench/mesh, its environment. */
+export interface FloorPeer {
+  script?: string
+  env?: Record<string, string>
+}
+
 /**
  * The bare js-libp2p floor with `root`'s packages: the echo peer and the
  * client each in a child process (raw-echo-peer.js, raw-echo-client.js,
  * copied into that checkout's dist/ when it lacks them).
  */
-export async function startFloor(label: string, root: string): Promise<Floor> {
+export async function startFloor(label: string, root: string, peerOf: FloorPeer = {}): Promise<Floor> {
   const dir = join(root, 'dist', 'bench', 'mesh')
   if (root !== ROOT) {
     mkdirSync(dir, { recursive: true })
@@ -37,7 +43,10 @@ export async function startFloor(label: string, root: string): Promise<Floor> {
       copyFileSync(join(ROOT, 'dist', 'bench', 'mesh', file), join(dir, file))
     }
   }
-  const peer = spawn(NODE, [join(dir, 'raw-echo-peer.js')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const peer = spawn(NODE, [join(dir, peerOf.script ?? 'raw-echo-peer.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...peerOf.env }
+  })
   const address = await new Promise<string>((resolve) => {
     peer.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))
   })
