@@ -5,8 +5,10 @@
  */
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { RAW_ECHO_PROTOCOL } from './constants.js'
 
 /** A bare node; listening on a free 127.0.0.1 port when `listen`. */
 export async function bareNode(listen = false): Promise<Libp2p> {
@@ -24,4 +26,29 @@ export function serveUntilKilled(node: Libp2p): void {
   process.on('SIGTERM', () => {
     void Promise.resolve(node.stop()).then(() => process.exit(0))
   })
+}
+
+/**
+ * Answers the floor's length-prefixed echo requests on `node` (a bare node or
+ * a whole mcp-mesh node's libp2p), busy for `spinNs` before each answer.
+ */
+export async function serveRawEcho(node: Pick<Libp2p, 'handle'>, spinNs = 0n): Promise<void> {
+  await node.handle(
+    RAW_ECHO_PROTOCOL,
+    async (stream) => {
+      const lp = lpStream(stream)
+      for (;;) {
+        const request = await lp.read().catch(() => undefined)
+        if (request == null) return
+        if (spinNs > 0n) {
+          const until = process.hrtime.bigint() + spinNs
+          while (process.hrtime.bigint() < until) {
+            // busy, as a peer computing its answer
+          }
+        }
+        await lp.write(request.subarray())
+      }
+    },
+    { maxInboundStreams: 128 }
+  )
 }

@@ -8,11 +8,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { lpStream } from '@libp2p/utils'
 import { initHome, loadConfig } from '../../src/config/load.js'
 import { MeshNode } from '../../src/node/mesh-node.js'
 import { tcpAddressOf } from '../configure.js'
-import { RAW_ECHO_PROTOCOL } from './constants.js'
+import { serveRawEcho } from './bare-node.js'
 
 const root = await mkdtemp(join(tmpdir(), 'mcp-mesh-node-echo-'))
 const home = join(root, 'home')
@@ -20,18 +19,7 @@ await initHome(home)
 const loaded = await loadConfig(home, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false } })
 const node = new MeshNode({ loaded, api: false })
 await node.start()
-await node.libp2p.handle(
-  RAW_ECHO_PROTOCOL,
-  async (stream) => {
-    const lp = lpStream(stream)
-    for (;;) {
-      const request = await lp.read().catch(() => undefined)
-      if (request == null) return
-      await lp.write(request.subarray())
-    }
-  },
-  { maxInboundStreams: 128 }
-)
+await serveRawEcho(node.libp2p)
 process.stdout.write(`${tcpAddressOf({ addresses: node.libp2p.getMultiaddrs().map(String) })}\n`)
 process.on('SIGTERM', () => {
   void node

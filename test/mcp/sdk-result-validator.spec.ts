@@ -17,7 +17,7 @@ interface ClientInternals {
 }
 
 const restores: Array<() => void> = []
-afterEach(async () => {
+afterEach(() => {
   for (const restore of restores.splice(0)) restore()
 })
 
